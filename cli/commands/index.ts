@@ -1,0 +1,10 @@
+/**
+ * Every subcommand of x2, in the order `x2 --help` lists them. Only commands that work are
+ * registered here; a role appears once its issue has landed.
+ */
+import type { Command } from 'commander';
+import { probeCommand } from './probe.ts';
+
+export const COMMANDS: Array<() => Command> = [
+  probeCommand,
+];

@@ -1,0 +1,43 @@
+/**
+ * CRC-32C (Castagnoli), the checksum of Kafka record batches, river frames and stored
+ * entries. This is the JS twin of the native SSE4.2 version (native/index.ts picks one);
+ * slicing-by-8 tables keep it within a small factor of the hardware path.
+ */
+const POLYNOMIAL = 0x82f63b78;
+const TABLES = buildTables();
+
+function buildTables(): Uint32Array[] {
+  const tables: Uint32Array[] = [];
+  const first = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLYNOMIAL : c >>> 1;
+    first[n] = c >>> 0;
+  }
+  tables.push(first);
+  for (let t = 1; t < 8; t++) {
+    const previous = tables[t - 1]!;
+    const table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) table[n] = (previous[n]! >>> 8) ^ first[previous[n]! & 0xff]!;
+    tables.push(table);
+  }
+  return tables;
+}
+
+/** CRC-32C of `bytes[start, end)`, continuing from `crc` (0 for a fresh checksum). */
+export function crc32cJs(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
+    Uint32Array, Uint32Array, Uint32Array, Uint32Array,
+    Uint32Array, Uint32Array, Uint32Array, Uint32Array,
+  ];
+  let c = ~crc >>> 0;
+  let i = start;
+  while (end - i >= 8) {
+    const lo = (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
+    c = t7[lo & 0xff]! ^ t6[(lo >>> 8) & 0xff]! ^ t5[(lo >>> 16) & 0xff]! ^ t4[lo >>> 24]! ^
+      t3[bytes[i + 4]!]! ^ t2[bytes[i + 5]!]! ^ t1[bytes[i + 6]!]! ^ t0[bytes[i + 7]!]!;
+    i += 8;
+  }
+  while (i < end) c = t0[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}

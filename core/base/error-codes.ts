@@ -1,0 +1,26 @@
+/**
+ * The table of operator-facing errors: one stable code per failure an operator can meet, its
+ * exit status and a one-line description. man/x2-errors.7 lists exactly these codes (a test
+ * keeps the two in step).
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  usage: 2,
+  software: 70,
+  data: 65,
+  io: 74,
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+export const ERROR_CODES = {
+  X2_ERR_USAGE: { exit: EXIT_CODES.usage, what: 'unknown command or option, or a bad flag value' },
+  X2_ERR_IO: { exit: EXIT_CODES.io, what: 'a file or socket operation failed' },
+  X2_ERR_DISK_FULL: { exit: EXIT_CODES.io, what: 'no space left on the data device (retriable)' },
+  X2_ERR_SEGMENT_CRC: { exit: EXIT_CODES.data, what: 'a stored entry failed its CRC32C check' },
+  X2_ERR_FORMAT: { exit: EXIT_CODES.data, what: 'a file has an unknown magic or format version' },
+  X2_ERR_INTERNAL: { exit: EXIT_CODES.software, what: 'an internal invariant failed (a bug)' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
