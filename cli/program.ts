@@ -17,10 +17,60 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
-  program.addHelpCommand('help [command]', 'show help for a command');
+  program.helpCommand(false);
   for (const make of COMMANDS) program.addCommand(make());
+  program.addCommand(helpCommand(program));
   applySettings(program);
   return program;
+}
+
+/** `x2 help [command]`: like --help, but an unknown name is a usage error with a suggestion. */
+function helpCommand(program: Command): Command {
+  return new Command('help')
+    .description('show help for a command')
+    .argument('[command...]', 'the command (and subcommand) to describe')
+    .action((names: string[]) => {
+      let target = program;
+      for (const name of names) {
+        const next = target.commands.find((c) => c.name() === name || c.aliases().includes(name));
+        if (!next) {
+          const choices = target.commands.map((c) => c.name());
+          const closest = closestName(name, choices);
+          const hint = closest ? `\n(Did you mean ${closest}?)` : '';
+          process.stderr.write(`error: unknown command '${name}'${hint}\n`);
+          throw new CommanderError(EXIT_CODES.usage, 'commander.unknownCommand', 'unknown command');
+        }
+        target = next;
+      }
+      target.outputHelp();
+    });
+}
+
+/** The closest choice by edit distance, if it is close enough to be a plausible typo. */
+export function closestName(name: string, choices: string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const choice of choices) {
+    const distance = editDistance(name, choice);
+    if (distance < bestDistance) {
+      best = choice;
+      bestDistance = distance;
+    }
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** addCommand does not copy settings, so walk the tree once. */
@@ -46,7 +96,8 @@ export async function main(argv: string[]): Promise<number> {
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
-    if (error.code === 'commander.help') return 0;
+    // `x2` alone prints help on stderr: a usage error, like an unknown command.
+    if (error.code === 'commander.help') return EXIT_CODES.usage;
     return EXIT_CODES.usage;
   }
   if (error instanceof X2Error) {
