@@ -5,8 +5,37 @@
 import { crc32cJs } from '../core/base/crc32c.ts';
 import { loadNative, type NativeLoad } from './loader.ts';
 
+/** One interface from getifaddrs; `flags` are the IFF_* bits of <net/if.h>. */
+export type NativeInterface = {
+  name: string;
+  index: number;
+  flags: number;
+  mtuBytes: number | null;
+  addresses: Array<{ family: 4 | 6; address: string; prefixLength: number | null }>;
+};
+
+/** sendmmsg then recvmmsg of a few datagrams between two loopback sockets; errors are errno names. */
+export type NativeMmsgCheck = {
+  sentCount: number;
+  receivedCount: number;
+  sendError: string | null;
+  recvError: string | null;
+  waitMs: number;
+};
+
+/** dlopen("libibverbs.so.1"): where it loaded from and how many devices it lists, or dlerror(). */
+export type NativeVerbsLoad = {
+  loaded: boolean;
+  path: string | null;
+  error: string | null;
+  deviceCount: number | null;
+};
+
 export type NativeAddon = {
   crc32c(bytes: Uint8Array, crc: number, start: number, end: number): number;
+  interfaces(): NativeInterface[];
+  mmsgCheck(): NativeMmsgCheck;
+  verbsLoad(): NativeVerbsLoad;
 };
 
 function load(): NativeLoad<NativeAddon> {

@@ -1,7 +1,11 @@
 // x2native: the few things Node lacks, each with a JS twin in core/ (see native/index.ts).
 #include <napi.h>
 
+#include <cstring>
+
 #include "crc32c.h"
+#include "net.h"
+#include "verbs.h"
 
 namespace {
 
@@ -28,9 +32,76 @@ Napi::Value Crc32cIsHardware(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), x2::Crc32cIsHardware());
 }
 
+Napi::Value ErrnoName(Napi::Env env, int error) {
+  if (error == 0) return env.Null();
+  const char* name = strerrorname_np(error);
+  return Napi::String::New(env, name != nullptr ? name : std::to_string(error));
+}
+
+// interfaces(): [{ name, index, flags, mtuBytes, addresses: [{ family, address, prefixLength }] }]
+Napi::Value Interfaces(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<x2::InterfaceInfo> list;
+  int error = x2::ListInterfaces(&list);
+  if (error != 0) {
+    Napi::Error::New(env, std::string("getifaddrs: ") + std::strerror(error)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array result = Napi::Array::New(env, list.size());
+  for (size_t i = 0; i < list.size(); i++) {
+    const x2::InterfaceInfo& entry = list[i];
+    Napi::Object item = Napi::Object::New(env);
+    item.Set("name", entry.name);
+    item.Set("index", Napi::Number::New(env, entry.index));
+    item.Set("flags", Napi::Number::New(env, entry.flags));
+    item.Set("mtuBytes", entry.mtu_bytes < 0 ? env.Null() : Napi::Number::New(env, entry.mtu_bytes));
+    Napi::Array addresses = Napi::Array::New(env, entry.addresses.size());
+    for (size_t j = 0; j < entry.addresses.size(); j++) {
+      const x2::InterfaceAddress& address = entry.addresses[j];
+      Napi::Object one = Napi::Object::New(env);
+      one.Set("family", Napi::Number::New(env, address.family));
+      one.Set("address", address.address);
+      one.Set("prefixLength",
+              address.prefix_length < 0 ? env.Null() : Napi::Number::New(env, address.prefix_length));
+      addresses.Set(j, one);
+    }
+    item.Set("addresses", addresses);
+    result.Set(i, item);
+  }
+  return result;
+}
+
+// mmsgCheck(): { sentCount, receivedCount, sendError, recvError, waitMs }
+Napi::Value MmsgCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  x2::MmsgCheck check = x2::CheckMmsg();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("sentCount", Napi::Number::New(env, check.sent_count));
+  result.Set("receivedCount", Napi::Number::New(env, check.received_count));
+  result.Set("sendError", ErrnoName(env, check.send_errno));
+  result.Set("recvError", ErrnoName(env, check.recv_errno));
+  result.Set("waitMs", Napi::Number::New(env, check.wait_ms));
+  return result;
+}
+
+// verbsLoad(): { loaded, path, error, deviceCount }
+Napi::Value VerbsLoad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  x2::VerbsLoad load = x2::LoadVerbs();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("loaded", Napi::Boolean::New(env, load.loaded));
+  result.Set("path", load.path.empty() ? env.Null() : Napi::String::New(env, load.path));
+  result.Set("error", load.error.empty() ? env.Null() : Napi::String::New(env, load.error));
+  result.Set("deviceCount", load.device_count < 0 ? env.Null() : Napi::Number::New(env, load.device_count));
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32c));
   exports.Set("crc32cIsHardware", Napi::Function::New(env, Crc32cIsHardware));
+  exports.Set("interfaces", Napi::Function::New(env, Interfaces));
+  exports.Set("mmsgCheck", Napi::Function::New(env, MmsgCheck));
+  exports.Set("verbsLoad", Napi::Function::New(env, VerbsLoad));
   return exports;
 }
 
