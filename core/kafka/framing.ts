@@ -1,0 +1,94 @@
+/**
+ * FrameSplitter: cuts a TCP byte stream into Kafka frames (int32 big-endian size, then that
+ * many bytes). One per connection, fed every chunk the socket delivers; it is the first step
+ * of the gateway's request path, before registry.ts reads the header.
+ *
+ * Method: a chunk that arrives while nothing is pending is read in place (frames are views of
+ * the chunk, no copy). Only an incomplete tail is kept, and it is compacted into the
+ * connection's own buffer once per push, where the next chunk is appended; there is no
+ * Buffer.concat per chunk. Bounds: a declared size above `requestBytesMax` is reported as
+ * 'oversize' as soon as the 4 size bytes arrive, before any of it is buffered, so the
+ * connection can be closed; the connection buffer never exceeds one maximal frame plus one
+ * chunk. A negative size is 'malformed'. Both are final for the connection.
+ * Invariant for callers: a returned frame is valid until the next `push`; bytes kept longer
+ * (queued produce records) must be copied out first.
+ */
+import { assert } from '../base/assert.ts';
+
+export const FRAME_SIZE_BYTES = 4;
+
+export type FrameResult = Buffer | 'more' | 'oversize' | 'malformed';
+
+export class FrameSplitter {
+  readonly requestBytesMax: number;
+  /** Declared size of the frame that made the splitter fail, for the log line. */
+  failedSizeBytes = 0;
+  #failure: 'oversize' | 'malformed' | null = null;
+  #own: Buffer;
+  #source: Buffer;
+  #start = 0;
+  #end = 0;
+
+  constructor(requestBytesMax: number, initialBytes = 64 * 1024) {
+    assert(Number.isSafeInteger(requestBytesMax) && requestBytesMax > 0, 'requestBytesMax must be > 0');
+    this.requestBytesMax = requestBytesMax;
+    this.#own = Buffer.allocUnsafe(Math.min(initialBytes, requestBytesMax + FRAME_SIZE_BYTES));
+    this.#source = this.#own;
+  }
+
+  /** Bytes received but not yet returned as frames. */
+  get pendingBytes(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Adds one chunk from the socket; call `next()` until it returns 'more' before pushing again. */
+  push(chunk: Buffer): void {
+    if (this.#failure !== null) return;
+    const pendingBytes = this.#end - this.#start;
+    if (pendingBytes === 0) {
+      this.#source = chunk;
+      this.#start = 0;
+      this.#end = chunk.length;
+      return;
+    }
+    assert(!this.#isWholeFramePending(), 'push called before the pending frames were taken');
+    const neededBytes = pendingBytes + chunk.length;
+    if (neededBytes > this.#own.length) {
+      // Grow to what is needed now; bounded by one maximal frame plus this chunk.
+      const doubledBytes = Math.min(this.#own.length * 2, this.requestBytesMax + FRAME_SIZE_BYTES);
+      const grown = Buffer.allocUnsafe(Math.max(neededBytes, doubledBytes));
+      this.#source.copy(grown, 0, this.#start, this.#end);
+      this.#own = grown;
+    } else if (this.#source !== this.#own || this.#start !== 0) {
+      this.#source.copy(this.#own, 0, this.#start, this.#end);
+    }
+    chunk.copy(this.#own, pendingBytes);
+    this.#source = this.#own;
+    this.#start = 0;
+    this.#end = neededBytes;
+  }
+
+  #isWholeFramePending(): boolean {
+    const pendingBytes = this.#end - this.#start;
+    if (pendingBytes < FRAME_SIZE_BYTES) return false;
+    return pendingBytes >= FRAME_SIZE_BYTES + this.#source.readInt32BE(this.#start);
+  }
+
+  /** The next whole frame (without its size prefix), or why there is none. */
+  next(): FrameResult {
+    if (this.#failure !== null) return this.#failure;
+    const pendingBytes = this.#end - this.#start;
+    if (pendingBytes < FRAME_SIZE_BYTES) return 'more';
+    const sizeBytes = this.#source.readInt32BE(this.#start);
+    if (sizeBytes < 0 || sizeBytes > this.requestBytesMax) {
+      this.failedSizeBytes = sizeBytes;
+      this.#failure = sizeBytes < 0 ? 'malformed' : 'oversize';
+      this.#start = this.#end;
+      return this.#failure;
+    }
+    if (pendingBytes < FRAME_SIZE_BYTES + sizeBytes) return 'more';
+    const frameStart = this.#start + FRAME_SIZE_BYTES;
+    this.#start = frameStart + sizeBytes;
+    return this.#source.subarray(frameStart, this.#start);
+  }
+}
