@@ -1,0 +1,58 @@
+/**
+ * Metrics shared by every role: a prom-client registry per process and an HTTP server that
+ * answers GET /metrics with Prometheus text. Role-neutral: a role registers its own counters,
+ * gauges and histograms on the registry it gets here. Values are kept as plain numbers on hot
+ * paths and copied into gauges by `collect` callbacks at scrape time, so the data path pays
+ * nothing per record.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export { Counter, Gauge, Histogram, Registry };
+
+export function createRegistry(role: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ role });
+  return registry;
+}
+
+/** A gauge whose value is read from `read` at scrape time. */
+export function gaugeFrom(registry: Registry, name: string, help: string, read: () => number): Gauge {
+  return new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+}
+
+/** A counter-like gauge for a monotonically growing plain number (reported as a counter). */
+export function counterFrom(registry: Registry, name: string, help: string, read: () => number): Counter {
+  let reported = 0;
+  return new Counter({
+    name, help, registers: [registry],
+    collect() {
+      // prom-client counters only go up: add what grew since the last scrape.
+      const value = read();
+      if (value > reported) {
+        this.inc(value - reported);
+        reported = value;
+      }
+    },
+  });
+}
+
+/** Serves GET /metrics on `port` (0 = any free port); resolves with the bound port. */
+export async function serveMetrics(registry: Registry, port: number, host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+  });
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : port };
+}

@@ -1,0 +1,219 @@
+/**
+ * River frames: the unit the sequencer sends on the river (UDP multicast datagrams, or the same
+ * bytes inside TCP link messages). A frame is a fixed 48-byte little-endian header and a body.
+ *
+ * Header layout (positions in bytes):
+ *   0 magic u32 ("X2RV")   4 version u8   5 kind u8   6 fragmentIndex u16   8 fragmentCount u16
+ *  10 entryCount u16      12 riverId u32 16 epoch u32 20 bodyBytes u32
+ *  24 seq u64             32 committedSeq u64         40 bodyCrc u32        44 headerCrc u32
+ * Two CRC32Cs: headerCrc over bytes [0, 44) so the header is trusted before the body is looked at
+ * (a corrupt length can never make us read past the datagram), bodyCrc over this fragment's body.
+ *
+ * Kinds: DATA (entries with seqs seq .. seq+entryCount-1), HEARTBEAT (no body; seq = last seq
+ * sequenced, sent when idle so a lost tail is noticed), RETRANSMIT (a DATA fragment resent after a
+ * NAK; same body). Every frame carries the committed seq, so commits and subscribers learn it
+ * without a separate message.
+ *
+ * A DATA body is a list of entries, each: streamId u32, recordCount u32, baseOffset u64,
+ * batchBytes u32, then the Kafka RecordBatch v2 bytes (20-byte entry header). A body longer than
+ * the datagram allows is cut into fragments (fragmentCount <= FRAGMENT_COUNT_MAX); each fragment
+ * repeats the header with its own fragmentIndex, bodyBytes and bodyCrc.
+ *
+ * Bounds: entryCount <= 65535; bodyBytes <= FRAME_BODY_BYTES_MAX; seq, offsets < 2^53.
+ */
+import { assert } from '../base/assert.ts';
+import { crc32c } from '../../native/index.ts';
+
+export const FRAME_MAGIC = 0x56523258; // "X2RV" read as little-endian u32
+export const FRAME_VERSION = 1;
+export const FRAME_KIND = { data: 1, heartbeat: 2, retransmit: 3 } as const;
+export type FrameKind = (typeof FRAME_KIND)[keyof typeof FRAME_KIND];
+
+export const MAGIC_POSITION = 0;
+export const VERSION_POSITION = 4;
+export const KIND_POSITION = 5;
+export const FRAGMENT_INDEX_POSITION = 6;
+export const FRAGMENT_COUNT_POSITION = 8;
+export const ENTRY_COUNT_POSITION = 10;
+export const RIVER_ID_POSITION = 12;
+export const EPOCH_POSITION = 16;
+export const BODY_BYTES_POSITION = 20;
+export const SEQ_POSITION = 24;
+export const COMMITTED_SEQ_POSITION = 32;
+export const BODY_CRC_POSITION = 40;
+export const HEADER_CRC_POSITION = 44;
+export const FRAME_HEADER_BYTES = 48;
+assert(HEADER_CRC_POSITION + 4 === FRAME_HEADER_BYTES, 'frame header layout does not add up');
+
+export const ENTRY_HEADER_BYTES = 20;
+export const FRAGMENT_COUNT_MAX = 4096;
+export const ENTRY_COUNT_MAX = 0xffff;
+/** One logical frame body (all fragments) is at most 16 MiB. */
+export const FRAME_BODY_BYTES_MAX = 16 * 1024 * 1024;
+
+export type FrameHeader = {
+  kind: FrameKind;
+  fragmentIndex: number;
+  fragmentCount: number;
+  entryCount: number;
+  riverId: number;
+  epoch: number;
+  bodyBytes: number;
+  seq: number;
+  committedSeq: number;
+};
+
+export type RiverEntry = {
+  streamId: number;
+  recordCount: number;
+  baseOffset: number;
+  batch: Uint8Array;
+};
+
+const TWO_32 = 2 ** 32;
+
+export function writeU64(target: Buffer, position: number, value: number): void {
+  assert(Number.isSafeInteger(value) && value >= 0, `u64 out of range: ${value}`);
+  target.writeUInt32LE(value % TWO_32, position);
+  target.writeUInt32LE(Math.floor(value / TWO_32), position + 4);
+}
+
+/** Reads a u64 that must fit a safe integer; returns -1 when it does not (bad input, not a bug). */
+export function readU64(source: Buffer, position: number): number {
+  const high = source.readUInt32LE(position + 4);
+  if (high >= 0x200000) return -1;
+  return high * TWO_32 + source.readUInt32LE(position);
+}
+
+/** Writes a header at `position`, including both CRCs (the body must already be in place). */
+export function writeFrameHeader(target: Buffer, position: number, header: FrameHeader): void {
+  assert(header.bodyBytes <= FRAME_BODY_BYTES_MAX, 'frame body too large');
+  assert(header.fragmentIndex < header.fragmentCount, 'fragment index out of range');
+  target.writeUInt32LE(FRAME_MAGIC, position + MAGIC_POSITION);
+  target.writeUInt8(FRAME_VERSION, position + VERSION_POSITION);
+  target.writeUInt8(header.kind, position + KIND_POSITION);
+  target.writeUInt16LE(header.fragmentIndex, position + FRAGMENT_INDEX_POSITION);
+  target.writeUInt16LE(header.fragmentCount, position + FRAGMENT_COUNT_POSITION);
+  target.writeUInt16LE(header.entryCount, position + ENTRY_COUNT_POSITION);
+  target.writeUInt32LE(header.riverId >>> 0, position + RIVER_ID_POSITION);
+  target.writeUInt32LE(header.epoch >>> 0, position + EPOCH_POSITION);
+  target.writeUInt32LE(header.bodyBytes, position + BODY_BYTES_POSITION);
+  writeU64(target, position + SEQ_POSITION, header.seq);
+  writeU64(target, position + COMMITTED_SEQ_POSITION, header.committedSeq);
+  const bodyStart = position + FRAME_HEADER_BYTES;
+  const bodyCrc = crc32c(target, 0, bodyStart, bodyStart + header.bodyBytes);
+  target.writeUInt32LE(bodyCrc >>> 0, position + BODY_CRC_POSITION);
+  rewriteHeaderCrc(target, position);
+}
+
+/** Recomputes the header CRC after a field was patched in place (kind, committedSeq). */
+export function rewriteHeaderCrc(target: Buffer, position: number): void {
+  const headerCrc = crc32c(target, 0, position, position + HEADER_CRC_POSITION);
+  target.writeUInt32LE(headerCrc >>> 0, position + HEADER_CRC_POSITION);
+}
+
+export type FrameDecodeError =
+  | 'short' | 'magic' | 'version' | 'header-crc' | 'kind' | 'length' | 'body-crc' | 'fragment' | 'range';
+
+/**
+ * Checks one frame at `source[position, position+available)`: header CRC first, then the body.
+ * Returns the header, or the reason it was refused (counted and dropped by the caller).
+ */
+export function decodeFrameHeader(source: Buffer, position: number, available: number): FrameHeader | FrameDecodeError {
+  if (available < FRAME_HEADER_BYTES) return 'short';
+  if (source.readUInt32LE(position + MAGIC_POSITION) !== FRAME_MAGIC) return 'magic';
+  if (source.readUInt8(position + VERSION_POSITION) !== FRAME_VERSION) return 'version';
+  const headerCrc = crc32c(source, 0, position, position + HEADER_CRC_POSITION) >>> 0;
+  if (headerCrc !== source.readUInt32LE(position + HEADER_CRC_POSITION)) return 'header-crc';
+  const kind = source.readUInt8(position + KIND_POSITION);
+  if (kind !== FRAME_KIND.data && kind !== FRAME_KIND.heartbeat && kind !== FRAME_KIND.retransmit) return 'kind';
+  const bodyBytes = source.readUInt32LE(position + BODY_BYTES_POSITION);
+  if (bodyBytes > available - FRAME_HEADER_BYTES || bodyBytes > FRAME_BODY_BYTES_MAX) return 'length';
+  const fragmentIndex = source.readUInt16LE(position + FRAGMENT_INDEX_POSITION);
+  const fragmentCount = source.readUInt16LE(position + FRAGMENT_COUNT_POSITION);
+  if (fragmentCount === 0 || fragmentCount > FRAGMENT_COUNT_MAX || fragmentIndex >= fragmentCount) return 'fragment';
+  const seq = readU64(source, position + SEQ_POSITION);
+  const committedSeq = readU64(source, position + COMMITTED_SEQ_POSITION);
+  if (seq < 0 || committedSeq < 0) return 'range';
+  const bodyStart = position + FRAME_HEADER_BYTES;
+  const bodyCrc = crc32c(source, 0, bodyStart, bodyStart + bodyBytes) >>> 0;
+  if (bodyCrc !== source.readUInt32LE(position + BODY_CRC_POSITION)) return 'body-crc';
+  return {
+    kind: kind as FrameKind,
+    fragmentIndex,
+    fragmentCount,
+    entryCount: source.readUInt16LE(position + ENTRY_COUNT_POSITION),
+    riverId: source.readUInt32LE(position + RIVER_ID_POSITION),
+    epoch: source.readUInt32LE(position + EPOCH_POSITION),
+    bodyBytes,
+    seq,
+    committedSeq,
+  };
+}
+
+/** Bytes an entry takes in a DATA body. */
+export function entryBytes(batchBytes: number): number {
+  return ENTRY_HEADER_BYTES + batchBytes;
+}
+
+/** Writes one entry at `position`; returns the position after it. */
+export function writeEntry(target: Buffer, position: number, entry: RiverEntry): number {
+  target.writeUInt32LE(entry.streamId >>> 0, position);
+  target.writeUInt32LE(entry.recordCount >>> 0, position + 4);
+  writeU64(target, position + 8, entry.baseOffset);
+  target.writeUInt32LE(entry.batch.length, position + 16);
+  target.set(entry.batch, position + ENTRY_HEADER_BYTES);
+  return position + ENTRY_HEADER_BYTES + entry.batch.length;
+}
+
+/**
+ * Decodes `entryCount` entries from a reassembled body. The batches are views into `body`
+ * (no copy). Returns null when the body does not hold exactly that many well-formed entries.
+ */
+export function readEntries(body: Buffer, entryCount: number): RiverEntry[] | null {
+  const entries: RiverEntry[] = [];
+  let position = 0;
+  for (let i = 0; i < entryCount; i++) {
+    if (position + ENTRY_HEADER_BYTES > body.length) return null;
+    const batchBytes = body.readUInt32LE(position + 16);
+    const end = position + ENTRY_HEADER_BYTES + batchBytes;
+    if (end > body.length) return null;
+    const baseOffset = readU64(body, position + 8);
+    if (baseOffset < 0) return null;
+    entries.push({
+      streamId: body.readUInt32LE(position),
+      recordCount: body.readUInt32LE(position + 4),
+      baseOffset,
+      batch: body.subarray(position + ENTRY_HEADER_BYTES, end),
+    });
+    position = end;
+  }
+  return position === body.length ? entries : null;
+}
+
+/**
+ * Cuts a logical DATA body into fragments of at most `fragmentBodyBytesMax` and writes them, each
+ * with its header, contiguously into `target` at `position`. Returns the position after the last
+ * fragment. The caller sized `target` with `fragmentedBytes`.
+ */
+export function writeFragments(
+  target: Buffer, position: number, body: Buffer, header: Omit<FrameHeader, 'fragmentIndex' | 'fragmentCount' | 'bodyBytes'>,
+  fragmentBodyBytesMax: number,
+): number {
+  const fragmentCount = Math.max(1, Math.ceil(body.length / fragmentBodyBytesMax));
+  assert(fragmentCount <= FRAGMENT_COUNT_MAX, 'too many fragments');
+  let cursor = position;
+  for (let fragmentIndex = 0; fragmentIndex < fragmentCount; fragmentIndex++) {
+    const start = fragmentIndex * fragmentBodyBytesMax;
+    const end = Math.min(body.length, start + fragmentBodyBytesMax);
+    body.copy(target, cursor + FRAME_HEADER_BYTES, start, end);
+    writeFrameHeader(target, cursor, { ...header, fragmentIndex, fragmentCount, bodyBytes: end - start });
+    cursor += FRAME_HEADER_BYTES + end - start;
+  }
+  return cursor;
+}
+
+export function fragmentedBytes(bodyBytes: number, fragmentBodyBytesMax: number): number {
+  const fragmentCount = Math.max(1, Math.ceil(bodyBytes / fragmentBodyBytesMax));
+  return bodyBytes + fragmentCount * FRAME_HEADER_BYTES;
+}

@@ -1,0 +1,160 @@
+/**
+ * Messages on the TCP link (link.ts): the member control link (hello, welcome, NAK, durable seq,
+ * unicast river frames, retransmits, repair hints), the appender protocol (append, appended,
+ * committed) and peer reads from commits (read by seq, entries). Hot messages (frames, NAKs,
+ * appends, entries) are fixed binary layouts, little-endian; rare control messages are msgpack.
+ *
+ * Binary layouts (after the link header):
+ *   FRAME      one or more river datagrams, back to back (frame.ts)
+ *   NAK        fromSeq u64, toSeq u64 (half-open)
+ *   DURABLE    durableSeq u64
+ *   APPEND     requestId u32, entryCount u16, entries (frame.ts entry layout; baseOffset ignored)
+ *   APPENDED   requestId u32, firstSeq u64, entryCount u16, baseOffset u64 x entryCount
+ *   COMMITTED  committedSeq u64
+ *   READ_SEQ   requestId u32, fromSeq u64, bytesMax u32
+ *   ENTRIES    requestId u32, entryCount u16, then per entry: seq u64, epoch u32, entry layout
+ */
+import { pack, unpack } from 'msgpackr';
+import { ENTRY_HEADER_BYTES, readEntries, readU64, writeEntry, writeU64, type RiverEntry } from './frame.ts';
+import type { LinkWriter } from './link.ts';
+
+export const MESSAGE = {
+  hello: 1,
+  welcome: 2,
+  frame: 3,
+  nak: 4,
+  durable: 5,
+  append: 6,
+  appended: 7,
+  committed: 8,
+  appendError: 9,
+  repair: 10,
+  readSeq: 11,
+  entries: 12,
+  readError: 13,
+  statusRequest: 14,
+  status: 15,
+  ready: 16,
+} as const;
+
+export type MemberRole = 'commit' | 'subscriber' | 'appender';
+export type RiverMode = 'multicast' | 'unicast';
+/** (epoch, first seq of that epoch), ascending: which sequencer generation wrote which seqs. */
+export type EpochHistory = Array<[epoch: number, startSeq: number]>;
+
+export type Hello = {
+  role: MemberRole;
+  memberId: string;
+  river?: RiverMode;
+  /** Commits: where peers read stored entries. */
+  listen?: string;
+  /** Commits: highest seq stored (after a sync) and the epoch of that entry (0 when empty). */
+  lastSeq?: number;
+  lastEpoch?: number;
+  history?: EpochHistory;
+  streams?: Array<[streamId: number, nextOffset: number]>;
+};
+
+export type Welcome = {
+  epoch: number;
+  riverId: number;
+  history: EpochHistory;
+  /** The recovered head: every member first brings its log to exactly this seq (truncate/repair). */
+  headSeq: number;
+  /** Where to deliver from when the member has no log (subscribers). */
+  nextSeq: number;
+  committedSeq: number;
+  peers: string[];
+  group: string | null;
+  port: number;
+  interfaceAddress: string | null;
+  mtu: number;
+};
+
+export type Ready = { lastSeq: number };
+export type Repair = { fromSeq: number; toSeq: number; peers: string[] };
+export type ErrorBody = { code: string; message: string; retriable: boolean };
+
+export function sendPacked(writer: LinkWriter, type: number, body: unknown): void {
+  writer.send(type, pack(body));
+}
+
+export function unpackBody<T>(payload: Buffer): T {
+  return unpack(payload) as T;
+}
+
+export function sendSeqPair(writer: LinkWriter, type: number, first: number, second: number): void {
+  const { buffer, position } = writer.reserve(type, 16);
+  writeU64(buffer, position, first);
+  writeU64(buffer, position + 8, second);
+}
+
+export function sendSeq(writer: LinkWriter, type: number, seq: number): void {
+  const { buffer, position } = writer.reserve(type, 8);
+  writeU64(buffer, position, seq);
+}
+
+export type AppendEntry = { streamId: number; recordCount: number; batch: Uint8Array };
+
+export function sendAppend(writer: LinkWriter, requestId: number, entries: readonly AppendEntry[]): void {
+  let bytes = 6;
+  for (const entry of entries) bytes += ENTRY_HEADER_BYTES + entry.batch.length;
+  const { buffer, position } = writer.reserve(MESSAGE.append, bytes);
+  buffer.writeUInt32LE(requestId >>> 0, position);
+  buffer.writeUInt16LE(entries.length, position + 4);
+  let cursor = position + 6;
+  for (const entry of entries) {
+    cursor = writeEntry(buffer, cursor, { streamId: entry.streamId, recordCount: entry.recordCount, baseOffset: 0, batch: entry.batch });
+  }
+}
+
+/** Decodes an APPEND: null when malformed (the sequencer closes the link). */
+export function readAppend(payload: Buffer): { requestId: number; entries: RiverEntry[] } | null {
+  if (payload.length < 6) return null;
+  const entries = readEntries(payload.subarray(6), payload.readUInt16LE(4));
+  return entries && entries.length > 0 ? { requestId: payload.readUInt32LE(0), entries } : null;
+}
+
+export function sendAppended(writer: LinkWriter, requestId: number, firstSeq: number, baseOffsets: readonly number[]): void {
+  const { buffer, position } = writer.reserve(MESSAGE.appended, 14 + 8 * baseOffsets.length);
+  buffer.writeUInt32LE(requestId >>> 0, position);
+  writeU64(buffer, position + 4, firstSeq);
+  buffer.writeUInt16LE(baseOffsets.length, position + 12);
+  for (let i = 0; i < baseOffsets.length; i++) writeU64(buffer, position + 14 + 8 * i, baseOffsets[i]!);
+}
+
+export type StoredRiverEntry = RiverEntry & { seq: number; epoch: number };
+
+export function sendEntries(writer: LinkWriter, requestId: number, entries: readonly StoredRiverEntry[]): void {
+  let bytes = 6;
+  for (const entry of entries) bytes += 12 + ENTRY_HEADER_BYTES + entry.batch.length;
+  const { buffer, position } = writer.reserve(MESSAGE.entries, bytes);
+  buffer.writeUInt32LE(requestId >>> 0, position);
+  buffer.writeUInt16LE(entries.length, position + 4);
+  let cursor = position + 6;
+  for (const entry of entries) {
+    writeU64(buffer, cursor, entry.seq);
+    buffer.writeUInt32LE(entry.epoch >>> 0, cursor + 8);
+    cursor = writeEntry(buffer, cursor + 12, entry);
+  }
+}
+
+export function readEntriesMessage(payload: Buffer): { requestId: number; entries: StoredRiverEntry[] } | null {
+  if (payload.length < 6) return null;
+  const count = payload.readUInt16LE(4);
+  const entries: StoredRiverEntry[] = [];
+  let cursor = 6;
+  for (let i = 0; i < count; i++) {
+    if (cursor + 12 + ENTRY_HEADER_BYTES > payload.length) return null;
+    const seq = readU64(payload, cursor);
+    const epoch = payload.readUInt32LE(cursor + 8);
+    const batchBytes = payload.readUInt32LE(cursor + 12 + 16);
+    const end = cursor + 12 + ENTRY_HEADER_BYTES + batchBytes;
+    if (end > payload.length || seq < 0) return null;
+    const [entry] = readEntries(payload.subarray(cursor + 12, end), 1) ?? [];
+    if (!entry) return null;
+    entries.push({ ...entry, seq, epoch });
+    cursor = end;
+  }
+  return cursor === payload.length ? { requestId: payload.readUInt32LE(0), entries } : null;
+}

@@ -1,0 +1,284 @@
+/**
+ * The receiving side of the river, shared by every role that reads it (commits, subscribers, later
+ * gateways and sidecars). It keeps the control link to the sequencer (hello, welcome, NAKs, durable
+ * seq), receives frames from the multicast group or over the link (unicast), reassembles them,
+ * detects gaps, NAKs them, repairs from a peer commit when the sequencer's ring no longer holds
+ * them, and delivers every entry exactly once, in seq order, to `hooks.deliver`.
+ *
+ * Epoch fencing: only frames of the epoch of the last welcome are accepted; anything else is
+ * refused and counted. Between losing the link and the next welcome nothing is delivered.
+ *
+ * Bounds: the reassembler and the gap tracker hold a bounded number of frames; repairs read at
+ * most REPAIR_BYTES_MAX per request; NAKs for one gap repeat at most every `nakRetryMs`.
+ */
+import { connect, type Socket } from 'node:net';
+import type { Log } from '../base/log.ts';
+import { parseHostPort } from './address.ts';
+import { decodeFrameHeader, FRAME_HEADER_BYTES, FRAME_KIND, readEntries } from './frame.ts';
+import { GapTracker } from './gap-tracker.ts';
+import { LinkReader, LinkWriter } from './link.ts';
+import type { LossGenerator } from './loss-generator.ts';
+import { MESSAGE, sendPacked, sendSeq, sendSeqPair, unpackBody, type Hello, type Repair, type RiverMode,
+  type StoredRiverEntry, type Welcome } from './messages.ts';
+import { MulticastReceiver } from './multicast.ts';
+import { PeerClient } from './peer-client.ts';
+import { Reassembler, type CompleteFrame } from './reassembler.ts';
+
+export const REPAIR_BYTES_MAX = 1024 * 1024;
+
+export type MemberHooks = {
+  /** The member's state for the sequencer (role, stored seq, history, streams). */
+  hello(): Promise<Hello>;
+  /** Brings the local log in line with the welcome (truncate a divergent tail); returns the last seq held. */
+  welcome(welcome: Welcome): Promise<number>;
+  /** One entry, in seq order, exactly once. */
+  deliver(entry: StoredRiverEntry): void;
+};
+
+export type MemberOptions = {
+  sequencer: string;
+  river: RiverMode;
+  interfaceAddress: string | null;
+  /** This member's own peer-read address, never used as its own repair source. */
+  listen: string | null;
+  loss: LossGenerator | null;
+  nakRetryMs?: number;
+  log: Log;
+};
+
+export class RiverMember {
+  readonly options: MemberOptions;
+  readonly hooks: MemberHooks;
+  readonly #reassembler = new Reassembler();
+  #tracker = new GapTracker(1);
+  #socket: Socket | null = null;
+  #writer: LinkWriter | null = null;
+  #multicast: MulticastReceiver | null = null;
+  #multicastKey = '';
+  #live = false;
+  #repairing = false;
+  #closed = false;
+  #epoch = -1;
+  #nextDeliverSeq = 1;
+  #lastKnownSeq = 0;
+  #nakFromSeq = -1;
+  #nakAtMs = 0;
+  #timer: NodeJS.Timeout | null = null;
+  committedSeq = 0;
+  welcome: Welcome | null = null;
+  // Counters (exported as metrics by the role).
+  framesReceived = 0;
+  bytesReceived = 0;
+  framesRefused = 0;
+  naksSent = 0;
+  retransmitsReceived = 0;
+  entriesRepaired = 0;
+  duplicatesDropped = 0;
+
+  constructor(options: MemberOptions, hooks: MemberHooks) {
+    this.options = options;
+    this.hooks = hooks;
+  }
+
+  get epoch(): number { return this.#epoch; }
+  get live(): boolean { return this.#live; }
+  /** Highest seq delivered. */
+  get lastSeq(): number { return this.#nextDeliverSeq - 1; }
+  get lastKnownSeq(): number { return this.#lastKnownSeq; }
+  get multicastReceiver(): MulticastReceiver | null { return this.#multicast; }
+
+  start(): void {
+    this.#timer = setInterval(() => this.#checkGap(), this.options.nakRetryMs ?? 10);
+    this.#connect();
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#socket?.destroy();
+    this.#multicast?.close();
+  }
+
+  /** Tells the sequencer how far this member's store is durable. */
+  reportDurable(durableSeq: number): void {
+    if (this.#live && this.#writer) sendSeq(this.#writer, MESSAGE.durable, durableSeq);
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    const { host, port } = parseHostPort(this.options.sequencer);
+    const socket = connect({ host, port, noDelay: true });
+    this.#socket = socket;
+    const writer = new LinkWriter(socket);
+    const reader = new LinkReader((type, payload) => this.#onMessage(type, payload));
+    socket.on('connect', () => {
+      this.hooks.hello().then((hello) => {
+        this.#writer = writer;
+        sendPacked(writer, MESSAGE.hello, { ...hello, river: this.options.river });
+      }, (error: unknown) => {
+        this.options.log.error(`hello failed: ${String(error)}`);
+        socket.destroy();
+      });
+    });
+    socket.on('data', (chunk: Buffer) => {
+      const problem = reader.feed(chunk);
+      if (problem) socket.destroy(new Error(problem));
+    });
+    socket.on('error', (error) => this.options.log.limited('warn', 'link', `sequencer link: ${error.message}`));
+    socket.on('close', () => {
+      this.#live = false;
+      this.#writer = null;
+      if (!this.#closed) setTimeout(() => this.#connect(), 200).unref();
+    });
+  }
+
+  #onMessage(type: number, payload: Buffer): void {
+    switch (type) {
+      case MESSAGE.frame:
+        this.#onFrames(payload);
+        return;
+      case MESSAGE.welcome:
+        this.#onWelcome(unpackBody<Welcome>(payload)).catch((error: unknown) => {
+          this.options.log.error(`welcome failed: ${String(error)}`);
+          this.#socket?.destroy();
+        });
+        return;
+      case MESSAGE.repair: {
+        const repair = unpackBody<Repair>(payload);
+        this.#repair(repair.peers, repair.fromSeq, repair.toSeq).catch((error: unknown) => {
+          this.options.log.limited('warn', 'repair', `repair failed: ${String(error)}`);
+        });
+        return;
+      }
+      default:
+        this.options.log.limited('warn', `type-${type}`, `unexpected message ${type} from the sequencer`);
+    }
+  }
+
+  async #onWelcome(welcome: Welcome): Promise<void> {
+    this.#live = false;
+    this.#epoch = welcome.epoch;
+    this.welcome = welcome;
+    this.committedSeq = Math.max(this.committedSeq, welcome.committedSeq);
+    const lastSeq = await this.hooks.welcome(welcome);
+    this.#nextDeliverSeq = lastSeq + 1;
+    this.#tracker = new GapTracker(lastSeq + 1);
+    this.#lastKnownSeq = Math.max(lastSeq, welcome.headSeq);
+    if (this.options.river === 'multicast' && welcome.group !== null) await this.#joinMulticast(welcome);
+    if (lastSeq < welcome.headSeq) await this.#repair(welcome.peers, lastSeq + 1, welcome.headSeq + 1);
+    this.#live = true;
+    if (this.#writer) sendPacked(this.#writer, MESSAGE.ready, { lastSeq: this.lastSeq });
+  }
+
+  async #joinMulticast(welcome: Welcome): Promise<void> {
+    const interfaceAddress = this.options.interfaceAddress ?? welcome.interfaceAddress ?? '127.0.0.1';
+    const key = `${welcome.group}:${welcome.port}@${interfaceAddress}`;
+    if (this.#multicast && this.#multicastKey === key) return;
+    this.#multicast?.close();
+    this.#multicast = await MulticastReceiver.open(welcome.group!, welcome.port, interfaceAddress, this.options.loss,
+      (datagram) => this.#onFrames(datagram));
+    this.#multicastKey = key;
+  }
+
+  /** One or more frames back to back (a datagram holds one; a link message may hold several). */
+  #onFrames(bytes: Buffer): void {
+    let position = 0;
+    while (position < bytes.length) {
+      const header = decodeFrameHeader(bytes, position, bytes.length - position);
+      if (typeof header === 'string') {
+        this.framesRefused += 1;
+        this.options.log.limited('warn', `frame-${header}`, `refused a river frame: ${header}`);
+        return;
+      }
+      const end = position + FRAME_HEADER_BYTES + header.bodyBytes;
+      this.framesReceived += 1;
+      this.bytesReceived += end - position;
+      if (header.epoch !== this.#epoch || !this.#live && !this.#repairing) {
+        this.framesRefused += 1;
+      } else {
+        this.committedSeq = Math.max(this.committedSeq, header.committedSeq);
+        if (header.kind === FRAME_KIND.heartbeat) {
+          this.#lastKnownSeq = Math.max(this.#lastKnownSeq, header.seq);
+        } else {
+          if (header.kind === FRAME_KIND.retransmit) this.retransmitsReceived += 1;
+          this.#lastKnownSeq = Math.max(this.#lastKnownSeq, header.seq + header.entryCount - 1);
+          const frame = this.#reassembler.add(header, bytes.subarray(position + FRAME_HEADER_BYTES, end));
+          if (frame) this.#tracker.offer(frame, this.#deliverFrame);
+        }
+      }
+      position = end;
+    }
+    this.#checkGap();
+  }
+
+  readonly #deliverFrame = (frame: CompleteFrame, skipEntries: number): void => {
+    const entries = readEntries(frame.body, frame.entryCount);
+    if (!entries) {
+      this.framesRefused += 1;
+      return;
+    }
+    for (let i = skipEntries; i < entries.length; i++) {
+      const entry = entries[i]!;
+      this.#deliverEntry({ seq: frame.seq + i, epoch: frame.epoch, streamId: entry.streamId,
+        recordCount: entry.recordCount, baseOffset: entry.baseOffset, batch: entry.batch });
+    }
+  };
+
+  #deliverEntry(entry: StoredRiverEntry): void {
+    if (entry.seq !== this.#nextDeliverSeq) {
+      // Already delivered by a repair (or a retransmit raced it): exactly once wins.
+      this.duplicatesDropped += 1;
+      return;
+    }
+    this.#nextDeliverSeq += 1;
+    this.hooks.deliver(entry);
+  }
+
+  #checkGap(): void {
+    if (!this.#live || this.#repairing || !this.#writer) return;
+    const gap = this.#tracker.gap(this.#lastKnownSeq);
+    if (!gap) return;
+    const nowMs = Date.now();
+    if (gap.fromSeq === this.#nakFromSeq && nowMs - this.#nakAtMs < (this.options.nakRetryMs ?? 10) * 2) return;
+    this.#nakFromSeq = gap.fromSeq;
+    this.#nakAtMs = nowMs;
+    this.naksSent += 1;
+    sendSeqPair(this.#writer, MESSAGE.nak, gap.fromSeq, gap.toSeq);
+  }
+
+  /** Reads [fromSeq, toSeq) from the first peer that has it and delivers it. */
+  async #repair(peers: readonly string[], fromSeq: number, toSeq: number): Promise<void> {
+    if (this.#repairing || fromSeq < this.#nextDeliverSeq && toSeq <= this.#nextDeliverSeq) return;
+    this.#repairing = true;
+    try {
+      const sources = peers.filter((peer) => peer !== this.options.listen);
+      for (const peer of sources) {
+        const client = new PeerClient(peer);
+        try {
+          while (this.#nextDeliverSeq < toSeq) {
+            const entries = await client.readBySeq(this.#nextDeliverSeq, REPAIR_BYTES_MAX);
+            if (entries.length === 0 || entries[0]!.seq !== this.#nextDeliverSeq) break;
+            for (const entry of entries) {
+              if (entry.seq >= toSeq) break;
+              this.entriesRepaired += 1;
+              this.#deliverEntry(entry);
+            }
+          }
+        } catch (error) {
+          this.options.log.limited('warn', `peer-${peer}`, `repair from ${peer}: ${String(error)}`);
+        } finally {
+          client.close();
+        }
+        if (this.#nextDeliverSeq >= toSeq) break;
+      }
+    } finally {
+      this.#repairing = false;
+      this.#tracker.reset(this.#nextDeliverSeq);
+      this.#tracker.drain(this.#deliverFrame);
+    }
+    if (this.#nextDeliverSeq < toSeq) {
+      this.options.log.limited('warn', 'repair-short', `repair reached seq ${this.lastSeq}, wanted ${toSeq - 1}; will retry`);
+    }
+  }
+}
+

@@ -1,0 +1,517 @@
+/**
+ * The sequencer role: turns racing appends into one ordered river. Each entry of an append gets the
+ * river's next seq and its stream's next offsets (only baseOffset, bytes 0-7, and
+ * partitionLeaderEpoch, bytes 12-15, of the RecordBatch are patched, in the copy that goes out),
+ * is framed into the retransmit ring and sent: once on the multicast group, and over the link to
+ * every unicast member. Appenders hear (seq, baseOffsets) at once and the committed seq later.
+ *
+ * Committed seq: the W-th highest durable seq reported by the ready commits (W = write quorum).
+ * Flow control: the ring only evicts frames at or below the committed seq, so when it is full of
+ * uncommitted frames the sequencer stops taking appends (appender sockets are paused) instead of
+ * growing memory. A commit that fell behind the ring repairs from a peer commit.
+ *
+ * Recovery (every start): wait for max(W, R-W+1) commits to say hello, take the most advanced log
+ * (last entry's epoch, then seq) as the head, set the next seq and every stream's next offset from
+ * it, pick an epoch above every epoch any of them has seen, and welcome the commits: each truncates
+ * a divergent never-acknowledged tail, repairs up to the head from the most advanced commit,
+ * persists the new epoch and says ready. Appends are taken once W commits are ready, so every
+ * epoch is stored on a write quorum and a later recovery (which hears R-W+1 commits) sees it.
+ *
+ * Bounds: ring bytes/frames fixed at start; at most APPEND_QUEUE_MAX appends waiting; a frame
+ * coalesces appends up to FRAME_COALESCE_BYTES; per-link backlog above LINK_BACKLOG_BYTES_MAX stops
+ * live frames to that member (it NAKs and catches up from the ring or a peer).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { pack } from 'msgpackr';
+import { assert } from '../../base/assert.ts';
+import type { Log } from '../../base/log.ts';
+import { counterFrom, gaugeFrom, Gauge, Histogram, type Registry } from '../../metrics/metrics.ts';
+import {
+  ENTRY_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes, KIND_POSITION, readU64, rewriteHeaderCrc,
+  writeEntry, writeFragments, writeFrameHeader, BODY_BYTES_POSITION, type RiverEntry,
+} from '../../river/frame.ts';
+import { LinkReader, LinkWriter } from '../../river/link.ts';
+import {
+  MESSAGE, readAppend, sendAppended, sendPacked, sendSeq, unpackBody, type EpochHistory, type Hello, type Ready,
+  type RiverMode, type Welcome,
+} from '../../river/messages.ts';
+import { MulticastSender } from '../../river/multicast.ts';
+import { RetransmitRing } from '../../river/retransmit-ring.ts';
+
+export const APPEND_QUEUE_MAX = 4096;
+export const FRAME_COALESCE_BYTES = 64 * 1024;
+export const LINK_BACKLOG_BYTES_MAX = 32 * 1024 * 1024;
+export const RETRANSMIT_BYTES_MAX = 1024 * 1024;
+const RECORD_BATCH_HEADER_BYTES = 61;
+const LATENCY_FRAMES_MAX = 65536;
+
+export type SequencerOptions = {
+  listenHost: string;
+  listenPort: number;
+  replication: number;
+  writeQuorum: number;
+  /** Multicast group and port, or null for a unicast-only river. */
+  group: string | null;
+  groupPort: number;
+  interfaceAddress: string | null;
+  mtuBytes: number;
+  ringBytes: number;
+  riverId: number;
+  heartbeatMs: number;
+  log: Log;
+  registry: Registry;
+};
+
+type Member = {
+  id: number;
+  socket: Socket;
+  writer: LinkWriter;
+  hello: Hello | null;
+  river: RiverMode;
+  welcomed: boolean;
+  ready: boolean;
+  durableSeq: number;
+};
+
+type QueuedAppend = { member: Member; requestId: number; entries: RiverEntry[]; bodyBytes: number };
+
+export class Sequencer {
+  readonly options: SequencerOptions;
+  readonly #server: Server;
+  readonly #members = new Set<Member>();
+  readonly #ring: RetransmitRing;
+  #multicast: MulticastSender | null = null;
+  #phase: 'recovering' | 'welcoming' | 'running' = 'recovering';
+  #epoch = 0;
+  #history: EpochHistory = [];
+  #headSeq = 0;
+  #nextSeq = 1;
+  #committedSeq = 0;
+  #committedSent = 0;
+  readonly #streamNext = new Map<number, number>();
+  readonly #queue: QueuedAppend[] = [];
+  #queueHead = 0;
+  #paused = false;
+  #drainScheduled = false;
+  #sentSinceHeartbeat = false;
+  #heartbeatTimer: NodeJS.Timeout | null = null;
+  readonly #body = Buffer.allocUnsafe(FRAME_COALESCE_BYTES * 2 + 16 * 1024 * 1024);
+  readonly #fragmentBodyBytesMax: number;
+  #nextMemberId = 1;
+  // Append-to-commit latency: (last seq, send time) per frame, a bounded ring.
+  readonly #latencySeq = new Float64Array(LATENCY_FRAMES_MAX);
+  readonly #latencyAtMs = new Float64Array(LATENCY_FRAMES_MAX);
+  #latencyHead = 0;
+  #latencySize = 0;
+  readonly #latency: Histogram;
+  // Counters.
+  framesSent = 0;
+  bytesSent = 0;
+  bytesAppended = 0;
+  entriesAppended = 0;
+  naksReceived = 0;
+  retransmits = 0;
+  repairsOrdered = 0;
+  appendsRejected = 0;
+
+  private constructor(options: SequencerOptions, server: Server) {
+    this.options = options;
+    this.#server = server;
+    this.#ring = new RetransmitRing(options.ringBytes, Math.max(1024, Math.floor(options.ringBytes / 512)));
+    this.#fragmentBodyBytesMax = options.mtuBytes - 28 - FRAME_HEADER_BYTES; // 28 = IPv4 + UDP headers
+    assert(this.#fragmentBodyBytesMax >= 256, 'MTU too small for river frames');
+    const registry = options.registry;
+    counterFrom(registry, 'x2_river_frames_sent_total', 'river datagrams sent (multicast counts once)', () => this.framesSent);
+    counterFrom(registry, 'x2_river_bytes_sent_total', 'river bytes sent, all drivers', () => this.bytesSent);
+    counterFrom(registry, 'x2_river_bytes_appended_total', 'entry bytes appended', () => this.bytesAppended);
+    counterFrom(registry, 'x2_river_entries_appended_total', 'entries sequenced', () => this.entriesAppended);
+    counterFrom(registry, 'x2_river_naks_received_total', 'NAKs received from members', () => this.naksReceived);
+    counterFrom(registry, 'x2_river_retransmits_total', 'frames resent from the ring', () => this.retransmits);
+    counterFrom(registry, 'x2_river_repairs_ordered_total', 'NAKs below the ring, sent to a peer commit', () => this.repairsOrdered);
+    gaugeFrom(registry, 'x2_river_last_seq', 'highest seq sequenced', () => this.#nextSeq - 1);
+    gaugeFrom(registry, 'x2_river_committed_seq', 'highest seq durable on the write quorum', () => this.#committedSeq);
+    gaugeFrom(registry, 'x2_river_epoch', 'sequencer epoch', () => this.#epoch);
+    gaugeFrom(registry, 'x2_river_ring_frames', 'frames held in the retransmit ring', () => this.#ring.size);
+    const members = this.#members;
+    const lastSeq = (): number => this.#nextSeq - 1;
+    new Gauge({
+      name: 'x2_river_commit_lag_entries', help: 'entries a commit is behind the last seq', labelNames: ['member'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const member of members) {
+          if (member.hello?.role === 'commit') this.set({ member: member.hello.memberId }, lastSeq() - member.durableSeq);
+        }
+      },
+    });
+    new Gauge({
+      name: 'x2_river_commit_durable_seq', help: 'durable seq reported by each commit', labelNames: ['member'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const member of members) {
+          if (member.hello?.role === 'commit') this.set({ member: member.hello.memberId }, member.durableSeq);
+        }
+      },
+    });
+    this.#latency = new Histogram({
+      name: 'x2_river_append_to_commit_seconds', help: 'time from sending a frame to its last seq being committed',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2], registers: [registry],
+    });
+  }
+
+  static async start(options: SequencerOptions): Promise<Sequencer> {
+    assert(options.writeQuorum >= 1 && options.writeQuorum <= options.replication, 'write quorum out of range');
+    const server = createServer({ noDelay: true });
+    const sequencer = new Sequencer(options, server);
+    if (options.group !== null) {
+      sequencer.#multicast = await MulticastSender.open(options.group, options.groupPort, options.interfaceAddress ?? '127.0.0.1');
+    }
+    server.on('connection', (socket) => sequencer.#onConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.listenPort, options.listenHost, () => { server.off('error', reject); resolve(); });
+    });
+    sequencer.#heartbeatTimer = setInterval(() => sequencer.#heartbeat(), options.heartbeatMs);
+    return sequencer;
+  }
+
+  get port(): number {
+    const address = this.#server.address();
+    return typeof address === 'object' && address ? address.port : this.options.listenPort;
+  }
+
+  get phase(): string { return this.#phase; }
+  get epoch(): number { return this.#epoch; }
+  get committedSeq(): number { return this.#committedSeq; }
+
+  close(): void {
+    if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    for (const member of this.#members) member.socket.destroy();
+    this.#server.close();
+    this.#multicast?.close();
+  }
+
+  #onConnection(socket: Socket): void {
+    const member: Member = { id: this.#nextMemberId++, socket, writer: new LinkWriter(socket), hello: null,
+      river: 'unicast', welcomed: false, ready: false, durableSeq: 0 };
+    this.#members.add(member);
+    const reader = new LinkReader((type, payload) => this.#onMessage(member, type, payload));
+    socket.on('data', (chunk: Buffer) => {
+      const problem = reader.feed(chunk);
+      if (problem) this.#drop(member, problem);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.#members.delete(member);
+      if (member.hello?.role === 'commit') this.options.log.info(`commit ${member.hello.memberId} left`);
+    });
+  }
+
+  #drop(member: Member, why: string): void {
+    this.options.log.limited('warn', `drop-${why}`, `closing link of member ${member.hello?.memberId ?? member.id}: ${why}`);
+    member.socket.destroy();
+  }
+
+  #onMessage(member: Member, type: number, payload: Buffer): void {
+    if (member.hello === null && type !== MESSAGE.hello) return this.#drop(member, 'first message must be HELLO');
+    switch (type) {
+      case MESSAGE.hello: return this.#onHello(member, unpackBody<Hello>(payload));
+      case MESSAGE.append: return this.#onAppend(member, payload);
+      case MESSAGE.durable: return this.#onDurable(member, readU64(payload, 0));
+      case MESSAGE.nak: return this.#onNak(member, readU64(payload, 0), readU64(payload, 8));
+      case MESSAGE.ready: return this.#onReady(member, unpackBody<Ready>(payload));
+      default: return this.#drop(member, `unexpected message type ${type}`);
+    }
+  }
+
+  #onHello(member: Member, hello: Hello): void {
+    if (member.hello !== null) return this.#drop(member, 'HELLO twice');
+    member.hello = hello;
+    member.river = hello.river === 'multicast' && this.#multicast ? 'multicast' : 'unicast';
+    this.options.log.info(`${hello.role} ${hello.memberId} joined (${member.river}` +
+      (hello.role === 'commit' ? `, last seq ${hello.lastSeq}, epoch ${hello.lastEpoch})` : ')'));
+    if (hello.role === 'appender') return;
+    if (this.#phase === 'recovering') this.#maybeRecover(); else this.#welcome(member);
+  }
+
+  #maybeRecover(): void {
+    const { replication, writeQuorum } = this.options;
+    const commits = [...this.#members].filter((m) => m.hello?.role === 'commit');
+    const needed = Math.max(writeQuorum, replication - writeQuorum + 1);
+    if (commits.length < needed) return;
+    let best = commits[0]!.hello!;
+    let epochMax = 0;
+    for (const commit of commits) {
+      const hello = commit.hello!;
+      const [bestEpoch, bestSeq] = [best.lastEpoch ?? 0, best.lastSeq ?? 0];
+      if ((hello.lastEpoch ?? 0) > bestEpoch || (hello.lastEpoch ?? 0) === bestEpoch && (hello.lastSeq ?? 0) > bestSeq) best = hello;
+      epochMax = Math.max(epochMax, hello.lastEpoch ?? 0, ...(hello.history ?? []).map(([epoch]) => epoch));
+    }
+    this.#epoch = epochMax + 1;
+    this.#headSeq = best.lastSeq ?? 0;
+    this.#nextSeq = this.#headSeq + 1;
+    this.#history = [...(best.history ?? []).filter(([, startSeq]) => startSeq <= this.#nextSeq), [this.#epoch, this.#nextSeq]];
+    for (const [streamId, nextOffset] of best.streams ?? []) this.#streamNext.set(streamId, nextOffset);
+    this.#phase = 'welcoming';
+    this.#bestListen = best.listen ?? null;
+    this.options.log.info(`recovered from ${commits.length} commits: head seq ${this.#headSeq} (from ${best.memberId}), ` +
+      `${this.#streamNext.size} streams, epoch ${this.#epoch}`);
+    for (const member of this.#members) if (member.hello && member.hello.role !== 'appender') this.#welcome(member);
+  }
+
+  #bestListen: string | null = null;
+
+  #peers(): string[] {
+    const ready = [...this.#members].filter((m) => m.hello?.role === 'commit' && m.ready && m.hello.listen)
+      .sort((a, b) => b.durableSeq - a.durableSeq).map((m) => m.hello!.listen!);
+    if (this.#bestListen && !ready.includes(this.#bestListen)) ready.push(this.#bestListen);
+    return ready;
+  }
+
+  #welcome(member: Member): void {
+    const welcome: Welcome = {
+      epoch: this.#epoch, riverId: this.options.riverId, history: this.#history, headSeq: this.#headSeq,
+      nextSeq: this.#nextSeq, committedSeq: this.#committedSeq, peers: this.#peers(),
+      group: this.options.group, port: this.options.groupPort, interfaceAddress: this.options.interfaceAddress,
+      mtu: this.options.mtuBytes,
+    };
+    member.welcomed = true;
+    sendPacked(member.writer, MESSAGE.welcome, welcome);
+  }
+
+  #onReady(member: Member, ready: Ready): void {
+    member.ready = true;
+    member.durableSeq = Math.max(member.durableSeq, ready.lastSeq);
+    if (member.hello?.role !== 'commit') return;
+    this.#updateCommitted();
+    if (this.#phase !== 'welcoming') return;
+    const readyCommits = [...this.#members].filter((m) => m.hello?.role === 'commit' && m.ready).length;
+    if (readyCommits < this.options.writeQuorum) return;
+    this.#phase = 'running';
+    this.options.log.info(`running: epoch ${this.#epoch}, next seq ${this.#nextSeq}`);
+    this.#scheduleDrain();
+  }
+
+  #onDurable(member: Member, durableSeq: number): void {
+    if (durableSeq < 0 || durableSeq >= this.#nextSeq) return this.#drop(member, `durable seq ${durableSeq} out of range`);
+    member.durableSeq = Math.max(member.durableSeq, durableSeq);
+    this.#updateCommitted();
+  }
+
+  #updateCommitted(): void {
+    const durable = [...this.#members].filter((m) => m.hello?.role === 'commit' && m.ready).map((m) => m.durableSeq)
+      .sort((a, b) => b - a);
+    const candidate = durable[this.options.writeQuorum - 1];
+    if (candidate === undefined || candidate <= this.#committedSeq) return;
+    this.#committedSeq = candidate;
+    const nowMs = performance.now();
+    while (this.#latencySize > 0 && this.#latencySeq[this.#latencyHead]! <= candidate) {
+      this.#latency.observe((nowMs - this.#latencyAtMs[this.#latencyHead]!) / 1000);
+      this.#latencyHead = (this.#latencyHead + 1) % LATENCY_FRAMES_MAX;
+      this.#latencySize -= 1;
+    }
+    this.#scheduleDrain();
+    if (!this.#noticeScheduled) {
+      this.#noticeScheduled = true;
+      setImmediate(() => this.#noticeCommitted());
+    }
+  }
+
+  #noticeScheduled = false;
+
+  /** Tells every appender the committed seq (once per turn of the loop, however often it moved). */
+  #noticeCommitted(): void {
+    this.#noticeScheduled = false;
+    if (this.#committedSent === this.#committedSeq) return;
+    this.#committedSent = this.#committedSeq;
+    for (const member of this.#members) {
+      if (member.hello?.role === 'appender') sendSeq(member.writer, MESSAGE.committed, this.#committedSeq);
+    }
+    // Subscribers learn it from the next frame or heartbeat.
+    this.#sentSinceHeartbeat = false;
+  }
+
+  #onAppend(member: Member, payload: Buffer): void {
+    const append = readAppend(payload);
+    if (!append) return this.#drop(member, 'malformed APPEND');
+    let bodyBytes = 0;
+    for (const entry of append.entries) {
+      const problem = batchProblem(entry);
+      if (problem) {
+        this.appendsRejected += 1;
+        sendAppendError(member.writer, append.requestId, 'X2_ERR_APPEND_REJECTED', problem, false);
+        return;
+      }
+      bodyBytes += ENTRY_HEADER_BYTES + entry.batch.length;
+    }
+    if (bodyBytes > 8 * 1024 * 1024) {
+      this.appendsRejected += 1;
+      sendAppendError(member.writer, append.requestId, 'X2_ERR_APPEND_REJECTED', `append of ${bodyBytes} bytes, at most 8 MiB`, false);
+      return;
+    }
+    this.#queue.push({ member, requestId: append.requestId, entries: append.entries, bodyBytes });
+    if (this.#queue.length - this.#queueHead >= APPEND_QUEUE_MAX && !this.#paused) this.#pauseAppenders(true);
+    this.#scheduleDrain();
+  }
+
+  #pauseAppenders(pause: boolean): void {
+    this.#paused = pause;
+    for (const member of this.#members) {
+      if (member.hello?.role !== 'appender') continue;
+      if (pause) member.socket.pause(); else member.socket.resume();
+    }
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      this.#drain();
+    });
+  }
+
+  /** Sequences queued appends into frames while the ring has room. */
+  #drain(): void {
+    if (this.#phase !== 'running') return;
+    while (this.#queueHead < this.#queue.length) {
+      let bodyBytes = 0;
+      let entryCount = 0;
+      let last = this.#queueHead;
+      while (last < this.#queue.length) {
+        const append = this.#queue[last]!;
+        if (last > this.#queueHead && (bodyBytes + append.bodyBytes > FRAME_COALESCE_BYTES || entryCount + append.entries.length > 0xffff)) break;
+        bodyBytes += append.bodyBytes;
+        entryCount += append.entries.length;
+        last += 1;
+      }
+      const frameBytes = fragmentedBytes(bodyBytes, this.#fragmentBodyBytesMax);
+      const slot = this.#ring.reserve(frameBytes, this.#committedSeq);
+      if (!slot) break; // ring full of uncommitted frames: wait for the committed seq to move
+      const firstSeq = this.#nextSeq;
+      let position = 0;
+      for (let i = this.#queueHead; i < last; i++) {
+        const append = this.#queue[i]!;
+        const baseOffsets: number[] = new Array<number>(append.entries.length);
+        const appendFirstSeq = this.#nextSeq;
+        for (let j = 0; j < append.entries.length; j++) {
+          const entry = append.entries[j]!;
+          const baseOffset = this.#streamNext.get(entry.streamId) ?? 0;
+          this.#streamNext.set(entry.streamId, baseOffset + entry.recordCount);
+          baseOffsets[j] = baseOffset;
+          const batchPosition = position + ENTRY_HEADER_BYTES;
+          position = writeEntry(this.#body, position, { ...entry, baseOffset });
+          // The only two patched fields of the RecordBatch (the batch CRC does not cover them).
+          this.#body.writeBigInt64BE(BigInt(baseOffset), batchPosition);
+          this.#body.writeInt32BE(this.#epoch | 0, batchPosition + 12);
+          this.#nextSeq += 1;
+          this.entriesAppended += 1;
+          this.bytesAppended += entry.batch.length;
+        }
+        sendAppended(append.member.writer, append.requestId, appendFirstSeq, baseOffsets);
+      }
+      assert(position === bodyBytes, 'frame body size mismatch');
+      const end = writeFragments(slot.arena, slot.position, this.#body.subarray(0, bodyBytes),
+        { kind: FRAME_KIND.data, entryCount, riverId: this.options.riverId, epoch: this.#epoch, seq: firstSeq,
+          committedSeq: this.#committedSeq }, this.#fragmentBodyBytesMax);
+      assert(end - slot.position === frameBytes, 'fragmented size mismatch');
+      this.#ring.commit(firstSeq, entryCount, frameBytes);
+      this.#send(slot.arena.subarray(slot.position, end));
+      this.#recordSent(this.#nextSeq - 1);
+      for (let i = this.#queueHead; i < last; i++) this.#queue[i] = undefined as unknown as QueuedAppend;
+      this.#queueHead = last;
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+    if (this.#paused && this.#queue.length - this.#queueHead < APPEND_QUEUE_MAX / 2) this.#pauseAppenders(false);
+  }
+
+  #recordSent(lastSeq: number): void {
+    if (this.#latencySize === LATENCY_FRAMES_MAX) {
+      this.#latencyHead = (this.#latencyHead + 1) % LATENCY_FRAMES_MAX;
+      this.#latencySize -= 1;
+    }
+    const index = (this.#latencyHead + this.#latencySize) % LATENCY_FRAMES_MAX;
+    this.#latencySeq[index] = lastSeq;
+    this.#latencyAtMs[index] = performance.now();
+    this.#latencySize += 1;
+  }
+
+  /** Sends one frame (its fragments back to back) on every driver. */
+  #send(frame: Buffer): void {
+    this.#sentSinceHeartbeat = true;
+    if (this.#multicast) {
+      let position = 0;
+      while (position < frame.length) {
+        const end = position + FRAME_HEADER_BYTES + frame.readUInt32LE(position + BODY_BYTES_POSITION);
+        this.#multicast.send(frame.subarray(position, end));
+        this.framesSent += 1;
+        this.bytesSent += end - position;
+        position = end;
+      }
+    }
+    for (const member of this.#members) {
+      if (member.river !== 'unicast' || !member.welcomed || member.hello?.role === 'appender') continue;
+      if (member.writer.backlogBytes > LINK_BACKLOG_BYTES_MAX) continue;
+      member.writer.send(MESSAGE.frame, frame);
+      this.framesSent += 1;
+      this.bytesSent += frame.length;
+    }
+  }
+
+  #heartbeat(): void {
+    if (this.#sentSinceHeartbeat) {
+      this.#sentSinceHeartbeat = false;
+      return;
+    }
+    if (this.#phase === 'recovering') return;
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    writeFrameHeader(frame, 0, { kind: FRAME_KIND.heartbeat, fragmentIndex: 0, fragmentCount: 1, entryCount: 0,
+      riverId: this.options.riverId, epoch: this.#epoch, bodyBytes: 0, seq: this.#nextSeq - 1, committedSeq: this.#committedSeq });
+    this.#send(frame);
+    this.#sentSinceHeartbeat = false;
+  }
+
+  #onNak(member: Member, fromSeq: number, toSeq: number): void {
+    this.naksReceived += 1;
+    if (fromSeq < 1 || toSeq <= fromSeq || toSeq > this.#nextSeq) return this.#drop(member, `bad NAK [${fromSeq}, ${toSeq})`);
+    const next = this.#ring.visit(fromSeq, toSeq, RETRANSMIT_BYTES_MAX, (frame) => {
+      const { buffer, position } = member.writer.reserve(MESSAGE.frame, frame.length);
+      frame.copy(buffer, position);
+      let cursor = position;
+      while (cursor < position + frame.length) {
+        buffer[cursor + KIND_POSITION] = FRAME_KIND.retransmit;
+        rewriteHeaderCrc(buffer, cursor);
+        cursor += FRAME_HEADER_BYTES + buffer.readUInt32LE(cursor + BODY_BYTES_POSITION);
+      }
+      this.retransmits += 1;
+      this.bytesSent += frame.length;
+    });
+    if (next >= 0) return;
+    // Below the ring: the member repairs from a commit (the ring starts at firstSeq).
+    this.repairsOrdered += 1;
+    const ringFirstSeq = this.#ring.size > 0 ? this.#ring.firstSeq : this.#nextSeq;
+    const peers = this.#peers().filter((peer) => peer !== member.hello?.listen);
+    sendPacked(member.writer, MESSAGE.repair, { fromSeq, toSeq: Math.max(fromSeq + 1, Math.min(toSeq, ringFirstSeq)), peers });
+  }
+}
+
+/** Why an entry is not a plausible Kafka RecordBatch v2 (null when it is). */
+function batchProblem(entry: RiverEntry): string | null {
+  if (entry.batch.length < RECORD_BATCH_HEADER_BYTES) return `batch of ${entry.batch.length} bytes, a RecordBatch v2 has at least 61`;
+  if (entry.batch[16] !== 2) return `batch magic ${entry.batch[16]}, only RecordBatch v2 (magic 2) is accepted`;
+  const view = Buffer.from(entry.batch.buffer, entry.batch.byteOffset, entry.batch.length);
+  const records = view.readInt32BE(57);
+  if (entry.recordCount < 1 || records !== entry.recordCount) return `record count ${entry.recordCount} does not match the batch (${records})`;
+  return null;
+}
+
+function sendAppendError(writer: LinkWriter, requestId: number, code: string, message: string, retriable: boolean): void {
+  const body = pack({ code, message, retriable });
+  const { buffer, position } = writer.reserve(MESSAGE.appendError, 4 + body.length);
+  buffer.writeUInt32LE(requestId >>> 0, position);
+  body.copy(buffer, position + 4);
+}
