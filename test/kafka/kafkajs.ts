@@ -30,8 +30,12 @@ export function kafkajsRequest(api: string, version: number): (args: Record<stri
   ) => KafkajsRequest;
 }
 
-export function kafkajsResponse(api: string, version: number): KafkajsResponse {
-  return require(`kafkajs/src/protocol/requests/${api}/v${version}/response`) as KafkajsResponse;
+/** kafkajs's response decoder; a few (DeleteRecords) are factories of the request's arguments. */
+export function kafkajsResponse(api: string, version: number, requestArgs: Record<string, unknown> = {}): KafkajsResponse {
+  const loaded = require(`kafkajs/src/protocol/requests/${api}/v${version}/response`) as
+    | KafkajsResponse
+    | ((args: Record<string, unknown>) => KafkajsResponse);
+  return typeof loaded === 'function' ? loaded(requestArgs) : loaded;
 }
 
 /** A whole request frame (size, header v1, body) as kafkajs puts it on the wire. */
