@@ -15,14 +15,17 @@ const MULTICAST_TIMEOUT_MS_MAX = 10_000;
 
 function parseDataDir(value: string): string {
   const problem = dataDirProblem(value);
-  if (problem) throw usageError('--data', value, `an existing directory this process can write is required, but ${problem}`);
+  if (problem) {
+    throw usageError('--data', value, `an existing directory this process can write is required, but ${problem}`);
+  }
   return value;
 }
 
 function parseTimeoutMs(value: string): number {
   const ms = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(ms) || ms < 1 || ms > MULTICAST_TIMEOUT_MS_MAX) {
-    throw usageError('--multicast-timeout-ms', value, `a whole number of milliseconds from 1 to ${MULTICAST_TIMEOUT_MS_MAX} is allowed`);
+    throw usageError('--multicast-timeout-ms', value,
+      `a whole number of milliseconds from 1 to ${MULTICAST_TIMEOUT_MS_MAX} is allowed`);
   }
   return ms;
 }

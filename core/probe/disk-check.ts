@@ -9,6 +9,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { X2Error } from '../base/errors.ts';
 import type { DataReport, FdatasyncReport } from './report.ts';
 import { readText } from './sysfs.ts';
 
@@ -32,7 +33,8 @@ export function dataDirProblem(dir: string): string | null {
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'EROFS' ? 'it is on a read-only file system (EROFS)' : `it is not writable by this process (${code})`;
+    if (code === 'EROFS') return 'it is on a read-only file system (EROFS)';
+    return `it is not writable by this process (${code})`;
   }
   return null;
 }
@@ -106,7 +108,17 @@ export function measureFdatasync(dir: string): FdatasyncReport {
   };
 }
 
+/** Throws X2_ERR_IO when the directory fails under the probe (vanished, EIO, ENOSPC). */
 export function probeData(dir: string, procRoot = '/proc'): DataReport {
+  try {
+    return probeDataUnchecked(dir, procRoot);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new X2Error('X2_ERR_IO', `data directory ${dir}: the probe failed (${code})`, { cause: error });
+  }
+}
+
+function probeDataUnchecked(dir: string, procRoot: string): DataReport {
   const realDir = fs.realpathSync(dir);
   const mount = mountOf(realDir, readText(path.join(procRoot, 'self/mountinfo')) ?? '');
   const statfs = fs.statfsSync(realDir);

@@ -21,7 +21,8 @@ function pad(text: string, width: number): string {
 }
 
 const orUnknown = (value: string | number | null): string => (value === null ? 'unknown' : String(value));
-const bytesOrUnknown = (value: number | null): string => (value === null ? 'unknown' : `${value} (${formatBytes(value)})`);
+const bytesOrUnknown = (value: number | null): string =>
+  (value === null ? 'unknown' : `${value} (${formatBytes(value)})`);
 
 function interfaceLine(entry: ProbedInterface, nameWidth: number): string {
   const addresses = entry.addresses.map((a) => `${a.address}/${a.prefixLength ?? '?'}`).join(' ') || '-';
@@ -49,7 +50,7 @@ export function formatProbeText(report: ProbeReport): string {
   lines.push('', 'interfaces');
   for (const entry of report.interfaces) lines.push(interfaceLine(entry, nameWidth));
 
-  lines.push('', `multicast self-test (join, send, receive; TTL 0 off loopback; timeout ${report.multicast.timeoutMs} ms)`);
+  lines.push('', `multicast self-test (join, send, receive; TTL 0; timeout ${report.multicast.timeoutMs} ms)`);
   for (const check of report.multicast.checks) {
     const outcome = check.ok
       ? `ok      ${check.receivedCount}/${check.sentCount} received in ${check.elapsedMs} ms`
@@ -63,7 +64,8 @@ export function formatProbeText(report: ProbeReport): string {
   for (const device of rdma.devices) {
     lines.push(`  ${device.name}  ${orUnknown(device.nodeType)}, firmware ${orUnknown(device.firmware)}`);
     for (const port of device.ports) {
-      lines.push(`    port ${port.port}  ${orUnknown(port.state)}, ${orUnknown(port.linkLayer)}, ${orUnknown(port.rate)}`);
+      lines.push(`    port ${port.port}  ${orUnknown(port.state)}, ${orUnknown(port.linkLayer)}, `
+        + orUnknown(port.rate));
     }
   }
   const verbs = rdma.verbs;
@@ -78,7 +80,9 @@ export function formatProbeText(report: ProbeReport): string {
   lines.push(`  receive buffer granted          ${bytesOrUnknown(limits.recvBufferGrantedBytes)} (asked for rmem_max)`);
   lines.push(`  net.ipv4.igmp_max_memberships   ${orUnknown(limits.igmpMaxMemberships)}`);
   lines.push(`  memberships measured            ${orUnknown(limits.membershipsMeasured)}`
-    + (limits.membershipsStopError ? ` (then ${limits.membershipsStopError})` : ` (stopped at ${limits.membershipsMeasuredMax})`));
+    + (limits.membershipsStopError
+      ? ` (then ${limits.membershipsStopError})`
+      : ` (stopped at ${limits.membershipsMeasuredMax})`));
   const mmsg = limits.mmsg;
   lines.push(mmsg.checkedBy === null
     ? `  sendmmsg/recvmmsg               ${mmsg.reason}`
@@ -99,7 +103,8 @@ export function formatProbeText(report: ProbeReport): string {
     const data = report.data;
     const sync = data.fdatasync;
     lines.push('', `data ${data.path}`);
-    lines.push(`  file system  ${orUnknown(data.filesystem)} on ${orUnknown(data.device)}, mounted at ${orUnknown(data.mountPoint)}`);
+    lines.push(`  file system  ${orUnknown(data.filesystem)} on ${orUnknown(data.device)}, `
+      + `mounted at ${orUnknown(data.mountPoint)}`);
     lines.push(`  space        ${formatBytes(data.availableBytes)} available of ${formatBytes(data.totalBytes)}`);
     lines.push(`  fdatasync    p50 ${sync.p50Ms} ms, p99 ${sync.p99Ms} ms, max ${sync.maxMs} ms `
       + `(${sync.count} appends of ${sync.writeBytes} B in ${Math.round(sync.totalMs)} ms)`);

@@ -92,7 +92,9 @@ export function mmsgUnchecked(nativeReason: string): MmsgReport {
   };
 }
 
-export async function probeLimits(addon: NativeAddon | null, nativeReason: string, procRoot = '/proc'): Promise<LimitsReport> {
+export async function probeLimits(
+  addon: NativeAddon | null, nativeReason: string, procRoot = '/proc',
+): Promise<LimitsReport> {
   const sysctl = (name: string): number | null => readInteger(path.join(procRoot, 'sys', ...name.split('.')));
   const rmemMaxBytes = sysctl('net.core.rmem_max');
   const memberships = await measureMemberships();

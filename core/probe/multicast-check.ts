@@ -5,10 +5,10 @@
  * This is exactly how the river's multicast driver uses an interface, so a pass means the
  * kernel here routes, loops back and delivers multicast on it.
  *
- * Nothing leaves the host: TTL 0 off loopback (the kernel's loopback copy still arrives) and
- * TTL 1 on loopback, where TTL 0 would drop the datagram before the loopback device delivers
- * it. Bounds: all interfaces are tested in parallel, each closes its two sockets by
- * `timeoutMs`; a check sends MULTICAST_CHECK_SENT_COUNT datagrams.
+ * Nothing leaves the host: the TTL is 0, and the kernel's loopback copy (IP_MULTICAST_LOOP)
+ * still arrives, on lo as on any other interface. Bounds: all interfaces are tested in
+ * parallel, each closes its two sockets by `timeoutMs`; a check sends at most
+ * MULTICAST_CHECK_SENT_COUNT datagrams.
  */
 import * as crypto from 'node:crypto';
 import * as dgram from 'node:dgram';
@@ -46,7 +46,7 @@ export async function checkMulticast(
 ): Promise<MulticastReport> {
   const { candidates, skipped } = multicastCandidates(interfaces);
   const checks = await Promise.all(candidates.map((c, slot) =>
-    checkOne(c.entry.name, c.address, c.entry.flags.loopback, groupFor(slot), timeoutMs)));
+    checkOne({ name: c.entry.name, address: c.address, group: groupFor(slot), timeoutMs })));
   return { timeoutMs, checks, skipped };
 }
 
@@ -63,12 +63,21 @@ function errnoOf(error: unknown): string {
   return typeof code === 'string' ? code : String(error);
 }
 
+export type CheckOptions = {
+  name: string;
+  address: string;
+  group: string;
+  timeoutMs: number;
+  /** Datagrams to send; 0 only proves the join and shows the timeout path. */
+  sendCount?: number;
+};
+
 /** Runs one self-test; never rejects, a failure is a result with its reason. */
-export function checkOne(
-  name: string, address: string, isLoopback: boolean, group: string, timeoutMs: number,
-): Promise<MulticastCheck> {
+export function checkOne(options: CheckOptions): Promise<MulticastCheck> {
+  const { name, address, group, timeoutMs } = options;
+  const sendCount = Math.min(options.sendCount ?? MULTICAST_CHECK_SENT_COUNT, MULTICAST_CHECK_SENT_COUNT);
   const startMs = performance.now();
-  const ttl = isLoopback ? 1 : 0;
+  const ttl = 0;
   const nonce = crypto.randomBytes(8);
   const receiver = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   const sender = dgram.createSocket({ type: 'udp4' });
@@ -100,7 +109,7 @@ export function checkOne(
     receiver.on('message', (message) => {
       if (message.length !== nonce.length || !message.equals(nonce)) return; // a stray datagram
       result.receivedCount += 1;
-      if (result.receivedCount >= MULTICAST_CHECK_SENT_COUNT) finish(null);
+      if (result.receivedCount >= sendCount) finish(null);
     });
     receiver.bind(0, () => {
       result.port = receiver.address().port;
@@ -119,7 +128,7 @@ export function checkOne(
           finish(new CheckFailure('setMulticastInterface', errnoOf(error)));
           return;
         }
-        for (let i = 0; i < MULTICAST_CHECK_SENT_COUNT; i++) {
+        for (let i = 0; i < sendCount; i++) {
           // Counted when handed over: a loopback copy can arrive before the send callback runs.
           result.sentCount += 1;
           sender.send(nonce, result.port, group, (error) => {

@@ -48,7 +48,7 @@ export type MulticastCheck = {
   address: string;
   group: string;
   port: number;
-  /** 0 off loopback so nothing leaves the host; 1 on loopback (TTL 0 would drop it there). */
+  /** 0: nothing leaves the host; the kernel's loopback copy is what comes back. */
   ttl: number;
   ok: boolean;
   sentCount: number;

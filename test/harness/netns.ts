@@ -63,7 +63,9 @@ function ip(args: string[]): ExecResult {
 
 function ipOrThrow(args: string[]): string {
   const result = ip(args);
-  if (result.code !== 0) throw new Error(`netns: ip ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
+  if (result.code !== 0) {
+    throw new Error(`netns: ip ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
+  }
   return result.stdout;
 }
 

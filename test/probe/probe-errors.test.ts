@@ -28,7 +28,8 @@ describe('x2 probe usage errors', () => {
     root = makeTempDir('x2-probe-errors-');
     readOnlyMount = join(root, 'ro');
     mkdirSync(readOnlyMount);
-    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'x2-probe-ro', readOnlyMount], { encoding: 'utf8' });
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'x2-probe-ro', readOnlyMount],
+      { encoding: 'utf8' });
     if (mount.status !== 0) throw new Error(`mount -o ro tmpfs failed (needs root): ${mount.stderr}`);
   });
   afterAll(() => {

@@ -87,7 +87,8 @@ describe.each(PATHS)('x2 probe in namespaces, $name', ({ env }) => {
       expect(check.reason).toMatch(/^addMembership\(239\.[\d.]+, [\d.]+\) failed: ENOBUFS$/);
     }
     expect(report.river).toMatchObject({ driver: 'unicast-tcp', interface: 'eth0', address: host(2).address });
-    expect(report.river.reason).toMatch(/eth0: multicast self-test failed: .*ENOBUFS \(net\.ipv4\.igmp_max_memberships = 0\)/);
+    expect(report.river.reason)
+      .toMatch(/eth0: multicast self-test failed: .*ENOBUFS \(net\.ipv4\.igmp_max_memberships = 0\)/);
   });
 
   it('host 3: eth0 has no MULTICAST flag, so unicast TCP is recommended although the local loop works', () => {
@@ -121,7 +122,8 @@ describe('the recommendation holds on the wire', () => {
     const senderScript = [
       "const d=require('node:dgram');const s=d.createSocket('udp4');",
       `s.bind(0,'${river.address}',()=>{s.setMulticastInterface('${river.address}');s.setMulticastTTL(1);`,
-      `let n=0;const t=setInterval(()=>{s.send('river',${port},'239.99.7.7');if(++n===50){clearInterval(t);s.close()}},20)});`,
+      `let n=0;const t=setInterval(()=>{s.send('river',${port},'239.99.7.7');`,
+      'if(++n===50){clearInterval(t);s.close()}},20)});',
     ].join('');
     const sent = network.exec(host(1), process.execPath, ['-e', senderScript]);
     expect(sent.code, sent.stderr).toBe(0);
