@@ -126,7 +126,8 @@ export class KafkaReader {
       this.position += 1;
       value += (byte & 0x7f) * multiplier;
       if ((byte & 0x80) === 0) {
-        if (value > Number.MAX_SAFE_INTEGER) this.fail('varlong', 'value is outside the safe integer range');
+        // Zig-zag 2^53 still decodes to the safe 2^52; beyond it precision is lost.
+        if (value > 2 ** 53) this.fail('varlong', 'value is outside the safe integer range');
         return zigzagDecode(value);
       }
       multiplier *= 128;

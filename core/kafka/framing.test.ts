@@ -1,0 +1,96 @@
+/**
+ * FrameSplitter: a TCP stream cut at arbitrary points must yield exactly the frames that were
+ * sent, in order, whatever the chunking; oversize and negative sizes are reported at once,
+ * before the frame body arrives, and stay final. Method: seeded random frames are
+ * concatenated and re-cut at random points (fast-check), then fed chunk by chunk.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { testSeed } from '../../test/harness/seed.ts';
+import { FrameSplitter } from './framing.ts';
+
+const seed = testSeed('kafka framing');
+
+function framed(bodies: Uint8Array[]): Buffer {
+  const total = bodies.reduce((sum, body) => sum + 4 + body.length, 0);
+  const stream = Buffer.alloc(total);
+  let position = 0;
+  for (const body of bodies) {
+    stream.writeInt32BE(body.length, position);
+    stream.set(body, position + 4);
+    position += 4 + body.length;
+  }
+  return stream;
+}
+
+function drain(splitter: FrameSplitter, into: Buffer[]): string {
+  for (;;) {
+    const result = splitter.next();
+    if (!Buffer.isBuffer(result)) return result;
+    into.push(Buffer.from(result));
+  }
+}
+
+describe('FrameSplitter', () => {
+  it('yields every frame in order whatever the chunk boundaries', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 30 }),
+        (bodies, cuts) => {
+          const stream = framed(bodies);
+          const splitter = new FrameSplitter(1024, 16);
+          const frames: Buffer[] = [];
+          let position = 0;
+          let cutIndex = 0;
+          while (position < stream.length) {
+            const length = cuts[cutIndex++ % cuts.length] as number;
+            splitter.push(stream.subarray(position, position + length));
+            position += length;
+            expect(drain(splitter, frames)).toBe('more');
+          }
+          expect(frames).toEqual(bodies.map((body) => Buffer.from(body)));
+          expect(splitter.pendingBytes).toBe(0);
+        },
+      ),
+      { seed, numRuns: 500 },
+    );
+  });
+
+  it('returns frames of a whole chunk as views, without copying', () => {
+    const stream = framed([Buffer.from('abc'), Buffer.from('de')]);
+    const splitter = new FrameSplitter(100);
+    splitter.push(stream);
+    const first = splitter.next();
+    expect(Buffer.isBuffer(first) && first.buffer === stream.buffer).toBe(true);
+    expect(String(splitter.next())).toBe('de');
+    expect(splitter.next()).toBe('more');
+  });
+
+  it('reports an oversize frame from its 4 size bytes alone, and stays failed', () => {
+    const splitter = new FrameSplitter(1000);
+    splitter.push(Buffer.from([0, 0, 0x03, 0xe9]));
+    expect(splitter.next()).toBe('oversize');
+    expect(splitter.failedSizeBytes).toBe(1001);
+    splitter.push(framed([Buffer.from('x')]));
+    expect(splitter.next()).toBe('oversize');
+  });
+
+  it('accepts a frame of exactly the maximum size', () => {
+    const splitter = new FrameSplitter(1000);
+    const frames: Buffer[] = [];
+    const stream = framed([Buffer.alloc(1000, 7)]);
+    splitter.push(stream.subarray(0, 10));
+    expect(drain(splitter, frames)).toBe('more');
+    splitter.push(stream.subarray(10));
+    expect(drain(splitter, frames)).toBe('more');
+    expect(frames[0]?.length).toBe(1000);
+  });
+
+  it('reports a negative size as malformed', () => {
+    const splitter = new FrameSplitter(1000);
+    splitter.push(Buffer.from([0xff, 0xff, 0xff, 0xfe, 1, 2]));
+    expect(splitter.next()).toBe('malformed');
+    expect(splitter.failedSizeBytes).toBe(-2);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * The registry and frame headers: what x2 advertises (ApiVersions built from the table, with
+ * the Produce 0-7 exception), the request header v1/v2 rules, the response header v0/v1 rule
+ * with its ApiVersions exception, the disposition table for unknown keys and versions, and
+ * the v0 fallback reply to an ApiVersions version x2 does not know. Method: bytes written by
+ * hand from the protocol description (e.g. librdkafka's ApiVersions v3 request) are parsed,
+ * and x2's frames are checked byte by byte.
+ */
+import { describe, expect, it } from 'vitest';
+import { apiVersions } from './api/18-api-versions.ts';
+import { heartbeat } from './api/12-heartbeat.ts';
+import { KafkaReader } from './codec/reader.ts';
+import { KafkaWriter } from './codec/writer.ts';
+import { KAFKA_ERROR } from './kafka-errors.ts';
+import {
+  API_VERSIONS_RESPONSE,
+  encodeApiVersionsFallback,
+  encodeRequestFrame,
+  encodeResponseFrame,
+  lookupApi,
+  readRequestHeader,
+  RequestHeader,
+  requestDisposition,
+} from './registry.ts';
+
+const writer = new KafkaWriter(1 << 16);
+
+function compactString(text: string): number[] {
+  return [text.length + 1, ...Buffer.from(text)];
+}
+
+describe('advertised versions', () => {
+  it('are exactly the ranges of issue 5, sorted by key', () => {
+    const ranges = Object.fromEntries(
+      API_VERSIONS_RESPONSE.apiKeys.map((entry) => [entry.apiKey, `${entry.minVersion}-${entry.maxVersion}`]),
+    );
+    expect(ranges).toEqual({
+      0: '0-7', 1: '4-11', 2: '1-5', 3: '0-7', 8: '2-7', 9: '1-5', 10: '0-2', 11: '0-5', 12: '0-3', 13: '0-3',
+      14: '0-3', 15: '0-4', 16: '0-2', 18: '0-3', 19: '0-4', 20: '0-3', 21: '0-1', 22: '0-1', 32: '0-2', 37: '0-1',
+    });
+    const keys = API_VERSIONS_RESPONSE.apiKeys.map((entry) => entry.apiKey);
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+  });
+
+  it('Produce is advertised from 0 but implemented from 3', () => {
+    expect(lookupApi(0)).toMatchObject({ versionMin: 0, versionMax: 7, implementedMin: 3, implementedMax: 7 });
+  });
+});
+
+describe('request headers', () => {
+  it('reads librdkafka\'s ApiVersions v3 request: header v2 with tags, compact strings', () => {
+    const frame = Buffer.from([
+      0, 18, 0, 3, 0, 0, 0, 9, 0, 7, ...Buffer.from('rdkafka'), 0,
+      ...compactString('librdkafka'), ...compactString('2.0.2'), 0,
+    ]);
+    const reader = new KafkaReader(frame);
+    const header = new RequestHeader();
+    readRequestHeader(reader, header);
+    expect(header).toMatchObject({ apiKey: 18, apiVersion: 3, correlationId: 9, clientId: 'rdkafka' });
+    expect(apiVersions.request.decode(reader, 3)).toEqual({ clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.0.2' });
+    expect(reader.remainingBytes).toBe(0);
+  });
+
+  it('reads a header v1 with a null client id and leaves the reader at the body', () => {
+    const frame = Buffer.from(encodeRequestFrame(writer, heartbeat, 1, 77, null, {
+      groupId: 'g', generationId: 2, memberId: 'm', groupInstanceId: null,
+    }));
+    const reader = new KafkaReader(frame, 4);
+    const header = new RequestHeader();
+    readRequestHeader(reader, header);
+    expect(header).toMatchObject({ apiKey: 12, apiVersion: 1, correlationId: 77, clientId: null });
+    expect(heartbeat.request.decode(reader, 1)).toMatchObject({ groupId: 'g', generationId: 2, memberId: 'm' });
+  });
+
+  it('a short header is a KafkaDecodeError', () => {
+    expect(() => readRequestHeader(new KafkaReader(Buffer.from([0, 18, 0])), new RequestHeader())).toThrow(/int16/);
+  });
+});
+
+describe('request disposition', () => {
+  it.each([
+    [0, 7, 'serve'],
+    [0, 3, 'serve'],
+    [0, 2, 'unsupported-version-reply'],
+    [0, 0, 'unsupported-version-reply'],
+    [0, 8, 'close-unsupported-version'],
+    [1, 3, 'close-unsupported-version'],
+    [18, 3, 'serve'],
+    [18, 4, 'api-versions-fallback'],
+    [18, -1, 'api-versions-fallback'],
+    [23, 0, 'close-unknown-api'],
+    [-5, 0, 'close-unknown-api'],
+    [999, 0, 'close-unknown-api'],
+  ] as const)('key %i v%i -> %s', (apiKey, version, disposition) => {
+    expect(requestDisposition(apiKey, version)).toBe(disposition);
+  });
+});
+
+describe('response frames', () => {
+  it('ApiVersions v3 uses header v0 (no tag byte) but a flexible body', () => {
+    const frame = encodeResponseFrame(writer, apiVersions, 3, 5, {
+      errorCode: 0,
+      apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 3 }],
+      throttleTimeMs: 0,
+    });
+    expect([...frame]).toEqual([
+      0, 0, 0, 19, 0, 0, 0, 5, // size, correlation id, no header tags
+      0, 0, 2, // error, compact array of 1
+      0, 18, 0, 0, 0, 3, 0, // key 18, 0-3, entry tags
+      0, 0, 0, 0, 0, // throttle, body tags
+    ]);
+  });
+
+  it('the fallback for an unknown ApiVersions version is a v0 reply with error 35 and key 18', () => {
+    const frame = Buffer.from(encodeApiVersionsFallback(writer, 31));
+    expect(frame.readInt32BE(0)).toBe(frame.length - 4);
+    expect(frame.readInt32BE(4)).toBe(31);
+    const body = apiVersions.response.decode(new KafkaReader(frame, 8), 0);
+    expect(body).toMatchObject({
+      errorCode: KAFKA_ERROR.UNSUPPORTED_VERSION,
+      apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 3 }],
+    });
+  });
+
+  it('a non-flexible response frame is size, correlation id, body', () => {
+    const frame = encodeResponseFrame(writer, heartbeat, 3, 0x01020304, { throttleTimeMs: 0, errorCode: 27 });
+    expect([...frame]).toEqual([0, 0, 0, 10, 1, 2, 3, 4, 0, 0, 0, 0, 0, 27]);
+  });
+});
