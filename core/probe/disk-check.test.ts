@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  dataDirProblem, FDATASYNC_COUNT_MAX, FDATASYNC_COUNT_MIN, measureFdatasync, mountOf, probeData,
+  dataDirProblem, FDATASYNC_COUNT_MAX, measureFdatasync, mountOf, probeData,
 } from './disk-check.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'x2-disk-test-'));
@@ -47,7 +47,7 @@ describe('fdatasync burst', () => {
   it('measures ordered percentiles within its bounds and removes its temp file', () => {
     const dir = mkdtempSync(join(root, 'sync-'));
     const report = measureFdatasync(dir);
-    expect(report.count).toBeGreaterThanOrEqual(FDATASYNC_COUNT_MIN);
+    expect(report.count).toBeGreaterThanOrEqual(1);
     expect(report.count).toBeLessThanOrEqual(FDATASYNC_COUNT_MAX);
     expect(report.p50Ms).toBeLessThanOrEqual(report.p99Ms);
     expect(report.p99Ms).toBeLessThanOrEqual(report.maxMs);
