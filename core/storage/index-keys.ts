@@ -1,0 +1,209 @@
+/**
+ * Key and value layouts of the store's LSM index (classic-level/LevelDB, binary keys).
+ *
+ * Data path: the store's background indexer writes these in batches after entries are durable;
+ * reads, timestamp lookups, retention and recovery read them. Keys sort bytewise, so every
+ * number in a key is big-endian and fixed width; a one-byte tag separates the tables:
+ *
+ *   'o' streamId u32, baseOffset u64  -> segment u64, position u64, frameBytes u32, recordCount u32,
+ *                                        seq u64, maxTimestampMs i64         (one per stored batch)
+ *   't' streamId u32, timestamp i64*  -> baseOffset u64   (running max timestamp, only when it grows)
+ *   'm' streamId u32                  -> logStartOffset u64, nextOffset u64, sizeBytes u64,
+ *                                        maxTimestampMs i64   (as of the checkpoint)
+ *   's' seq u64                       -> segment u64, position u64   (sparse: ~every 64 KiB)
+ *   'g' segment u64, streamId u32     -> endOffset u64   (which streams a segment holds)
+ *   'h' segment u64                   -> maxTimestampMs i64
+ *   'c'                               -> segment u64, position u64, seq u64   (indexed up to here)
+ *   'r'                               -> first retained seq u64
+ * `segment` is the segment's first seq. *i64 in keys: sign bit flipped so negatives sort first.
+ * Every value starts with a version byte (1).
+ */
+import { readU64, writeU64 } from './format.ts';
+
+export const INDEX_VALUE_VERSION = 1;
+const TWO_TO_32 = 2 ** 32;
+
+export const TAG = {
+  offset: 0x6f, time: 0x74, stream: 0x6d, seq: 0x73, segmentStream: 0x67, segment: 0x68,
+  checkpoint: 0x63, retained: 0x72,
+} as const;
+
+function writeI64(bytes: Buffer, value: number, position: number): void {
+  bytes.writeInt32BE(Math.floor(value / TWO_TO_32), position);
+  bytes.writeUInt32BE(((value % TWO_TO_32) + TWO_TO_32) % TWO_TO_32, position + 4);
+}
+
+function readI64(bytes: Buffer, position: number): number {
+  return bytes.readInt32BE(position) * TWO_TO_32 + bytes.readUInt32BE(position + 4);
+}
+
+export function offsetKey(streamId: number, baseOffset: number): Buffer {
+  const key = Buffer.allocUnsafe(13);
+  key[0] = TAG.offset;
+  key.writeUInt32BE(streamId, 1);
+  writeU64(key, baseOffset, 5);
+  return key;
+}
+
+/** The first key after every key of `streamId` in a table keyed by (streamId, ...). */
+export function streamEndKey(tag: number, streamId: number): Buffer {
+  const key = Buffer.allocUnsafe(5);
+  key[0] = tag;
+  key.writeUInt32BE(streamId + 1, 1);
+  return key;
+}
+
+export function streamStartKey(tag: number, streamId: number): Buffer {
+  const key = Buffer.allocUnsafe(5);
+  key[0] = tag;
+  key.writeUInt32BE(streamId, 1);
+  return key;
+}
+
+export type Location = {
+  seq: number; streamId: number; baseOffset: number; recordCount: number;
+  segment: number; position: number; frameBytes: number; maxTimestampMs: number;
+};
+
+export function encodeLocation(location: Location): Buffer {
+  const value = Buffer.allocUnsafe(41);
+  value[0] = INDEX_VALUE_VERSION;
+  writeU64(value, location.segment, 1);
+  writeU64(value, location.position, 9);
+  value.writeUInt32BE(location.frameBytes, 17);
+  value.writeUInt32BE(location.recordCount, 21);
+  writeU64(value, location.seq, 25);
+  writeI64(value, location.maxTimestampMs, 33);
+  return value;
+}
+
+export function decodeLocation(key: Buffer, value: Buffer): Location {
+  return {
+    streamId: key.readUInt32BE(1), baseOffset: readU64(key, 5),
+    segment: readU64(value, 1), position: readU64(value, 9), frameBytes: value.readUInt32BE(17),
+    recordCount: value.readUInt32BE(21), seq: readU64(value, 25), maxTimestampMs: readI64(value, 33),
+  };
+}
+
+export function timeKey(streamId: number, timestampMs: number): Buffer {
+  const key = Buffer.allocUnsafe(13);
+  key[0] = TAG.time;
+  key.writeUInt32BE(streamId, 1);
+  key.writeUInt32BE((Math.floor(timestampMs / TWO_TO_32) + 0x80000000) >>> 0, 5);
+  key.writeUInt32BE(((timestampMs % TWO_TO_32) + TWO_TO_32) % TWO_TO_32, 9);
+  return key;
+}
+
+export function timeKeyTimestampMs(key: Buffer): number {
+  return ((key.readUInt32BE(5) - 0x80000000) | 0) * TWO_TO_32 + key.readUInt32BE(9);
+}
+
+export function u64Value(value: number): Buffer {
+  const bytes = Buffer.allocUnsafe(9);
+  bytes[0] = INDEX_VALUE_VERSION;
+  writeU64(bytes, value, 1);
+  return bytes;
+}
+
+export function readU64Value(value: Buffer): number {
+  return readU64(value, 1);
+}
+
+export function i64Value(value: number): Buffer {
+  const bytes = Buffer.allocUnsafe(9);
+  bytes[0] = INDEX_VALUE_VERSION;
+  writeI64(bytes, value, 1);
+  return bytes;
+}
+
+export function readI64Value(value: Buffer): number {
+  return readI64(value, 1);
+}
+
+export function streamKey(streamId: number): Buffer {
+  return streamStartKey(TAG.stream, streamId);
+}
+
+export type StreamMeta = {
+  logStartOffset: number; nextOffset: number; sizeBytes: number; maxTimestampMs: number;
+};
+
+export function encodeStreamMeta(meta: StreamMeta): Buffer {
+  const value = Buffer.allocUnsafe(33);
+  value[0] = INDEX_VALUE_VERSION;
+  writeU64(value, meta.logStartOffset, 1);
+  writeU64(value, meta.nextOffset, 9);
+  writeU64(value, meta.sizeBytes, 17);
+  writeI64(value, meta.maxTimestampMs, 25);
+  return value;
+}
+
+export function decodeStreamMeta(value: Buffer): StreamMeta {
+  return {
+    logStartOffset: readU64(value, 1), nextOffset: readU64(value, 9),
+    sizeBytes: readU64(value, 17), maxTimestampMs: readI64(value, 25),
+  };
+}
+
+export function seqKey(seq: number): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = TAG.seq;
+  writeU64(key, seq, 1);
+  return key;
+}
+
+export function positionValue(segment: number, position: number): Buffer {
+  const value = Buffer.allocUnsafe(17);
+  value[0] = INDEX_VALUE_VERSION;
+  writeU64(value, segment, 1);
+  writeU64(value, position, 9);
+  return value;
+}
+
+export function decodePositionValue(value: Buffer): { segment: number; position: number } {
+  return { segment: readU64(value, 1), position: readU64(value, 9) };
+}
+
+export function segmentStreamKey(segment: number, streamId: number): Buffer {
+  const key = Buffer.allocUnsafe(13);
+  key[0] = TAG.segmentStream;
+  writeU64(key, segment, 1);
+  key.writeUInt32BE(streamId, 9);
+  return key;
+}
+
+export function segmentStreamRange(segment: number): { gte: Buffer; lt: Buffer } {
+  const gte = Buffer.allocUnsafe(9);
+  gte[0] = TAG.segmentStream;
+  writeU64(gte, segment, 1);
+  const lt = Buffer.allocUnsafe(9);
+  lt[0] = TAG.segmentStream;
+  writeU64(lt, segment + 1, 1);
+  return { gte, lt };
+}
+
+export function segmentKey(segment: number): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = TAG.segment;
+  writeU64(key, segment, 1);
+  return key;
+}
+
+export function tagOnlyKey(tag: number): Buffer {
+  return Buffer.from([tag]);
+}
+
+export type Checkpoint = { segment: number; position: number; seq: number };
+
+export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
+  const value = Buffer.allocUnsafe(25);
+  value[0] = INDEX_VALUE_VERSION;
+  writeU64(value, checkpoint.segment, 1);
+  writeU64(value, checkpoint.position, 9);
+  writeU64(value, checkpoint.seq, 17);
+  return value;
+}
+
+export function decodeCheckpoint(value: Buffer): Checkpoint {
+  return { segment: readU64(value, 1), position: readU64(value, 9), seq: readU64(value, 17) };
+}

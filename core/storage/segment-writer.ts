@@ -1,0 +1,394 @@
+/**
+ * The write side of a store: frames entries into a bounded write buffer, writes each tick's
+ * buffer to the one active segment file, rolls segments by size (and on an epoch change), and
+ * shares one fdatasync among all entries written since the last one (group commit).
+ *
+ * Data path: Store.append -> append() copies the frame into the filling buffer (the only copy)
+ * -> a pump, scheduled once per tick, swaps buffers, writes, and syncs per the policy ->
+ * onDurable(seq). Reads wait on writtenSeq for entries still in a buffer.
+ *
+ * Bounds: two buffers of `bufferBytes` each (one filling, one being written). When the filling
+ * buffer is full, append throws X2_ERR_STORE_BACKPRESSURE (retriable): the caller awaits
+ * sync() and appends again. An entry must fit one buffer.
+ * Disk full: a failed write keeps its buffer and retries it (after truncating the partial
+ * write) on a timer and on every append/sync; meanwhile append and sync fail with
+ * X2_ERR_DISK_FULL (retriable). A failed fdatasync poisons the writer (X2_ERR_IO): after one,
+ * the page cache cannot be trusted, so only a reopen (recovery) continues.
+ * Invariants: durableSeq <= writtenSeq <= lastSeq; seq strictly increases; a segment is fully
+ * written and synced before the next one is created.
+ */
+import * as path from 'node:path';
+import { assert } from '../base/assert.ts';
+import { X2Error } from '../base/errors.ts';
+import {
+  encodeFrame, encodeSegmentHeader, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, segmentFileName,
+  type FrameFields,
+} from './format.ts';
+import { closeFile, fdatasync, ftruncate, isDiskFull, openFile, syncDirectory, writeAll } from './file-io.ts';
+
+export type SyncPolicy =
+  | { kind: 'entry-set' }
+  | { kind: 'interval'; intervalMs: number }
+  | { kind: 'bytes'; bytes: number };
+
+/** One segment file of the store, in memory. `writtenEnd` grows as buffers reach the file. */
+export class SegmentInfo {
+  readonly firstSeq: number;
+  readonly epoch: number;
+  readonly file: string;
+  writtenEnd = 0;
+  maxTimestampMs = Number.MIN_SAFE_INTEGER;
+
+  constructor(dir: string, firstSeq: number, epoch: number) {
+    this.firstSeq = firstSeq;
+    this.epoch = epoch;
+    this.file = path.join(dir, segmentFileName(firstSeq, epoch));
+  }
+}
+
+type Region = { segment: SegmentInfo; create: boolean; bufferStart: number; bufferEnd: number; filePosition: number };
+
+class WriteBuffer {
+  readonly bytes: Buffer;
+  length = 0;
+  lastSeq = 0;
+  regions: Region[] = [];
+  regionsDone = 0;
+  retrying = false;
+
+  constructor(bytes: number) {
+    this.bytes = Buffer.allocUnsafe(bytes);
+  }
+
+  reset(): void {
+    this.length = 0;
+    this.lastSeq = 0;
+    this.regions = [];
+    this.regionsDone = 0;
+    this.retrying = false;
+  }
+}
+
+/** Where append put a frame. Filled by append (caller-supplied, reused). */
+export type FramePlace = { segment: SegmentInfo | null; position: number };
+
+/** Sync with no pending `sync()` under the bytes policy happens after this much idle time. */
+const BYTES_POLICY_IDLE_MS = 10;
+
+export type SegmentWriterOptions = {
+  dir: string; sync: SyncPolicy; segmentBytesMax: number; bufferBytes: number; diskFullRetryMs: number;
+  segments: SegmentInfo[];
+  /** Called after each sync, and when a write fails (then `error` says why). */
+  onDurable: (durableSeq: number) => void;
+};
+
+export class SegmentWriter {
+  readonly #options: SegmentWriterOptions;
+  #filling: WriteBuffer;
+  #spare: WriteBuffer;
+  #writing: WriteBuffer | null = null;
+  #active: SegmentInfo | null = null;
+  #activeEnd = 0;
+  #fd: number | null = null;
+  #fdSegment: SegmentInfo | null = null;
+  #pumping = false;
+  #pumpScheduled = false;
+  #timer: NodeJS.Timeout | null = null;
+  #syncRequested = false;
+  #unsyncedBytes = 0;
+  #lastSyncMs = Date.now();
+  #lastWriteMs = Date.now();
+  #diskFull: X2Error | null = null;
+  #failure: X2Error | null = null;
+  #closed = false;
+  #writtenWaiters: Array<{ seq: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  lastSeq = 0;
+  writtenSeq = 0;
+  durableSeq = 0;
+  fsyncs = 0;
+  bytesWritten = 0;
+
+  constructor(options: SegmentWriterOptions) {
+    this.#options = options;
+    this.#filling = new WriteBuffer(options.bufferBytes);
+    this.#spare = new WriteBuffer(options.bufferBytes);
+  }
+
+  /** After recovery: continue appending to `segment` at `end`, everything up to `seq` durable. */
+  resume(segment: SegmentInfo | null, end: number, seq: number): void {
+    this.#active = segment;
+    this.#activeEnd = end;
+    this.lastSeq = seq;
+    this.writtenSeq = seq;
+    this.durableSeq = seq;
+  }
+
+  get diskFull(): boolean {
+    return this.#diskFull !== null;
+  }
+
+  get activeSegment(): SegmentInfo | null {
+    return this.#active;
+  }
+
+  /** Copies one frame into the write buffer; throws a retriable X2Error when it cannot. */
+  append(fields: FrameFields, batch: Uint8Array, place: FramePlace): number {
+    if (this.#failure) throw this.#failure;
+    assert(!this.#closed, 'append after close');
+    if (this.#diskFull) {
+      this.#schedulePump();
+      throw this.#diskFull;
+    }
+    const frameBytes = FRAME_HEADER_BYTES + batch.length;
+    const buffer = this.#filling;
+    assert(frameBytes + SEGMENT_HEADER_BYTES <= buffer.bytes.length,
+      `entry of ${frameBytes} bytes does not fit the ${buffer.bytes.length}-byte write buffer`);
+    const active = this.#active;
+    const isRoll = active === null || active.epoch !== fields.epoch ||
+      (this.#activeEnd + frameBytes > this.#options.segmentBytesMax && this.#activeEnd > SEGMENT_HEADER_BYTES);
+    if (buffer.length + frameBytes + (isRoll ? SEGMENT_HEADER_BYTES : 0) > buffer.bytes.length) {
+      this.#schedulePump();
+      throw new X2Error('X2_ERR_STORE_BACKPRESSURE',
+        `store: write buffer full (${buffer.length} of ${buffer.bytes.length} bytes), await sync() and append again`,
+        { retriable: true });
+    }
+    let region = buffer.regions[buffer.regions.length - 1];
+    if (isRoll) {
+      const segment = new SegmentInfo(this.#options.dir, fields.seq, fields.epoch);
+      this.#options.segments.push(segment);
+      this.#active = segment;
+      region = { segment, create: true, bufferStart: buffer.length, bufferEnd: buffer.length, filePosition: 0 };
+      buffer.regions.push(region);
+      encodeSegmentHeader(fields.seq, fields.epoch, buffer.bytes, buffer.length);
+      buffer.length += SEGMENT_HEADER_BYTES;
+      this.#activeEnd = SEGMENT_HEADER_BYTES;
+    } else if (region === undefined || region.segment !== active) {
+      region = { segment: active, create: false, bufferStart: buffer.length, bufferEnd: buffer.length,
+        filePosition: this.#activeEnd };
+      buffer.regions.push(region);
+    }
+    encodeFrame(fields, batch, buffer.bytes, buffer.length);
+    place.segment = this.#active;
+    place.position = this.#activeEnd;
+    buffer.length += frameBytes;
+    region.bufferEnd = buffer.length;
+    buffer.lastSeq = fields.seq;
+    this.#activeEnd += frameBytes;
+    this.lastSeq = fields.seq;
+    this.#schedulePump();
+    return frameBytes;
+  }
+
+  /** Bytes the filling buffer can still take (for callers that want to avoid backpressure). */
+  get bufferFreeBytes(): number {
+    return this.#filling.bytes.length - this.#filling.length;
+  }
+
+  /** Forces a sync of everything appended so far. */
+  requestSync(): void {
+    this.#syncRequested = true;
+    this.#schedulePump();
+  }
+
+  /** Resolves once every entry up to `seq` is in its file (not necessarily synced). */
+  waitWritten(seq: number): Promise<void> {
+    if (this.writtenSeq >= seq) return Promise.resolve();
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#writtenWaiters.push({ seq, resolve, reject });
+      this.#schedulePump();
+    });
+  }
+
+  /** The error a caller of sync() should see now, if any. */
+  get error(): X2Error | null {
+    return this.#failure ?? this.#diskFull;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled || this.#pumping || this.#closed) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      void this.#pump();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping || this.#failure || this.#closed) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        if (this.#writing === null && this.#filling.length > 0) {
+          this.#writing = this.#filling;
+          this.#filling = this.#spare;
+        }
+        const writing = this.#writing;
+        if (writing !== null) {
+          await this.#writeBuffer(writing);
+          this.#afterWrite(writing);
+        }
+        const isSyncNeeded = this.writtenSeq > this.durableSeq && this.#isSyncDue(Date.now());
+        if (isSyncNeeded) await this.#sync();
+        if (this.#filling.length === 0 && !isSyncNeeded) break;
+      }
+    } catch (error) {
+      this.#onPumpError(error);
+    } finally {
+      this.#pumping = false;
+    }
+    this.#armTimer();
+  }
+
+  #afterWrite(writing: WriteBuffer): void {
+    this.bytesWritten += writing.length;
+    this.#unsyncedBytes += writing.length;
+    this.#lastWriteMs = Date.now();
+    this.writtenSeq = writing.lastSeq;
+    writing.reset();
+    this.#spare = writing;
+    this.#writing = null;
+    if (this.#diskFull) this.#diskFull = null;
+    if (this.#writtenWaiters.length > 0) {
+      const waiting = this.#writtenWaiters;
+      this.#writtenWaiters = waiting.filter((w) => w.seq > this.writtenSeq);
+      for (const waiter of waiting) if (waiter.seq <= this.writtenSeq) waiter.resolve();
+    }
+  }
+
+  #onPumpError(error: unknown): void {
+    if (isDiskFull(error) && this.#writing !== null) {
+      this.#writing.retrying = true;
+      this.#diskFull = new X2Error('X2_ERR_DISK_FULL',
+        `store ${this.#options.dir}: no space left on device; appends resume once space is freed`,
+        { retriable: true, cause: error });
+      this.#rejectWrittenWaiters(this.#diskFull);
+      this.#options.onDurable(this.durableSeq);
+      return;
+    }
+    this.#failure = error instanceof X2Error ? error : new X2Error('X2_ERR_IO',
+      `store ${this.#options.dir}: ${(error as Error).message}; reopen the store to recover`, { cause: error });
+    this.#rejectWrittenWaiters(this.#failure);
+    this.#options.onDurable(this.durableSeq);
+  }
+
+  #rejectWrittenWaiters(error: X2Error): void {
+    for (const waiter of this.#writtenWaiters) waiter.reject(error);
+    this.#writtenWaiters = [];
+  }
+
+  #isSyncDue(nowMs: number): boolean {
+    if (this.#syncRequested) return true;
+    const policy = this.#options.sync;
+    switch (policy.kind) {
+      case 'entry-set': return true;
+      case 'interval': return nowMs - this.#lastSyncMs >= policy.intervalMs;
+      case 'bytes':
+        return this.#unsyncedBytes >= policy.bytes || nowMs - this.#lastWriteMs >= BYTES_POLICY_IDLE_MS;
+    }
+  }
+
+  /** One timer at most: the next interval/idle sync, or the next disk-full retry. */
+  #armTimer(): void {
+    if (this.#timer !== null || this.#closed || this.#failure) return;
+    let delayMs: number | null = null;
+    if (this.#diskFull) delayMs = this.#options.diskFullRetryMs;
+    else if (this.writtenSeq > this.durableSeq) {
+      const policy = this.#options.sync;
+      delayMs = policy.kind === 'interval'
+        ? Math.max(0, this.#lastSyncMs + policy.intervalMs - Date.now())
+        : BYTES_POLICY_IDLE_MS;
+    }
+    if (delayMs === null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#pump();
+    }, delayMs);
+  }
+
+  async #writeBuffer(buffer: WriteBuffer): Promise<void> {
+    let isNewFile = false;
+    for (; buffer.regionsDone < buffer.regions.length; buffer.regionsDone++) {
+      const region = buffer.regions[buffer.regionsDone];
+      assert(region !== undefined);
+      if (this.#fdSegment !== region.segment || (region.create && buffer.retrying)) {
+        await this.#switchTo(region.segment, region.create);
+        isNewFile ||= region.create;
+      } else if (buffer.retrying) {
+        assert(this.#fd !== null);
+        await ftruncate(this.#fd, region.filePosition);
+      }
+      buffer.retrying = true;
+      assert(this.#fd !== null);
+      await writeAll(this.#fd, buffer.bytes, region.bufferStart, region.bufferEnd - region.bufferStart,
+        region.filePosition);
+      buffer.retrying = false;
+      region.segment.writtenEnd = region.filePosition + region.bufferEnd - region.bufferStart;
+    }
+    if (isNewFile) await syncDirectory(this.#options.dir);
+  }
+
+  /** Closes the current file (synced first: segments are sealed whole) and opens `segment`. */
+  async #switchTo(segment: SegmentInfo, create: boolean): Promise<void> {
+    if (this.#fd !== null) {
+      if (this.#fdSegment !== segment) {
+        await fdatasync(this.#fd);
+        this.fsyncs += 1;
+      }
+      await closeFile(this.#fd);
+      this.#fd = null;
+      this.#fdSegment = null;
+    }
+    this.#fd = await openFile(segment.file, create ? 'w' : 'r+');
+    this.#fdSegment = segment;
+  }
+
+  async #sync(): Promise<void> {
+    const seq = this.writtenSeq;
+    assert(this.#fd !== null, 'sync without an open segment');
+    this.#syncRequested = false;
+    const unsyncedBytes = this.#unsyncedBytes;
+    await fdatasync(this.#fd);
+    this.fsyncs += 1;
+    this.#lastSyncMs = Date.now();
+    this.#unsyncedBytes -= unsyncedBytes;
+    this.durableSeq = seq;
+    this.#options.onDurable(seq);
+  }
+
+  /** Cuts the store back to `segment` ending at `end` (segments after it already removed). */
+  async truncate(segment: SegmentInfo | null, end: number, seq: number): Promise<void> {
+    assert(this.#filling.length === 0 && this.#writing === null && !this.#pumping, 'truncate while writing');
+    if (this.#fd !== null) {
+      await closeFile(this.#fd);
+      this.#fd = null;
+      this.#fdSegment = null;
+    }
+    if (segment !== null) {
+      const fd = await openFile(segment.file, 'r+');
+      try {
+        await ftruncate(fd, end);
+        await fdatasync(fd);
+      } finally {
+        await closeFile(fd);
+      }
+      segment.writtenEnd = end;
+    }
+    this.resume(segment, end, seq);
+  }
+
+  /** Stops the writer; callers sync first if they want their data durable. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#rejectWrittenWaiters(new X2Error('X2_ERR_IO', 'store closed'));
+    if (this.#fd !== null) await closeFile(this.#fd);
+    this.#fd = null;
+  }
+
+  /** True while nothing is buffered, being written or waiting for its sync. */
+  get isIdle(): boolean {
+    return this.#filling.length === 0 && this.#writing === null && this.durableSeq === this.lastSeq;
+  }
+}

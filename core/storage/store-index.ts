@@ -1,0 +1,337 @@
+/**
+ * The store's LSM index (classic-level/LevelDB) and its in-memory tail.
+ *
+ * Data path: every appended entry gets a Location at once and waits in `pending` (the in-memory
+ * tail, which reads consult first). After the segment writer reports it durable, the background
+ * indexer writes it to LevelDB in a batch together with the touched streams' metadata and a
+ * checkpoint (segment, position, seq) in one atomic write, then drops it from `pending`.
+ * LevelDB writes are never on the fdatasync path, and only durable entries are indexed, so the
+ * index never points past what the segments hold after a crash: recovery re-reads the segments
+ * from the checkpoint (the index may lag; the segments are the truth).
+ *
+ * Bounds: one index batch in flight, at most INDEX_BATCH_ENTRIES_MAX entries each; `pending`
+ * holds at most the durable-but-unindexed tail plus the write buffers' worth of entries (the
+ * store refuses appends past PENDING_ENTRIES_MAX). LevelDB open files are capped (maxOpenFiles),
+ * so the store's file count does not grow with the number of streams.
+ * Control operations (retention, truncation) run exclusively with index batches (`exclusive`).
+ */
+import { ClassicLevel } from 'classic-level';
+import { assert } from '../base/assert.ts';
+import { Log } from '../base/log.ts';
+import { FRAME_HEADER_BYTES } from './format.ts';
+import {
+  decodeCheckpoint, decodeLocation, decodePositionValue, decodeStreamMeta, encodeCheckpoint, encodeLocation, encodeStreamMeta, i64Value,
+  offsetKey, positionValue, readU64Value, segmentKey, segmentStreamKey, seqKey, streamKey,
+  streamEndKey, streamStartKey, TAG, tagOnlyKey, timeKey, u64Value,
+  type Checkpoint, type Location, type StreamMeta,
+} from './index-keys.ts';
+
+export const INDEX_BATCH_ENTRIES_MAX = 8192;
+export const PENDING_ENTRIES_MAX = 1_000_000;
+/** A sparse seq -> position key at most every this many bytes of a segment (readBySeq). */
+const SEQ_INDEX_INTERVAL_BYTES = 64 * 1024;
+const INDEX_RETRY_MS = 500;
+const LEVELDB_OPEN_FILES_MAX = 32;
+
+export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+/** A stream in memory: live values, the values as of the index checkpoint, its pending tail. */
+export class StreamState {
+  logStartOffset: number;
+  nextOffset: number;
+  sizeBytes: number;
+  maxTimestampMs: number;
+  indexed: StreamMeta;
+  pending: Location[] = [];
+  pendingHead = 0;
+
+  constructor(meta: StreamMeta) {
+    this.logStartOffset = meta.logStartOffset;
+    this.nextOffset = meta.nextOffset;
+    this.sizeBytes = meta.sizeBytes;
+    this.maxTimestampMs = meta.maxTimestampMs;
+    this.indexed = { ...meta };
+  }
+
+  /** The pending batch that contains `offset`, or -1 (binary search over the pending tail). */
+  pendingIndexOf(offset: number): number {
+    let low = this.pendingHead;
+    let high = this.pending.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const location = this.pending[middle];
+      assert(location !== undefined);
+      if (offset < location.baseOffset) high = middle - 1;
+      else if (offset >= location.baseOffset + location.recordCount) low = middle + 1;
+      else return middle;
+    }
+    return -1;
+  }
+
+  dropPendingHead(): void {
+    this.pendingHead += 1;
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+  }
+}
+
+export class StoreIndex {
+  readonly db: ClassicLevel<Buffer, Buffer>;
+  readonly streams = new Map<number, StreamState>();
+  readonly #log: Log;
+  #pending: Location[] = [];
+  #pendingHead = 0;
+  #durableSeq = 0;
+  #running = false;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #lock: Promise<unknown> = Promise.resolve();
+  #idleWaiters: Array<{ seq: number; resolve: () => void }> = [];
+  #lastSparseSegment = -1;
+  #lastSparsePosition = 0;
+  #segmentMaxTimestampMs = new Map<number, number>();
+  #closed = false;
+  indexedSeq = 0;
+  indexBatches = 0;
+  indexErrors = 0;
+
+  constructor(dir: string, log: Log) {
+    this.db = new ClassicLevel<Buffer, Buffer>(dir, {
+      keyEncoding: 'buffer', valueEncoding: 'buffer', maxOpenFiles: LEVELDB_OPEN_FILES_MAX,
+    });
+    this.#log = log;
+  }
+
+  async open(): Promise<{ checkpoint: Checkpoint | null; retainedSeq: number }> {
+    await this.db.open();
+    const checkpointValue = await this.db.get(tagOnlyKey(TAG.checkpoint));
+    const retainedValue = await this.db.get(tagOnlyKey(TAG.retained));
+    const checkpoint = checkpointValue === undefined ? null : decodeCheckpoint(checkpointValue);
+    this.indexedSeq = checkpoint?.seq ?? 0;
+    for await (const [key, value] of this.db.iterator({ gte: Buffer.from([TAG.stream]), lt: Buffer.from([TAG.stream + 1]) })) {
+      this.streams.set(key.readUInt32BE(1), new StreamState(decodeStreamMeta(value)));
+    }
+    return { checkpoint, retainedSeq: retainedValue === undefined ? 0 : readU64Value(retainedValue) };
+  }
+
+  get pendingCount(): number {
+    return this.#pending.length - this.#pendingHead;
+  }
+
+  /** Registers an appended (or recovered) entry; its location is served from memory until indexed. */
+  addPending(location: Location, stream: StreamState): void {
+    this.#pending.push(location);
+    stream.pending.push(location);
+  }
+
+  /** Entries up to `seq` are durable: index them in the background. */
+  onDurable(seq: number): void {
+    this.#durableSeq = seq;
+    this.#kick();
+  }
+
+  /** Resolves once every entry durable now is in LevelDB. */
+  caughtUp(): Promise<void> {
+    const seq = this.#durableSeq;
+    if (this.indexedSeq >= seq || this.pendingCount === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idleWaiters.push({ seq, resolve });
+      this.#kick();
+    });
+  }
+
+  /** Runs `work` with no index batch in flight (control operations). */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(work);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  #kick(): void {
+    if (this.#running || this.#closed || this.#retryTimer !== null) return;
+    this.#running = true;
+    void this.#run();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (!this.#closed && this.#hasDurablePending()) {
+        await this.exclusive(() => this.#writeBatch());
+      }
+    } catch (error) {
+      this.indexErrors += 1;
+      this.#log.limited('error', 'index-write', `index write failed (entries stay in memory, retrying): ${(error as Error).message}`);
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = null;
+        this.#kick();
+      }, INDEX_RETRY_MS);
+    } finally {
+      this.#running = false;
+    }
+    this.#releaseIdleWaiters();
+  }
+
+  #hasDurablePending(): boolean {
+    const first = this.#pending[this.#pendingHead];
+    return first !== undefined && first.seq <= this.#durableSeq;
+  }
+
+  #releaseIdleWaiters(): void {
+    if (this.#idleWaiters.length === 0) return;
+    const waiting = this.#idleWaiters;
+    this.#idleWaiters = waiting.filter((w) => w.seq > this.indexedSeq && this.pendingCount > 0);
+    for (const waiter of waiting) if (!this.#idleWaiters.includes(waiter)) waiter.resolve();
+  }
+
+  async #writeBatch(): Promise<void> {
+    const ops: BatchOp[] = [];
+    const metas = new Map<number, StreamMeta>();
+    const segmentStreams = new Map<number, Map<number, number>>();
+    let count = 0;
+    let last: Location | undefined;
+    let sparseSegment = this.#lastSparseSegment;
+    let sparsePosition = this.#lastSparsePosition;
+    for (let i = this.#pendingHead; i < this.#pending.length && count < INDEX_BATCH_ENTRIES_MAX; i++) {
+      const location = this.#pending[i];
+      assert(location !== undefined);
+      if (location.seq > this.#durableSeq) break;
+      const stream = this.streams.get(location.streamId);
+      assert(stream !== undefined, `pending entry of unknown stream ${location.streamId}`);
+      let meta = metas.get(location.streamId);
+      if (meta === undefined) {
+        meta = { ...stream.indexed };
+        metas.set(location.streamId, meta);
+      }
+      ops.push({ type: 'put', key: offsetKey(location.streamId, location.baseOffset), value: encodeLocation(location) });
+      meta.nextOffset = location.baseOffset + location.recordCount;
+      meta.sizeBytes += location.frameBytes - FRAME_HEADER_BYTES;
+      if (location.maxTimestampMs > meta.maxTimestampMs) {
+        meta.maxTimestampMs = location.maxTimestampMs;
+        ops.push({ type: 'put', key: timeKey(location.streamId, location.maxTimestampMs), value: u64Value(location.baseOffset) });
+      }
+      let perSegment = segmentStreams.get(location.segment);
+      if (perSegment === undefined) segmentStreams.set(location.segment, (perSegment = new Map()));
+      perSegment.set(location.streamId, meta.nextOffset);
+      const segmentMaxMs = this.#segmentMaxTimestampMs.get(location.segment);
+      if (segmentMaxMs === undefined || location.maxTimestampMs > segmentMaxMs) {
+        this.#segmentMaxTimestampMs.set(location.segment, location.maxTimestampMs);
+      }
+      if (location.segment !== sparseSegment || location.position - sparsePosition >= SEQ_INDEX_INTERVAL_BYTES) {
+        ops.push({ type: 'put', key: seqKey(location.seq), value: positionValue(location.segment, location.position) });
+        sparseSegment = location.segment;
+        sparsePosition = location.position;
+      }
+      last = location;
+      count += 1;
+    }
+    if (last === undefined) return;
+    for (const [streamId, meta] of metas) {
+      const stream = this.streams.get(streamId);
+      assert(stream !== undefined);
+      meta.logStartOffset = stream.logStartOffset;
+      ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(meta) });
+    }
+    for (const [segment, perSegment] of segmentStreams) {
+      for (const [streamId, endOffset] of perSegment) {
+        ops.push({ type: 'put', key: segmentStreamKey(segment, streamId), value: u64Value(endOffset) });
+      }
+      ops.push({ type: 'put', key: segmentKey(segment), value: i64Value(this.#segmentMaxTimestampMs.get(segment) ?? 0) });
+    }
+    ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
+      segment: last.segment, position: last.position + last.frameBytes, seq: last.seq }) });
+    await this.db.batch(ops);
+    this.indexBatches += 1;
+    this.#lastSparseSegment = sparseSegment;
+    this.#lastSparsePosition = sparsePosition;
+    for (const [streamId, meta] of metas) {
+      const stream = this.streams.get(streamId);
+      if (stream !== undefined) stream.indexed = meta;
+    }
+    for (let i = 0; i < count; i++) {
+      const location = this.#pending[this.#pendingHead];
+      assert(location !== undefined);
+      this.streams.get(location.streamId)?.dropPendingHead();
+      this.#pendingHead += 1;
+    }
+    this.#compactPending();
+    this.indexedSeq = last.seq;
+  }
+
+  #compactPending(): void {
+    if (this.#pendingHead === this.#pending.length) {
+      this.#pending = [];
+      this.#pendingHead = 0;
+    } else if (this.#pendingHead > 4096 && this.#pendingHead * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+  }
+
+  /** The pending entry with the lowest seq >= `seq`, or undefined (binary search). */
+  pendingBySeq(seq: number): Location | undefined {
+    let low = this.#pendingHead;
+    let high = this.#pending.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.#pending[middle]?.seq ?? Infinity) < seq) low = middle + 1;
+      else high = middle;
+    }
+    return this.#pending[low];
+  }
+
+  /** Indexed batches of `streamId` from the one containing `offset`, until `bytesMax` (at least one). */
+  async locate(streamId: number, offset: number, bytesMax: number, out: Location[]): Promise<number> {
+    let first: Location | null = null;
+    for await (const [key, value] of this.db.iterator({
+      lte: offsetKey(streamId, offset), gte: streamStartKey(TAG.offset, streamId), reverse: true, limit: 1,
+    })) first = decodeLocation(key, value);
+    if (first === null || offset >= first.baseOffset + first.recordCount) return 0;
+    let bytes = 0;
+    let found = 0;
+    const iterator = this.db.iterator({ gte: offsetKey(streamId, first.baseOffset), lt: streamEndKey(TAG.offset, streamId) });
+    try {
+      while (found === 0 || bytes < bytesMax) {
+        const page = await iterator.nextv(64);
+        if (page.length === 0) break;
+        for (const [key, value] of page) {
+          if (found > 0 && bytes >= bytesMax) break;
+          const location = decodeLocation(key, value);
+          out.push(location);
+          bytes += location.frameBytes - FRAME_HEADER_BYTES;
+          found += 1;
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
+    return found;
+  }
+
+  /** Indexed base offset of the first batch whose running max timestamp reaches `timestampMs`. */
+  async firstTimeAtLeast(streamId: number, timestampMs: number): Promise<number | null> {
+    for await (const value of this.db.values({ gte: timeKey(streamId, timestampMs), lt: streamEndKey(TAG.time, streamId), limit: 1 })) {
+      return readU64Value(value);
+    }
+    return null;
+  }
+
+  /** The nearest sparse seq key at or below `seq`: where to start scanning for it. */
+  async seqPositionAtMost(seq: number): Promise<{ segment: number; position: number } | null> {
+    for await (const value of this.db.values({ lte: seqKey(seq), gte: Buffer.from([TAG.seq]), reverse: true, limit: 1 })) {
+      return decodePositionValue(value);
+    }
+    return null;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    await this.#lock;
+    await this.db.close();
+  }
+}

@@ -1,0 +1,455 @@
+/**
+ * The commit store: every entry of a river, in seq order, in fat append-only segment files
+ * (one active file whatever the number of streams), found again through an LSM index.
+ *
+ * Data path: the commit role calls append() for each sequenced entry (the frame is copied once
+ * into a bounded write buffer), the segment writer writes and fdatasyncs per the sync policy and
+ * fires onDurable(durableSeq); the indexer then writes LevelDB batches in the background. Reads
+ * come from the index (or the in-memory tail) and one positioned read per run of frames; batches
+ * are returned as views of that read, CRC-checked, never copied per record.
+ *
+ * Lifecycle: Store.open() recovers (cuts a torn tail, re-indexes the unindexed tail from the
+ * checkpoint) and returns a ready store; close() syncs, finishes indexing and closes files.
+ * Backpressure: append throws X2_ERR_STORE_BACKPRESSURE (retriable) when the write buffer is
+ * full; the caller awaits sync() and appends again. Disk full: append and sync fail with
+ * X2_ERR_DISK_FULL (retriable); nothing durable is touched, and appends work again once the
+ * buffered write succeeds (retried on a timer and on each call).
+ * Invariants: seq strictly increases; each stream's offsets are contiguous; a durable
+ * notification for seq S means every entry with seq <= S is on disk after fdatasync;
+ * corrupt bytes are never served (X2_ERR_SEGMENT_CRC, counted in metrics.corruptEntriesDetected).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assert } from '../base/assert.ts';
+import { X2Error } from '../base/errors.ts';
+import { Log } from '../base/log.ts';
+import {
+  batchMaxTimestampMs, checkFrame, decodeFrameFields, FRAME_HEADER_BYTES, RECORD_BATCH_HEADER_BYTES,
+  SEGMENT_HEADER_BYTES, type FrameFields,
+} from './format.ts';
+import { readAt } from './file-io.ts';
+import { type Location } from './index-keys.ts';
+import { ReadFiles } from './read-files.ts';
+import { recoverStore } from './recovery.ts';
+import { FRAME_BYTES_MAX, scanFrames } from './segment-scan.ts';
+import { SegmentInfo, SegmentWriter, type FramePlace, type SyncPolicy } from './segment-writer.ts';
+import { PENDING_ENTRIES_MAX, StoreIndex, StreamState } from './store-index.ts';
+import { applyRetentionTo, setLogStart, truncateStore } from './store-control.ts';
+
+export type { SyncPolicy } from './segment-writer.ts';
+
+export type StoreOptions = {
+  dir: string; sync: SyncPolicy;
+  segmentBytesMax?: number;
+  retentionMs?: number; retentionBytes?: number;
+  /** Each of the two write buffers; an entry must fit one. Default 8 MiB. */
+  writeBufferBytes?: number;
+  /** How often a write that failed with a full disk is retried. Default 1000 ms. */
+  diskFullRetryMs?: number;
+};
+export type EntryInput = {
+  seq: number; epoch: number; streamId: number; baseOffset: number; recordCount: number; batch: Uint8Array;
+};
+export type StoredEntry = EntryInput & { batch: Buffer };
+export type StreamInfo = { logStartOffset: number; nextOffset: number; sizeBytes: number };
+
+export type StoreMetrics = {
+  fsyncs: number; bytesWritten: number; indexBatches: number; indexErrors: number;
+  corruptEntriesDetected: number; diskFullErrors: number;
+};
+
+export const SEGMENT_BYTES_MAX_DEFAULT = 1024 ** 3;
+const WRITE_BUFFER_BYTES_DEFAULT = 8 * 1024 * 1024;
+
+/** Internals shared with recovery and the control operations (store-control.ts). */
+export type StoreParts = {
+  dir: string; log: Log; index: StoreIndex; writer: SegmentWriter; segments: SegmentInfo[];
+  readFiles: ReadFiles; options: StoreOptions;
+};
+
+export class Store {
+  readonly #parts: StoreParts;
+  readonly #listeners = new Set<(durableSeq: number) => void>();
+  readonly #place: FramePlace = { segment: null, position: 0 };
+  readonly #fields: FrameFields = { seq: 0, epoch: 0, streamId: 0, baseOffset: 0, recordCount: 0 };
+  #syncWaiters: Array<{ seq: number; resolve: (seq: number) => void; reject: (error: Error) => void }> = [];
+  #reportedDurableSeq = 0;
+  #lastEpoch = 0;
+  #isClosed = false;
+  #corruptEntries = 0;
+  #diskFullErrors = 0;
+
+  private constructor(parts: StoreParts) {
+    this.#parts = parts;
+  }
+
+  static async open(options: StoreOptions): Promise<Store> {
+    const dir = path.resolve(options.dir);
+    await fs.promises.mkdir(path.join(dir, 'index'), { recursive: true });
+    const log = new Log(`store ${dir}`);
+    const segments: SegmentInfo[] = [];
+    let store: Store | null = null;
+    const writer = new SegmentWriter({
+      dir, sync: options.sync, segmentBytesMax: options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT,
+      bufferBytes: options.writeBufferBytes ?? WRITE_BUFFER_BYTES_DEFAULT,
+      diskFullRetryMs: options.diskFullRetryMs ?? 1000, segments,
+      onDurable: (seq) => { if (store !== null) store.#onWriterProgress(seq); },
+    });
+    const index = new StoreIndex(path.join(dir, 'index'), log);
+    const parts: StoreParts = { dir, log, index, writer, segments, readFiles: new ReadFiles(), options };
+    try {
+      const recovered = await recoverStore(parts);
+      store = new Store(parts);
+      store.#reportedDurableSeq = writer.durableSeq;
+      store.#lastEpoch = recovered.lastEpoch;
+    } catch (error) {
+      await index.close().catch(() => undefined);
+      throw error;
+    }
+    index.onDurable(writer.durableSeq);
+    await index.caughtUp();
+    return store;
+  }
+
+  get lastSeq(): number {
+    return this.#parts.writer.lastSeq;
+  }
+
+  get durableSeq(): number {
+    return this.#parts.writer.durableSeq;
+  }
+
+  get metrics(): StoreMetrics {
+    const { writer, index } = this.#parts;
+    return {
+      fsyncs: writer.fsyncs, bytesWritten: writer.bytesWritten, indexBatches: index.indexBatches,
+      indexErrors: index.indexErrors, corruptEntriesDetected: this.#corruptEntries, diskFullErrors: this.#diskFullErrors,
+    };
+  }
+
+  /** Segment files in seq order (first seq, file, bytes): for tools, tests and benchmarks. */
+  segmentFiles(): Array<{ firstSeq: number; epoch: number; file: string; bytes: number }> {
+    return this.#parts.segments.map((s) => ({ firstSeq: s.firstSeq, epoch: s.epoch, file: s.file, bytes: s.writtenEnd }));
+  }
+
+  append(entry: EntryInput): void {
+    const { writer, index } = this.#parts;
+    assert(!this.#isClosed, 'append after close');
+    assert(Number.isSafeInteger(entry.seq) && entry.seq > writer.lastSeq,
+      `append: seq ${entry.seq} must be greater than ${writer.lastSeq}`);
+    assert(entry.epoch >= this.#lastEpoch, `append: epoch ${entry.epoch} below ${this.#lastEpoch}`);
+    assert(entry.recordCount > 0 && entry.batch.length >= RECORD_BATCH_HEADER_BYTES,
+      'append: a batch holds at least one record and a RecordBatch v2 header');
+    const stream = index.streams.get(entry.streamId);
+    assert(stream === undefined || entry.baseOffset === stream.nextOffset,
+      `append: stream ${entry.streamId} expects offset ${stream?.nextOffset}, got ${entry.baseOffset}`);
+    if (index.pendingCount >= PENDING_ENTRIES_MAX) {
+      throw new X2Error('X2_ERR_STORE_BACKPRESSURE',
+        `store: ${index.pendingCount} entries wait for the index, await sync() and append again`, { retriable: true });
+    }
+    const fields = this.#fields;
+    fields.seq = entry.seq;
+    fields.epoch = entry.epoch;
+    fields.streamId = entry.streamId;
+    fields.baseOffset = entry.baseOffset;
+    fields.recordCount = entry.recordCount;
+    let frameBytes: number;
+    try {
+      frameBytes = writer.append(fields, entry.batch, this.#place);
+    } catch (error) {
+      if (error instanceof X2Error && error.code === 'X2_ERR_DISK_FULL') this.#diskFullErrors += 1;
+      throw error;
+    }
+    const segment = this.#place.segment;
+    assert(segment !== null);
+    this.#lastEpoch = entry.epoch;
+    const maxTimestampMs = batchMaxTimestampMs(entry.batch);
+    if (maxTimestampMs > segment.maxTimestampMs) segment.maxTimestampMs = maxTimestampMs;
+    registerEntry(index, fields, segment.firstSeq, this.#place.position, frameBytes, maxTimestampMs);
+  }
+
+  onDurable(listener: (durableSeq: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  sync(): Promise<number> {
+    const { writer } = this.#parts;
+    const seq = writer.lastSeq;
+    if (writer.durableSeq >= seq) return Promise.resolve(writer.durableSeq);
+    return new Promise((resolve, reject) => {
+      this.#syncWaiters.push({ seq, resolve, reject });
+      writer.requestSync();
+    });
+  }
+
+  #onWriterProgress(durableSeq: number): void {
+    const { writer, index } = this.#parts;
+    const error = writer.error;
+    if (error !== null && this.#syncWaiters.length > 0) {
+      if (error.code === 'X2_ERR_DISK_FULL') this.#diskFullErrors += 1;
+      const waiting = this.#syncWaiters;
+      this.#syncWaiters = [];
+      for (const waiter of waiting) waiter.reject(error);
+    }
+    if (durableSeq <= this.#reportedDurableSeq) return;
+    this.#reportedDurableSeq = durableSeq;
+    index.onDurable(durableSeq);
+    if (this.#syncWaiters.length > 0) {
+      const waiting = this.#syncWaiters;
+      this.#syncWaiters = waiting.filter((w) => w.seq > durableSeq);
+      for (const waiter of waiting) if (waiter.seq <= durableSeq) waiter.resolve(durableSeq);
+    }
+    for (const listener of this.#listeners) listener(durableSeq);
+  }
+
+  stream(streamId: number): StreamInfo | null {
+    const stream = this.#parts.index.streams.get(streamId);
+    return stream === undefined ? null : streamInfo(stream);
+  }
+
+  *streams(): IterableIterator<[number, StreamInfo]> {
+    for (const [streamId, stream] of this.#parts.index.streams) yield [streamId, streamInfo(stream)];
+  }
+
+  async read(streamId: number, offset: number, maxBytes: number): Promise<Buffer[]> {
+    const stream = this.#parts.index.streams.get(streamId);
+    if (stream === undefined) {
+      throw new X2Error('X2_ERR_OFFSET_OUT_OF_RANGE', `stream ${streamId}: no such stream (offset ${offset})`);
+    }
+    if (offset < stream.logStartOffset || offset > stream.nextOffset) {
+      throw new X2Error('X2_ERR_OFFSET_OUT_OF_RANGE',
+        `stream ${streamId}: offset out of range (got ${offset}), available ${stream.logStartOffset}..${stream.nextOffset}`);
+    }
+    if (offset === stream.nextOffset) return [];
+    const locations = await this.#locate(stream, streamId, offset, maxBytes);
+    const frames = await this.#readFrames(locations);
+    return frames.map((frame) => frame.subarray(FRAME_HEADER_BYTES));
+  }
+
+  /** Locations of whole batches from the one containing `offset`, until `maxBytes` (at least one). */
+  async #locate(stream: StreamState, streamId: number, offset: number, maxBytes: number): Promise<Location[]> {
+    const out: Location[] = [];
+    let bytes = 0;
+    let next = offset;
+    const end = stream.nextOffset;
+    while (next < end && (out.length === 0 || bytes < maxBytes)) {
+      let at = stream.pendingIndexOf(next);
+      if (at >= 0) {
+        for (; at < stream.pending.length && (out.length === 0 || bytes < maxBytes); at++) {
+          const location = stream.pending[at];
+          assert(location !== undefined);
+          out.push(location);
+          bytes += location.frameBytes - FRAME_HEADER_BYTES;
+          next = location.baseOffset + location.recordCount;
+        }
+        continue;
+      }
+      const before = out.length;
+      await this.#parts.index.locate(streamId, next, out.length === 0 ? maxBytes : maxBytes - bytes, out);
+      assert(out.length > before, `stream ${streamId}: offset ${next} is neither indexed nor pending`);
+      for (let i = before; i < out.length; i++) {
+        const location = out[i];
+        assert(location !== undefined);
+        bytes += location.frameBytes - FRAME_HEADER_BYTES;
+        next = location.baseOffset + location.recordCount;
+      }
+    }
+    return out;
+  }
+
+  /** Reads the frames of `locations` into one buffer (one read per run of adjacent frames). */
+  async #readFrames(locations: Location[]): Promise<Buffer[]> {
+    const { writer, segments, readFiles } = this.#parts;
+    let totalBytes = 0;
+    let seqMax = 0;
+    for (const location of locations) {
+      totalBytes += location.frameBytes;
+      seqMax = Math.max(seqMax, location.seq);
+    }
+    await writer.waitWritten(seqMax);
+    const bytes = Buffer.allocUnsafe(totalBytes);
+    const frames: Buffer[] = [];
+    let bufferPosition = 0;
+    let i = 0;
+    while (i < locations.length) {
+      const first = locations[i];
+      assert(first !== undefined);
+      let runBytes = first.frameBytes;
+      let j = i + 1;
+      for (; j < locations.length; j++) {
+        const location = locations[j];
+        assert(location !== undefined);
+        if (location.segment !== first.segment || location.position !== first.position + runBytes) break;
+        runBytes += location.frameBytes;
+      }
+      const segment = findSegment(segments, first.segment);
+      const runStart = bufferPosition;
+      const read = await readFiles.use(segment.file, (fd) => readAt(fd, bytes, runStart, runBytes, first.position));
+      if (read !== runBytes) this.#corrupt(`${segment.file}: ${runBytes - read} bytes missing at position ${first.position}`);
+      for (; i < j; i++) {
+        const location = locations[i];
+        assert(location !== undefined);
+        this.#checkStoredFrame(bytes, bufferPosition, location, segment.file);
+        frames.push(bytes.subarray(bufferPosition, bufferPosition + location.frameBytes));
+        bufferPosition += location.frameBytes;
+      }
+    }
+    return frames;
+  }
+
+  #checkStoredFrame(bytes: Buffer, position: number, location: Location, file: string): void {
+    const end = position + location.frameBytes;
+    const fields = this.#fields;
+    if (checkFrame(bytes, position, end, FRAME_BYTES_MAX) !== 'valid' ||
+      decodeFrameFields(bytes, position, fields) !== location.frameBytes || fields.seq !== location.seq ||
+      fields.streamId !== location.streamId || fields.baseOffset !== location.baseOffset) {
+      this.#corrupt(`${file}: entry seq ${location.seq} (stream ${location.streamId}, offset ${location.baseOffset}) ` +
+        `at position ${location.position} failed its CRC32C check`);
+    }
+  }
+
+  #corrupt(message: string): never {
+    this.#corruptEntries += 1;
+    this.#parts.log.error(message);
+    throw new X2Error('X2_ERR_SEGMENT_CRC', message);
+  }
+
+  async offsetForTimestamp(streamId: number, timestampMs: number): Promise<number | null> {
+    const stream = this.#parts.index.streams.get(streamId);
+    if (stream === undefined) return null;
+    // Snapshot the pending tail first: an entry leaving it during the await is in the index.
+    const pending = stream.pending;
+    const pendingHead = stream.pendingHead;
+    const logStart = stream.logStartOffset;
+    const baseOffset = await this.#parts.index.firstTimeAtLeast(streamId, timestampMs);
+    if (baseOffset !== null) {
+      return baseOffset >= logStart ? baseOffset : this.#scanForTimestamp(stream, streamId, timestampMs);
+    }
+    for (let i = pendingHead; i < pending.length; i++) {
+      const location = pending[i];
+      assert(location !== undefined);
+      if (location.baseOffset + location.recordCount <= logStart) continue;
+      if (location.maxTimestampMs >= timestampMs) return Math.max(location.baseOffset, logStart);
+    }
+    return null;
+  }
+
+  /** Slow path: the time index pointed below the log start; walk batches from the log start. */
+  async #scanForTimestamp(stream: StreamState, streamId: number, timestampMs: number): Promise<number | null> {
+    let next = stream.logStartOffset;
+    while (next < stream.nextOffset) {
+      const locations = await this.#locate(stream, streamId, next, 1024 * 1024);
+      for (const location of locations) {
+        if (location.maxTimestampMs >= timestampMs) return Math.max(location.baseOffset, stream.logStartOffset);
+        next = location.baseOffset + location.recordCount;
+      }
+    }
+    return null;
+  }
+
+  async readBySeq(fromSeq: number, maxBytes: number): Promise<StoredEntry[]> {
+    const { writer, index, segments, readFiles } = this.#parts;
+    if (fromSeq > writer.lastSeq || segments.length === 0) return [];
+    await writer.waitWritten(writer.lastSeq);
+    let segmentIndex = Math.max(0, segments.findLastIndex((s) => s.firstSeq <= fromSeq));
+    let position = SEGMENT_HEADER_BYTES;
+    const pending = index.pendingBySeq(fromSeq);
+    const first = segments[segmentIndex];
+    assert(first !== undefined);
+    if (pending !== undefined && pending.segment === first.firstSeq) position = pending.position;
+    else {
+      const sparse = await index.seqPositionAtMost(fromSeq);
+      if (sparse !== null && sparse.segment === first.firstSeq) position = sparse.position;
+    }
+    const out: StoredEntry[] = [];
+    let bytes = 0;
+    for (; segmentIndex < segments.length && (out.length === 0 || bytes < maxBytes); segmentIndex++) {
+      const segment = segments[segmentIndex];
+      assert(segment !== undefined);
+      const result = await readFiles.use(segment.file, (fd) => scanFrames(fd, position, segment.writtenEnd,
+        (fields, frame, framePosition, _filePosition, frameBytes) => {
+          if (out.length > 0 && bytes >= maxBytes) return false;
+          if (fields.seq < fromSeq) return true;
+          out.push({ ...fields, batch: frame.subarray(framePosition + FRAME_HEADER_BYTES, framePosition + frameBytes) });
+          bytes += frameBytes - FRAME_HEADER_BYTES;
+          return true;
+        }, { chunkBytes: Math.max(64 * 1024, Math.min(maxBytes + FRAME_HEADER_BYTES, 8 * 1024 * 1024)), isFreshChunks: true }));
+      if (result.stop === 'invalid' || result.stop === 'torn') {
+        this.#corrupt(`${segment.file}: entry at position ${result.position} failed its CRC32C check`);
+      }
+      position = SEGMENT_HEADER_BYTES;
+    }
+    return out;
+  }
+
+  async truncateAfter(seq: number): Promise<void> {
+    assert(Number.isSafeInteger(seq) && seq >= 0, `truncateAfter: bad seq ${seq}`);
+    if (seq >= this.lastSeq) return;
+    await this.sync();
+    await this.#parts.index.caughtUp();
+    await this.#parts.index.exclusive(() => truncateStore(this.#parts, seq));
+    this.#reportedDurableSeq = Math.min(this.#reportedDurableSeq, seq);
+  }
+
+  async setLogStartOffset(streamId: number, offset: number): Promise<void> {
+    const stream = this.#parts.index.streams.get(streamId);
+    if (stream === undefined || offset > stream.nextOffset) {
+      throw new X2Error('X2_ERR_OFFSET_OUT_OF_RANGE', `stream ${streamId}: cannot move the log start to ${offset}, ` +
+        (stream === undefined ? 'no such stream' : `the next offset is ${stream.nextOffset}`));
+    }
+    if (offset <= stream.logStartOffset) return;
+    await this.sync();
+    await this.#parts.index.caughtUp();
+    await this.#parts.index.exclusive(() => setLogStart(this.#parts, streamId, offset));
+  }
+
+  async applyRetention(nowMs: number): Promise<{ segmentsDeleted: number }> {
+    await this.#parts.index.caughtUp();
+    return this.#parts.index.exclusive(() => applyRetentionTo(this.#parts, nowMs));
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    const { writer, index, readFiles } = this.#parts;
+    if (writer.error === null) {
+      await this.sync();
+      await index.caughtUp();
+    }
+    this.#isClosed = true;
+    await writer.close();
+    await readFiles.close();
+    await index.close();
+  }
+}
+
+function streamInfo(stream: StreamState): StreamInfo {
+  return { logStartOffset: stream.logStartOffset, nextOffset: stream.nextOffset, sizeBytes: stream.sizeBytes };
+}
+
+export function findSegment(segments: SegmentInfo[], firstSeq: number): SegmentInfo {
+  const segment = segments.find((s) => s.firstSeq === firstSeq);
+  if (segment === undefined) {
+    throw new X2Error('X2_ERR_OFFSET_OUT_OF_RANGE', `segment ${firstSeq} is no longer stored (deleted by retention)`);
+  }
+  return segment;
+}
+
+/** Stream bookkeeping for an appended or recovered frame (in memory; indexed later). */
+export function registerEntry(index: StoreIndex, fields: FrameFields, segment: number, position: number,
+  frameBytes: number, maxTimestampMs: number): void {
+  let stream = index.streams.get(fields.streamId);
+  if (stream === undefined) {
+    stream = new StreamState({ logStartOffset: fields.baseOffset, nextOffset: fields.baseOffset, sizeBytes: 0,
+      maxTimestampMs: Number.MIN_SAFE_INTEGER });
+    stream.indexed.nextOffset = fields.baseOffset;
+    index.streams.set(fields.streamId, stream);
+  }
+  stream.nextOffset = fields.baseOffset + fields.recordCount;
+  stream.sizeBytes += frameBytes - FRAME_HEADER_BYTES;
+  if (maxTimestampMs > stream.maxTimestampMs) stream.maxTimestampMs = maxTimestampMs;
+  index.addPending({
+    seq: fields.seq, streamId: fields.streamId, baseOffset: fields.baseOffset, recordCount: fields.recordCount,
+    segment, position, frameBytes, maxTimestampMs,
+  }, stream);
+}
