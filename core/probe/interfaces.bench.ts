@@ -26,5 +26,6 @@ function opsPerSecond(index: number): number {
 const baseline = opsPerSecond(0);
 bench.tasks.forEach((task, index) => {
   const ops = opsPerSecond(index);
-  console.log(`${task.name.padEnd(36)} ${ops.toFixed(0).padStart(8)} lists/s  ratio to baseline ${(ops / baseline).toFixed(3)}`);
+  const ratio = (ops / baseline).toFixed(3);
+  console.log(`${task.name.padEnd(36)} ${ops.toFixed(0).padStart(8)} lists/s  ratio to baseline ${ratio}`);
 });
