@@ -1,6 +1,7 @@
 /**
- * Compiles a declarative message schema (schema.ts) into specialised closures, once per
- * (message, version), at module load. The closures are the generic encoder/decoder every API
+ * Compiles a declarative message schema (schema.ts) into specialised functions, once per
+ * (message, version), at module load: primitives and arrays become closures, structs become
+ * small generated functions with their field names spelled out (see structCodec). The closures are the generic encoder/decoder every API
  * uses: `read` builds the typed object from a KafkaReader, `size` computes the exact encoded
  * size of a value, `write` writes it into a KafkaWriter sized by `size` beforehand.
  *
@@ -144,50 +145,65 @@ function isFixedSize(type: string): boolean {
   return type === 'int8' || type === 'int16' || type === 'int32' || type === 'int64' || type === 'bool';
 }
 
-type Slot = { name: string; codec: Codec | null; makeDefault: () => unknown };
+const FIXED_FIELDS: Partial<Record<string, { read: string; write: string; bytes: number }>> = {
+  int8: { read: 'readInt8', write: 'writeInt8', bytes: 1 },
+  int16: { read: 'readInt16', write: 'writeInt16', bytes: 2 },
+  int32: { read: 'readInt32', write: 'writeInt32', bytes: 4 },
+  int64: { read: 'readInt64', write: 'writeInt64', bytes: 8 },
+  bool: { read: 'readBool', write: 'writeBool', bytes: 1 },
+};
 
+const FIELD_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * A struct compiles to three generated functions with the field names spelled out: reads
+ * build one object literal (one hidden class per struct and version), fixed-size fields are
+ * read and written inline and their sizes folded into one constant. The generated source
+ * comes only from the schema's own field names (checked to be identifiers), never from input.
+ */
 function structCodec(type: StructType, version: number, flexible: boolean): Codec {
-  const slots: Slot[] = [];
-  const active: { name: string; codec: Codec }[] = [];
+  const children: Codec[] = [];
+  const defaults: (() => unknown)[] = [];
+  const readParts: string[] = [];
+  const sizeParts: string[] = [];
+  const writeParts: string[] = [];
   let bytesMin = flexible ? 1 : 0;
+  let bytesFixed = flexible ? 1 : 0;
   for (const [name, spec] of Object.entries(type.fields) as [string, Field][]) {
+    if (!FIELD_NAME.test(name)) throw new KafkaEncodeError(`schema field name ${JSON.stringify(name)} is not an identifier`);
     const isActive = version >= spec.versionMin && version <= spec.versionMax;
-    const codec = isActive ? compileType(spec.type, version, flexible) : null;
-    slots.push({ name, codec, makeDefault: defaultMaker(spec.type, spec.defaultValue) });
-    if (codec) {
-      active.push({ name, codec });
-      bytesMin += codec.bytesMin;
+    if (!isActive) {
+      defaults.push(defaultMaker(spec.type, spec.defaultValue));
+      readParts.push(`${name}: d[${defaults.length - 1}]()`);
+      continue;
     }
+    const fixedField = typeof spec.type === 'string' ? FIXED_FIELDS[spec.type] : undefined;
+    if (fixedField !== undefined) {
+      readParts.push(`${name}: r.${fixedField.read}()`);
+      writeParts.push(`w.${fixedField.write}(v.${name});`);
+      bytesFixed += fixedField.bytes;
+      bytesMin += fixedField.bytes;
+      continue;
+    }
+    const codec = compileType(spec.type, version, flexible);
+    children.push(codec);
+    const child = `c[${children.length - 1}]`;
+    readParts.push(`${name}: ${child}.read(r)`);
+    sizeParts.push(`${child}.size(v.${name})`);
+    writeParts.push(`${child}.write(w, v.${name});`);
+    bytesMin += codec.bytesMin;
   }
-  return {
-    bytesMin,
-    read(r) {
-      const value: Record<string, unknown> = {};
-      for (let index = 0; index < slots.length; index++) {
-        const slot = slots[index] as Slot;
-        value[slot.name] = slot.codec ? slot.codec.read(r) : slot.makeDefault();
-      }
-      if (flexible) r.skipTaggedFields();
-      return value;
-    },
-    size(value) {
-      const record = value as Record<string, unknown>;
-      let bytes = flexible ? 1 : 0;
-      for (let index = 0; index < active.length; index++) {
-        const slot = active[index] as { name: string; codec: Codec };
-        bytes += slot.codec.size(record[slot.name]);
-      }
-      return bytes;
-    },
-    write(w, value) {
-      const record = value as Record<string, unknown>;
-      for (let index = 0; index < active.length; index++) {
-        const slot = active[index] as { name: string; codec: Codec };
-        slot.codec.write(w, record[slot.name]);
-      }
-      if (flexible) w.writeUVarint(0);
-    },
-  };
+  const source = `
+    return {
+      read(r) { const v = { ${readParts.join(', ')} }; ${flexible ? 'r.skipTaggedFields();' : ''} return v; },
+      size(v) { return ${[String(bytesFixed), ...sizeParts].join(' + ')}; },
+      write(w, v) { ${writeParts.join(' ')} ${flexible ? 'w.writeUVarint(0);' : ''} },
+    };`;
+  const build = new Function('c', 'd', source) as (
+    c: Codec[],
+    d: (() => unknown)[],
+  ) => Pick<Codec, 'read' | 'size' | 'write'>;
+  return { ...build(children, defaults), bytesMin };
 }
 
 /** Fresh default per decode for arrays and structs, so decoded objects never share state. */
