@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { apiVersions } from './api/18-api-versions.ts';
 import { heartbeat } from './api/12-heartbeat.ts';
+import { fetch } from './api/01-fetch.ts';
 import { KafkaReader } from './codec/reader.ts';
 import { KafkaWriter } from './codec/writer.ts';
 import { KAFKA_ERROR } from './kafka-errors.ts';
@@ -17,6 +18,7 @@ import {
   encodeApiVersionsFallback,
   encodeRequestFrame,
   encodeResponseFrame,
+  encodeResponseFrameGather,
   lookupApi,
   readRequestHeader,
   RequestHeader,
@@ -125,5 +127,25 @@ describe('response frames', () => {
   it('a non-flexible response frame is size, correlation id, body', () => {
     const frame = encodeResponseFrame(writer, heartbeat, 3, 0x01020304, { throttleTimeMs: 0, errorCode: 27 });
     expect([...frame]).toEqual([0, 0, 0, 10, 1, 2, 3, 4, 0, 0, 0, 0, 0, 27]);
+  });
+});
+
+describe('gathered response frames', () => {
+  it('equal the copied frame byte for byte and reference large record data without copying', () => {
+    const large = Buffer.alloc(5000, 7);
+    const small = Buffer.alloc(10, 9);
+    const partition = (partitionIndex: number, records: Buffer) => ({
+      partitionIndex, errorCode: 0, highWatermark: 10, lastStableOffset: 10, logStartOffset: 0,
+      abortedTransactions: null, preferredReadReplica: -1, records,
+    });
+    const body = {
+      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+      responses: [{ topic: 't', partitions: [partition(0, large), partition(1, small), partition(2, large)] }],
+    };
+    const copied = Buffer.from(encodeResponseFrame(writer, fetch, 11, 3, body));
+    const chunks = encodeResponseFrameGather(writer, fetch, 11, 3, body, 4096);
+    expect(Buffer.concat(chunks)).toEqual(copied);
+    expect(chunks.filter((chunk) => chunk === large)).toHaveLength(2);
+    expect(chunks).toHaveLength(4); // own bytes, large, own bytes (incl. small), large
   });
 });

@@ -182,6 +182,30 @@ export function encodeResponseFrame<Q, S>(
   return writer.finish();
 }
 
+/**
+ * The same frame as encodeResponseFrame, as a list of views for one gathered socket write:
+ * record data of at least `gatherBytesMin` bytes (Fetch batches) is referenced, not copied.
+ * Views of the writer's buffer stay valid until its next begin; see KafkaWriter.beginGather.
+ */
+export function encodeResponseFrameGather<Q, S>(
+  writer: KafkaWriter,
+  api: ApiDefinition<Q, S>,
+  version: number,
+  correlationId: number,
+  body: S,
+  gatherBytesMin: number,
+): Buffer[] {
+  const flexibleHeader = responseHeaderIsFlexible(api as ApiDefinition<unknown, unknown>, version);
+  const headerBytes = flexibleHeader ? 5 : 4;
+  const bodyBytes = api.response.bodyBytes(body, version);
+  writer.beginGather(4 + headerBytes + bodyBytes, gatherBytesMin);
+  writer.writeInt32(headerBytes + bodyBytes);
+  writer.writeInt32(correlationId);
+  if (flexibleHeader) writer.writeUVarint(0);
+  api.response.writeBody(writer, body, version);
+  return writer.finishGather();
+}
+
 /** Writes one whole request frame; used by tests, tools and x2's own Kafka client paths. */
 export function encodeRequestFrame<Q, S>(
   writer: KafkaWriter,

@@ -5,7 +5,8 @@
  * path (responses) and in tests and tools that build requests.
  *
  * Bounds: the buffer grows in 4 KiB steps and never beyond `bufferBytesMax`; a larger
- * message is refused with a RangeError-free KafkaEncodeError before anything is written.
+ * message is refused with a KafkaEncodeError before anything is written. Gather mode
+ * (`beginGather`) references large raw runs (Fetch record batches) instead of copying them.
  * Invariant: the view returned by `finish()` is valid until the next `begin()`; callers that
  * keep it longer (queued responses) must copy it or use their own writer.
  */
@@ -25,6 +26,11 @@ export class KafkaWriter {
   position = 0;
   readonly bufferBytesMax: number;
   #expectedEnd = 0;
+  /** Gather mode: raw byte runs of at least #gatherBytesMin are referenced, not copied. */
+  #chunks: Buffer[] | null = null;
+  #chunkStart = 0;
+  #gatheredBytes = 0;
+  #gatherBytesMin = 0;
 
   constructor(bufferBytesMax: number, initialBytes = GROWTH_STEP_BYTES) {
     assert(Number.isSafeInteger(bufferBytesMax) && bufferBytesMax > 0, 'bufferBytesMax must be > 0');
@@ -45,6 +51,33 @@ export class KafkaWriter {
     }
     this.position = 0;
     this.#expectedEnd = bytes;
+    this.#chunks = null;
+  }
+
+  /**
+   * Like begin, but raw byte runs (record data) of at least `gatherBytesMin` bytes are not
+   * copied: `finishGather` returns the message as a list of views (this writer's buffer
+   * between them), ready for one gathered socket write. The referenced inputs and this
+   * writer's buffer must stay unchanged until that write has completed.
+   */
+  beginGather(bytes: number, gatherBytesMin: number): void {
+    this.begin(bytes);
+    this.#chunks = [];
+    this.#chunkStart = 0;
+    this.#gatheredBytes = 0;
+    this.#gatherBytesMin = gatherBytesMin;
+  }
+
+  finishGather(): Buffer[] {
+    const chunks = this.#chunks;
+    assert(chunks !== null, 'finishGather without beginGather');
+    assert(
+      this.position + this.#gatheredBytes === this.#expectedEnd,
+      `encoder wrote ${this.position + this.#gatheredBytes} bytes, sized ${this.#expectedEnd}`,
+    );
+    if (this.position > this.#chunkStart) chunks.push(this.buffer.subarray(this.#chunkStart, this.position));
+    this.#chunks = null;
+    return chunks;
   }
 
   /** Ends the message: checks the size computed up front was exact, returns the view. */
@@ -109,6 +142,14 @@ export class KafkaWriter {
   }
 
   writeRaw(bytes: Uint8Array): void {
+    const chunks = this.#chunks;
+    if (chunks !== null && bytes.length >= this.#gatherBytesMin) {
+      if (this.position > this.#chunkStart) chunks.push(this.buffer.subarray(this.#chunkStart, this.position));
+      chunks.push(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      this.#chunkStart = this.position;
+      this.#gatheredBytes += bytes.length;
+      return;
+    }
     this.buffer.set(bytes, this.position);
     this.position += bytes.length;
   }
