@@ -153,6 +153,17 @@ describe('join and sync', () => {
     expect(heartbeat(c, a, 1, 31_001)).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
   });
 
+  it('a member whose join is held outlives its session timeout (the phase deadline bounds it)', () => {
+    const c = coordinator();
+    const a = stableGroupOfOne(c, 0, { sessionTimeoutMs: 60_000 });
+    const b = join(c, joinRequest('b', { sessionTimeoutMs: 6_000 }), 0); // held until a rejoins
+    c.tick(20_000);
+    expect(c.group(GROUP)?.memberIds).toEqual([a, 'b-2']);
+    const aRejoin = join(c, joinRequest('a', { memberId: a }), 20_000);
+    expect(aRejoin.result.members.map((m) => m.memberId)).toEqual([a, 'b-2']);
+    expect(b.result.generationId).toBe(2);
+  });
+
   it('uses the session timeout as the rebalance timeout for JoinGroup v0', () => {
     const c = coordinator();
     const v0 = { apiVersion: 0, rebalanceTimeoutMs: -1 };
@@ -191,7 +202,8 @@ describe('MEMBER_ID_REQUIRED', () => {
     expect(first).toMatchObject({ errorCode: KAFKA_ERROR.MEMBER_ID_REQUIRED, memberId: 'kafkajs-1', generationId: -1 });
     expect(c.group(GROUP)?.pendingMemberIds).toEqual(['kafkajs-1']);
     const second = join(c, joinRequest('kafkajs', { apiVersion: 5, memberId: 'kafkajs-1' }), 10);
-    expect(second.result).toMatchObject({ errorCode: 0, memberId: 'kafkajs-1', generationId: 1, leaderId: 'kafkajs-1' });
+    expect(second.result)
+      .toMatchObject({ errorCode: 0, memberId: 'kafkajs-1', generationId: 1, leaderId: 'kafkajs-1' });
     expect(c.group(GROUP)?.pendingMemberIds).toEqual([]);
   });
 
@@ -234,7 +246,8 @@ describe('MEMBER_ID_REQUIRED', () => {
 
 describe('protocols', () => {
   it('chooses by vote among protocols every member supports', () => {
-    expect(voteProtocol([[range(), roundrobin()], [roundrobin(), range()], [roundrobin(), range()]])).toBe('roundrobin');
+    expect(voteProtocol([[range(), roundrobin()], [roundrobin(), range()], [roundrobin(), range()]]))
+      .toBe('roundrobin');
     expect(voteProtocol([[range(), roundrobin()], [roundrobin(), range()]])).toBe('range'); // tie: first member
     expect(voteProtocol([[range()], [roundrobin()]])).toBeNull();
     const c = coordinator({ initialRebalanceDelayMs: 1_000 });
@@ -274,5 +287,247 @@ describe('protocols', () => {
     const [described] = c.describeGroups([GROUP]);
     expect(described?.members.map((m) => [text(m.metadata), text(m.assignment)])).toEqual([['orig', 'assign']]);
     expect(text(a.members[0]?.metadata ?? new Uint8Array())).toBe('orig');
+  });
+});
+
+describe('sync', () => {
+  it('refuses wrong generation (22), unknown member (25), a rebalancing group (27)', () => {
+    const c = coordinator();
+    const a = join(c, joinRequest('a'), 0).result.memberId;
+    expect(sync(c, a, 7, 0).result.errorCode).toBe(KAFKA_ERROR.ILLEGAL_GENERATION);
+    expect(sync(c, 'nobody', 1, 0).result.errorCode).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+    join(c, joinRequest('b'), 0); // group now PreparingRebalance
+    expect(sync(c, a, 1, 0).result.errorCode).toBe(KAFKA_ERROR.REBALANCE_IN_PROGRESS);
+    const other = new Pending<SyncGroupResult>();
+    const otherGroup = { groupId: 'other', memberId: a, generationId: 1, groupInstanceId: null, assignments: [] };
+    c.syncGroup(otherGroup, 0, other.reply);
+    expect(other.result.errorCode).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+  });
+
+  it('gives a member the leader left out an empty assignment', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 100 });
+    const joins = [join(c, joinRequest('a'), 0), join(c, joinRequest('b'), 0)];
+    c.tick(100);
+    const bSync = sync(c, 'b-2', 1, 100);
+    sync(c, 'a-1', 1, 100, { 'a-1': 'everything', 'ghost-9': 'ignored' });
+    expect(joins[0]?.result.leaderId).toBe('a-1');
+    expect(bSync.result).toMatchObject({ errorCode: 0 });
+    expect(bSync.result.assignment.length).toBe(0);
+  });
+
+  it('removes members that do not sync within the rebalance timeout and rebalances the rest', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 100 });
+    join(c, joinRequest('a', { sessionTimeoutMs: 60_000 }), 0); // sessions outlive the sync phase
+    join(c, joinRequest('b', { sessionTimeoutMs: 60_000 }), 0);
+    c.tick(100); // generation 1, leader a-1, sync deadline 100 + 30 s
+    const bSync = sync(c, 'b-2', 1, 200);
+    c.tick(100 + REBALANCE_MS - 1);
+    expect(bSync.calls).toBe(0);
+    c.tick(100 + REBALANCE_MS);
+    expect(bSync.result.errorCode).toBe(KAFKA_ERROR.REBALANCE_IN_PROGRESS);
+    expect(c.group(GROUP)?.memberIds).toEqual(['b-2']);
+    expect(heartbeat(c, 'a-1', 1, 100 + REBALANCE_MS)).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+    const rejoin = join(c, joinRequest('b', { memberId: 'b-2' }), 100 + REBALANCE_MS);
+    expect(rejoin.result).toMatchObject({ generationId: 2, leaderId: 'b-2' });
+  });
+});
+
+describe('heartbeat', () => {
+  it('answers by state: Empty 25, PreparingRebalance 27, CompletingRebalance 0, Stable 0', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 100 });
+    const simple = { groupId: GROUP, memberId: '', generationId: -1, groupInstanceId: null };
+    expect(c.validateOffsetCommit(simple, 0)).toBe(0);
+    expect(c.group(GROUP)?.state).toBe('Empty');
+    expect(heartbeat(c, '', -1, 0)).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+    join(c, joinRequest('a'), 0);
+    expect(c.group(GROUP)?.state).toBe('PreparingRebalance');
+    // a-1 is a member already, generation 0 is the group's until the phase completes
+    expect(heartbeat(c, 'a-1', 0, 50)).toBe(KAFKA_ERROR.REBALANCE_IN_PROGRESS);
+    c.tick(100);
+    expect(c.group(GROUP)?.state).toBe('CompletingRebalance');
+    expect(heartbeat(c, 'a-1', 1, 150)).toBe(KAFKA_ERROR.NONE);
+    sync(c, 'a-1', 1, 160, { 'a-1': 'x' });
+    expect(heartbeat(c, 'a-1', 1, 170)).toBe(KAFKA_ERROR.NONE);
+    expect(heartbeat(c, 'a-1', 0, 170)).toBe(KAFKA_ERROR.ILLEGAL_GENERATION);
+    expect(heartbeat(c, 'z-9', 1, 170)).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+    expect(c.heartbeat({ groupId: 'nope', memberId: 'a-1', generationId: 1, groupInstanceId: null }, 170))
+      .toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+  });
+
+  it('keeps a session alive; a lapsed session removes the member and rebalances the rest', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 100 });
+    join(c, joinRequest('a'), 0);
+    join(c, joinRequest('b'), 0);
+    c.tick(100); // sessions now end at 100 + 10 s
+    sync(c, 'b-2', 1, 100);
+    sync(c, 'a-1', 1, 100, { 'a-1': 'x', 'b-2': 'y' });
+    expect(heartbeat(c, 'b-2', 1, 6_000)).toBe(KAFKA_ERROR.NONE); // b's session now ends at 16 s
+    c.tick(10_099);
+    expect(c.group(GROUP)?.memberIds).toEqual(['a-1', 'b-2']);
+    c.tick(10_100); // a's session lapsed
+    expect(c.group(GROUP)?.memberIds).toEqual(['b-2']);
+    expect(heartbeat(c, 'b-2', 1, 10_200)).toBe(KAFKA_ERROR.REBALANCE_IN_PROGRESS);
+    const rejoin = join(c, joinRequest('b', { memberId: 'b-2' }), 10_300);
+    expect(rejoin.result).toMatchObject({ generationId: 2, leaderId: 'b-2' });
+    expect(rejoin.result.members.map((m) => m.memberId)).toEqual(['b-2']);
+  });
+
+  it('refuses session timeouts outside the configured bounds with 26', () => {
+    const c = coordinator({ sessionTimeoutMsMin: 5_000, sessionTimeoutMsMax: 60_000 });
+    for (const sessionTimeoutMs of [4_999, 60_001]) {
+      expect(join(c, joinRequest('a', { sessionTimeoutMs }), 0).result.errorCode)
+        .toBe(KAFKA_ERROR.INVALID_SESSION_TIMEOUT);
+    }
+    expect(join(c, joinRequest('a', { sessionTimeoutMs: 5_000 }), 0).result.errorCode).toBe(KAFKA_ERROR.NONE);
+    expect(coordinator().config.sessionTimeoutMsMin).toBeLessThanOrEqual(5_000);
+    expect(() => coordinator({ sessionTimeoutMsMin: 10, sessionTimeoutMsMax: 5 })).toThrow(RangeError);
+  });
+});
+
+describe('leave', () => {
+  it('the leader leaving hands leadership to the first remaining member after a rebalance', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 3_000 });
+    const { ids } = stableGroupOfThree(c);
+    const left = c.leaveGroup({ groupId: GROUP, members: [{ memberId: 'a-1', groupInstanceId: null }] }, 4_000);
+    expect(left).toEqual({ errorCode: 0, members: [{ memberId: 'a-1', groupInstanceId: null, errorCode: 0 }] });
+    expect(heartbeat(c, 'b-2', 1, 4_100)).toBe(KAFKA_ERROR.REBALANCE_IN_PROGRESS);
+    const rejoins = ids.slice(1).map((memberId) => join(c, joinRequest('x', { memberId }), 4_200));
+    expect(rejoins.map((pending) => pending.result.leaderId)).toEqual(['b-2', 'b-2']);
+    expect(rejoins[0]?.result.members.map((m) => m.memberId)).toEqual(['b-2', 'c-3']);
+    expect(rejoins[1]?.result.members).toEqual([]);
+  });
+
+  it('v3 leaves a batch with per-member errors; the last member leaving empties the group', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 3_000 });
+    stableGroupOfThree(c);
+    const result = c.leaveGroup({
+      groupId: GROUP,
+      members: [
+        { memberId: 'a-1', groupInstanceId: null }, { memberId: 'zz', groupInstanceId: null },
+        { memberId: 'b-2', groupInstanceId: null }, { memberId: 'c-3', groupInstanceId: null },
+      ],
+    }, 5_000);
+    expect(result.members.map((m) => m.errorCode)).toEqual([0, KAFKA_ERROR.UNKNOWN_MEMBER_ID, 0, 0]);
+    expect(c.group(GROUP)).toMatchObject({ state: 'Empty', generationId: 2, leaderId: null, memberIds: [] });
+    const unknown = c.leaveGroup({ groupId: 'none', members: [{ memberId: 'a', groupInstanceId: null }] }, 0);
+    expect(unknown.members[0]?.errorCode).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+  });
+
+  it('a member leaving while its join is held gets UNKNOWN_MEMBER_ID on that join', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 1_000 });
+    const a = join(c, joinRequest('a'), 0);
+    const b = join(c, joinRequest('b'), 0);
+    c.leaveGroup({ groupId: GROUP, members: [{ memberId: 'a-1', groupInstanceId: null }] }, 10);
+    expect(a.result.errorCode).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+    c.tick(1_000);
+    expect(b.result).toMatchObject({ errorCode: 0, leaderId: 'b-2', generationId: 1 });
+  });
+});
+
+describe('offset commit checks', () => {
+  const check = (c: GroupCoordinator, memberId: string, generationId: number, groupId = GROUP): number =>
+    c.validateOffsetCommit({ groupId, memberId, generationId, groupInstanceId: null }, 0);
+
+  it('simple commits only while the group is Empty or unknown', () => {
+    const c = coordinator();
+    expect(check(c, '', -1, 'simple')).toBe(KAFKA_ERROR.NONE);
+    expect(c.listGroups()).toEqual([{ groupId: 'simple', protocolType: '', state: 'Empty' }]);
+    expect(check(c, '', -1, 'simple')).toBe(KAFKA_ERROR.NONE);
+    expect(check(c, 'x', 4, 'unknown-group')).toBe(KAFKA_ERROR.ILLEGAL_GENERATION);
+    expect(check(c, '', -1, '')).toBe(KAFKA_ERROR.INVALID_GROUP_ID);
+    const a = stableGroupOfOne(c);
+    expect(check(c, '', -1)).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+    expect(check(c, a, 1)).toBe(KAFKA_ERROR.NONE);
+    expect(check(c, a, 0)).toBe(KAFKA_ERROR.ILLEGAL_GENERATION);
+    expect(check(c, 'zz', 1)).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+  });
+
+  it('REBALANCE_IN_PROGRESS while the group waits for assignments', () => {
+    const c = coordinator();
+    const a = join(c, joinRequest('a'), 0).result.memberId; // CompletingRebalance
+    expect(check(c, a, 1)).toBe(KAFKA_ERROR.REBALANCE_IN_PROGRESS);
+  });
+});
+
+describe('views and deletion', () => {
+  it('describes and lists groups with Kafka state strings', () => {
+    const c = coordinator();
+    const a = join(c, joinRequest('a'), 0).result.memberId;
+    expect(c.describeGroups([GROUP])[0]).toMatchObject({ state: 'CompletingRebalance', protocolName: '' });
+    sync(c, a, 1, 0, { [a]: 'p' });
+    const [described, missing, offsetsOnly] = c.describeGroups([GROUP, 'missing', 'old'], new Set(['old']));
+    expect(described).toMatchObject({
+      errorCode: 0, groupId: GROUP, state: 'Stable', protocolType: 'consumer', protocolName: 'range',
+    });
+    expect(described?.members.map((m) => [m.memberId, m.clientId, m.clientHost, text(m.assignment)]))
+      .toEqual([['a-1', 'a', '/127.0.0.1', 'p']]);
+    expect(missing).toMatchObject({ errorCode: 0, state: 'Dead', members: [] });
+    expect(offsetsOnly).toMatchObject({ state: 'Empty' });
+    expect(c.listGroups(['old'])).toEqual([
+      { groupId: GROUP, protocolType: 'consumer', state: 'Stable' },
+      { groupId: 'old', protocolType: '', state: 'Empty' },
+    ]);
+  });
+
+  it('deletes only Empty groups: 68 with members, 69 when unknown', () => {
+    const c = coordinator();
+    stableGroupOfOne(c);
+    check(c);
+    function check(co: GroupCoordinator): void {
+      co.validateOffsetCommit({ groupId: 'idle', memberId: '', generationId: -1, groupInstanceId: null }, 0);
+    }
+    const results = c.deleteGroups([GROUP, 'idle', 'nope', 'offsets-only'], new Set(['offsets-only']));
+    expect(results.map((r) => r.errorCode)).toEqual([
+      KAFKA_ERROR.NON_EMPTY_GROUP, KAFKA_ERROR.NONE, KAFKA_ERROR.GROUP_ID_NOT_FOUND, KAFKA_ERROR.NONE,
+    ]);
+    expect(c.group('idle')).toBeUndefined();
+    expect(c.group(GROUP)?.state).toBe('Stable');
+  });
+});
+
+describe('bounds, static members, resign', () => {
+  it('refuses a member past the group size with GROUP_MAX_SIZE_REACHED (81), parked ids included', () => {
+    const c = coordinator({ groupMemberCountMax: 2, initialRebalanceDelayMs: 100 });
+    join(c, joinRequest('a'), 0);
+    join(c, joinRequest('b', { apiVersion: 4 }), 0); // parked
+    expect(join(c, joinRequest('c'), 0).result.errorCode).toBe(KAFKA_ERROR.GROUP_MAX_SIZE_REACHED);
+  });
+
+  it('a static member rejoining with a new id fences the old id (82)', () => {
+    const c = coordinator();
+    const first = join(c, joinRequest('s', { apiVersion: 5, groupInstanceId: 'host-1' }), 0).result;
+    sync(c, first.memberId, 1, 0, { [first.memberId]: 'p' });
+    const second = join(c, joinRequest('s', { apiVersion: 5, groupInstanceId: 'host-1' }), 100).result;
+    expect(second).toMatchObject({ errorCode: 0, memberId: 's-2', generationId: 2 });
+    expect(c.group(GROUP)?.memberIds).toEqual(['s-2']);
+    const stale = { groupId: GROUP, memberId: first.memberId, generationId: 2, groupInstanceId: 'host-1' };
+    expect(c.heartbeat(stale, 200)).toBe(KAFKA_ERROR.FENCED_INSTANCE_ID);
+    const left = c.leaveGroup({ groupId: GROUP, members: [{ memberId: '', groupInstanceId: 'host-1' }] }, 300);
+    expect(left.members[0]?.errorCode).toBe(0);
+    expect(c.group(GROUP)?.state).toBe('Empty');
+  });
+
+  it('resign answers every held reply with NOT_COORDINATOR and forgets the groups', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 1_000 });
+    const held = [join(c, joinRequest('a'), 0), join(c, joinRequest('b'), 0)];
+    expect(c.hasPendingReplies()).toBe(true);
+    c.resign();
+    expect(held.map((pending) => pending.result.errorCode))
+      .toEqual([KAFKA_ERROR.NOT_COORDINATOR, KAFKA_ERROR.NOT_COORDINATOR]);
+    expect(c.hasPendingReplies()).toBe(false);
+    expect(c.groupCount()).toBe(0);
+  });
+
+  it('delivers replies after the state settles, even when a reply calls back in', () => {
+    const c = coordinator();
+    const seen: string[] = [];
+    c.joinGroup(joinRequest('a'), 0, (result) => {
+      seen.push(`join ${result.generationId} ${c.group(GROUP)?.state}`);
+      c.syncGroup({
+        groupId: GROUP, memberId: result.memberId, generationId: result.generationId, groupInstanceId: null,
+        assignments: [{ memberId: result.memberId, assignment: bytes('p') }],
+      }, 0, (synced) => seen.push(`sync ${text(synced.assignment)} ${c.group(GROUP)?.state}`));
+    });
+    expect(seen).toEqual(['join 1 CompletingRebalance', 'sync p Stable']);
   });
 });

@@ -147,7 +147,8 @@ export class GroupCoordinator {
     const instanceId = request.groupInstanceId;
     const fencedId = instanceId === null ? undefined : group.staticMembers.get(instanceId);
     const fenced = fencedId === undefined ? undefined : group.members.get(fencedId);
-    if (fenced !== undefined) this.#removeMember(group, fenced, nowMs, KAFKA_ERROR.FENCED_INSTANCE_ID);
+    // The new incarnation replaces the old in the same rebalance (no extra generation for it).
+    if (fenced !== undefined) this.#forget(group, fenced, KAFKA_ERROR.FENCED_INSTANCE_ID);
     if (group.members.size === 0) group.protocolType = request.protocolType;
     const member = new GroupMember(memberId, instanceId, {
       clientId: request.clientId, clientHost: request.clientHost, sessionTimeoutMs: request.sessionTimeoutMs,
@@ -184,7 +185,10 @@ export class GroupCoordinator {
       // The member missed its JoinGroup answer: repeat it; nothing changes for the group.
       return this.#send(reply, this.#joinResult(group, member));
     }
-    if (member.joinReply !== null) this.#send(member.joinReply, joinError(KAFKA_ERROR.REBALANCE_IN_PROGRESS, member.memberId));
+    if (member.joinReply !== null) {
+      // A retried join replaces the held one; the first is told to rejoin, so neither is lost.
+      this.#send(member.joinReply, joinError(KAFKA_ERROR.REBALANCE_IN_PROGRESS, member.memberId));
+    }
     member.joinReply = reply;
     if (group.state === GROUP_STATE.preparingRebalance) this.#maybeCompleteJoin(group, nowMs);
     else this.#prepareRebalance(group, nowMs);
@@ -284,7 +288,9 @@ export class GroupCoordinator {
       return this.#send(reply, syncError(typeof member === 'number' ? member : KAFKA_ERROR.UNKNOWN_MEMBER_ID));
     }
     member.sessionDeadlineMs = nowMs + member.sessionTimeoutMs;
-    if (group.state === GROUP_STATE.preparingRebalance) return this.#send(reply, syncError(KAFKA_ERROR.REBALANCE_IN_PROGRESS));
+    if (group.state === GROUP_STATE.preparingRebalance) {
+      return this.#send(reply, syncError(KAFKA_ERROR.REBALANCE_IN_PROGRESS));
+    }
     if (group.state === GROUP_STATE.stable) return this.#send(reply, this.#syncResult(group, member));
     // CompletingRebalance: wait for the leader; the leader's assignments end the phase.
     if (member.syncReply !== null) this.#send(member.syncReply, syncError(KAFKA_ERROR.REBALANCE_IN_PROGRESS));
@@ -342,7 +348,8 @@ export class GroupCoordinator {
     if (request.groupId === '') return KAFKA_ERROR.INVALID_GROUP_ID;
     if (group === undefined) {
       if (request.generationId >= 0) return KAFKA_ERROR.ILLEGAL_GENERATION;
-      return this.#createGroup(request.groupId) === undefined ? KAFKA_ERROR.COORDINATOR_NOT_AVAILABLE : KAFKA_ERROR.NONE;
+      const created = this.#createGroup(request.groupId);
+      return created === undefined ? KAFKA_ERROR.COORDINATOR_NOT_AVAILABLE : KAFKA_ERROR.NONE;
     }
     if (group.state === GROUP_STATE.dead) return KAFKA_ERROR.COORDINATOR_NOT_AVAILABLE;
     if (request.generationId < 0 && group.state === GROUP_STATE.empty) return KAFKA_ERROR.NONE;
@@ -357,7 +364,9 @@ export class GroupCoordinator {
   leaveGroup(request: LeaveGroupRequest, nowMs: number): LeaveGroupResult {
     const group = this.#groups.get(request.groupId);
     const members = request.members.map(({ memberId, groupInstanceId }) => {
-      const errorCode = group === undefined ? KAFKA_ERROR.UNKNOWN_MEMBER_ID : this.#leave(group, memberId, groupInstanceId, nowMs);
+      const errorCode = group === undefined
+        ? KAFKA_ERROR.UNKNOWN_MEMBER_ID
+        : this.#leave(group, memberId, groupInstanceId, nowMs);
       return { memberId, groupInstanceId, errorCode };
     });
     this.#flush();
