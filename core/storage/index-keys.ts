@@ -5,20 +5,24 @@
  * reads, timestamp lookups, retention and recovery read them. Keys sort bytewise, so every
  * number in a key is big-endian and fixed width; a one-byte tag separates the tables:
  *
- *   'o' streamId u32, baseOffset u64  -> segment u64, position u64, frameBytes u32, recordCount u32,
- *                                        seq u64, maxTimestampMs i64         (one per stored batch)
- *   't' streamId u32, timestamp i64*  -> baseOffset u64   (running max timestamp, only when it grows)
+ *   'o' streamId u32, baseOffset u64  -> a run: count u32, then per batch (48 bytes) baseOffset u64,
+ *                                        recordCount u32, frameBytes u32, segment u64, position u64,
+ *                                        seq u64, maxTimestampMs i64
+ *                                        (consecutive batches of one stream indexed together; the key
+ *                                        is the first batch's base offset; at most RUN_BATCHES_MAX)
+ *   't' streamId u32, timestamp i64*  -> baseOffset u64   (one per run whose running max grows: the
+ *                                        first batch reaching that timestamp is in the run at that key)
  *   'm' streamId u32                  -> logStartOffset u64, nextOffset u64, sizeBytes u64,
  *                                        maxTimestampMs i64   (as of the checkpoint)
  *   's' seq u64                       -> segment u64, position u64   (sparse: ~every 64 KiB)
- *   'g' segment u64, streamId u32     -> endOffset u64   (which streams a segment holds)
+ *   'g' segment u64, streamId u32     -> version byte only   (which streams a segment holds)
  *   'h' segment u64                   -> maxTimestampMs i64
  *   'c'                               -> segment u64, position u64, seq u64   (indexed up to here)
  *   'r'                               -> first retained seq u64
  * `segment` is the segment's first seq. *i64 in keys: sign bit flipped so negatives sort first.
  * Every value starts with a version byte (1).
  */
-import { readU64, writeU64 } from './format.ts';
+import { FRAME_HEADER_BYTES, readU64, writeU64 } from './format.ts';
 
 export const INDEX_VALUE_VERSION = 1;
 const TWO_TO_32 = 2 ** 32;
@@ -65,24 +69,80 @@ export type Location = {
   segment: number; position: number; frameBytes: number; maxTimestampMs: number;
 };
 
-export function encodeLocation(location: Location): Buffer {
-  const value = Buffer.allocUnsafe(41);
+/** Runs group many batches in one LevelDB value: LevelDB's per-operation cost dominates otherwise. */
+export const RUN_BATCHES_MAX = 1024;
+const RUN_HEADER_BYTES = 5;
+const RUN_RECORD_BYTES = 48;
+
+export function encodeRun(locations: Location[], start: number, end: number): Buffer {
+  const value = Buffer.allocUnsafe(RUN_HEADER_BYTES + (end - start) * RUN_RECORD_BYTES);
   value[0] = INDEX_VALUE_VERSION;
-  writeU64(value, location.segment, 1);
-  writeU64(value, location.position, 9);
-  value.writeUInt32BE(location.frameBytes, 17);
-  value.writeUInt32BE(location.recordCount, 21);
-  writeU64(value, location.seq, 25);
-  writeI64(value, location.maxTimestampMs, 33);
+  value.writeUInt32BE(end - start, 1);
+  let position = RUN_HEADER_BYTES;
+  for (let i = start; i < end; i++) {
+    const location = locations[i]!;
+    writeU64(value, location.baseOffset, position);
+    value.writeUInt32BE(location.recordCount, position + 8);
+    value.writeUInt32BE(location.frameBytes, position + 12);
+    writeU64(value, location.segment, position + 16);
+    writeU64(value, location.position, position + 24);
+    writeU64(value, location.seq, position + 32);
+    writeI64(value, location.maxTimestampMs, position + 40);
+    position += RUN_RECORD_BYTES;
+  }
   return value;
 }
 
-export function decodeLocation(key: Buffer, value: Buffer): Location {
+export function runCount(value: Buffer): number {
+  return value.readUInt32BE(1);
+}
+
+export function runBaseOffset(value: Buffer, i: number): number {
+  return readU64(value, RUN_HEADER_BYTES + i * RUN_RECORD_BYTES);
+}
+
+export function runEndOffset(value: Buffer, i: number): number {
+  const position = RUN_HEADER_BYTES + i * RUN_RECORD_BYTES;
+  return readU64(value, position) + value.readUInt32BE(position + 8);
+}
+
+export function runSegment(value: Buffer, i: number): number {
+  return readU64(value, RUN_HEADER_BYTES + i * RUN_RECORD_BYTES + 16);
+}
+
+export function runBatchBytes(value: Buffer, i: number): number {
+  return value.readUInt32BE(RUN_HEADER_BYTES + i * RUN_RECORD_BYTES + 12) - FRAME_HEADER_BYTES;
+}
+
+export function runLocation(streamId: number, value: Buffer, i: number): Location {
+  const position = RUN_HEADER_BYTES + i * RUN_RECORD_BYTES;
   return {
-    streamId: key.readUInt32BE(1), baseOffset: readU64(key, 5),
-    segment: readU64(value, 1), position: readU64(value, 9), frameBytes: value.readUInt32BE(17),
-    recordCount: value.readUInt32BE(21), seq: readU64(value, 25), maxTimestampMs: readI64(value, 33),
+    streamId, baseOffset: readU64(value, position), recordCount: value.readUInt32BE(position + 8),
+    frameBytes: value.readUInt32BE(position + 12), segment: readU64(value, position + 16),
+    position: readU64(value, position + 24), seq: readU64(value, position + 32), maxTimestampMs: readI64(value, position + 40),
   };
+}
+
+/** The index in a run of the batch containing `offset`, or -1 (binary search). */
+export function runIndexOf(value: Buffer, offset: number): number {
+  let low = 0;
+  let high = runCount(value) - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    if (offset < runBaseOffset(value, middle)) high = middle - 1;
+    else if (offset >= runEndOffset(value, middle)) low = middle + 1;
+    else return middle;
+  }
+  return -1;
+}
+
+/** A run holding only batches [start, end) of `value` (log start moves, truncation). */
+export function sliceRun(value: Buffer, start: number, end: number): Buffer {
+  const slice = Buffer.allocUnsafe(RUN_HEADER_BYTES + (end - start) * RUN_RECORD_BYTES);
+  slice[0] = INDEX_VALUE_VERSION;
+  slice.writeUInt32BE(end - start, 1);
+  value.copy(slice, RUN_HEADER_BYTES, RUN_HEADER_BYTES + start * RUN_RECORD_BYTES, RUN_HEADER_BYTES + end * RUN_RECORD_BYTES);
+  return slice;
 }
 
 export function timeKey(streamId: number, timestampMs: number): Buffer {

@@ -141,8 +141,9 @@ export class SegmentWriter {
     }
     const frameBytes = FRAME_HEADER_BYTES + batch.length;
     const buffer = this.#filling;
-    assert(frameBytes + SEGMENT_HEADER_BYTES <= buffer.bytes.length,
-      `entry of ${frameBytes} bytes does not fit the ${buffer.bytes.length}-byte write buffer`);
+    if (frameBytes + SEGMENT_HEADER_BYTES > buffer.bytes.length) {
+      assert(false, `entry of ${frameBytes} bytes does not fit the ${buffer.bytes.length}-byte write buffer`);
+    }
     const active = this.#active;
     const isRoll = active === null || active.epoch !== fields.epoch ||
       (this.#activeEnd + frameBytes > this.#options.segmentBytesMax && this.#activeEnd > SEGMENT_HEADER_BYTES);

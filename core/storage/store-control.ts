@@ -24,9 +24,9 @@ import { X2Error } from '../base/errors.ts';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './format.ts';
 import { syncDirectory } from './file-io.ts';
 import {
-  decodeLocation, encodeCheckpoint, encodeStreamMeta, offsetKey, readU64Value, segmentKey, segmentStreamKey,
-  segmentStreamRange, seqKey, streamEndKey, streamKey, streamStartKey, TAG, tagOnlyKey, timeKeyTimestampMs,
-  u64Value,
+  encodeCheckpoint, encodeStreamMeta, offsetKey, readU64Value, runBaseOffset, runBatchBytes, runCount, runEndOffset, runSegment,
+  segmentKey, segmentStreamKey, segmentStreamRange, seqKey, sliceRun, streamEndKey, streamKey, streamStartKey, TAG,
+  tagOnlyKey, timeKeyTimestampMs, u64Value,
 } from './index-keys.ts';
 import { scanFrames } from './segment-scan.ts';
 import type { SegmentInfo } from './segment-writer.ts';
@@ -37,10 +37,17 @@ import type { StoreParts } from './store.ts';
 async function dropBatchesBelow(index: StoreIndex, streamId: number, offset: number, ops: BatchOp[]): Promise<number> {
   let removedBytes = 0;
   for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.offset, streamId), lt: offsetKey(streamId, offset) })) {
-    const location = decodeLocation(key, value);
-    if (location.baseOffset + location.recordCount > offset) break;
+    const count = runCount(value);
+    let kept = 0;
+    while (kept < count && runEndOffset(value, kept) <= offset) {
+      removedBytes += runBatchBytes(value, kept);
+      kept += 1;
+    }
+    if (kept === 0) continue;
     ops.push({ type: 'del', key });
-    removedBytes += location.frameBytes - FRAME_HEADER_BYTES;
+    if (kept < count) {
+      ops.push({ type: 'put', key: offsetKey(streamId, runBaseOffset(value, kept)), value: sliceRun(value, kept, count) });
+    }
   }
   return removedBytes;
 }
@@ -86,12 +93,27 @@ export async function applyRetentionTo(parts: StoreParts, nowMs: number): Promis
   return { segmentsDeleted };
 }
 
+/** Streams holding batches in `segment`, each with the offset where its batches there end. */
 async function segmentHoldings(index: StoreIndex, segment: number): Promise<Array<[number, number]>> {
   const holdings: Array<[number, number]> = [];
-  for await (const [key, value] of index.db.iterator(segmentStreamRange(segment))) {
-    holdings.push([key.readUInt32BE(9), readU64Value(value)]);
+  for await (const key of index.db.keys(segmentStreamRange(segment))) {
+    const streamId = key.readUInt32BE(9);
+    const stream = index.streams.get(streamId);
+    if (stream !== undefined) holdings.push([streamId, await endOffsetIn(index, streamId, segment, stream.indexed.nextOffset)]);
   }
   return holdings;
+}
+
+/**
+ * Where a stream's batches in `segment` end: the first indexed batch in a later segment, else
+ * its indexed next offset. `segment` is the oldest, so the runs walked are those it holds.
+ */
+async function endOffsetIn(index: StoreIndex, streamId: number, segment: number, indexedNextOffset: number): Promise<number> {
+  for await (const value of index.db.values({ gte: streamStartKey(TAG.offset, streamId), lt: streamEndKey(TAG.offset, streamId) })) {
+    const count = runCount(value);
+    for (let i = 0; i < count; i++) if (runSegment(value, i) > segment) return runBaseOffset(value, i);
+  }
+  return indexedNextOffset;
 }
 
 async function deleteSegment(parts: StoreParts, segment: SegmentInfo, nextFirstSeq: number,
@@ -138,7 +160,6 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
         if (fields.seq <= seq) return true;
         if (i === cutIndex && cutPosition === segment.writtenEnd) cutPosition = filePosition;
         droppedCount += 1;
-        ops.push({ type: 'del', key: offsetKey(fields.streamId, fields.baseOffset) });
         const entry = dropped.get(fields.streamId);
         if (entry === undefined) {
           dropped.set(fields.streamId, { newNextOffset: fields.baseOffset, removedBytes: frameBytes - FRAME_HEADER_BYTES });
@@ -153,7 +174,7 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
       ops.push({ type: 'del', key: segmentKey(segment.firstSeq) });
     }
   }
-  for (const [streamId, entry] of dropped) await truncateStream(index, streamId, entry, cutSegment, ops);
+  for (const [streamId, entry] of dropped) await truncateStream(index, streamId, entry, ops);
   for await (const key of index.db.keys({ gt: seqKey(seq), lt: Buffer.from([TAG.seq + 1]) })) ops.push({ type: 'del', key });
   ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
     segment: cutSegment?.firstSeq ?? 0, position: cutSegment === null ? 0 : cutPosition, seq }) });
@@ -169,8 +190,7 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
   log.warn(`truncated after seq ${seq}: dropped ${droppedCount} never-acknowledged entries`);
 }
 
-async function truncateStream(index: StoreIndex, streamId: number, entry: Dropped, cutSegment: SegmentInfo | null,
-  ops: BatchOp[]): Promise<void> {
+async function truncateStream(index: StoreIndex, streamId: number, entry: Dropped, ops: BatchOp[]): Promise<void> {
   const stream = index.streams.get(streamId);
   assert(stream !== undefined);
   const next = entry.newNextOffset;
@@ -183,8 +203,20 @@ async function truncateStream(index: StoreIndex, streamId: number, entry: Droppe
     ops.push({ type: 'del', key });
   }
   let hasBatches = false;
-  for await (const _key of index.db.keys({ gte: streamStartKey(TAG.offset, streamId), lt: offsetKey(streamId, next), limit: 1 })) {
-    hasBatches = true;
+  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.offset, streamId), lt: streamEndKey(TAG.offset, streamId), reverse: true })) {
+    const count = runCount(value);
+    let kept = count;
+    while (kept > 0 && runEndOffset(value, kept - 1) > next) kept -= 1;
+    if (kept === count) {
+      hasBatches = true;
+      break;
+    }
+    if (kept === 0) ops.push({ type: 'del', key });
+    else {
+      ops.push({ type: 'put', key, value: sliceRun(value, 0, kept) });
+      hasBatches = true;
+      break;
+    }
   }
   if (!hasBatches) {
     index.streams.delete(streamId);
@@ -196,10 +228,5 @@ async function truncateStream(index: StoreIndex, streamId: number, entry: Droppe
     stream.maxTimestampMs = maxTimestampMs;
     stream.indexed = { logStartOffset: stream.logStartOffset, nextOffset: next, sizeBytes: stream.sizeBytes, maxTimestampMs };
     ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(stream.indexed) });
-  }
-  if (cutSegment !== null) {
-    const key = segmentStreamKey(cutSegment.firstSeq, streamId);
-    const endOffset = await index.db.get(key);
-    if (endOffset !== undefined && readU64Value(endOffset) > next) ops.push({ type: 'put', key, value: u64Value(next) });
   }
 }

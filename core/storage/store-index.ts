@@ -9,6 +9,8 @@
  * index never points past what the segments hold after a crash: recovery re-reads the segments
  * from the checkpoint (the index may lag; the segments are the truth).
  *
+ * Batches of one stream indexed together are stored as one run (index-keys.ts): LevelDB's cost is
+ * per operation, so an index write waits for INDEX_BATCH_ENTRIES_MIN entries or INDEX_LAG_MS_MAX.
  * Bounds: one index batch in flight, at most INDEX_BATCH_ENTRIES_MAX entries each; `pending`
  * holds at most the durable-but-unindexed tail plus the write buffers' worth of entries (the
  * store refuses appends past PENDING_ENTRIES_MAX). LevelDB open files are capped (maxOpenFiles),
@@ -20,18 +22,26 @@ import { assert } from '../base/assert.ts';
 import { Log } from '../base/log.ts';
 import { FRAME_HEADER_BYTES } from './format.ts';
 import {
-  decodeCheckpoint, decodeLocation, decodePositionValue, decodeStreamMeta, encodeCheckpoint, encodeLocation, encodeStreamMeta, i64Value,
-  offsetKey, positionValue, readU64Value, segmentKey, segmentStreamKey, seqKey, streamKey,
-  streamEndKey, streamStartKey, TAG, tagOnlyKey, timeKey, u64Value,
+  decodeCheckpoint, decodePositionValue, decodeStreamMeta, encodeCheckpoint, encodeRun, encodeStreamMeta, i64Value,
+  offsetKey, positionValue, readU64Value, RUN_BATCHES_MAX, runBatchBytes, runCount, runIndexOf, runLocation,
+  segmentKey, segmentStreamKey, seqKey, streamEndKey, streamKey, streamStartKey, TAG, tagOnlyKey, timeKey, u64Value,
   type Checkpoint, type Location, type StreamMeta,
 } from './index-keys.ts';
 
-export const INDEX_BATCH_ENTRIES_MAX = 8192;
+/** One index write takes at most this many entries (bounds the batch a LevelDB write builds). */
+export const INDEX_BATCH_ENTRIES_MAX = 524_288;
+/**
+ * The indexer waits until this many durable entries are pending, or INDEX_LAG_MS_MAX passed:
+ * larger batches mean longer runs per stream, so fewer LevelDB operations per entry.
+ */
+export const INDEX_BATCH_ENTRIES_MIN = 262_144;
+export const INDEX_LAG_MS_MAX = 1000;
 export const PENDING_ENTRIES_MAX = 1_000_000;
 /** A sparse seq -> position key at most every this many bytes of a segment (readBySeq). */
 const SEQ_INDEX_INTERVAL_BYTES = 64 * 1024;
 const INDEX_RETRY_MS = 500;
 const LEVELDB_OPEN_FILES_MAX = 32;
+const MEMBER_VALUE = Buffer.from([1]);
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -89,17 +99,25 @@ export class StoreIndex {
   #durableSeq = 0;
   #running = false;
   #retryTimer: NodeJS.Timeout | null = null;
+  #lagTimer: NodeJS.Timeout | null = null;
   #lock: Promise<unknown> = Promise.resolve();
   #idleWaiters: Array<{ seq: number; resolve: () => void }> = [];
   #lastSparseSegment = -1;
   #lastSparsePosition = 0;
   #segmentMaxTimestampMs = new Map<number, number>();
+  /** Streams already recorded as members of the newest indexed segment ('g' keys written once). */
+  #membersSegment = -1;
+  #members = new Set<number>();
   #closed = false;
   indexedSeq = 0;
   indexBatches = 0;
   indexErrors = 0;
 
-  constructor(dir: string, log: Log) {
+  /** While paused the indexer writes nothing (recovery benchmarks build an unindexed tail this way). */
+  readonly isPaused: boolean;
+
+  constructor(dir: string, log: Log, isPaused = false) {
+    this.isPaused = isPaused;
     this.db = new ClassicLevel<Buffer, Buffer>(dir, {
       keyEncoding: 'buffer', valueEncoding: 'buffer', maxOpenFiles: LEVELDB_OPEN_FILES_MAX,
     });
@@ -131,13 +149,19 @@ export class StoreIndex {
   /** Entries up to `seq` are durable: index them in the background. */
   onDurable(seq: number): void {
     this.#durableSeq = seq;
-    this.#kick();
+    if (this.pendingCount >= INDEX_BATCH_ENTRIES_MIN) this.#kick();
+    else if (this.#lagTimer === null && !this.#closed && !this.isPaused) {
+      this.#lagTimer = setTimeout(() => {
+        this.#lagTimer = null;
+        this.#kick();
+      }, INDEX_LAG_MS_MAX);
+    }
   }
 
   /** Resolves once every entry durable now is in LevelDB. */
   caughtUp(): Promise<void> {
     const seq = this.#durableSeq;
-    if (this.indexedSeq >= seq || this.pendingCount === 0) return Promise.resolve();
+    if (this.indexedSeq >= seq || this.pendingCount === 0 || this.isPaused) return Promise.resolve();
     return new Promise((resolve) => {
       this.#idleWaiters.push({ seq, resolve });
       this.#kick();
@@ -152,7 +176,7 @@ export class StoreIndex {
   }
 
   #kick(): void {
-    if (this.#running || this.#closed || this.#retryTimer !== null) return;
+    if (this.#running || this.#closed || this.#retryTimer !== null || this.isPaused) return;
     this.#running = true;
     void this.#run();
   }
@@ -190,7 +214,9 @@ export class StoreIndex {
   async #writeBatch(): Promise<void> {
     const ops: BatchOp[] = [];
     const metas = new Map<number, StreamMeta>();
-    const segmentStreams = new Map<number, Map<number, number>>();
+    const byStream = new Map<number, Location[]>();
+    const newMembers: number[] = [];
+    const segments = new Set<number>();
     let count = 0;
     let last: Location | undefined;
     let sparseSegment = this.#lastSparseSegment;
@@ -199,23 +225,26 @@ export class StoreIndex {
       const location = this.#pending[i];
       assert(location !== undefined);
       if (location.seq > this.#durableSeq) break;
-      const stream = this.streams.get(location.streamId);
-      assert(stream !== undefined, `pending entry of unknown stream ${location.streamId}`);
       let meta = metas.get(location.streamId);
       if (meta === undefined) {
+        const stream = this.streams.get(location.streamId);
+        assert(stream !== undefined, `pending entry of unknown stream ${location.streamId}`);
         meta = { ...stream.indexed };
         metas.set(location.streamId, meta);
+        byStream.set(location.streamId, []);
       }
-      ops.push({ type: 'put', key: offsetKey(location.streamId, location.baseOffset), value: encodeLocation(location) });
+      byStream.get(location.streamId)?.push(location);
       meta.nextOffset = location.baseOffset + location.recordCount;
       meta.sizeBytes += location.frameBytes - FRAME_HEADER_BYTES;
-      if (location.maxTimestampMs > meta.maxTimestampMs) {
-        meta.maxTimestampMs = location.maxTimestampMs;
-        ops.push({ type: 'put', key: timeKey(location.streamId, location.maxTimestampMs), value: u64Value(location.baseOffset) });
+      if (location.segment !== this.#membersSegment) {
+        this.#membersSegment = location.segment;
+        this.#members = new Set();
       }
-      let perSegment = segmentStreams.get(location.segment);
-      if (perSegment === undefined) segmentStreams.set(location.segment, (perSegment = new Map()));
-      perSegment.set(location.streamId, meta.nextOffset);
+      if (!this.#members.has(location.streamId)) {
+        this.#members.add(location.streamId);
+        newMembers.push(location.segment, location.streamId);
+      }
+      segments.add(location.segment);
       const segmentMaxMs = this.#segmentMaxTimestampMs.get(location.segment);
       if (segmentMaxMs === undefined || location.maxTimestampMs > segmentMaxMs) {
         this.#segmentMaxTimestampMs.set(location.segment, location.maxTimestampMs);
@@ -229,16 +258,18 @@ export class StoreIndex {
       count += 1;
     }
     if (last === undefined) return;
-    for (const [streamId, meta] of metas) {
+    for (const [streamId, locations] of byStream) {
+      const meta = metas.get(streamId);
       const stream = this.streams.get(streamId);
-      assert(stream !== undefined);
+      assert(meta !== undefined && stream !== undefined);
+      pushRuns(ops, streamId, locations, meta);
       meta.logStartOffset = stream.logStartOffset;
       ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(meta) });
     }
-    for (const [segment, perSegment] of segmentStreams) {
-      for (const [streamId, endOffset] of perSegment) {
-        ops.push({ type: 'put', key: segmentStreamKey(segment, streamId), value: u64Value(endOffset) });
-      }
+    for (let i = 0; i < newMembers.length; i += 2) {
+      ops.push({ type: 'put', key: segmentStreamKey(newMembers[i] ?? 0, newMembers[i + 1] ?? 0), value: MEMBER_VALUE });
+    }
+    for (const segment of segments) {
       ops.push({ type: 'put', key: segmentKey(segment), value: i64Value(this.#segmentMaxTimestampMs.get(segment) ?? 0) });
     }
     ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
@@ -285,30 +316,34 @@ export class StoreIndex {
 
   /** Indexed batches of `streamId` from the one containing `offset`, until `bytesMax` (at least one). */
   async locate(streamId: number, offset: number, bytesMax: number, out: Location[]): Promise<number> {
-    let first: Location | null = null;
+    let firstKey: Buffer | null = null;
+    let firstValue: Buffer | null = null;
     for await (const [key, value] of this.db.iterator({
       lte: offsetKey(streamId, offset), gte: streamStartKey(TAG.offset, streamId), reverse: true, limit: 1,
-    })) first = decodeLocation(key, value);
-    if (first === null || offset >= first.baseOffset + first.recordCount) return 0;
-    let bytes = 0;
-    let found = 0;
-    const iterator = this.db.iterator({ gte: offsetKey(streamId, first.baseOffset), lt: streamEndKey(TAG.offset, streamId) });
+    })) {
+      firstKey = key;
+      firstValue = value;
+    }
+    if (firstKey === null || firstValue === null) return 0;
+    const from = runIndexOf(firstValue, offset);
+    if (from < 0) return 0;
+    const taken = { found: 0, bytes: 0 };
+    takeFromRun(streamId, firstValue, from, bytesMax, out, taken);
+    if (taken.bytes >= bytesMax) return taken.found;
+    const iterator = this.db.iterator({ gt: firstKey, lt: streamEndKey(TAG.offset, streamId) });
     try {
-      while (found === 0 || bytes < bytesMax) {
-        const page = await iterator.nextv(64);
+      while (taken.bytes < bytesMax) {
+        const page = await iterator.nextv(16);
         if (page.length === 0) break;
-        for (const [key, value] of page) {
-          if (found > 0 && bytes >= bytesMax) break;
-          const location = decodeLocation(key, value);
-          out.push(location);
-          bytes += location.frameBytes - FRAME_HEADER_BYTES;
-          found += 1;
+        for (const [, value] of page) {
+          if (taken.bytes >= bytesMax) break;
+          takeFromRun(streamId, value, 0, bytesMax, out, taken);
         }
       }
     } finally {
       await iterator.close();
     }
-    return found;
+    return taken.found;
   }
 
   /** Indexed base offset of the first batch whose running max timestamp reaches `timestampMs`. */
@@ -330,8 +365,36 @@ export class StoreIndex {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    if (this.#lagTimer !== null) clearTimeout(this.#lagTimer);
     this.#retryTimer = null;
+    this.#lagTimer = null;
     await this.#lock;
     await this.db.close();
+  }
+}
+
+function takeFromRun(streamId: number, value: Buffer, from: number, bytesMax: number, out: Location[],
+  taken: { found: number; bytes: number }): void {
+  const count = runCount(value);
+  for (let i = from; i < count && (taken.found === 0 || taken.bytes < bytesMax); i++) {
+    out.push(runLocation(streamId, value, i));
+    taken.bytes += runBatchBytes(value, i);
+    taken.found += 1;
+  }
+}
+
+/** Puts `locations` (consecutive batches of one stream) as runs, and time keys where the max grows. */
+function pushRuns(ops: BatchOp[], streamId: number, locations: Location[], meta: StreamMeta): void {
+  for (let start = 0; start < locations.length; start += RUN_BATCHES_MAX) {
+    const end = Math.min(locations.length, start + RUN_BATCHES_MAX);
+    const first = locations[start];
+    assert(first !== undefined);
+    ops.push({ type: 'put', key: offsetKey(streamId, first.baseOffset), value: encodeRun(locations, start, end) });
+    let runMaxMs = meta.maxTimestampMs;
+    for (let i = start; i < end; i++) runMaxMs = Math.max(runMaxMs, locations[i]?.maxTimestampMs ?? runMaxMs);
+    if (runMaxMs > meta.maxTimestampMs) {
+      meta.maxTimestampMs = runMaxMs;
+      ops.push({ type: 'put', key: timeKey(streamId, runMaxMs), value: u64Value(first.baseOffset) });
+    }
   }
 }

@@ -46,6 +46,11 @@ export type StoreOptions = {
   writeBufferBytes?: number;
   /** How often a write that failed with a full disk is retried. Default 1000 ms. */
   diskFullRetryMs?: number;
+  /**
+   * 'paused' keeps the background indexer from writing (reads still work from memory): used to
+   * leave an unindexed tail for recovery benchmarks and tests. Default 'background'.
+   */
+  indexing?: 'background' | 'paused';
 };
 export type EntryInput = {
   seq: number; epoch: number; streamId: number; baseOffset: number; recordCount: number; batch: Uint8Array;
@@ -95,7 +100,7 @@ export class Store {
       diskFullRetryMs: options.diskFullRetryMs ?? 1000, segments,
       onDurable: (seq) => { if (store !== null) store.#onWriterProgress(seq); },
     });
-    const index = new StoreIndex(path.join(dir, 'index'), log);
+    const index = new StoreIndex(path.join(dir, 'index'), log, options.indexing === 'paused');
     const parts: StoreParts = { dir, log, index, writer, segments, readFiles: new ReadFiles(), options };
     try {
       const recovered = await recoverStore(parts);
@@ -127,6 +132,11 @@ export class Store {
     };
   }
 
+  /** Bytes the write buffer takes before append throws X2_ERR_STORE_BACKPRESSURE. */
+  get appendableBytes(): number {
+    return this.#parts.writer.bufferFreeBytes;
+  }
+
   /** Segment files in seq order (first seq, file, bytes): for tools, tests and benchmarks. */
   segmentFiles(): Array<{ firstSeq: number; epoch: number; file: string; bytes: number }> {
     return this.#parts.segments.map((s) => ({ firstSeq: s.firstSeq, epoch: s.epoch, file: s.file, bytes: s.writtenEnd }));
@@ -135,14 +145,18 @@ export class Store {
   append(entry: EntryInput): void {
     const { writer, index } = this.#parts;
     assert(!this.#isClosed, 'append after close');
-    assert(Number.isSafeInteger(entry.seq) && entry.seq > writer.lastSeq,
-      `append: seq ${entry.seq} must be greater than ${writer.lastSeq}`);
-    assert(entry.epoch >= this.#lastEpoch, `append: epoch ${entry.epoch} below ${this.#lastEpoch}`);
-    assert(entry.recordCount > 0 && entry.batch.length >= RECORD_BATCH_HEADER_BYTES,
-      'append: a batch holds at least one record and a RecordBatch v2 header');
     const stream = index.streams.get(entry.streamId);
-    assert(stream === undefined || entry.baseOffset === stream.nextOffset,
-      `append: stream ${entry.streamId} expects offset ${stream?.nextOffset}, got ${entry.baseOffset}`);
+    // Messages are built only on failure: this runs once per entry.
+    if (!(Number.isSafeInteger(entry.seq) && entry.seq > writer.lastSeq)) {
+      assert(false, `append: seq ${entry.seq} must be greater than ${writer.lastSeq}`);
+    }
+    if (entry.epoch < this.#lastEpoch) assert(false, `append: epoch ${entry.epoch} below ${this.#lastEpoch}`);
+    if (!(entry.recordCount > 0 && entry.batch.length >= RECORD_BATCH_HEADER_BYTES)) {
+      assert(false, 'append: a batch holds at least one record and a RecordBatch v2 header');
+    }
+    if (stream !== undefined && entry.baseOffset !== stream.nextOffset) {
+      assert(false, `append: stream ${entry.streamId} expects offset ${stream.nextOffset}, got ${entry.baseOffset}`);
+    }
     if (index.pendingCount >= PENDING_ENTRIES_MAX) {
       throw new X2Error('X2_ERR_STORE_BACKPRESSURE',
         `store: ${index.pendingCount} entries wait for the index, await sync() and append again`, { retriable: true });
@@ -315,31 +329,19 @@ export class Store {
     throw new X2Error('X2_ERR_SEGMENT_CRC', message);
   }
 
+  /**
+   * The time index names the run where the stream's running max timestamp first reaches
+   * `timestampMs` (every batch before it is older); the answer is the first batch from there (or
+   * from the log start, or from the unindexed tail) whose max timestamp reaches it.
+   */
   async offsetForTimestamp(streamId: number, timestampMs: number): Promise<number | null> {
     const stream = this.#parts.index.streams.get(streamId);
     if (stream === undefined) return null;
-    // Snapshot the pending tail first: an entry leaving it during the await is in the index.
-    const pending = stream.pending;
-    const pendingHead = stream.pendingHead;
-    const logStart = stream.logStartOffset;
-    const baseOffset = await this.#parts.index.firstTimeAtLeast(streamId, timestampMs);
-    if (baseOffset !== null) {
-      return baseOffset >= logStart ? baseOffset : this.#scanForTimestamp(stream, streamId, timestampMs);
-    }
-    for (let i = pendingHead; i < pending.length; i++) {
-      const location = pending[i];
-      assert(location !== undefined);
-      if (location.baseOffset + location.recordCount <= logStart) continue;
-      if (location.maxTimestampMs >= timestampMs) return Math.max(location.baseOffset, logStart);
-    }
-    return null;
-  }
-
-  /** Slow path: the time index pointed below the log start; walk batches from the log start. */
-  async #scanForTimestamp(stream: StreamState, streamId: number, timestampMs: number): Promise<number | null> {
-    let next = stream.logStartOffset;
+    const indexedNextOffset = stream.indexed.nextOffset;
+    const candidate = await this.#parts.index.firstTimeAtLeast(streamId, timestampMs);
+    let next = Math.max(candidate ?? indexedNextOffset, stream.logStartOffset);
     while (next < stream.nextOffset) {
-      const locations = await this.#locate(stream, streamId, next, 1024 * 1024);
+      const locations = await this.#locate(stream, streamId, next, 256 * 1024);
       for (const location of locations) {
         if (location.maxTimestampMs >= timestampMs) return Math.max(location.baseOffset, stream.logStartOffset);
         next = location.baseOffset + location.recordCount;
