@@ -19,11 +19,12 @@ const SHAPES: Shape[] = [
   { name: '1 partition x 16 KiB', partitions: 1, recordsBytes: 16 * 1024 },
   { name: '1 partition x 200 B', partitions: 1, recordsBytes: 200 },
   { name: '8 partitions x 1 KiB', partitions: 8, recordsBytes: 1024 },
+  { name: '1 partition x 1 MiB', partitions: 1, recordsBytes: 1024 * 1024 },
 ];
 
 const writer = new KafkaWriter(1 << 24);
 const reader = new KafkaReader(Buffer.alloc(0));
-const copyTarget = Buffer.alloc(1 << 20);
+const copyTarget = Buffer.alloc(4 << 20);
 let sink = 0;
 
 function produceRequest(shape: Shape): ProduceRequest {
@@ -79,7 +80,7 @@ for (const shape of SHAPES) {
   const response = fetchResponse(shape);
   const frameBytes = encodeResponseFrame(writer, fetch, 11, 1, response).length;
   bench.add(`Buffer.copy ${frameBytes} B (fetch ${shape.name})`, () => {
-    sink += copyTarget.copy(copyTarget, 1 << 19, 0, frameBytes);
+    sink += copyTarget.copy(copyTarget, 2 << 20, 0, frameBytes);
   });
   bench.add(`Fetch v11 response encode (${shape.name})`, () => {
     sink += encodeResponseFrame(writer, fetch, 11, 1, response).length;
@@ -98,7 +99,7 @@ for (const task of bench.tasks) {
   if (!task.name.startsWith('Buffer.copy')) {
     const baseline = [...bench.tasks.slice(0, bench.tasks.indexOf(task))].reverse().find((t) => t.name.startsWith('Buffer.copy'));
     if (baseline) {
-      console.log(`${task.name}: ${(mean(task.name) / mean(baseline.name)).toFixed(1)}x the time of ${baseline.name}`);
+      console.log(`${task.name}: ${(mean(task.name) / mean(baseline.name)).toFixed(2)}x the time of ${baseline.name}`);
     }
   }
 }
