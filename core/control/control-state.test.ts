@@ -133,6 +133,8 @@ describe('ControlState', () => {
   it('refuses a bad cluster default when it is configured', () => {
     expect(() => new ControlState({ configDefaults: { 'retention.ms': 'x' } }))
       .toThrow('topic config default: retention.ms: "x" is not an integer');
+    expect(() => new ControlState({ partitionCountDefault: 0 }))
+      .toThrow('default partition count: 0 is not allowed, use 1..10000');
   });
 
   it('alters configs: set and removed, refused for unknown topics (3) and bad values (40)', () => {

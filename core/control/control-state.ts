@@ -17,6 +17,7 @@
  * streams, so Metadata answers and the sequencer's per-stream state stay bounded.
  * Pure: no I/O, no clock.
  */
+import { X2Error } from '../base/errors.ts';
 import { KAFKA_ERROR, type KafkaErrorCode } from './kafka-error-codes.ts';
 import { decodeControlRecord, type ControlRecord } from './control-records.ts';
 import {
@@ -89,7 +90,8 @@ export class ControlState {
     this.partitionCountDefault = options.partitionCountDefault ?? PARTITION_COUNT_DEFAULT;
     if (!Number.isSafeInteger(this.partitionCountDefault) || this.partitionCountDefault < 1
       || this.partitionCountDefault > PARTITIONS_PER_TOPIC_MAX) {
-      throw new RangeError(`partitionCountDefault must be in [1, ${PARTITIONS_PER_TOPIC_MAX}]`);
+      throw new X2Error('X2_ERR_USAGE', `default partition count: ${this.partitionCountDefault} is not `
+        + `allowed, use 1..${PARTITIONS_PER_TOPIC_MAX}`);
     }
     for (const internal of INTERNAL_TOPICS) {
       const view: TopicView = {

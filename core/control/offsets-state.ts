@@ -48,7 +48,7 @@ export class OffsetsState {
     }
   }
 
-  /** Whether `partitions` more (group, topic, partition) entries would fit the group's bound. */
+  /** Whether committing `entries` keeps the group within PARTITIONS_PER_GROUP_MAX. */
   canCommit(group: string, entries: ReadonlyArray<{ topic: string; partition: number }>): boolean {
     let added = 0;
     for (const { topic, partition } of entries) {

@@ -380,7 +380,10 @@ describe('heartbeat', () => {
     }
     expect(join(c, joinRequest('a', { sessionTimeoutMs: 5_000 }), 0).result.errorCode).toBe(KAFKA_ERROR.NONE);
     expect(coordinator().config.sessionTimeoutMsMin).toBeLessThanOrEqual(5_000);
-    expect(() => coordinator({ sessionTimeoutMsMin: 10, sessionTimeoutMsMax: 5 })).toThrow(RangeError);
+    expect(() => coordinator({ sessionTimeoutMsMin: 10, sessionTimeoutMsMax: 5 }))
+      .toThrow('group session timeout bounds: [10, 5] is not a range of milliseconds');
+    expect(() => coordinator({ initialRebalanceDelayMs: -1 })).toThrow('initial rebalance delay: -1 ms');
+    expect(() => coordinator({ groupMemberCountMax: 0 })).toThrow('group size limit: 0 is not allowed');
   });
 });
 

@@ -31,6 +31,7 @@
  * PROTOCOLS_PER_MEMBER_MAX protocols per member; each member holds at most one join and one
  * sync reply.
  */
+import { X2Error } from '../../base/errors.ts';
 import { KAFKA_ERROR, type KafkaErrorCode } from '../../control/kafka-error-codes.ts';
 import {
   GROUP_COORDINATOR_DEFAULTS, GROUP_COUNT_MAX, PROTOCOLS_PER_MEMBER_MAX, type GroupCoordinatorConfig,
@@ -67,10 +68,15 @@ export class GroupCoordinator {
     this.config = { ...GROUP_COORDINATOR_DEFAULTS, ...config };
     const { sessionTimeoutMsMin: min, sessionTimeoutMsMax: max } = this.config;
     if (!(Number.isSafeInteger(min) && min >= 0 && min <= max && Number.isSafeInteger(max))) {
-      throw new RangeError(`session timeout bounds [${min}, ${max}] are not a range of milliseconds`);
+      throw new X2Error('X2_ERR_USAGE', `group session timeout bounds: [${min}, ${max}] is not a range `
+        + 'of milliseconds, the minimum must be >= 0 and at most the maximum');
     }
-    if (!(this.config.initialRebalanceDelayMs >= 0 && this.config.groupMemberCountMax >= 1)) {
-      throw new RangeError('initialRebalanceDelayMs must be >= 0 and groupMemberCountMax >= 1');
+    const { initialRebalanceDelayMs: delayMs, groupMemberCountMax: membersMax } = this.config;
+    if (!(Number.isSafeInteger(delayMs) && delayMs >= 0)) {
+      throw new X2Error('X2_ERR_USAGE', `initial rebalance delay: ${delayMs} ms is not allowed, use >= 0`);
+    }
+    if (!(Number.isSafeInteger(membersMax) && membersMax >= 1)) {
+      throw new X2Error('X2_ERR_USAGE', `group size limit: ${membersMax} is not allowed, use >= 1`);
     }
   }
 
