@@ -4,7 +4,11 @@
  */
 import type { Command } from 'commander';
 import { probeCommand } from './probe.ts';
+import { sequencerCommand } from './sequencer.ts';
+import { commitCommand } from './commit.ts';
 
 export const COMMANDS: Array<() => Command> = [
   probeCommand,
+  sequencerCommand,
+  commitCommand,
 ];

@@ -43,6 +43,8 @@ export type MemberOptions = {
   listen: string | null;
   loss: LossGenerator | null;
   nakRetryMs?: number;
+  /** Subscribers: report the delivered seq as the "durable" seq (once per turn of the loop). */
+  reportDelivered?: boolean;
   log: Log;
 };
 
@@ -97,6 +99,17 @@ export class RiverMember {
     if (this.#timer) clearInterval(this.#timer);
     this.#socket?.destroy();
     this.#multicast?.close();
+  }
+
+  /**
+   * Forgets everything from `nextSeq` on (the consumer could not take it): it is fetched again
+   * through NAKs or a peer repair.
+   */
+  rewind(nextSeq: number): void {
+    if (nextSeq >= this.#nextDeliverSeq) return;
+    this.#nextDeliverSeq = nextSeq;
+    this.#tracker = new GapTracker(nextSeq);
+    this.#reassembler.discardBelow(Number.MAX_SAFE_INTEGER);
   }
 
   /** Tells the sequencer how far this member's store is durable. */
@@ -193,7 +206,7 @@ export class RiverMember {
       const end = position + FRAME_HEADER_BYTES + header.bodyBytes;
       this.framesReceived += 1;
       this.bytesReceived += end - position;
-      if (header.epoch !== this.#epoch || !this.#live && !this.#repairing) {
+      if (header.epoch !== this.#epoch || header.riverId !== this.welcome?.riverId || !this.#live && !this.#repairing) {
         this.framesRefused += 1;
       } else {
         this.committedSeq = Math.max(this.committedSeq, header.committedSeq);
@@ -232,7 +245,16 @@ export class RiverMember {
     }
     this.#nextDeliverSeq += 1;
     this.hooks.deliver(entry);
+    if (this.options.reportDelivered && !this.#reportScheduled) {
+      this.#reportScheduled = true;
+      setImmediate(() => {
+        this.#reportScheduled = false;
+        this.reportDurable(this.lastSeq);
+      });
+    }
   }
+
+  #reportScheduled = false;
 
   #checkGap(): void {
     if (!this.#live || this.#repairing || !this.#writer) return;

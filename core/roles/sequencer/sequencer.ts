@@ -131,6 +131,9 @@ export class Sequencer {
     gaugeFrom(registry, 'x2_river_last_seq', 'highest seq sequenced', () => this.#nextSeq - 1);
     gaugeFrom(registry, 'x2_river_committed_seq', 'highest seq durable on the write quorum', () => this.#committedSeq);
     gaugeFrom(registry, 'x2_river_epoch', 'sequencer epoch', () => this.#epoch);
+    const readyCount = (role: string): number => [...this.#members].filter((m) => m.hello?.role === role && m.ready).length;
+    gaugeFrom(registry, 'x2_river_commits_ready', 'commits welcomed in this epoch and ready', () => readyCount('commit'));
+    gaugeFrom(registry, 'x2_river_subscribers_ready', 'subscribers welcomed and ready', () => readyCount('subscriber'));
     gaugeFrom(registry, 'x2_river_ring_frames', 'frames held in the retransmit ring', () => this.#ring.size);
     const members = this.#members;
     const lastSeq = (): number => this.#nextSeq - 1;
@@ -161,7 +164,8 @@ export class Sequencer {
   }
 
   static async start(options: SequencerOptions): Promise<Sequencer> {
-    assert(options.writeQuorum >= 1 && options.writeQuorum <= options.replication, 'write quorum out of range');
+    assert(options.writeQuorum <= options.replication, 'write quorum above replication');
+    assert(options.writeQuorum >= 1 || options.replication === 0, 'write quorum below 1');
     const server = createServer({ noDelay: true });
     const sequencer = new Sequencer(options, server);
     if (options.group !== null) {
@@ -173,6 +177,12 @@ export class Sequencer {
       server.listen(options.listenPort, options.listenHost, () => { server.off('error', reject); resolve(); });
     });
     sequencer.#heartbeatTimer = setInterval(() => sequencer.#heartbeat(), options.heartbeatMs);
+    if (options.replication === 0) {
+      // No commits: an ephemeral river (benchmarks of the river alone); sent means committed.
+      sequencer.#epoch = 1;
+      sequencer.#history = [[1, 1]];
+      sequencer.#phase = 'running';
+    }
     return sequencer;
   }
 
@@ -283,7 +293,10 @@ export class Sequencer {
   #onReady(member: Member, ready: Ready): void {
     member.ready = true;
     member.durableSeq = Math.max(member.durableSeq, ready.lastSeq);
-    if (member.hello?.role !== 'commit') return;
+    if (member.hello?.role !== 'commit') {
+      if (this.options.replication === 0) this.#updateCommitted();
+      return;
+    }
     this.#updateCommitted();
     if (this.#phase !== 'welcoming') return;
     const readyCommits = [...this.#members].filter((m) => m.hello?.role === 'commit' && m.ready).length;
@@ -300,9 +313,13 @@ export class Sequencer {
   }
 
   #updateCommitted(): void {
-    const durable = [...this.#members].filter((m) => m.hello?.role === 'commit' && m.ready).map((m) => m.durableSeq)
+    // With R = 0 (bench of the river alone) the subscribers stand in for the commits: an entry is
+    // committed once every ready subscriber delivered it, so the ring never drops what one lacks.
+    const role = this.options.replication === 0 ? 'subscriber' : 'commit';
+    const durable = [...this.#members].filter((m) => m.hello?.role === role && m.ready).map((m) => m.durableSeq)
       .sort((a, b) => b - a);
-    const candidate = durable[this.options.writeQuorum - 1];
+    if (role === 'subscriber' && durable.length === 0) return this.#commitAll();
+    const candidate = durable[role === 'subscriber' ? durable.length - 1 : this.options.writeQuorum - 1];
     if (candidate === undefined || candidate <= this.#committedSeq) return;
     this.#committedSeq = candidate;
     const nowMs = performance.now();
@@ -330,6 +347,17 @@ export class Sequencer {
     }
     // Subscribers learn it from the next frame or heartbeat.
     this.#sentSinceHeartbeat = false;
+  }
+
+  #commitAll(): void {
+    if (this.#committedSeq === this.#nextSeq - 1) return;
+    this.#committedSeq = this.#nextSeq - 1;
+    this.#latencyHead = 0;
+    this.#latencySize = 0;
+    if (!this.#noticeScheduled) {
+      this.#noticeScheduled = true;
+      setImmediate(() => this.#noticeCommitted());
+    }
   }
 
   #onAppend(member: Member, payload: Buffer): void {
@@ -419,6 +447,7 @@ export class Sequencer {
       this.#ring.commit(firstSeq, entryCount, frameBytes);
       this.#send(slot.arena.subarray(slot.position, end));
       this.#recordSent(this.#nextSeq - 1);
+      if (this.options.replication === 0) this.#updateCommitted();
       for (let i = this.#queueHead; i < last; i++) this.#queue[i] = undefined as unknown as QueuedAppend;
       this.#queueHead = last;
     }

@@ -1,0 +1,227 @@
+/**
+ * The commit role: joins the river, writes every entry in seq order to the store (core/storage),
+ * reports its durable seq to the sequencer after each fdatasync, and serves reads of what it
+ * stores to other members over TCP (repairs of commits and subscribers that fell behind the ring,
+ * reads by the gateway later).
+ *
+ * On (re)connection it tells the sequencer what it holds (last seq and its epoch, epoch history,
+ * every stream's next offset). On the welcome it truncates a divergent, never-acknowledged tail
+ * (one written under an epoch the new history does not continue), persists the new epoch history,
+ * repairs up to the recovered head from the most advanced peer (RiverMember), and says ready.
+ *
+ * Bounds: entries waiting for the store (write buffer full) are held up to QUEUE_BYTES_MAX; past
+ * that the member rewinds and fetches them again later (NAK / repair) instead of growing memory.
+ * Peer reads answer at most PEER_READ_BYTES_MAX and ENTRIES_PER_ANSWER_MAX entries per request.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { pack } from 'msgpackr';
+import { X2Error } from '../../base/errors.ts';
+import type { Log } from '../../base/log.ts';
+import { counterFrom, Gauge, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
+import { readU64 } from '../../river/frame.ts';
+import { LinkReader, LinkWriter } from '../../river/link.ts';
+import type { LossGenerator } from '../../river/loss-generator.ts';
+import { MESSAGE, sendEntries, type Hello, type RiverMode, type StoredRiverEntry, type Welcome } from '../../river/messages.ts';
+import { RiverMember } from '../../river/river-member.ts';
+import { Store, type SyncPolicy } from '../../storage/store.ts';
+import { divergencePoint, readEpochHistory, writeEpochHistory } from './epoch-file.ts';
+
+export const QUEUE_BYTES_MAX = 256 * 1024 * 1024;
+export const PEER_READ_BYTES_MAX = 4 * 1024 * 1024;
+export const ENTRIES_PER_ANSWER_MAX = 0xffff;
+
+export type CommitOptions = {
+  memberId: string;
+  sequencer: string;
+  listenHost: string;
+  listenPort: number;
+  dataDir: string;
+  river: RiverMode;
+  interfaceAddress: string | null;
+  sync: SyncPolicy;
+  loss: LossGenerator | null;
+  log: Log;
+  registry: Registry;
+};
+
+export class Commit {
+  readonly options: CommitOptions;
+  readonly store: Store;
+  readonly member: RiverMember;
+  readonly #server: Server;
+  readonly #queue: StoredRiverEntry[] = [];
+  #queueHead = 0;
+  #queueBytes = 0;
+  #pumping = false;
+  #listen = '';
+  peerReads = 0;
+
+  private constructor(options: CommitOptions, store: Store, server: Server) {
+    this.options = options;
+    this.store = store;
+    this.#server = server;
+    this.member = new RiverMember({
+      sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress,
+      listen: null, loss: options.loss, log: options.log,
+    }, {
+      hello: () => this.#hello(),
+      welcome: (welcome) => this.#welcome(welcome),
+      deliver: (entry) => this.#deliver(entry),
+    });
+    store.onDurable((durableSeq) => this.member.reportDurable(durableSeq));
+    const registry = options.registry;
+    const member = this.member;
+    counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)', () => member.framesReceived);
+    counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)', () => member.bytesReceived);
+    counterFrom(registry, 'x2_river_frames_refused_total', 'frames refused (bad CRC, other epoch)', () => member.framesRefused);
+    counterFrom(registry, 'x2_river_naks_sent_total', 'NAKs sent to the sequencer', () => member.naksSent);
+    counterFrom(registry, 'x2_river_retransmits_received_total', 'retransmitted frames received', () => member.retransmitsReceived);
+    counterFrom(registry, 'x2_river_repaired_entries_total', 'entries repaired from a peer commit', () => member.entriesRepaired);
+    counterFrom(registry, 'x2_commit_peer_reads_total', 'read requests served to peers', () => this.peerReads);
+    gaugeFrom(registry, 'x2_commit_durable_seq', 'highest seq durable in this store', () => store.durableSeq);
+    gaugeFrom(registry, 'x2_commit_last_seq', 'highest seq appended to this store', () => store.lastSeq);
+    gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard from the river', () => member.committedSeq);
+    gaugeFrom(registry, 'x2_river_epoch', 'epoch of the last welcome', () => member.epoch);
+  }
+
+  static async start(options: CommitOptions): Promise<Commit> {
+    mkdirSync(options.dataDir, { recursive: true });
+    const store = await Store.open({ dir: join(options.dataDir, 'store'), sync: options.sync });
+    const server = createServer({ noDelay: true });
+    const commit = new Commit(options, store, server);
+    server.on('connection', (socket) => commit.#onPeer(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.listenPort, options.listenHost, () => { server.off('error', reject); resolve(); });
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : options.listenPort;
+    const host = options.listenHost === '0.0.0.0' ? (options.interfaceAddress ?? '127.0.0.1') : options.listenHost;
+    commit.#listen = `${host}:${port}`;
+    commit.member.options.listen = commit.#listen;
+    new Gauge({ name: 'x2_commit_peer_address_info', help: 'where this commit serves stored entries to peers',
+      labelNames: ['address'], registers: [options.registry] }).set({ address: commit.#listen }, 1);
+    commit.member.start();
+    return commit;
+  }
+
+  get listen(): string { return this.#listen; }
+
+  async close(): Promise<void> {
+    this.member.close();
+    this.#server.close();
+    await this.store.close();
+  }
+
+  async #lastEpoch(): Promise<number> {
+    if (this.store.lastSeq === 0) return 0;
+    const [last] = await this.store.readBySeq(this.store.lastSeq, 1);
+    return last?.epoch ?? 0;
+  }
+
+  async #hello(): Promise<Hello> {
+    await this.#waitQueueEmpty();
+    await this.store.sync();
+    return {
+      role: 'commit', memberId: this.options.memberId, listen: this.#listen, lastSeq: this.store.lastSeq,
+      lastEpoch: await this.#lastEpoch(), history: readEpochHistory(this.options.dataDir),
+      streams: [...this.store.streams()].map(([streamId, info]) => [streamId, info.nextOffset]),
+    };
+  }
+
+  async #welcome(welcome: Welcome): Promise<number> {
+    await this.#waitQueueEmpty();
+    const local = readEpochHistory(this.options.dataDir);
+    for (let round = 0; round < 64; round++) {
+      const cut = divergencePoint(welcome.history, local, this.store.lastSeq, await this.#lastEpoch());
+      if (cut === null) break;
+      this.options.log.warn(`truncating a divergent tail: seqs ${cut + 1}..${this.store.lastSeq} were never committed`);
+      await this.store.truncateAfter(cut);
+    }
+    writeEpochHistory(this.options.dataDir, welcome.history);
+    await this.store.sync();
+    this.options.log.info(`welcomed: epoch ${welcome.epoch}, head seq ${welcome.headSeq}, holding ${this.store.lastSeq}`);
+    return this.store.lastSeq;
+  }
+
+  #deliver(entry: StoredRiverEntry): void {
+    const bytes = entry.batch.length + 64;
+    if (this.#queueBytes + bytes > QUEUE_BYTES_MAX) {
+      // The store cannot keep up: drop from here and fetch again later (NAK or peer repair).
+      this.options.log.limited('warn', 'queue-full', `store queue full at seq ${entry.seq}; rewinding`);
+      this.member.rewind(entry.seq);
+      return;
+    }
+    this.#queue.push(entry);
+    this.#queueBytes += bytes;
+    if (!this.#pumping) this.#pump();
+  }
+
+  /** Appends queued entries; on a full write buffer waits for a sync and goes on. */
+  #pump(): void {
+    this.#pumping = true;
+    while (this.#queueHead < this.#queue.length) {
+      const entry = this.#queue[this.#queueHead]!;
+      try {
+        this.store.append(entry);
+      } catch (error) {
+        if (error instanceof X2Error && error.retriable) {
+          this.store.sync().then(() => this.#pump(), () => setTimeout(() => this.#pump(), 100));
+          return;
+        }
+        throw error;
+      }
+      this.#queueBytes -= entry.batch.length + 64;
+      this.#queueHead += 1;
+    }
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+    this.#pumping = false;
+    for (const wake of this.#emptyWaiters.splice(0)) wake();
+  }
+
+  readonly #emptyWaiters: Array<() => void> = [];
+
+  #waitQueueEmpty(): Promise<void> {
+    if (!this.#pumping) return Promise.resolve();
+    return new Promise((resolve) => this.#emptyWaiters.push(resolve));
+  }
+
+  #onPeer(socket: Socket): void {
+    const writer = new LinkWriter(socket);
+    let chain = Promise.resolve();
+    const reader = new LinkReader((type, payload) => {
+      if (type !== MESSAGE.readSeq || payload.length !== 16) {
+        socket.destroy();
+        return;
+      }
+      const requestId = payload.readUInt32LE(0);
+      const fromSeq = readU64(payload, 4);
+      const bytesMax = Math.min(payload.readUInt32LE(12), PEER_READ_BYTES_MAX);
+      // Answer in request order.
+      chain = chain.then(async () => {
+        this.peerReads += 1;
+        try {
+          const entries = fromSeq < 1 ? [] : await this.store.readBySeq(fromSeq, bytesMax);
+          sendEntries(writer, requestId, entries.slice(0, ENTRIES_PER_ANSWER_MAX));
+        } catch (error) {
+          sendReadError(writer, requestId, { code: error instanceof X2Error ? error.code : 'X2_ERR_IO',
+            message: String(error), retriable: true });
+        }
+      });
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (reader.feed(chunk)) socket.destroy();
+    });
+    socket.on('error', () => undefined);
+  }
+}
+
+function sendReadError(writer: LinkWriter, requestId: number, body: { code: string; message: string; retriable: boolean }): void {
+  const packed = pack(body);
+  const { buffer, position } = writer.reserve(MESSAGE.readError, 4 + packed.length);
+  buffer.writeUInt32LE(requestId, position);
+  packed.copy(buffer, position + 4);
+}
