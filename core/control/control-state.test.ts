@@ -69,6 +69,20 @@ describe('ControlState', () => {
     expect(plan.ok ? '' : plan.errorMessage).toBe('topic name "bad name" has characters outside [a-zA-Z0-9._-]');
   });
 
+  it('refuses a name that collides with an existing one in metric names (17), as Kafka does', () => {
+    const state = new ControlState();
+    applied(state, state.planCreateTopic(create('md.quotes'), CLUSTER));
+    const plan = state.planCreateTopic(create('md_quotes'), CLUSTER);
+    expect(plan.ok ? '' : plan.errorMessage).toMatch(/"md_quotes" collides with existing topic "md.quotes"/);
+    expect(errorOf(plan)).toBe(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION);
+    const concurrent = state.planCreateTopic(create('x_y'), CLUSTER);
+    applied(state, state.planCreateTopic(create('x.y'), CLUSTER));
+    if (!concurrent.ok) throw new Error('plan refused');
+    expect(state.apply(concurrent.record)).toMatchObject({ ok: false, errorCode: 17 });
+    applied(state, state.planDeleteTopic('md.quotes'));
+    expect(errorOf(state.planCreateTopic(create('md_quotes'), CLUSTER))).toBe(KAFKA_ERROR.NONE);
+  });
+
   it('refuses an existing topic, internal ones included, with TOPIC_ALREADY_EXISTS (36)', () => {
     const state = new ControlState();
     applied(state, state.planCreateTopic(create('t'), CLUSTER));

@@ -72,6 +72,10 @@ export interface ControlStateOptions {
   readonly partitionCountDefault?: number;
 }
 
+function metricName(topic: string): string {
+  return topic.replaceAll('.', '_');
+}
+
 function refuse(errorCode: KafkaErrorCode, errorMessage: string): Refusal {
   return { ok: false, errorCode, errorMessage };
 }
@@ -80,6 +84,8 @@ export class ControlState {
   readonly configDefaults: TopicConfigs;
   readonly partitionCountDefault: number;
   readonly #topics = new Map<string, TopicView>();
+  /** Kafka refuses "a.b" next to "a_b": both are "a_b" in metric names. */
+  readonly #topicsByMetricName = new Map<string, string>();
   readonly #partitionsByStreamId = new Map<number, { topic: string; partition: number }>();
   readonly #logStartOffsets = new Map<number, number>();
   #nextStreamId = FIRST_USER_STREAM_ID;
@@ -99,6 +105,7 @@ export class ControlState {
         configs: {}, isInternal: true,
       };
       this.#topics.set(internal.name, view);
+      this.#topicsByMetricName.set(metricName(internal.name), internal.name);
       this.#partitionsByStreamId.set(internal.streamId, { topic: internal.name, partition: 0 });
     }
   }
@@ -162,6 +169,8 @@ export class ControlState {
     if (this.#topics.has(request.topic)) {
       return refuse(KAFKA_ERROR.TOPIC_ALREADY_EXISTS, `topic "${request.topic}" already exists`);
     }
+    const collision = this.#collisionProblem(request.topic);
+    if (collision !== null) return refuse(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION, collision);
     const count = request.partitionCount === -1 ? this.partitionCountDefault : request.partitionCount;
     const countProblem = this.#partitionCountProblem(count, 0);
     if (countProblem !== null) return refuse(KAFKA_ERROR.INVALID_PARTITIONS, countProblem);
@@ -247,6 +256,12 @@ export class ControlState {
     return { ok: true, topic: view };
   }
 
+  #collisionProblem(topic: string): string | null {
+    const existing = this.#topicsByMetricName.get(metricName(topic));
+    if (existing === undefined || existing === topic) return null;
+    return `topic "${topic}" collides with existing topic "${existing}" ('.' and '_' are the same in metric names)`;
+  }
+
   #partitionCountProblem(totalCount: number, currentCount: number): string | null {
     if (!Number.isSafeInteger(totalCount) || totalCount < 1 || totalCount > PARTITIONS_PER_TOPIC_MAX) {
       return `partition count ${totalCount} is not allowed: use -1 (default) or 1..${PARTITIONS_PER_TOPIC_MAX}`;
@@ -281,7 +296,7 @@ export class ControlState {
     if (this.#topics.has(record.topic)) {
       return { ...refuse(KAFKA_ERROR.TOPIC_ALREADY_EXISTS, `topic "${record.topic}" already exists`), stale: false };
     }
-    const nameProblem = topicNameProblem(record.topic);
+    const nameProblem = topicNameProblem(record.topic) ?? this.#collisionProblem(record.topic);
     if (nameProblem !== null) return { ...refuse(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION, nameProblem), stale: false };
     const configProblem = topicConfigsProblem(record.configs);
     if (configProblem !== null) return { ...refuse(KAFKA_ERROR.INVALID_CONFIG, configProblem), stale: false };
@@ -289,6 +304,7 @@ export class ControlState {
     if (refused !== null) return refused;
     const streamIds = [...record.streamIds];
     const topicId = streamIds[0] ?? 0;
+    this.#topicsByMetricName.set(metricName(record.topic), record.topic);
     this.#topics.set(record.topic, {
       name: record.topic, topicId, streamIds, configs: { ...record.configs }, isInternal: false,
     });
@@ -300,6 +316,7 @@ export class ControlState {
     const view = this.#incarnation(record.topic, record.topicId);
     if (!view.ok) return view;
     this.#topics.delete(record.topic);
+    this.#topicsByMetricName.delete(metricName(record.topic));
     for (const streamId of view.topic.streamIds) {
       this.#partitionsByStreamId.delete(streamId);
       this.#logStartOffsets.delete(streamId);

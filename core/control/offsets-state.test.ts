@@ -56,6 +56,9 @@ describe('OffsetsState', () => {
     expect(state.fetch('g', 't', 0)?.offset).toBe(2);
     state.apply({ kind: 'offset-deleted', group: 'g', topic: 't', partition: 5 });
     expect(state.apply(commit('g', 'u', 0, 1))).toBe(true);
+    expect(state.committedPartitionCount).toBe(PARTITIONS_PER_GROUP_MAX);
+    state.apply({ kind: 'group-deleted', group: 'g' });
+    expect(state.committedPartitionCount).toBe(0);
   });
 
   it('replaying the encoded history gives the same answers', () => {
@@ -77,6 +80,9 @@ describe('OffsetsState', () => {
     for (const bytes of history) replayed.applyBytes(bytes);
     expect(replayed.groupIds()).toEqual(live.groupIds());
     for (const group of ['g0', 'g1', 'g2']) expect(replayed.fetchAll(group)).toEqual(live.fetchAll(group));
+    const total = ['g0', 'g1', 'g2'].reduce((sum, group) => sum + live.fetchAll(group).length, 0);
+    expect(live.committedPartitionCount).toBe(total);
+    expect(replayed.committedPartitionCount).toBe(total);
     expect(live.groupIds().length).toBeGreaterThan(0);
   });
 });

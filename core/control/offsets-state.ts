@@ -7,14 +7,17 @@
  * partition wins (stream order is commit order); a tombstone removes one partition, a
  * group-deleted record all of a group's partitions.
  *
- * Bounds: at most PARTITIONS_PER_GROUP_MAX committed partitions per group. A commit that would
- * pass it is refused on apply (identically on every node); the coordinator checks
- * canCommit() first so a client learns it before anything is appended.
+ * Bounds: at most PARTITIONS_PER_GROUP_MAX committed partitions per group and
+ * COMMITTED_PARTITIONS_MAX in all. A commit that would pass either is refused on apply
+ * (identically on every node); the coordinator checks canCommit() first so a client learns it
+ * before anything is appended.
  */
 import { decodeOffsetsRecord, type OffsetsRecord } from './offsets-records.ts';
 
 /** A group commits one entry per partition it consumes; this bounds one group's memory. */
 export const PARTITIONS_PER_GROUP_MAX = 100_000;
+/** All groups together: about 250 bytes each, so the table stays within ~0.5 GiB of memory. */
+export const COMMITTED_PARTITIONS_MAX = 2_000_000;
 
 export interface CommittedOffset {
   readonly topic: string;
@@ -31,6 +34,7 @@ type GroupOffsets = Map<string, Map<number, CommittedOffset>>;
 export class OffsetsState {
   readonly #groups = new Map<string, GroupOffsets>();
   readonly #partitionCounts = new Map<string, number>();
+  #committedPartitionCount = 0;
 
   applyBytes(bytes: Uint8Array): boolean {
     return this.apply(decodeOffsetsRecord(bytes));
@@ -42,6 +46,7 @@ export class OffsetsState {
       case 'offset-committed': return this.#commit(record);
       case 'offset-deleted': this.#delete(record.group, record.topic, record.partition); return true;
       case 'group-deleted':
+        this.#committedPartitionCount -= this.#partitionCounts.get(record.group) ?? 0;
         this.#groups.delete(record.group);
         this.#partitionCounts.delete(record.group);
         return true;
@@ -54,7 +59,8 @@ export class OffsetsState {
     for (const { topic, partition } of entries) {
       if (this.fetch(group, topic, partition) === undefined) added += 1;
     }
-    return (this.#partitionCounts.get(group) ?? 0) + added <= PARTITIONS_PER_GROUP_MAX;
+    return (this.#partitionCounts.get(group) ?? 0) + added <= PARTITIONS_PER_GROUP_MAX
+      && this.#committedPartitionCount + added <= COMMITTED_PARTITIONS_MAX;
   }
 
   fetch(group: string, topic: string, partition: number): CommittedOffset | undefined {
@@ -77,6 +83,11 @@ export class OffsetsState {
     return offsets;
   }
 
+  /** Committed partitions over all groups. */
+  get committedPartitionCount(): number {
+    return this.#committedPartitionCount;
+  }
+
   /** Groups that have at least one committed offset (ListGroups shows them as Empty). */
   groupIds(): string[] {
     return [...this.#groups.keys()].sort();
@@ -86,7 +97,9 @@ export class OffsetsState {
     let topics = this.#groups.get(record.group);
     const exists = topics?.get(record.topic)?.has(record.partition) ?? false;
     const count = this.#partitionCounts.get(record.group) ?? 0;
-    if (!exists && count >= PARTITIONS_PER_GROUP_MAX) return false;
+    if (!exists && (count >= PARTITIONS_PER_GROUP_MAX || this.#committedPartitionCount >= COMMITTED_PARTITIONS_MAX)) {
+      return false;
+    }
     if (topics === undefined) {
       topics = new Map();
       this.#groups.set(record.group, topics);
@@ -100,7 +113,10 @@ export class OffsetsState {
       topic: record.topic, partition: record.partition, offset: record.offset,
       leaderEpoch: record.leaderEpoch, metadata: record.metadata, commitTimeMs: record.commitTimeMs,
     });
-    if (!exists) this.#partitionCounts.set(record.group, count + 1);
+    if (!exists) {
+      this.#partitionCounts.set(record.group, count + 1);
+      this.#committedPartitionCount += 1;
+    }
     return true;
   }
 
@@ -108,6 +124,7 @@ export class OffsetsState {
     const topics = this.#groups.get(group);
     const partitions = topics?.get(topic);
     if (topics === undefined || partitions === undefined || !partitions.delete(partition)) return;
+    this.#committedPartitionCount -= 1;
     if (partitions.size === 0) topics.delete(topic);
     const count = (this.#partitionCounts.get(group) ?? 1) - 1;
     if (topics.size === 0) {
