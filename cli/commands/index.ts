@@ -3,6 +3,7 @@
  * registered here; a role appears once its issue has landed.
  */
 import type { Command } from 'commander';
+import { benchCommand } from './bench.ts';
 import { probeCommand } from './probe.ts';
 import { sequencerCommand } from './sequencer.ts';
 import { commitCommand } from './commit.ts';
@@ -11,4 +12,5 @@ export const COMMANDS: Array<() => Command> = [
   probeCommand,
   sequencerCommand,
   commitCommand,
+  benchCommand,
 ];

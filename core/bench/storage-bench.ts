@@ -64,7 +64,8 @@ function throughput(entries: number, entryBytes: number, elapsedMs: number): Thr
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Appends to `store` until the deadline or count; returns the number of entries appended. */
-async function drive(store: Store, options: StorageBenchOptions, firstSeq: number, nextOffsets: Float64Array): Promise<number> {
+async function drive(store: Store, options: StorageBenchOptions, firstSeq: number,
+  nextOffsets: Float64Array): Promise<number> {
   const batch = syntheticBatch({ baseOffset: 0, recordCount: 1, baseTimestampMs: Date.now(), maxTimestampMs: Date.now(),
     bytes: options.entryBytes });
   const frameBytes = options.entryBytes + FRAME_HEADER_BYTES + SEGMENT_HEADER_BYTES;
@@ -119,7 +120,8 @@ export async function runStorageBench(options: StorageBenchOptions): Promise<Sto
     segmentBytes: segments.reduce((sum, s) => sum + s.bytes, 0), baseline: null, recovery: null,
   };
   if (options.baseline) {
-    const baseline = await runBaseline(options.dir, options.entryBytes, entries, Math.max(1, Math.round(entriesPerFsync)));
+    const baseline = await runBaseline(options.dir, options.entryBytes, entries, Math.max(1,
+      Math.round(entriesPerFsync)));
     result.baseline = { ...baseline, entriesPerFsync: Math.max(1, Math.round(entriesPerFsync)),
       ratio: main.entriesPerSecond / baseline.entriesPerSecond };
   }
@@ -133,7 +135,8 @@ export async function runStorageBench(options: StorageBenchOptions): Promise<Sto
  * The raw disk bound for the same work: `entries` entries of `entryBytes`, written sequentially
  * to one file in chunks of `entriesPerFsync` entries, one fdatasync after each chunk.
  */
-async function runBaseline(dir: string, entryBytes: number, entries: number, entriesPerFsync: number): Promise<Throughput> {
+async function runBaseline(dir: string, entryBytes: number, entries: number,
+  entriesPerFsync: number): Promise<Throughput> {
   const file = path.join(dir, 'baseline.raw');
   const chunkEntries = Math.max(1, Math.min(entriesPerFsync, Math.floor((64 * 1024 * 1024) / entryBytes)));
   const chunk = Buffer.alloc(chunkEntries * entryBytes, 0x5a);

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 
 export function openFile(file: string, flags: string): Promise<number> {
-  return new Promise((resolve, reject) => fs.open(file, flags, 0o644, (error, fd) => (error ? reject(error) : resolve(fd))));
+  return new Promise((resolve, reject) => fs.open(file, flags, 0o644, (error, fd) => (error ?
+    reject(error) : resolve(fd))));
 }
 
 export function closeFile(fd: number): Promise<void> {
@@ -27,7 +28,8 @@ function writeOnce(fd: number, bytes: Buffer, start: number, length: number, pos
 }
 
 /** Writes `bytes[start, start+length)` at file `position`, looping over short writes. */
-export async function writeAll(fd: number, bytes: Buffer, start: number, length: number, position: number): Promise<void> {
+export async function writeAll(fd: number, bytes: Buffer, start: number, length: number,
+  position: number): Promise<void> {
   let done = 0;
   while (done < length) {
     done += await writeOnce(fd, bytes, start + done, length - done, position + done);
@@ -40,7 +42,8 @@ function readOnce(fd: number, bytes: Buffer, start: number, length: number, posi
 }
 
 /** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
-export async function readAt(fd: number, bytes: Buffer, start: number, length: number, position: number): Promise<number> {
+export async function readAt(fd: number, bytes: Buffer, start: number, length: number,
+  position: number): Promise<number> {
   let done = 0;
   while (done < length) {
     const read = await readOnce(fd, bytes, start + done, length - done, position + done);

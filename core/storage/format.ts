@@ -48,7 +48,8 @@ export function readU64(bytes: Buffer, position: number): number {
 
 /** A signed 64-bit value read as a number (timestamps in ms are far below 2^53). */
 export function readI64(bytes: Uint8Array, position: number): number {
-  const high = (bytes[position]! << 24) | (bytes[position + 1]! << 16) | (bytes[position + 2]! << 8) | bytes[position + 3]!;
+  const high = (bytes[position]! << 24) | (bytes[position + 1]! << 16) | (bytes[position + 2]! << 8) |
+    bytes[position + 3]!;
   const low = ((bytes[position + 4]! << 24) | (bytes[position + 5]! << 16) | (bytes[position + 6]! << 8) |
     bytes[position + 7]!) >>> 0;
   return high * TWO_TO_32 + low;

@@ -119,7 +119,8 @@ export function runLocation(streamId: number, value: Buffer, i: number): Locatio
   return {
     streamId, baseOffset: readU64(value, position), recordCount: value.readUInt32BE(position + 8),
     frameBytes: value.readUInt32BE(position + 12), segment: readU64(value, position + 16),
-    position: readU64(value, position + 24), seq: readU64(value, position + 32), maxTimestampMs: readI64(value, position + 40),
+    position: readU64(value, position + 24), seq: readU64(value, position + 32), maxTimestampMs: readI64(value,
+      position + 40),
   };
 }
 
@@ -141,7 +142,8 @@ export function sliceRun(value: Buffer, start: number, end: number): Buffer {
   const slice = Buffer.allocUnsafe(RUN_HEADER_BYTES + (end - start) * RUN_RECORD_BYTES);
   slice[0] = INDEX_VALUE_VERSION;
   slice.writeUInt32BE(end - start, 1);
-  value.copy(slice, RUN_HEADER_BYTES, RUN_HEADER_BYTES + start * RUN_RECORD_BYTES, RUN_HEADER_BYTES + end * RUN_RECORD_BYTES);
+  value.copy(slice, RUN_HEADER_BYTES, RUN_HEADER_BYTES + start * RUN_RECORD_BYTES,
+    RUN_HEADER_BYTES + end * RUN_RECORD_BYTES);
   return slice;
 }
 

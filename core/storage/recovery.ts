@@ -29,7 +29,8 @@ export async function recoverStore(parts: StoreParts): Promise<{ lastEpoch: numb
   const { dir, index, writer, segments, log } = parts;
   const { checkpoint, retainedSeq } = await index.open();
   await listSegments(parts, retainedSeq);
-  for await (const [key, value] of index.db.iterator({ gte: Buffer.from([TAG.segment]), lt: Buffer.from([TAG.segment + 1]) })) {
+  for await (const [key, value] of index.db.iterator({ gte: Buffer.from([TAG.segment]),
+    lt: Buffer.from([TAG.segment + 1]) })) {
     const segment = segments.find((s) => s.firstSeq === key.readUInt32BE(1) * 2 ** 32 + key.readUInt32BE(5));
     if (segment !== undefined) segment.maxTimestampMs = readI64Value(value);
   }
@@ -104,7 +105,8 @@ async function scanSegment(parts: StoreParts, segment: SegmentInfo, fromPosition
         `the end of the file (${segment.writtenEnd} bytes); the segment was truncated outside x2`);
     }
     let problem: string | null = null;
-    const result = await scanFrames(fd, fromPosition, segment.writtenEnd, (fields, bytes, framePosition, filePosition, frameBytes) => {
+    const result = await scanFrames(fd, fromPosition, segment.writtenEnd, (fields, bytes, framePosition,
+      filePosition, frameBytes) => {
       if (fields.seq <= state.lastSeq) {
         problem = `seq ${fields.seq} does not follow ${state.lastSeq}`;
         return false;

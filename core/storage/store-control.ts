@@ -24,7 +24,8 @@ import { X2Error } from '../base/errors.ts';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './format.ts';
 import { syncDirectory } from './file-io.ts';
 import {
-  encodeCheckpoint, encodeStreamMeta, offsetKey, readU64Value, runBaseOffset, runBatchBytes, runCount, runEndOffset, runSegment,
+  encodeCheckpoint, encodeStreamMeta, offsetKey, readU64Value, runBaseOffset, runBatchBytes, runCount, runEndOffset,
+    runSegment,
   segmentKey, segmentStreamKey, segmentStreamRange, seqKey, sliceRun, streamEndKey, streamKey, streamStartKey, TAG,
   tagOnlyKey, timeKeyTimestampMs, u64Value,
 } from './index-keys.ts';
@@ -36,7 +37,8 @@ import type { StoreParts } from './store.ts';
 /** Deletes index entries of batches of `streamId` wholly below `offset`; returns their batch bytes. */
 async function dropBatchesBelow(index: StoreIndex, streamId: number, offset: number, ops: BatchOp[]): Promise<number> {
   let removedBytes = 0;
-  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.offset, streamId), lt: offsetKey(streamId, offset) })) {
+  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.offset, streamId),
+    lt: offsetKey(streamId, offset) })) {
     const count = runCount(value);
     let kept = 0;
     while (kept < count && runEndOffset(value, kept) <= offset) {
@@ -46,7 +48,8 @@ async function dropBatchesBelow(index: StoreIndex, streamId: number, offset: num
     if (kept === 0) continue;
     ops.push({ type: 'del', key });
     if (kept < count) {
-      ops.push({ type: 'put', key: offsetKey(streamId, runBaseOffset(value, kept)), value: sliceRun(value, kept, count) });
+      ops.push({ type: 'put', key: offsetKey(streamId, runBaseOffset(value, kept)), value: sliceRun(value, kept,
+        count) });
     }
   }
   return removedBytes;
@@ -80,7 +83,8 @@ export async function applyRetentionTo(parts: StoreParts, nowMs: number): Promis
     const holdings = await segmentHoldings(index, segment.firstSeq);
     const isOld = options.retentionMs !== undefined && segment.maxTimestampMs > Number.MIN_SAFE_INTEGER &&
       segment.maxTimestampMs < nowMs - options.retentionMs;
-    const isOverSize = options.retentionBytes !== undefined && totalBytes - segment.writtenEnd >= options.retentionBytes;
+    const isOverSize = options.retentionBytes !== undefined &&
+      totalBytes - segment.writtenEnd >= options.retentionBytes;
     const isUnneeded = holdings.every(([streamId, endOffset]) =>
       (index.streams.get(streamId)?.logStartOffset ?? Infinity) >= endOffset);
     if (!isOld && !isOverSize && !isUnneeded) break;
@@ -99,7 +103,8 @@ async function segmentHoldings(index: StoreIndex, segment: number): Promise<Arra
   for await (const key of index.db.keys(segmentStreamRange(segment))) {
     const streamId = key.readUInt32BE(9);
     const stream = index.streams.get(streamId);
-    if (stream !== undefined) holdings.push([streamId, await endOffsetIn(index, streamId, segment, stream.indexed.nextOffset)]);
+    if (stream !== undefined) holdings.push([streamId, await endOffsetIn(index, streamId, segment,
+      stream.indexed.nextOffset)]);
   }
   return holdings;
 }
@@ -108,8 +113,10 @@ async function segmentHoldings(index: StoreIndex, segment: number): Promise<Arra
  * Where a stream's batches in `segment` end: the first indexed batch in a later segment, else
  * its indexed next offset. `segment` is the oldest, so the runs walked are those it holds.
  */
-async function endOffsetIn(index: StoreIndex, streamId: number, segment: number, indexedNextOffset: number): Promise<number> {
-  for await (const value of index.db.values({ gte: streamStartKey(TAG.offset, streamId), lt: streamEndKey(TAG.offset, streamId) })) {
+async function endOffsetIn(index: StoreIndex, streamId: number, segment: number,
+  indexedNextOffset: number): Promise<number> {
+  for await (const value of index.db.values({ gte: streamStartKey(TAG.offset, streamId), lt: streamEndKey(TAG.offset,
+    streamId) })) {
     const count = runCount(value);
     for (let i = 0; i < count; i++) if (runSegment(value, i) > segment) return runBaseOffset(value, i);
   }
@@ -162,12 +169,14 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
         droppedCount += 1;
         const entry = dropped.get(fields.streamId);
         if (entry === undefined) {
-          dropped.set(fields.streamId, { newNextOffset: fields.baseOffset, removedBytes: frameBytes - FRAME_HEADER_BYTES });
+          dropped.set(fields.streamId, { newNextOffset: fields.baseOffset,
+            removedBytes: frameBytes - FRAME_HEADER_BYTES });
         } else entry.removedBytes += frameBytes - FRAME_HEADER_BYTES;
         return true;
       }));
     if (result.stop !== 'end') {
-      throw new X2Error('X2_ERR_SEGMENT_CRC', `${segment.file}: bad entry at position ${result.position} while truncating`);
+      throw new X2Error('X2_ERR_SEGMENT_CRC',
+        `${segment.file}: bad entry at position ${result.position} while truncating`);
     }
     if (i > cutIndex) {
       for await (const key of index.db.keys(segmentStreamRange(segment.firstSeq))) ops.push({ type: 'del', key });
@@ -175,7 +184,8 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
     }
   }
   for (const [streamId, entry] of dropped) await truncateStream(index, streamId, entry, ops);
-  for await (const key of index.db.keys({ gt: seqKey(seq), lt: Buffer.from([TAG.seq + 1]) })) ops.push({ type: 'del', key });
+  for await (const key of index.db.keys({ gt: seqKey(seq), lt: Buffer.from([TAG.seq + 1]) })) ops.push({ type: 'del',
+    key });
   ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
     segment: cutSegment?.firstSeq ?? 0, position: cutSegment === null ? 0 : cutPosition, seq }) });
   await index.db.batch(ops, { sync: true });
@@ -195,7 +205,8 @@ async function truncateStream(index: StoreIndex, streamId: number, entry: Droppe
   assert(stream !== undefined);
   const next = entry.newNextOffset;
   let maxTimestampMs = Number.MIN_SAFE_INTEGER;
-  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.time, streamId), lt: streamEndKey(TAG.time, streamId), reverse: true })) {
+  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.time, streamId),
+    lt: streamEndKey(TAG.time, streamId), reverse: true })) {
     if (readU64Value(value) < next) {
       maxTimestampMs = timeKeyTimestampMs(key);
       break;
@@ -203,7 +214,8 @@ async function truncateStream(index: StoreIndex, streamId: number, entry: Droppe
     ops.push({ type: 'del', key });
   }
   let hasBatches = false;
-  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.offset, streamId), lt: streamEndKey(TAG.offset, streamId), reverse: true })) {
+  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.offset, streamId),
+    lt: streamEndKey(TAG.offset, streamId), reverse: true })) {
     const count = runCount(value);
     let kept = count;
     while (kept > 0 && runEndOffset(value, kept - 1) > next) kept -= 1;
@@ -226,7 +238,8 @@ async function truncateStream(index: StoreIndex, streamId: number, entry: Droppe
     stream.logStartOffset = Math.min(stream.logStartOffset, next);
     stream.sizeBytes -= entry.removedBytes;
     stream.maxTimestampMs = maxTimestampMs;
-    stream.indexed = { logStartOffset: stream.logStartOffset, nextOffset: next, sizeBytes: stream.sizeBytes, maxTimestampMs };
+    stream.indexed = { logStartOffset: stream.logStartOffset, nextOffset: next, sizeBytes: stream.sizeBytes,
+      maxTimestampMs };
     ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(stream.indexed) });
   }
 }

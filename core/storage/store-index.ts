@@ -130,7 +130,8 @@ export class StoreIndex {
     const retainedValue = await this.db.get(tagOnlyKey(TAG.retained));
     const checkpoint = checkpointValue === undefined ? null : decodeCheckpoint(checkpointValue);
     this.indexedSeq = checkpoint?.seq ?? 0;
-    for await (const [key, value] of this.db.iterator({ gte: Buffer.from([TAG.stream]), lt: Buffer.from([TAG.stream + 1]) })) {
+    for await (const [key, value] of this.db.iterator({ gte: Buffer.from([TAG.stream]),
+      lt: Buffer.from([TAG.stream + 1]) })) {
       this.streams.set(key.readUInt32BE(1), new StreamState(decodeStreamMeta(value)));
     }
     return { checkpoint, retainedSeq: retainedValue === undefined ? 0 : readU64Value(retainedValue) };
@@ -188,7 +189,8 @@ export class StoreIndex {
       }
     } catch (error) {
       this.indexErrors += 1;
-      this.#log.limited('error', 'index-write', `index write failed (entries stay in memory, retrying): ${(error as Error).message}`);
+      this.#log.limited('error', 'index-write',
+        `index write failed (entries stay in memory, retrying): ${(error as Error).message}`);
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = null;
         this.#kick();
@@ -270,7 +272,8 @@ export class StoreIndex {
       ops.push({ type: 'put', key: segmentStreamKey(newMembers[i] ?? 0, newMembers[i + 1] ?? 0), value: MEMBER_VALUE });
     }
     for (const segment of segments) {
-      ops.push({ type: 'put', key: segmentKey(segment), value: i64Value(this.#segmentMaxTimestampMs.get(segment) ?? 0) });
+      ops.push({ type: 'put', key: segmentKey(segment), value: i64Value(this.#segmentMaxTimestampMs.get(segment) ??
+        0) });
     }
     ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
       segment: last.segment, position: last.position + last.frameBytes, seq: last.seq }) });
@@ -348,7 +351,8 @@ export class StoreIndex {
 
   /** Indexed base offset of the first batch whose running max timestamp reaches `timestampMs`. */
   async firstTimeAtLeast(streamId: number, timestampMs: number): Promise<number | null> {
-    for await (const value of this.db.values({ gte: timeKey(streamId, timestampMs), lt: streamEndKey(TAG.time, streamId), limit: 1 })) {
+    for await (const value of this.db.values({ gte: timeKey(streamId, timestampMs), lt: streamEndKey(TAG.time,
+      streamId), limit: 1 })) {
       return readU64Value(value);
     }
     return null;
@@ -356,7 +360,8 @@ export class StoreIndex {
 
   /** The nearest sparse seq key at or below `seq`: where to start scanning for it. */
   async seqPositionAtMost(seq: number): Promise<{ segment: number; position: number } | null> {
-    for await (const value of this.db.values({ lte: seqKey(seq), gte: Buffer.from([TAG.seq]), reverse: true, limit: 1 })) {
+    for await (const value of this.db.values({ lte: seqKey(seq), gte: Buffer.from([TAG.seq]), reverse: true,
+      limit: 1 })) {
       return decodePositionValue(value);
     }
     return null;

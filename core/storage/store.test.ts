@@ -75,7 +75,8 @@ describe('Store', () => {
     const dir = tempDir();
     const store = await Store.open({ dir, sync: { kind: 'entry-set' }, segmentBytesMax: 1000 });
     for (let seq = 1; seq <= 10; seq++) {
-      store.append({ seq, epoch: seq > 8 ? 2 : 1, streamId: 1, baseOffset: seq - 1, recordCount: 1, batch: batch(seq - 1, 1, seq, 300) });
+      store.append({ seq, epoch: seq > 8 ? 2 : 1, streamId: 1, baseOffset: seq - 1, recordCount: 1,
+        batch: batch(seq - 1, 1, seq, 300) });
     }
     await store.sync();
     const names = store.segmentFiles().map((s) => s.file.slice(dir.length + 1));
@@ -116,7 +117,8 @@ describe('Store', () => {
     const dir = tempDir();
     const store = await Store.open({ dir, sync: { kind: 'entry-set' }, segmentBytesMax: 1000 });
     for (let seq = 1; seq <= 9; seq++) {
-      store.append({ seq, epoch: 1, streamId: seq <= 6 ? 1 : 2, baseOffset: seq <= 6 ? seq - 1 : seq - 7, recordCount: 1,
+      store.append({ seq, epoch: 1, streamId: seq <= 6 ? 1 : 2, baseOffset: seq <= 6 ? seq - 1 : seq - 7,
+        recordCount: 1,
         batch: batch(0, 1, seq, 300) });
     }
     await store.sync();
@@ -136,12 +138,14 @@ describe('Store', () => {
   });
 
   it('throws a retriable backpressure error when the write buffer is full, and recovers after sync()', async () => {
-    const store = await Store.open({ dir: tempDir(), sync: { kind: 'interval', intervalMs: 60_000 }, writeBufferBytes: 4096 });
+    const store = await Store.open({ dir: tempDir(), sync: { kind: 'interval', intervalMs: 60_000 },
+      writeBufferBytes: 4096 });
     let seq = 0;
     let error: unknown = null;
     try {
       for (;;) {
-        store.append({ seq: seq + 1, epoch: 1, streamId: 1, baseOffset: seq, recordCount: 1, batch: batch(seq, 1, 1, 500) });
+        store.append({ seq: seq + 1, epoch: 1, streamId: 1, baseOffset: seq, recordCount: 1, batch: batch(seq, 1, 1,
+          500) });
         seq += 1;
       }
     } catch (caught) {
@@ -151,7 +155,8 @@ describe('Store', () => {
     expect((error as X2Error).code).toBe('X2_ERR_STORE_BACKPRESSURE');
     expect((error as X2Error).retriable).toBe(true);
     expect(await store.sync()).toBe(seq);
-    store.append({ seq: seq + 1, epoch: 1, streamId: 1, baseOffset: seq, recordCount: 1, batch: batch(seq, 1, 1, 500) });
+    store.append({ seq: seq + 1, epoch: 1, streamId: 1, baseOffset: seq, recordCount: 1, batch: batch(seq, 1, 1,
+      500) });
     expect(await store.sync()).toBe(seq + 1);
     await store.close();
   });
@@ -243,7 +248,8 @@ describe('Store against a model (property)', () => {
       let store = await Store.open(options);
       const model = new Model();
       try {
-        for (const op of operations) await step(op, store, model).then((reopened) => { if (reopened) store = reopened; });
+        for (const op of operations) await step(op, store, model).then((reopened) =>
+          { if (reopened) store = reopened; });
         await checkAll(store, model);
       } finally {
         await store.close();
@@ -267,12 +273,14 @@ describe('Store against a model (property)', () => {
           const next = model.next(op.streamId);
           const offset = Math.floor(next * op.offsetFraction);
           const expected = model.read(op.streamId, offset, op.maxBytes);
-          if (expected === 'range') expect((await errorOf(store.read(op.streamId, offset, op.maxBytes))).code).toBe('X2_ERR_OFFSET_OUT_OF_RANGE');
+          if (expected === 'range') expect((await errorOf(store.read(op.streamId, offset,
+            op.maxBytes))).code).toBe('X2_ERR_OFFSET_OUT_OF_RANGE');
           else expect(await store.read(op.streamId, offset, op.maxBytes)).toEqual(expected);
           return null;
         }
         case 'time':
-          expect(await store.offsetForTimestamp(op.streamId, op.timestampMs)).toBe(model.offsetForTimestamp(op.streamId, op.timestampMs));
+          expect(await store.offsetForTimestamp(op.streamId,
+            op.timestampMs)).toBe(model.offsetForTimestamp(op.streamId, op.timestampMs));
           return null;
         case 'sync':
           expect(await store.sync()).toBe(model.lastSeq);
@@ -287,7 +295,8 @@ describe('Store against a model (property)', () => {
         }
         case 'reopen':
           await store.close();
-          return Store.open({ dir: dirs[dirs.length - 1]!, sync: { kind: 'entry-set' }, segmentBytesMax: 2048, retentionBytes: 4096 });
+          return Store.open({ dir: dirs[dirs.length - 1]!, sync: { kind: 'entry-set' }, segmentBytesMax: 2048,
+            retentionBytes: 4096 });
         case 'truncate': {
           const seq = Math.max(0, model.lastSeq - op.back);
           await store.truncateAfter(seq);
@@ -309,7 +318,8 @@ describe('Store against a model (property)', () => {
         case 'bySeq': {
           const fromSeq = Math.max(1, model.lastSeq - op.back);
           const entries = await store.readBySeq(fromSeq, op.maxBytes);
-          const all = [...model.streams.entries()].flatMap(([streamId, s]) => s.batches.map((b) => ({ streamId, ...b })))
+          const all = [...model.streams.entries()].flatMap(([streamId, s]) => s.batches.map((b) => ({ streamId,
+            ...b })))
             .sort((a, b) => a.seq - b.seq);
           for (const entry of entries) {
             const expected = all.find((b) => b.seq === entry.seq);
@@ -317,7 +327,8 @@ describe('Store against a model (property)', () => {
             expect(entry.batch).toEqual(expected.bytes);
             expect(entry.streamId).toBe(expected.streamId);
           }
-          if (entries.length > 0 && entries[0]!.seq >= fromSeq) expect(entries.every((e, i) => i === 0 || e.seq > entries[i - 1]!.seq)).toBe(true);
+          if (entries.length > 0 && entries[0]!.seq >= fromSeq) expect(entries.every((e, i) => i === 0 ||
+            e.seq > entries[i - 1]!.seq)).toBe(true);
           return null;
         }
       }
@@ -331,7 +342,8 @@ describe('Store against a model (property)', () => {
         const info = store.stream(streamId)!;
         expect(info.logStartOffset).toBe(stream.logStart);
         expect(info.nextOffset).toBe(model.next(streamId));
-        expect(await store.read(streamId, stream.logStart, 1 << 30)).toEqual(model.read(streamId, stream.logStart, 1 << 30));
+        expect(await store.read(streamId, stream.logStart, 1 << 30)).toEqual(model.read(streamId, stream.logStart,
+          1 << 30));
       }
     }
   });

@@ -128,7 +128,8 @@ export class Store {
     const { writer, index } = this.#parts;
     return {
       fsyncs: writer.fsyncs, bytesWritten: writer.bytesWritten, indexBatches: index.indexBatches,
-      indexErrors: index.indexErrors, corruptEntriesDetected: this.#corruptEntries, diskFullErrors: this.#diskFullErrors,
+      indexErrors: index.indexErrors, corruptEntriesDetected: this.#corruptEntries,
+        diskFullErrors: this.#diskFullErrors,
     };
   }
 
@@ -139,7 +140,8 @@ export class Store {
 
   /** Segment files in seq order (first seq, file, bytes): for tools, tests and benchmarks. */
   segmentFiles(): Array<{ firstSeq: number; epoch: number; file: string; bytes: number }> {
-    return this.#parts.segments.map((s) => ({ firstSeq: s.firstSeq, epoch: s.epoch, file: s.file, bytes: s.writtenEnd }));
+    return this.#parts.segments.map((s) => ({ firstSeq: s.firstSeq, epoch: s.epoch, file: s.file,
+      bytes: s.writtenEnd }));
   }
 
   append(entry: EntryInput): void {
@@ -233,7 +235,8 @@ export class Store {
     }
     if (offset < stream.logStartOffset || offset > stream.nextOffset) {
       throw new X2Error('X2_ERR_OFFSET_OUT_OF_RANGE',
-        `stream ${streamId}: offset out of range (got ${offset}), available ${stream.logStartOffset}..${stream.nextOffset}`);
+        `stream ${streamId}: offset out of range (got ${offset}), ` +
+        `available ${stream.logStartOffset}..${stream.nextOffset}`);
     }
     if (offset === stream.nextOffset) return [];
     const locations = await this.#locate(stream, streamId, offset, maxBytes);
@@ -300,7 +303,9 @@ export class Store {
       const segment = findSegment(segments, first.segment);
       const runStart = bufferPosition;
       const read = await readFiles.use(segment.file, (fd) => readAt(fd, bytes, runStart, runBytes, first.position));
-      if (read !== runBytes) this.#corrupt(`${segment.file}: ${runBytes - read} bytes missing at position ${first.position}`);
+      if (read !== runBytes) {
+        this.#corrupt(`${segment.file}: ${runBytes - read} bytes missing at position ${first.position}`);
+      }
       for (; i < j; i++) {
         const location = locations[i];
         assert(location !== undefined);
@@ -373,10 +378,12 @@ export class Store {
         (fields, frame, framePosition, _filePosition, frameBytes) => {
           if (out.length > 0 && bytes >= maxBytes) return false;
           if (fields.seq < fromSeq) return true;
-          out.push({ ...fields, batch: frame.subarray(framePosition + FRAME_HEADER_BYTES, framePosition + frameBytes) });
+          out.push({ ...fields, batch: frame.subarray(framePosition + FRAME_HEADER_BYTES,
+            framePosition + frameBytes) });
           bytes += frameBytes - FRAME_HEADER_BYTES;
           return true;
-        }, { chunkBytes: Math.max(64 * 1024, Math.min(maxBytes + FRAME_HEADER_BYTES, 8 * 1024 * 1024)), isFreshChunks: true }));
+        }, { chunkBytes: Math.max(64 * 1024, Math.min(maxBytes + FRAME_HEADER_BYTES, 8 * 1024 * 1024)),
+          isFreshChunks: true }));
       if (result.stop === 'invalid' || result.stop === 'torn') {
         this.#corrupt(`${segment.file}: entry at position ${result.position} failed its CRC32C check`);
       }

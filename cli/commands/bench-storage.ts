@@ -1,0 +1,149 @@
+/**
+ * `x2 bench storage`: drives a commit store in-process (core/bench/storage-bench.ts) and prints
+ * entries/s, MB/s, fsyncs/s, open files and index size, optionally with a raw write+fdatasync
+ * baseline from the same run and a recovery measurement. This file validates flags and prints.
+ */
+import * as fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { usageError } from '../../core/base/errors.ts';
+import { formatBytes, parseBytes, parseDurationMs } from '../../core/base/units.ts';
+import { runStorageBench, type StorageBenchResult } from '../../core/bench/storage-bench.ts';
+import { FRAME_HEADER_BYTES, RECORD_BATCH_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../core/storage/format.ts';
+import type { SyncPolicy } from '../../core/storage/store.ts';
+
+const STREAMS_MAX = 10_000_000;
+const ENTRY_BYTES_MAX = 8 * 1024 * 1024 - FRAME_HEADER_BYTES - SEGMENT_HEADER_BYTES;
+const DURATION_MS_MAX = 24 * 3_600_000;
+
+function parseCount(flag: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const count = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(count) || count < min || count > max) {
+      throw usageError(flag, value, `a whole number from ${min} to ${max} is allowed`);
+    }
+    return count;
+  };
+}
+
+function parseEntryBytes(value: string): number {
+  const bytes = parseBytes(value);
+  if (bytes === null || bytes < RECORD_BATCH_HEADER_BYTES || bytes > ENTRY_BYTES_MAX) {
+    throw usageError('--entry-bytes', value,
+      `a size from ${RECORD_BATCH_HEADER_BYTES} (a RecordBatch v2 header) to ${ENTRY_BYTES_MAX} bytes ` +
+      'is allowed (e.g. 1KiB)');
+  }
+  return bytes;
+}
+
+function parseDuration(value: string): number {
+  const ms = parseDurationMs(value, 's');
+  if (ms === null || ms <= 0 || ms > DURATION_MS_MAX) {
+    throw usageError('--duration', value,
+      'a positive duration up to 24h is allowed (seconds by default: 10, 500ms, 2m)');
+  }
+  return ms;
+}
+
+function parseSegmentBytes(value: string): number {
+  const bytes = parseBytes(value);
+  if (bytes === null || bytes < 4096 || bytes > 2 ** 40) {
+    throw usageError('--segment-bytes-max', value, 'a size from 4KiB to 1TiB is allowed (e.g. 1GiB)');
+  }
+  return bytes;
+}
+
+export function parseSyncPolicy(value: string): SyncPolicy {
+  const allowed = 'entry-set, interval:MS (e.g. interval:5) or bytes:SIZE (e.g. bytes:1MiB) is allowed';
+  if (value === 'entry-set') return { kind: 'entry-set' };
+  const [kind, argument, extra] = value.split(':');
+  if (extra !== undefined || argument === undefined) throw usageError('--sync', value, allowed);
+  if (kind === 'interval') {
+    const intervalMs = parseDurationMs(argument, 'ms');
+    if (intervalMs === null || intervalMs < 1 || intervalMs > 60_000) {
+      throw usageError('--sync', value, `an interval from 1 to 60000 ms: ${allowed}`);
+    }
+    return { kind: 'interval', intervalMs };
+  }
+  if (kind === 'bytes') {
+    const bytes = parseBytes(argument);
+    if (bytes === null || bytes < 1 || bytes > 2 ** 40) throw usageError('--sync', value,
+      `a size of at least 1 byte: ${allowed}`);
+    return { kind: 'bytes', bytes };
+  }
+  throw usageError('--sync', value, allowed);
+}
+
+function checkDataDir(value: string): string {
+  if (fs.existsSync(value)) {
+    if (!fs.statSync(value).isDirectory()) throw usageError('--data', value, 'a directory (new or empty) is required');
+    if (fs.readdirSync(value).length > 0) {
+      throw usageError('--data', value, 'a new or empty directory is required (the benchmark writes a fresh store)');
+    }
+  }
+  return value;
+}
+
+type BenchStorageFlags = {
+  data: string; streams: number; entryBytes: number; duration?: number; count?: number; sync: SyncPolicy;
+  segmentBytesMax?: number; baseline?: boolean; recoveryTail?: number; json?: boolean;
+};
+
+const number = (value: number, digits = 0): string =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export function formatStorageBench(result: StorageBenchResult): string {
+  const lines = [
+    `x2 bench storage: ${number(result.streams)} streams, ${result.entryBytes}-byte entries, sync ${result.sync}, ` +
+      `${number(result.entries)} entries in ${result.seconds.toFixed(2)} s`,
+    `  entries/s       ${number(result.entriesPerSecond)}`,
+    `  MB/s            ${number(result.megabytesPerSecond, 1)}`,
+    `  fsyncs/s        ${number(result.fsyncsPerSecond, 1)}  (${number(result.entriesPerFsync, 1)} entries per fsync)`,
+    `  open files      ${result.openFiles}  (${result.openFilesAtStart} before the store opened)`,
+    `  index size      ${formatBytes(result.indexBytes)}`,
+    `  segments        ${result.segmentFiles} files, ${formatBytes(result.segmentBytes)}`,
+  ];
+  if (result.baseline !== null) {
+    const b = result.baseline;
+    lines.push(`baseline: raw sequential write + fdatasync every ${number(b.entriesPerFsync)} entries (same bytes)`,
+      `  entries/s       ${number(b.entriesPerSecond)}`,
+      `  MB/s            ${number(b.megabytesPerSecond, 1)}`,
+      `  store/baseline  ${b.ratio.toFixed(3)}`);
+  }
+  if (result.recovery !== null) {
+    const r = result.recovery;
+    lines.push(`recovery: reopen with ${number(r.tailEntries)} unindexed entries, store ${formatBytes(r.storeBytes)}`,
+      `  recovery ms     ${number(r.recoveryMs, 1)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function benchStorageCommand(): Command {
+  return new Command('storage')
+    .description('drive a commit store in-process: entries/s, MB/s, fsyncs/s, open files, index size')
+    .addOption(new Option('--data <dir>', 'where the store is written (new or empty directory; left in place)')
+      .makeOptionMandatory().argParser(checkDataDir))
+    .addOption(new Option('--streams <n>', 'streams the entries are spread over, round-robin')
+      .argParser(parseCount('--streams', 1, STREAMS_MAX)).default(1))
+    .addOption(new Option('--entry-bytes <size>', 'bytes of each entry (one Kafka record batch)')
+      .argParser(parseEntryBytes).default(1024, '1KiB'))
+    .addOption(new Option('--duration <seconds>', 'how long to append (default 10 s unless --count)')
+      .argParser(parseDuration).conflicts('count'))
+    .addOption(new Option('--count <n>', 'append exactly this many entries instead of a duration')
+      .argParser(parseCount('--count', 1, 2 ** 40)))
+    .addOption(new Option('--sync <policy>', 'entry-set | interval:MS | bytes:SIZE')
+      .argParser(parseSyncPolicy).default({ kind: 'entry-set' }, 'entry-set'))
+    .addOption(new Option('--segment-bytes-max <size>', 'segment roll size').argParser(parseSegmentBytes))
+    .option('--baseline', 'also time a raw sequential write + fdatasync of the same bytes at the same cadence')
+    .addOption(new Option('--recovery-tail <entries>', 'then append this many unindexed entries and time the reopen')
+      .argParser(parseCount('--recovery-tail', 1, 100_000_000)))
+    .option('--json', 'print the result as one JSON object')
+    .action(async (flags: BenchStorageFlags) => {
+      const result = await runStorageBench({
+        dir: flags.data, streams: flags.streams, entryBytes: flags.entryBytes, sync: flags.sync,
+        durationMs: flags.count === undefined ? (flags.duration ?? 10_000) : null, count: flags.count ?? null,
+        segmentBytesMax: flags.segmentBytesMax ?? null, baseline: flags.baseline === true,
+        recoveryTailEntries: flags.recoveryTail ?? null,
+      });
+      process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatStorageBench(result));
+    });
+}
