@@ -30,7 +30,7 @@ export class FrameSplitter {
   #end = 0;
 
   constructor(requestBytesMax: number, initialBytes = 64 * 1024) {
-    assert(Number.isSafeInteger(requestBytesMax) && requestBytesMax > 0, 'requestBytesMax must be > 0');
+    assert(Number.isSafeInteger(requestBytesMax) && requestBytesMax > 0, 'requestBytesMax > 0');
     this.requestBytesMax = requestBytesMax;
     this.#own = Buffer.allocUnsafe(Math.min(initialBytes, requestBytesMax + FRAME_SIZE_BYTES));
     this.#source = this.#own;

@@ -95,11 +95,16 @@ const headerReader = new KafkaReader(Buffer.alloc(0));
  * Reads the 61-byte header at `position` of `buffer` into `header` without copying. Throws
  * KafkaDecodeError if fewer than 61 bytes are left or an int64 is not a safe integer.
  */
-export function readRecordBatchHeader(buffer: Buffer, position: number, header: RecordBatchHeader): void {
+export function readRecordBatchHeader(
+  buffer: Buffer,
+  position: number,
+  header: RecordBatchHeader,
+): void {
   const reader = headerReader;
   reader.reset(buffer, position, buffer.length);
   if (reader.remainingBytes < BATCH_HEADER_BYTES) {
-    reader.fail('record batch header', `needs ${BATCH_HEADER_BYTES} bytes, only ${reader.remainingBytes} left`);
+    const problem = `needs ${BATCH_HEADER_BYTES} bytes, only ${reader.remainingBytes} left`;
+    reader.fail('record batch header', problem);
   }
   header.baseOffset = reader.readInt64();
   header.batchLength = reader.readInt32();
@@ -148,35 +153,41 @@ export function splitRecordBatches(records: Buffer | null, options: SplitOptions
   });
   if (records === null || records.length === 0) {
     return options.fromProducer
-      ? fail(KAFKA_ERROR.INVALID_RECORD, 0, 'a produce partition must hold at least one record batch')
+      ? fail(KAFKA_ERROR.INVALID_RECORD, 0, 'a produce partition needs at least one record batch')
       : { batches, failure: null };
   }
   let position = 0;
   while (position < records.length) {
     const remainingBytes = records.length - position;
     if (remainingBytes < BATCH_HEADER_BYTES) {
-      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, `batch header truncated: ${remainingBytes} bytes`);
+      const problem = `batch header truncated: ${remainingBytes} bytes`;
+      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, problem);
     }
     const batchLength = records.readInt32BE(position + BATCH_LENGTH_POSITION);
     const sizeBytes = BATCH_LOG_OVERHEAD_BYTES + batchLength;
     if (sizeBytes < BATCH_HEADER_BYTES) {
-      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, `batch length ${batchLength} is below the header size`);
+      const problem = `batch length ${batchLength} is below the header size`;
+      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, problem);
     }
     if (sizeBytes > options.batchBytesMax) {
-      return fail(KAFKA_ERROR.MESSAGE_TOO_LARGE, position, `batch of ${sizeBytes} bytes exceeds ${options.batchBytesMax}`);
+      const problem = `batch of ${sizeBytes} bytes exceeds ${options.batchBytesMax}`;
+      return fail(KAFKA_ERROR.MESSAGE_TOO_LARGE, position, problem);
     }
     if (sizeBytes > remainingBytes) {
-      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, `batch of ${sizeBytes} bytes, only ${remainingBytes} given`);
+      const problem = `batch of ${sizeBytes} bytes, only ${remainingBytes} given`;
+      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, problem);
     }
     const magic = records.readInt8(position + BATCH_MAGIC_POSITION);
     if (magic !== 2) {
-      return fail(KAFKA_ERROR.INVALID_RECORD, position, `magic ${magic} is not supported, only magic 2`);
+      const problem = `magic ${magic} is not supported, only magic 2`;
+      return fail(KAFKA_ERROR.INVALID_RECORD, position, problem);
     }
     const bytes = records.subarray(position, position + sizeBytes);
     const crcStored = bytes.readUInt32BE(BATCH_CRC_POSITION);
     const crcComputed = crc32c(bytes, 0, BATCH_ATTRIBUTES_POSITION, sizeBytes);
     if (crcStored !== crcComputed) {
-      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, `CRC-32C mismatch: stored ${crcStored}, computed ${crcComputed}`);
+      const problem = `CRC-32C mismatch: stored ${crcStored}, computed ${crcComputed}`;
+      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, problem);
     }
     const header = new RecordBatchHeader();
     try {
@@ -193,7 +204,10 @@ export function splitRecordBatches(records: Buffer | null, options: SplitOptions
   return { batches, failure: null };
 }
 
-function checkHeader(header: RecordBatchHeader, fromProducer: boolean): { errorCode: number; message: string } | null {
+function checkHeader(
+  header: RecordBatchHeader,
+  fromProducer: boolean,
+): { errorCode: number; message: string } | null {
   if (codecOf(header.attributes) === 'invalid') {
     return {
       errorCode: KAFKA_ERROR.UNSUPPORTED_COMPRESSION_TYPE,
@@ -203,18 +217,27 @@ function checkHeader(header: RecordBatchHeader, fromProducer: boolean): { errorC
   if (header.recordCount < 1 || header.recordCount !== header.lastOffsetDelta + 1) {
     return {
       errorCode: KAFKA_ERROR.INVALID_RECORD,
-      message: `record count ${header.recordCount} does not match last offset delta ${header.lastOffsetDelta}`,
+      message:
+        `record count ${header.recordCount} does not match ` +
+        `last offset delta ${header.lastOffsetDelta}`,
     };
   }
   if (fromProducer && header.baseOffset !== 0) {
-    return { errorCode: KAFKA_ERROR.INVALID_RECORD, message: `base offset ${header.baseOffset} from a producer must be 0` };
+    return {
+      errorCode: KAFKA_ERROR.INVALID_RECORD,
+      message: `base offset ${header.baseOffset} from a producer must be 0`,
+    };
   }
   return null;
 }
 
 /** Writes the assigned first offset and leader epoch in place; the CRC stays valid. */
-export function patchRecordBatch(batch: Buffer, baseOffset: number, partitionLeaderEpoch: number): void {
-  assert(Number.isSafeInteger(baseOffset) && baseOffset >= 0, `base offset ${baseOffset} must be a safe integer >= 0`);
+export function patchRecordBatch(
+  batch: Buffer,
+  baseOffset: number,
+  partitionLeaderEpoch: number,
+): void {
+  assert(Number.isSafeInteger(baseOffset) && baseOffset >= 0, `base offset ${baseOffset} < 0`);
   const high = Math.floor(baseOffset / 0x1_0000_0000);
   batch.writeInt32BE(high, BATCH_BASE_OFFSET_POSITION);
   batch.writeUInt32BE(baseOffset - high * 0x1_0000_0000, BATCH_BASE_OFFSET_POSITION + 4);
@@ -244,18 +267,22 @@ export function decodeRecords(batch: Buffer, recordsBytesMax: number): DecodeRec
   const header = new RecordBatchHeader();
   readRecordBatchHeader(batch, 0, header);
   const codec = codecOf(header.attributes);
+  const stored = batch.subarray(BATCH_HEADER_BYTES, header.sizeBytes);
   let area: Buffer;
-  if (codec === 'none') area = batch.subarray(BATCH_HEADER_BYTES, header.sizeBytes);
-  else if (codec === 'gzip') area = gunzipRecords(batch.subarray(BATCH_HEADER_BYTES, header.sizeBytes), recordsBytesMax);
+  if (codec === 'none') area = stored;
+  else if (codec === 'gzip') area = gunzipRecords(stored, recordsBytesMax);
   else {
-    return { decoded: false, codec, reason: `codec ${codec} is not decodable here (${DECODABLE_CODECS.join(', ')} are)` };
+    const reason = `codec ${codec} is not decodable here (${DECODABLE_CODECS.join(', ')} are)`;
+    return { decoded: false, codec, reason };
   }
   const reader = new KafkaReader(area);
   const records: DecodedRecord[] = [];
   for (let index = 0; index < header.recordCount; index++) {
     records.push(readRecord(reader, header));
   }
-  if (reader.remainingBytes !== 0) reader.fail('records', `${reader.remainingBytes} bytes after the last record`);
+  if (reader.remainingBytes !== 0) {
+    reader.fail('records', `${reader.remainingBytes} bytes after the last record`);
+  }
   return { decoded: true, codec, records };
 }
 
@@ -290,7 +317,9 @@ function readRecord(reader: KafkaReader, header: RecordBatchHeader): DecodedReco
     if (headerKey === null) reader.fail('header key', 'null is not allowed');
     headers.push({ key: headerKey.toString('utf8'), value: readVarBytes(reader, 'header value') });
   }
-  if (reader.position !== end) reader.fail('record', `${end - reader.position} bytes left inside the record`);
+  if (reader.position !== end) {
+    reader.fail('record', `${end - reader.position} bytes left inside the record`);
+  }
   reader.end = outerEnd;
   return {
     offset: header.baseOffset + offsetDelta,

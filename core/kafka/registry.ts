@@ -148,7 +148,8 @@ export type RequestDisposition =
 export function requestDisposition(apiKey: number, apiVersion: number): RequestDisposition {
   const registered = lookupApi(apiKey);
   if (registered === undefined) return 'close-unknown-api';
-  if (apiVersion >= registered.implementedMin && apiVersion <= registered.implementedMax) return 'serve';
+  const { implementedMin, implementedMax } = registered;
+  if (apiVersion >= implementedMin && apiVersion <= implementedMax) return 'serve';
   if (apiKey === apiVersions.apiKey) return 'api-versions-fallback';
   if (apiVersion >= registered.versionMin && apiVersion <= registered.versionMax) {
     return 'unsupported-version-reply';
@@ -236,7 +237,13 @@ export function encodeRequestFrame<Q, S>(
 
 const API_VERSIONS_FALLBACK: ApiVersionsResponse = {
   errorCode: KAFKA_ERROR.UNSUPPORTED_VERSION,
-  apiKeys: [{ apiKey: apiVersions.apiKey, minVersion: apiVersions.versionMin, maxVersion: apiVersions.versionMax }],
+  apiKeys: [
+    {
+      apiKey: apiVersions.apiKey,
+      minVersion: apiVersions.versionMin,
+      maxVersion: apiVersions.versionMax,
+    },
+  ],
   throttleTimeMs: 0,
 };
 

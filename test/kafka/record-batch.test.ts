@@ -87,7 +87,7 @@ describe('splitting and validating a produce records blob', () => {
   it('maps each structural failure to its Kafka error', async () => {
     const batch = await batchOf(3);
     const cases: [string, Buffer | null, number, RegExp][] = [
-      ['null records', null, KAFKA_ERROR.INVALID_RECORD, /at least one record batch/],
+      ['null records', null, KAFKA_ERROR.INVALID_RECORD, /needs at least one record batch/],
       ['truncated header', batch.subarray(0, 40), KAFKA_ERROR.CORRUPT_MESSAGE, /header truncated/],
       ['truncated body', batch.subarray(0, batch.length - 1), KAFKA_ERROR.CORRUPT_MESSAGE, /only/],
     ];

@@ -65,7 +65,9 @@ export const fetch = defineApi({
                 lastStableOffset: field('int64', { defaultValue: -1 }),
                 logStartOffset: field('int64', { min: 5, defaultValue: -1 }),
                 abortedTransactions: field(
-                  nullableArray(struct({ producerId: field('int64'), firstOffset: field('int64') })),
+                  nullableArray(
+                    struct({ producerId: field('int64'), firstOffset: field('int64') }),
+                  ),
                 ),
                 preferredReadReplica: field('int32', { min: 11, defaultValue: -1 }),
                 records: field('records'),

@@ -43,7 +43,9 @@ export const offsetCommit = defineApi({
       array(
         struct({
           name: field('string'),
-          partitions: field(array(struct({ partitionIndex: field('int32'), errorCode: field('int16') }))),
+          partitions: field(
+            array(struct({ partitionIndex: field('int32'), errorCode: field('int16') })),
+          ),
         }),
       ),
     ),

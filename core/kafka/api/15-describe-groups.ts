@@ -43,7 +43,10 @@ export const describeGroups = defineApi({
               }),
             ),
           ),
-          authorizedOperations: field('int32', { min: 3, defaultValue: AUTHORIZED_OPERATIONS_OMITTED }),
+          authorizedOperations: field('int32', {
+            min: 3,
+            defaultValue: AUTHORIZED_OPERATIONS_OMITTED,
+          }),
         }),
       ),
     ),

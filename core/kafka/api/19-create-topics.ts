@@ -20,7 +20,9 @@ export const createTopics = defineApi({
           name: field('string'),
           numPartitions: field('int32'),
           replicationFactor: field('int16'),
-          assignments: field(array(struct({ partitionIndex: field('int32'), brokerIds: field(array('int32')) }))),
+          assignments: field(
+            array(struct({ partitionIndex: field('int32'), brokerIds: field(array('int32')) })),
+          ),
           configs: field(array(struct({ name: field('string'), value: field('nullableString') }))),
         }),
       ),

@@ -17,7 +17,9 @@ export const deleteRecords = defineApi({
       array(
         struct({
           name: field('string'),
-          partitions: field(array(struct({ partitionIndex: field('int32'), offset: field('int64') }))),
+          partitions: field(
+            array(struct({ partitionIndex: field('int32'), offset: field('int64') })),
+          ),
         }),
       ),
     ),

@@ -45,7 +45,13 @@ export const describeConfigs = defineApi({
                 configSource: field('int8', { min: 1, defaultValue: -1 }),
                 isSensitive: field('bool'),
                 synonyms: field(
-                  array(struct({ name: field('string'), value: field('nullableString'), source: field('int8') })),
+                  array(
+                    struct({
+                      name: field('string'),
+                      value: field('nullableString'),
+                      source: field('int8'),
+                    }),
+                  ),
                   { min: 1 },
                 ),
               }),

@@ -1,9 +1,10 @@
 /**
  * Compiles a declarative message schema (schema.ts) into specialised functions, once per
  * (message, version), at module load: primitives and arrays become closures, structs become
- * small generated functions with their field names spelled out (see structCodec). The closures are the generic encoder/decoder every API
- * uses: `read` builds the typed object from a KafkaReader, `size` computes the exact encoded
- * size of a value, `write` writes it into a KafkaWriter sized by `size` beforehand.
+ * small generated functions with their field names spelled out (see structCodec). Together
+ * they are the generic encoder/decoder every API uses: `read` builds the typed object from a
+ * KafkaReader, `size` computes the exact encoded size of a value, `write` writes it into a
+ * KafkaWriter sized by `size` beforehand.
  *
  * Hot-path rules kept here: fields outside a version are resolved at compile time (no
  * per-request version checks); BYTES/RECORDS values stay views of the input (the record data
@@ -103,14 +104,19 @@ function bytesCodec(flexible: boolean, nullable: boolean): Codec {
 function arrayCodec(type: ArrayType, version: number, flexible: boolean): Codec {
   const element = compileType(type.element, version, flexible);
   const nullAllowed = type.nullable && version >= type.nullableVersionMin;
-  const elementBytesFixed = typeof type.element === 'string' && isFixedSize(type.element) ? element.bytesMin : -1;
+  const elementBytesFixed =
+    typeof type.element === 'string' && isFixedSize(type.element) ? element.bytesMin : -1;
   return {
     bytesMin: flexible ? 1 : 4,
     read(r) {
       const start = r.position;
-      const count = flexible ? r.readCompactArrayLength(element.bytesMin) : r.readArrayLength(element.bytesMin);
+      const count = flexible
+        ? r.readCompactArrayLength(element.bytesMin)
+        : r.readArrayLength(element.bytesMin);
       if (count === -1) {
-        if (!nullAllowed) throw new KafkaDecodeError('array', start, 'null is not allowed in this version');
+        if (!nullAllowed) {
+          throw new KafkaDecodeError('array', start, 'null is not allowed in this version');
+        }
         return null;
       }
       const values = new Array<unknown>(count);
@@ -128,7 +134,9 @@ function arrayCodec(type: ArrayType, version: number, flexible: boolean): Codec 
     },
     write(w, value) {
       if (value === null) {
-        if (!nullAllowed) throw new KafkaEncodeError(`array: null is not allowed in version ${version}`);
+        if (!nullAllowed) {
+          throw new KafkaEncodeError(`array: null is not allowed in version ${version}`);
+        }
         if (flexible) w.writeUVarint(0);
         else w.writeInt32(-1);
         return;
@@ -142,7 +150,7 @@ function arrayCodec(type: ArrayType, version: number, flexible: boolean): Codec 
 }
 
 function isFixedSize(type: string): boolean {
-  return type === 'int8' || type === 'int16' || type === 'int32' || type === 'int64' || type === 'bool';
+  return FIXED_FIELDS[type] !== undefined;
 }
 
 const FIXED_FIELDS: Partial<Record<string, { read: string; write: string; bytes: number }>> = {
@@ -170,7 +178,9 @@ function structCodec(type: StructType, version: number, flexible: boolean): Code
   let bytesMin = flexible ? 1 : 0;
   let bytesFixed = flexible ? 1 : 0;
   for (const [name, spec] of Object.entries(type.fields) as [string, Field][]) {
-    if (!FIELD_NAME.test(name)) throw new KafkaEncodeError(`schema field name ${JSON.stringify(name)} is not an identifier`);
+    if (!FIELD_NAME.test(name)) {
+      throw new KafkaEncodeError(`schema field name "${name}" is not an identifier`);
+    }
     const isActive = version >= spec.versionMin && version <= spec.versionMax;
     if (!isActive) {
       defaults.push(defaultMaker(spec.type, spec.defaultValue));
@@ -195,7 +205,11 @@ function structCodec(type: StructType, version: number, flexible: boolean): Code
   }
   const source = `
     return {
-      read(r) { const v = { ${readParts.join(', ')} }; ${flexible ? 'r.skipTaggedFields();' : ''} return v; },
+      read(r) {
+        const v = { ${readParts.join(', ')} };
+        ${flexible ? 'r.skipTaggedFields();' : ''}
+        return v;
+      },
       size(v) { return ${[String(bytesFixed), ...sizeParts].join(' + ')}; },
       write(w, v) { ${writeParts.join(' ')} ${flexible ? 'w.writeUVarint(0);' : ''} },
     };`;
@@ -209,12 +223,14 @@ function structCodec(type: StructType, version: number, flexible: boolean): Code
 /** Fresh default per decode for arrays and structs, so decoded objects never share state. */
 function defaultMaker(type: FieldType, defaultValue: unknown): () => unknown {
   if (defaultValue !== undefined) {
-    return Array.isArray(defaultValue) ? () => [...(defaultValue as unknown[])] : () => defaultValue;
+    if (!Array.isArray(defaultValue)) return () => defaultValue;
+    return () => [...(defaultValue as unknown[])];
   }
   if (typeof type !== 'string') {
     if (type.kind === 'array') return () => [];
     const makers = Object.entries(type.fields).map(
-      ([name, spec]: [string, Field]) => [name, defaultMaker(spec.type, spec.defaultValue)] as const,
+      ([name, spec]: [string, Field]) =>
+        [name, defaultMaker(spec.type, spec.defaultValue)] as const,
     );
     return () => {
       const value: Record<string, unknown> = {};
@@ -240,7 +256,8 @@ function defaultMaker(type: FieldType, defaultValue: unknown): () => unknown {
 
 export function compileType(type: FieldType, version: number, flexible: boolean): Codec {
   if (typeof type !== 'string') {
-    return type.kind === 'array' ? arrayCodec(type, version, flexible) : structCodec(type, version, flexible);
+    if (type.kind === 'array') return arrayCodec(type, version, flexible);
+    return structCodec(type, version, flexible);
   }
   switch (type) {
     case 'int8':
@@ -275,7 +292,8 @@ export class MessageCodec<V> {
   constructor(schema: MessageSchema) {
     this.schema = schema;
     for (let version = schema.versionMin; version <= schema.versionMax; version++) {
-      this.#codecs[version] = compileType(schema.body, version, version >= schema.flexibleVersionMin);
+      const flexible = version >= schema.flexibleVersionMin;
+      this.#codecs[version] = compileType(schema.body, version, flexible);
     }
   }
 
@@ -283,7 +301,8 @@ export class MessageCodec<V> {
     const codec = this.#codecs[version];
     if (codec === undefined) {
       throw new KafkaEncodeError(
-        `${this.schema.apiName} ${this.schema.direction} v${version} is outside v${this.schema.versionMin}-${this.schema.versionMax}`,
+        `${this.schema.apiName} ${this.schema.direction} v${version} is outside ` +
+          `v${this.schema.versionMin}-${this.schema.versionMax}`,
       );
     }
     return codec;

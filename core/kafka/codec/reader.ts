@@ -153,7 +153,9 @@ export class KafkaReader {
   /** STRING: int16 length then UTF-8; a null (-1) is rejected. */
   readString(): string {
     const length = this.readInt16();
-    if (length < 0) this.fail('string', `length ${length} is not allowed for a non-nullable string`);
+    if (length < 0) {
+      this.fail('string', `length ${length} is not allowed for a non-nullable string`);
+    }
     return this.#utf8(length, 'string');
   }
 

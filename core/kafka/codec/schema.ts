@@ -95,7 +95,10 @@ export function array<E extends FieldType>(element: E): ArrayType<E, false> {
 }
 
 /** An array that may be null (count -1) from `nullableVersionMin` on. */
-export function nullableArray<E extends FieldType>(element: E, nullableVersionMin = 0): ArrayType<E, true> {
+export function nullableArray<E extends FieldType>(
+  element: E,
+  nullableVersionMin = 0,
+): ArrayType<E, true> {
   return { kind: 'array', element, nullable: true, nullableVersionMin };
 }
 

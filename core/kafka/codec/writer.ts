@@ -33,7 +33,7 @@ export class KafkaWriter {
   #gatherBytesMin = 0;
 
   constructor(bufferBytesMax: number, initialBytes = GROWTH_STEP_BYTES) {
-    assert(Number.isSafeInteger(bufferBytesMax) && bufferBytesMax > 0, 'bufferBytesMax must be > 0');
+    assert(Number.isSafeInteger(bufferBytesMax) && bufferBytesMax > 0, 'bufferBytesMax > 0');
     this.bufferBytesMax = bufferBytesMax;
     this.buffer = Buffer.alloc(Math.min(initialBytes, bufferBytesMax));
   }
@@ -75,14 +75,19 @@ export class KafkaWriter {
       this.position + this.#gatheredBytes === this.#expectedEnd,
       `encoder wrote ${this.position + this.#gatheredBytes} bytes, sized ${this.#expectedEnd}`,
     );
-    if (this.position > this.#chunkStart) chunks.push(this.buffer.subarray(this.#chunkStart, this.position));
+    if (this.position > this.#chunkStart) {
+      chunks.push(this.buffer.subarray(this.#chunkStart, this.position));
+    }
     this.#chunks = null;
     return chunks;
   }
 
   /** Ends the message: checks the size computed up front was exact, returns the view. */
   finish(): Buffer {
-    assert(this.position === this.#expectedEnd, `encoder wrote ${this.position} bytes, sized ${this.#expectedEnd}`);
+    assert(
+      this.position === this.#expectedEnd,
+      `encoder wrote ${this.position} bytes, sized ${this.#expectedEnd}`,
+    );
     return this.buffer.subarray(0, this.position);
   }
 
@@ -113,7 +118,9 @@ export class KafkaWriter {
 
   /** int64 from a safe integer, as two 32-bit halves (no BigInt on the data path). */
   writeInt64(value: number): void {
-    if (!Number.isSafeInteger(value)) throw new KafkaEncodeError(`int64 value ${value} is not a safe integer`);
+    if (!Number.isSafeInteger(value)) {
+      throw new KafkaEncodeError(`int64 value ${value} is not a safe integer`);
+    }
     const high = Math.floor(value / TWO_POW_32);
     this.buffer.writeInt32BE(high, this.position);
     this.buffer.writeUInt32BE(value - high * TWO_POW_32, this.position + 4);
@@ -144,8 +151,13 @@ export class KafkaWriter {
   writeRaw(bytes: Uint8Array): void {
     const chunks = this.#chunks;
     if (chunks !== null && bytes.length >= this.#gatherBytesMin) {
-      if (this.position > this.#chunkStart) chunks.push(this.buffer.subarray(this.#chunkStart, this.position));
-      chunks.push(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      if (this.position > this.#chunkStart) {
+        chunks.push(this.buffer.subarray(this.#chunkStart, this.position));
+      }
+      const view = Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+      chunks.push(view);
       this.#chunkStart = this.position;
       this.#gatheredBytes += bytes.length;
       return;
