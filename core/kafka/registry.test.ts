@@ -149,3 +149,20 @@ describe('gathered response frames', () => {
     expect(chunks).toHaveLength(4); // own bytes, large, own bytes (incl. small), large
   });
 });
+
+describe('api files', () => {
+  it('are named by their key and their header states the codec range', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const folder = new URL('./api/', import.meta.url);
+    const files = readdirSync(folder).filter((name) => /^\d\d-.*\.ts$/.test(name) && !name.endsWith('.test.ts'));
+    expect(files).toHaveLength(20);
+    for (const file of files) {
+      const apiKey = Number(file.slice(0, 2));
+      const registered = lookupApi(apiKey);
+      expect(registered, file).toBeDefined();
+      const header = readFileSync(new URL(file, folder), 'utf8').split('*/')[0] ?? '';
+      const range = `versions ${registered?.api.versionMin}-${registered?.api.versionMax}`;
+      expect(header.replace(/\s+\*\s+/g, ' '), file).toContain(range);
+    }
+  });
+});
