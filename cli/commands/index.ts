@@ -7,10 +7,12 @@ import { benchCommand } from './bench.ts';
 import { probeCommand } from './probe.ts';
 import { sequencerCommand } from './sequencer.ts';
 import { commitCommand } from './commit.ts';
+import { gatewayCommand } from './gateway.ts';
 
 export const COMMANDS: Array<() => Command> = [
   probeCommand,
   sequencerCommand,
   commitCommand,
+  gatewayCommand,
   benchCommand,
 ];

@@ -1,0 +1,249 @@
+/**
+ * The gateway's non-data APIs: ApiVersions, Metadata (with auto-create), ListOffsets, the topic
+ * admin APIs (CreateTopics, DeleteTopics, CreatePartitions, DeleteRecords, DescribeConfigs) and
+ * InitProducerId. Topic changes are planned against ControlState, appended to `__x2_control`
+ * through the sequencer, and answered only once the record has come back from the river and
+ * been applied here: every gateway applies the same records in the same order, so they agree.
+ * A record refused on apply as stale (another gateway took the same streamIds first) is planned
+ * again, at most PLAN_ATTEMPTS_MAX times.
+ */
+import { encodeControlRecord } from '../../control/control-records.ts';
+import type { PlanResult } from '../../control/control-state.ts';
+import { listOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from '../../kafka/api/02-list-offsets.ts';
+import { metadata, type MetadataRequest, type MetadataResponse } from '../../kafka/api/03-metadata.ts';
+import { apiVersions } from '../../kafka/api/18-api-versions.ts';
+import { createTopics, type CreateTopicsRequest } from '../../kafka/api/19-create-topics.ts';
+import { deleteTopics, type DeleteTopicsRequest } from '../../kafka/api/20-delete-topics.ts';
+import { deleteRecords, type DeleteRecordsRequest, type DeleteRecordsResponse } from '../../kafka/api/21-delete-records.ts';
+import { initProducerId, type InitProducerIdRequest } from '../../kafka/api/22-init-producer-id.ts';
+import { describeConfigs, type DescribeConfigsRequest, type DescribeConfigsResponse } from '../../kafka/api/32-describe-configs.ts';
+import { createPartitions, type CreatePartitionsRequest } from '../../kafka/api/37-create-partitions.ts';
+import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
+import { API_VERSIONS_RESPONSE } from '../../kafka/registry.ts';
+import type { RequestContext } from './connection.ts';
+import { CONTROL_STREAM_ID } from './gateway-state.ts';
+import type { Gateway } from './gateway.ts';
+
+const PLAN_ATTEMPTS_MAX = 8;
+const RESOURCE_TOPIC = 2;
+const RESOURCE_BROKER = 4;
+
+type Outcome = { errorCode: number; errorMessage: string | null };
+
+/** Plans, appends and applies one control change; re-plans a stale one. */
+export async function changeControl(gateway: Gateway, plan: () => PlanResult): Promise<Outcome> {
+  for (let attempt = 0; attempt < PLAN_ATTEMPTS_MAX; attempt++) {
+    const planned = plan();
+    if (!planned.ok) return { errorCode: planned.errorCode, errorMessage: planned.errorMessage };
+    let outcomes;
+    try {
+      outcomes = await gateway.appendInternal(CONTROL_STREAM_ID, [encodeControlRecord(planned.record)]);
+    } catch (error) {
+      return { errorCode: KAFKA_ERROR.REQUEST_TIMED_OUT, errorMessage: `sequencer: ${String(error)}` };
+    }
+    const outcome = outcomes[0];
+    if (outcome === undefined || outcome.ok) return { errorCode: KAFKA_ERROR.NONE, errorMessage: null };
+    if (!outcome.stale) return { errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
+  }
+  return { errorCode: KAFKA_ERROR.REQUEST_TIMED_OUT, errorMessage: 'the control change kept racing other gateways' };
+}
+
+export function dispatchAdmin(gateway: Gateway, context: RequestContext, request: unknown): void {
+  switch (context.apiKey) {
+    case 18: return context.respond(apiVersions, API_VERSIONS_RESPONSE);
+    case 3: return void handleMetadata(gateway, context, request as MetadataRequest);
+    case 2: return handleListOffsets(gateway, context, request as ListOffsetsRequest);
+    case 19: return void handleCreateTopics(gateway, context, request as CreateTopicsRequest);
+    case 20: return void handleDeleteTopics(gateway, context, request as DeleteTopicsRequest);
+    case 37: return void handleCreatePartitions(gateway, context, request as CreatePartitionsRequest);
+    case 21: return void handleDeleteRecords(gateway, context, request as DeleteRecordsRequest);
+    case 32: return handleDescribeConfigs(gateway, context, request as DescribeConfigsRequest);
+    case 22: return handleInitProducerId(gateway, context, request as InitProducerIdRequest);
+    default:
+      context.connection.close(`API key ${context.apiKey} has no handler`, 'no-handler');
+  }
+}
+
+async function handleMetadata(gateway: Gateway, context: RequestContext, request: MetadataRequest): Promise<void> {
+  const control = gateway.state.control;
+  const allTopics = request.topics === null || (context.apiVersion === 0 && request.topics.length === 0);
+  const names = allTopics ? control.topicNames({ includeInternal: false }) : request.topics!.map((topic) => topic.name);
+  const autoCreate = gateway.options.autoCreateTopics && (context.apiVersion < 4 || request.allowAutoTopicCreation);
+  const created = new Map<string, Outcome>();
+  if (autoCreate && !allTopics) {
+    await Promise.all(names.filter((name) => control.topic(name) === undefined).map(async (name) => {
+      created.set(name, await changeControl(gateway, () => control.planCreateTopic(
+        { topic: name, partitionCount: -1, replicationFactor: -1, configs: {} }, { commitCount: gateway.commitCount() })));
+    }));
+  }
+  const live = gateway.liveGateways();
+  const response: MetadataResponse = {
+    throttleTimeMs: 0,
+    brokers: live.map((node) => ({ nodeId: node.nodeId, host: node.host, port: node.port, rack: null })),
+    clusterId: gateway.options.clusterId,
+    controllerId: live[0]!.nodeId,
+    topics: names.map((name) => {
+      const view = control.topic(name);
+      if (view === undefined) {
+        const failed = created.get(name);
+        const errorCode = failed && failed.errorCode === KAFKA_ERROR.INVALID_TOPIC_EXCEPTION
+          ? KAFKA_ERROR.INVALID_TOPIC_EXCEPTION : KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION;
+        return { errorCode, name, isInternal: false, partitions: [] };
+      }
+      return {
+        errorCode: KAFKA_ERROR.NONE, name, isInternal: view.isInternal,
+        partitions: view.streamIds.map((_, partition) => {
+          const leaderId = gateway.leaderOf(view.topicId, partition, live);
+          return {
+            errorCode: KAFKA_ERROR.NONE, partitionIndex: partition, leaderId, leaderEpoch: -1,
+            replicaNodes: [leaderId], isrNodes: [leaderId], offlineReplicas: [],
+          };
+        }),
+      };
+    }),
+  };
+  context.respond(metadata, response);
+}
+
+function handleListOffsets(gateway: Gateway, context: RequestContext, request: ListOffsetsRequest): void {
+  const control = gateway.state.control;
+  const response: ListOffsetsResponse = {
+    throttleTimeMs: 0,
+    topics: request.topics.map((topic) => {
+      const view = control.topic(topic.name);
+      return {
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => {
+          const streamId = view?.streamIds[partition.partitionIndex];
+          const answer = { partitionIndex: partition.partitionIndex, errorCode: KAFKA_ERROR.NONE as number, timestamp: -1,
+            offset: -1, leaderEpoch: -1 };
+          if (streamId === undefined) {
+            answer.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION;
+            return answer;
+          }
+          const log = gateway.state.stream(streamId);
+          const logStartOffset = control.logStartOffset(streamId);
+          if (partition.timestamp === -1) answer.offset = log?.nextOffset ?? 0;
+          else if (partition.timestamp === -2) answer.offset = logStartOffset;
+          else {
+            const found = log?.offsetForTimestamp(partition.timestamp, logStartOffset) ?? null;
+            if (found !== null) {
+              answer.offset = found.offset;
+              answer.timestamp = found.timestampMs;
+            }
+          }
+          return answer;
+        }),
+      };
+    }),
+  };
+  context.respond(listOffsets, response);
+}
+
+async function handleCreateTopics(gateway: Gateway, context: RequestContext, request: CreateTopicsRequest): Promise<void> {
+  const control = gateway.state.control;
+  const topics = await Promise.all(request.topics.map(async (topic) => {
+    const configs: Record<string, string | null> = {};
+    for (const config of topic.configs) configs[config.name] = config.value;
+    const plan = (): PlanResult => topic.assignments.length > 0
+      ? { ok: false, errorCode: KAFKA_ERROR.INVALID_REQUEST, errorMessage: 'manual replica assignments are not supported: x2 places partitions itself' }
+      : control.planCreateTopic({ topic: topic.name, partitionCount: topic.numPartitions,
+        replicationFactor: topic.replicationFactor, configs }, { commitCount: gateway.commitCount() });
+    const outcome = request.validateOnly
+      ? planOutcome(plan())
+      : await changeControl(gateway, plan);
+    return { name: topic.name, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
+  }));
+  context.respond(createTopics, { throttleTimeMs: 0, topics });
+}
+
+function planOutcome(plan: PlanResult): Outcome {
+  return plan.ok ? { errorCode: KAFKA_ERROR.NONE, errorMessage: null } : { errorCode: plan.errorCode, errorMessage: plan.errorMessage };
+}
+
+async function handleDeleteTopics(gateway: Gateway, context: RequestContext, request: DeleteTopicsRequest): Promise<void> {
+  const control = gateway.state.control;
+  const responses = await Promise.all(request.topicNames.map(async (name) => {
+    const outcome = await changeControl(gateway, () => control.planDeleteTopic(name));
+    return { name, errorCode: outcome.errorCode };
+  }));
+  context.respond(deleteTopics, { throttleTimeMs: 0, responses });
+}
+
+async function handleCreatePartitions(gateway: Gateway, context: RequestContext, request: CreatePartitionsRequest): Promise<void> {
+  const control = gateway.state.control;
+  const results = await Promise.all(request.topics.map(async (topic) => {
+    const plan = (): PlanResult => control.planCreatePartitions(topic.name, topic.count);
+    const outcome = request.validateOnly ? planOutcome(plan()) : await changeControl(gateway, plan);
+    return { name: topic.name, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
+  }));
+  context.respond(createPartitions, { throttleTimeMs: 0, results });
+}
+
+async function handleDeleteRecords(gateway: Gateway, context: RequestContext, request: DeleteRecordsRequest): Promise<void> {
+  const control = gateway.state.control;
+  const topics: DeleteRecordsResponse['topics'] = await Promise.all(request.topics.map(async (topic) => ({
+    name: topic.name,
+    partitions: await Promise.all(topic.partitions.map(async (partition) => {
+      const streamId = control.streamIdOf(topic.name, partition.partitionIndex);
+      const highWatermark = streamId === undefined ? 0 : gateway.state.stream(streamId)?.nextOffset ?? 0;
+      const offset = partition.offset === -1 ? highWatermark : partition.offset;
+      if (streamId !== undefined && offset > highWatermark) {
+        return { partitionIndex: partition.partitionIndex, lowWatermark: -1, errorCode: KAFKA_ERROR.OFFSET_OUT_OF_RANGE };
+      }
+      const outcome = streamId !== undefined && offset <= control.logStartOffset(streamId)
+        ? { errorCode: KAFKA_ERROR.NONE, errorMessage: null }
+        : await changeControl(gateway, () => control.planDeleteRecords(topic.name, partition.partitionIndex, offset));
+      const lowWatermark = outcome.errorCode === KAFKA_ERROR.NONE && streamId !== undefined ? control.logStartOffset(streamId) : -1;
+      return { partitionIndex: partition.partitionIndex, lowWatermark, errorCode: outcome.errorCode };
+    })),
+  })));
+  context.respond(deleteRecords, { throttleTimeMs: 0, topics });
+}
+
+function handleDescribeConfigs(gateway: Gateway, context: RequestContext, request: DescribeConfigsRequest): void {
+  const control = gateway.state.control;
+  const results: DescribeConfigsResponse['results'] = request.resources.map((resource) => {
+    const wanted = resource.configurationKeys === null ? null : new Set(resource.configurationKeys);
+    const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+    if (resource.resourceType === RESOURCE_TOPIC) {
+      const entries = control.describeConfigs(resource.resourceName);
+      if (entries === undefined) {
+        return { ...base, errorCode: KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: `topic "${resource.resourceName}" does not exist`, configs: [] };
+      }
+      return {
+        ...base, errorCode: KAFKA_ERROR.NONE, errorMessage: null,
+        configs: entries.filter((entry) => wanted === null || wanted.has(entry.name)).map((entry) => ({
+          name: entry.name, value: entry.value, readOnly: entry.readOnly, isDefault: entry.isDefault,
+          configSource: entry.source, isSensitive: entry.isSensitive, synonyms: [],
+        })),
+      };
+    }
+    if (resource.resourceType === RESOURCE_BROKER) {
+      const brokerConfigs: Array<[string, string]> = [
+        ['auto.create.topics.enable', String(gateway.options.autoCreateTopics)],
+        ['num.partitions', String(gateway.options.partitionCountDefault)],
+        ['message.max.bytes', String(gateway.options.requestBytesMax)],
+      ];
+      return {
+        ...base, errorCode: KAFKA_ERROR.NONE, errorMessage: null,
+        configs: brokerConfigs.filter(([name]) => wanted === null || wanted.has(name)).map(([name, value]) => ({
+          name, value, readOnly: true, isDefault: false, configSource: 4, isSensitive: false, synonyms: [],
+        })),
+      };
+    }
+    return { ...base, errorCode: KAFKA_ERROR.INVALID_REQUEST,
+      errorMessage: `resource type ${resource.resourceType} is not supported (2 topic, 4 broker are)`, configs: [] };
+  });
+  context.respond(describeConfigs, { throttleTimeMs: 0, results });
+}
+
+function handleInitProducerId(gateway: Gateway, context: RequestContext, request: InitProducerIdRequest): void {
+  if (request.transactionalId !== null) {
+    // Transactions are not offered; clients see the coordinator as unavailable for them.
+    context.respond(initProducerId, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
+    return;
+  }
+  context.respond(initProducerId, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE, producerId: gateway.nextProducerId(), producerEpoch: 0 });
+}

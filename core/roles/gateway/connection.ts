@@ -1,0 +1,201 @@
+/**
+ * One Kafka client connection: cuts the byte stream into frames (FrameSplitter), reads each
+ * request header, decides by (key, version) what to do (registry.requestDisposition), decodes
+ * the body and hands it to the gateway's dispatcher with a RequestContext. Handlers answer at
+ * once or later (produce waits for the commit, fetch long-polls, joins wait for the rebalance);
+ * responses still leave in request order, as Kafka clients require: each request takes a slot
+ * in a queue and the queue is flushed from its head.
+ *
+ * Bad input never throws out of here: an oversize or malformed frame, an unknown API key, an
+ * unadvertised version or a body that does not decode closes the connection, logged once per
+ * kind and period. Bounds: at most INFLIGHT_REQUESTS_MAX unanswered requests per connection
+ * (the socket is paused past that), frames at most `requestBytesMax`.
+ */
+import type { Socket } from 'node:net';
+import type { Log } from '../../base/log.ts';
+import { produce, produceErrorResponse, type ProduceRequest } from '../../kafka/api/00-produce.ts';
+import { KafkaDecodeError } from '../../kafka/codec/decode-error.ts';
+import type { ApiDefinition } from '../../kafka/codec/define-api.ts';
+import { KafkaReader } from '../../kafka/codec/reader.ts';
+import type { KafkaWriter } from '../../kafka/codec/writer.ts';
+import { FrameSplitter } from '../../kafka/framing.ts';
+import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
+import {
+  encodeApiVersionsFallback, encodeResponseFrame, lookupApi, readRequestHeader, RequestHeader, requestDisposition,
+} from '../../kafka/registry.ts';
+
+export const INFLIGHT_REQUESTS_MAX = 256;
+
+type Slot = { frame: Buffer | null; done: boolean };
+
+/** What a handler gets with a request: who asked, and how to answer (exactly once). */
+export class RequestContext {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string;
+  readonly connection: Connection;
+  readonly #slot: Slot;
+
+  constructor(connection: Connection, header: RequestHeader, slot: Slot) {
+    this.connection = connection;
+    this.apiKey = header.apiKey;
+    this.apiVersion = header.apiVersion;
+    this.correlationId = header.correlationId;
+    this.clientId = header.clientId ?? '';
+    this.#slot = slot;
+  }
+
+  get answered(): boolean { return this.#slot.done; }
+
+  respond<Q, S>(api: ApiDefinition<Q, S>, body: S): void {
+    if (this.#slot.done) return;
+    this.#slot.frame = this.connection.encode(api, this.apiVersion, this.correlationId, body);
+    this.#slot.done = true;
+    this.connection.flush();
+  }
+
+  /** acks=0 produce: the request takes its turn but nothing is sent. */
+  noResponse(): void {
+    if (this.#slot.done) return;
+    this.#slot.done = true;
+    this.connection.flush();
+  }
+}
+
+export type Dispatch = (context: RequestContext, request: unknown) => void;
+
+export class Connection {
+  readonly socket: Socket;
+  readonly clientHost: string;
+  readonly #splitter: FrameSplitter;
+  readonly #writer: KafkaWriter;
+  readonly #dispatch: Dispatch;
+  readonly #log: Log;
+  readonly #slots: Slot[] = [];
+  #slotsHead = 0;
+  readonly #header = new RequestHeader();
+  readonly #reader = new KafkaReader(Buffer.alloc(0));
+  #paused = false;
+  #closed = false;
+  requests = 0;
+
+  constructor(socket: Socket, options: { requestBytesMax: number; writer: KafkaWriter; dispatch: Dispatch; log: Log }) {
+    this.socket = socket;
+    this.clientHost = socket.remoteAddress ?? '';
+    this.#splitter = new FrameSplitter(options.requestBytesMax);
+    this.#writer = options.writer;
+    this.#dispatch = options.dispatch;
+    this.#log = options.log;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => undefined); // 'close' follows
+    socket.on('close', () => { this.#closed = true; });
+  }
+
+  get closed(): boolean { return this.#closed; }
+
+  close(why: string, key: string): void {
+    if (this.#closed) return;
+    this.#log.limited('warn', key, `closing connection from ${this.clientHost}: ${why}`);
+    this.#closed = true;
+    this.socket.destroy();
+  }
+
+  /** Encodes one response frame into a buffer of its own (the socket may hold it a while). */
+  encode<Q, S>(api: ApiDefinition<Q, S>, version: number, correlationId: number, body: S): Buffer {
+    const view = encodeResponseFrame(this.#writer, api, version, correlationId, body);
+    const frame = Buffer.allocUnsafe(view.length);
+    view.copy(frame);
+    return frame;
+  }
+
+  flush(): void {
+    while (this.#slotsHead < this.#slots.length && this.#slots[this.#slotsHead]!.done) {
+      const slot = this.#slots[this.#slotsHead]!;
+      this.#slots[this.#slotsHead] = undefined as unknown as Slot;
+      this.#slotsHead += 1;
+      if (slot.frame !== null && !this.#closed) this.socket.write(slot.frame);
+    }
+    if (this.#slotsHead === this.#slots.length) {
+      this.#slots.length = 0;
+      this.#slotsHead = 0;
+    }
+    if (this.#paused && this.#slots.length - this.#slotsHead < INFLIGHT_REQUESTS_MAX / 2) {
+      this.#paused = false;
+      this.socket.resume();
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return;
+    this.#splitter.push(chunk);
+    for (;;) {
+      const frame = this.#splitter.next();
+      if (frame === 'more') break;
+      if (frame === 'oversize') {
+        return this.close(`request of ${this.#splitter.failedSizeBytes} bytes exceeds the limit of ` +
+          `${this.#splitter.requestBytesMax} (--request-bytes-max)`, 'oversize');
+      }
+      if (frame === 'malformed') return this.close(`negative frame size ${this.#splitter.failedSizeBytes}`, 'malformed');
+      this.#onFrame(frame);
+      if (this.#closed) return;
+    }
+    if (!this.#paused && this.#slots.length - this.#slotsHead >= INFLIGHT_REQUESTS_MAX) {
+      this.#paused = true;
+      this.socket.pause();
+    }
+  }
+
+  #onFrame(frame: Buffer): void {
+    const header = this.#header;
+    const reader = this.#reader;
+    reader.reset(frame);
+    try {
+      readRequestHeader(reader, header);
+    } catch (error) {
+      if (!(error instanceof KafkaDecodeError)) throw error;
+      return this.close(`malformed request header: ${error.message}`, 'header');
+    }
+    this.requests += 1;
+    const disposition = requestDisposition(header.apiKey, header.apiVersion);
+    if (disposition === 'close-unknown-api') return this.close(`unknown API key ${header.apiKey}`, 'unknown-api');
+    if (disposition === 'close-unsupported-version') {
+      return this.close(`API key ${header.apiKey} version ${header.apiVersion} is not supported`, 'unsupported-version');
+    }
+    const slot: Slot = { frame: null, done: false };
+    this.#slots.push(slot);
+    if (disposition === 'api-versions-fallback') {
+      const view = encodeApiVersionsFallback(this.#writer, header.correlationId);
+      slot.frame = Buffer.from(view);
+      slot.done = true;
+      this.flush();
+      return;
+    }
+    const registered = lookupApi(header.apiKey)!;
+    let request: unknown;
+    try {
+      request = registered.api.request.decode(reader, header.apiVersion);
+    } catch (error) {
+      if (!(error instanceof KafkaDecodeError)) throw error;
+      return this.close(`malformed ${registered.api.name} v${header.apiVersion} request: ${error.message}`,
+        `body-${header.apiKey}`);
+    }
+    const context = new RequestContext(this, header, slot);
+    if (disposition === 'unsupported-version-reply') {
+      // Produce v0-2: advertised for librdkafka's feature probe, answered per partition.
+      const produceRequest = request as ProduceRequest;
+      if (produceRequest.acks === 0) context.noResponse();
+      else context.respond(produce, produceErrorResponse(produceRequest, KAFKA_ERROR.UNSUPPORTED_VERSION));
+      return;
+    }
+    try {
+      this.#dispatch(context, request);
+    } catch (error) {
+      // A handler bug must not take the gateway down: log it and drop this client.
+      this.#log.limited('error', `handler-${header.apiKey}`, `${registered.api.name} handler failed: ` +
+        `${(error as Error).stack ?? String(error)}`, 60_000);
+      this.close('internal error while handling a request', 'handler');
+    }
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Fetch (v4-11) and its long-poll. Each requested partition is echoed, with whole stored
+ * batches from the one holding the fetch offset, never above the high watermark (everything a
+ * gateway holds is committed). Batches come from the live-tail cache when it reaches back far
+ * enough, else from a commit (history-reader.ts). At least one batch is returned for the first
+ * partition with data even when it is larger than the limits (KIP-74), so no consumer stalls.
+ *
+ * Long-poll: when fewer than min_bytes are available, the request waits (FetchWaiters) until
+ * applied entries make enough available or max_wait passes; the connection's later responses
+ * queue behind it, as Kafka's do. Offsets below the log start or above the high watermark get
+ * OFFSET_OUT_OF_RANGE. Bounds: waits last at most FETCH_WAIT_MS_MAX; answers FETCH_BYTES_MAX.
+ */
+import { fetch, type FetchRequest, type FetchResponse } from '../../kafka/api/01-fetch.ts';
+import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
+import type { RequestContext } from './connection.ts';
+import { FETCH_BYTES_MAX, type Gateway } from './gateway.ts';
+
+const FETCH_WAIT_MS_MAX = 30_000;
+const EMPTY_RECORDS = Buffer.alloc(0);
+
+type PartitionAnswer = FetchResponse['responses'][number]['partitions'][number];
+
+type Parked = { context: RequestContext; request: FetchRequest; deadlineMs: number; timer: NodeJS.Timeout };
+
+/** Fetches waiting for data; re-checked after every round of applied entries. */
+export class FetchWaiters {
+  readonly #gateway: Gateway;
+  readonly #parked = new Set<Parked>();
+
+  constructor(gateway: Gateway) {
+    this.#gateway = gateway;
+  }
+
+  get size(): number { return this.#parked.size; }
+
+  park(context: RequestContext, request: FetchRequest, waitMs: number): void {
+    const parked: Parked = {
+      context, request, deadlineMs: Date.now() + waitMs,
+      timer: setTimeout(() => this.#release(parked), waitMs),
+    };
+    this.#parked.add(parked);
+  }
+
+  recheck(): void {
+    for (const parked of this.#parked) {
+      if (parked.context.connection.closed) {
+        clearTimeout(parked.timer);
+        this.#parked.delete(parked);
+      } else if (availableBytes(this.#gateway, parked.request) >= Math.max(1, parked.request.minBytes)) {
+        this.#release(parked);
+      }
+    }
+  }
+
+  close(): void {
+    for (const parked of this.#parked) clearTimeout(parked.timer);
+    this.#parked.clear();
+  }
+
+  #release(parked: Parked): void {
+    if (!this.#parked.delete(parked)) return;
+    clearTimeout(parked.timer);
+    answer(this.#gateway, parked.context, parked.request);
+  }
+}
+
+export function handleFetch(gateway: Gateway, context: RequestContext, body: unknown): void {
+  const request = body as FetchRequest;
+  const waitMs = Math.min(FETCH_WAIT_MS_MAX, Math.max(0, request.maxWaitMs));
+  if (waitMs > 0 && !anyError(gateway, request) && availableBytes(gateway, request) < Math.max(1, request.minBytes)) {
+    gateway.fetchWaiters.park(context, request, waitMs);
+    return;
+  }
+  answer(gateway, context, request);
+}
+
+/** Bytes committed at or after each partition's fetch offset, summed. */
+function availableBytes(gateway: Gateway, request: FetchRequest): number {
+  let bytes = 0;
+  for (const topic of request.topics) {
+    const view = gateway.state.control.topic(topic.topic);
+    for (const partition of topic.partitions) {
+      const streamId = view?.streamIds[partition.partition];
+      if (streamId === undefined) continue;
+      bytes += gateway.state.stream(streamId)?.bytesFrom(partition.fetchOffset) ?? 0;
+    }
+  }
+  return bytes;
+}
+
+/** True when some partition will get an error: answer at once, do not wait. */
+function anyError(gateway: Gateway, request: FetchRequest): boolean {
+  for (const topic of request.topics) {
+    const view = gateway.state.control.topic(topic.topic);
+    for (const partition of topic.partitions) {
+      const streamId = view?.streamIds[partition.partition];
+      if (streamId === undefined) return true;
+      const highWatermark = gateway.state.stream(streamId)?.nextOffset ?? 0;
+      if (partition.fetchOffset < gateway.state.control.logStartOffset(streamId) || partition.fetchOffset > highWatermark) return true;
+    }
+  }
+  return false;
+}
+
+function answer(gateway: Gateway, context: RequestContext, request: FetchRequest): void {
+  build(gateway, request).then((response) => context.respond(fetch, response), (error: unknown) => {
+    gateway.log.limited('warn', 'fetch', `fetch failed: ${String(error)}`);
+    context.connection.close('fetch failed', 'fetch-failed');
+  });
+}
+
+async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResponse> {
+  const control = gateway.state.control;
+  let bytesLeft = Math.min(FETCH_BYTES_MAX, request.maxBytes > 0 ? request.maxBytes : FETCH_BYTES_MAX);
+  let anyData = false;
+  const responses: FetchResponse['responses'] = [];
+  for (const topic of request.topics) {
+    const partitions: PartitionAnswer[] = [];
+    responses.push({ topic: topic.topic, partitions });
+    const view = control.topic(topic.topic);
+    for (const partition of topic.partitions) {
+      const streamId = view?.streamIds[partition.partition];
+      const answer: PartitionAnswer = {
+        partitionIndex: partition.partition, errorCode: KAFKA_ERROR.NONE, highWatermark: -1, lastStableOffset: -1,
+        logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: EMPTY_RECORDS,
+      };
+      partitions.push(answer);
+      if (streamId === undefined) {
+        answer.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION;
+        continue;
+      }
+      const log = gateway.state.stream(streamId);
+      const highWatermark = log?.nextOffset ?? 0;
+      const logStartOffset = control.logStartOffset(streamId);
+      answer.highWatermark = highWatermark;
+      answer.lastStableOffset = highWatermark;
+      answer.logStartOffset = logStartOffset;
+      const fetchOffset = partition.fetchOffset;
+      if (fetchOffset < logStartOffset || fetchOffset > highWatermark) {
+        answer.errorCode = KAFKA_ERROR.OFFSET_OUT_OF_RANGE;
+        continue;
+      }
+      if (log === undefined || fetchOffset === highWatermark || (bytesLeft <= 0 && anyData)) continue;
+      const limitBytes = Math.min(bytesLeft, Math.max(0, partition.partitionMaxBytes));
+      const batches: Buffer[] = [];
+      let bytes = 0;
+      const cached = log.cachedFrom(fetchOffset);
+      if (cached !== null) {
+        for (let i = cached.from; i < log.cache.length; i++) {
+          const batch = log.cache[i]!.batch;
+          if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
+          batches.push(batch);
+          bytes += batch.length;
+        }
+      } else {
+        const fromBatch = log.batchAt(fetchOffset);
+        if (fromBatch >= 0) {
+          const read = await gateway.history.read(log, fromBatch, anyData ? limitBytes : Math.max(1, limitBytes));
+          for (const batch of read) {
+            if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
+            batches.push(batch);
+            bytes += batch.length;
+          }
+        }
+      }
+      if (batches.length === 0) continue;
+      anyData = true;
+      bytesLeft -= bytes;
+      answer.records = batches.length === 1 ? batches[0]! : Buffer.concat(batches, bytes);
+    }
+  }
+  return { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE, sessionId: 0, responses };
+}

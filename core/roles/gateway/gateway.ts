@@ -1,0 +1,259 @@
+/**
+ * The gateway role: the Kafka edge of x2. It listens for Kafka clients (connection.ts), joins
+ * the river as a subscriber (RiverMember) to learn everything that is committed (gateway-state.ts),
+ * appends producers' batches and its own internal records through the sequencer (AppendClient),
+ * and reads history from commits (history-reader.ts). API handlers live beside it, one file per
+ * family: produce, fetch, admin (metadata, topics, offsets, configs) and groups.
+ *
+ * Start: the gateway serves only after it has replayed the river up to the head the sequencer
+ * welcomed it with, so its topics, offsets and indexes are complete. Every GATEWAY_HEARTBEAT_MS
+ * it appends an `alive` record (membership.ts); on a clean stop a `left` record.
+ *
+ * Bounds: requests at most `requestBytesMax`; Fetch answers at most FETCH_BYTES_MAX; the tail
+ * cache `cacheBytesMax`; AppendClient in-flight appends APPENDS_INFLIGHT_MAX.
+ */
+import { createServer, type Server } from 'node:net';
+import type { Log } from '../../base/log.ts';
+import { ControlState, type ApplyOutcome } from '../../control/control-state.ts';
+import { KafkaWriter } from '../../kafka/codec/writer.ts';
+import { counterFrom, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
+import { AppendClient } from '../../river/append-client.ts';
+import type { RiverMode } from '../../river/messages.ts';
+import { RiverMember } from '../../river/river-member.ts';
+import { GroupCoordinator } from './group-coordinator.ts';
+import { Connection, type RequestContext } from './connection.ts';
+import { dispatchAdmin } from './admin-handlers.ts';
+import { dispatchGroups } from './group-handlers.ts';
+import { FetchWaiters, handleFetch } from './fetch-handler.ts';
+import { GatewayState } from './gateway-state.ts';
+import { HistoryReader } from './history-reader.ts';
+import { buildInternalBatch, INTERNAL_VALUES_MAX } from './internal-batch.ts';
+import {
+  encodeAlive, encodeLeft, GATEWAY_HEARTBEAT_MS, GATEWAYS_STREAM_ID, stableHash, type GatewayAddress,
+} from './membership.ts';
+import { handleProduce } from './produce-handler.ts';
+
+export const FETCH_BYTES_MAX = 32 * 1024 * 1024;
+export const APPENDS_INFLIGHT_MAX = 4096;
+const COMMITTED_POLL_MS = 2;
+const GROUP_TICK_MS = 50;
+
+export type GatewayOptions = {
+  nodeId: number;
+  listenHost: string;
+  listenPort: number;
+  /** Host and port clients are told to connect to; port 0 = the listening port. */
+  advertisedHost: string;
+  advertisedPort: number;
+  sequencer: string;
+  river: RiverMode;
+  interfaceAddress: string | null;
+  requestBytesMax: number;
+  cacheBytesMax: number;
+  autoCreateTopics: boolean;
+  partitionCountDefault: number;
+  sessionTimeoutMsMin: number;
+  initialRebalanceDelayMs: number;
+  clusterId: string;
+  log: Log;
+  registry: Registry;
+};
+
+export class Gateway {
+  readonly options: GatewayOptions;
+  readonly log: Log;
+  readonly state: GatewayState;
+  readonly appender: AppendClient;
+  readonly member: RiverMember;
+  readonly history: HistoryReader;
+  readonly groups: GroupCoordinator;
+  readonly fetchWaiters: FetchWaiters;
+  readonly writer = new KafkaWriter(FETCH_BYTES_MAX + 1024 * 1024);
+  readonly #server: Server;
+  readonly #connections = new Set<Connection>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #self: GatewayAddress;
+  #producerIdMs = 0;
+  #producerIdCount = 0;
+  #closing = false;
+  // Counters.
+  requestsServed = 0;
+  connectionsOpened = 0;
+
+  private constructor(options: GatewayOptions) {
+    this.options = options;
+    this.log = options.log;
+    this.state = new GatewayState({
+      control: new ControlState({ partitionCountDefault: options.partitionCountDefault }),
+      cacheBytesMax: options.cacheBytesMax, log: options.log,
+    });
+    this.appender = new AppendClient(options.sequencer, { inflightMax: APPENDS_INFLIGHT_MAX });
+    this.member = new RiverMember({
+      sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress, listen: null,
+      loss: null, log: options.log,
+    }, {
+      hello: () => Promise.resolve({ role: 'subscriber', memberId: `gateway-${options.nodeId}` }),
+      welcome: (welcome) => Promise.resolve(this.state.welcome(welcome)),
+      deliver: (entry) => this.state.deliver(entry),
+    });
+    this.history = new HistoryReader(() => this.member.welcome?.peers ?? [], options.log);
+    this.groups = new GroupCoordinator({
+      sessionTimeoutMsMin: options.sessionTimeoutMsMin, initialRebalanceDelayMs: options.initialRebalanceDelayMs,
+    });
+    this.fetchWaiters = new FetchWaiters(this);
+    this.state.onApplied(() => this.fetchWaiters.recheck());
+    this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    this.#self = { nodeId: options.nodeId, host: options.advertisedHost, port: options.advertisedPort };
+    const registry = options.registry;
+    counterFrom(registry, 'x2_gateway_requests_total', 'Kafka requests received', () => this.requestsServed);
+    counterFrom(registry, 'x2_gateway_connections_total', 'Kafka connections accepted', () => this.connectionsOpened);
+    gaugeFrom(registry, 'x2_gateway_connections', 'open Kafka connections', () => this.#connections.size);
+    gaugeFrom(registry, 'x2_gateway_applied_seq', 'highest river seq applied', () => this.state.appliedSeq);
+    gaugeFrom(registry, 'x2_gateway_tail_cache_bytes', 'bytes in the live-tail cache', () => this.state.cache.bytes);
+    counterFrom(registry, 'x2_gateway_history_reads_total', 'history read requests sent to commits', () => this.history.reads);
+    counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)', () => this.member.framesReceived);
+    counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)', () => this.member.bytesReceived);
+    gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard', () => this.state.committedSeq);
+  }
+
+  /** Starts the role; resolves once the river is replayed and the Kafka port listens. */
+  static async start(options: GatewayOptions, replayTimeoutMs = 600_000): Promise<Gateway> {
+    const gateway = new Gateway(options);
+    gateway.member.start();
+    gateway.#timers.push(setInterval(() => {
+      gateway.state.advanceCommitted(Math.max(gateway.member.committedSeq, gateway.appender.committedSeq));
+    }, COMMITTED_POLL_MS));
+    await gateway.#waitReplayed(replayTimeoutMs);
+    await new Promise<void>((resolve, reject) => {
+      gateway.#server.once('error', reject);
+      gateway.#server.listen(options.listenPort, options.listenHost, () => {
+        gateway.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = gateway.#server.address();
+    const port = typeof address === 'object' && address ? address.port : options.listenPort;
+    gateway.#self = { ...gateway.#self, port: options.advertisedPort || port };
+    gateway.#timers.push(setInterval(() => gateway.groups.tick(Date.now()), GROUP_TICK_MS));
+    gateway.#timers.push(setInterval(() => gateway.#heartbeat(), GATEWAY_HEARTBEAT_MS));
+    gateway.#heartbeat();
+    return gateway;
+  }
+
+  get self(): GatewayAddress { return this.#self; }
+  get listenPort(): number {
+    const address = this.#server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  async #waitReplayed(timeoutMs: number): Promise<void> {
+    const deadlineMs = Date.now() + timeoutMs;
+    for (;;) {
+      const welcome = this.member.welcome;
+      if (welcome && this.member.live && this.state.appliedSeq >= welcome.headSeq && this.appender.connected) return;
+      if (Date.now() > deadlineMs) throw new Error(`river replay did not finish within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Stops serving; a clean stop appends a `left` record first so the others stop listing it. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#server.close();
+    for (const connection of this.#connections) connection.socket.destroy();
+    await Promise.race([
+      this.appendInternal(GATEWAYS_STREAM_ID, [encodeLeft(this.#self, Date.now())]).catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 1_000)),
+    ]);
+    this.groups.resign();
+    this.fetchWaiters.close();
+    this.member.close();
+    this.appender.close();
+    this.history.close();
+  }
+
+  #heartbeat(): void {
+    this.appendInternal(GATEWAYS_STREAM_ID, [encodeAlive(this.#self, Date.now())]).catch((error: unknown) => {
+      this.log.limited('warn', 'heartbeat', `membership heartbeat failed: ${String(error)}`);
+    });
+  }
+
+  #onConnection(socket: import('node:net').Socket): void {
+    this.connectionsOpened += 1;
+    const connection = new Connection(socket, {
+      requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log,
+      dispatch: (context, request) => this.#dispatch(context, request),
+    });
+    this.#connections.add(connection);
+    socket.on('close', () => this.#connections.delete(connection));
+  }
+
+  #dispatch(context: RequestContext, request: unknown): void {
+    this.requestsServed += 1;
+    switch (context.apiKey) {
+      case 0: return handleProduce(this, context, request);
+      case 1: return handleFetch(this, context, request);
+      default:
+        if (dispatchGroups(this, context, request)) return;
+        return dispatchAdmin(this, context, request);
+    }
+  }
+
+  /** Live gateways, sorted by node id (this one included). */
+  liveGateways(): ReturnType<GatewayState['members']['live']> {
+    return this.state.members.live(Date.now(), this.#self);
+  }
+
+  /** The gateway leading a partition: spread by (topicId + partition) over the live set. */
+  leaderOf(topicId: number, partition: number, live = this.liveGateways()): number {
+    return live[(topicId + partition) % live.length]!.nodeId;
+  }
+
+  /** The coordinator of a group: a stable hash of its id over the live set. */
+  coordinatorOf(groupId: string, live = this.liveGateways()): GatewayAddress {
+    return live[stableHash(groupId) % live.length]!;
+  }
+
+  /** Commits known to the sequencer (replication factors above it are refused). */
+  commitCount(): number {
+    return Math.max(1, this.member.welcome?.peers.length ?? 1);
+  }
+
+  /**
+   * A producer id unique in the cluster without coordination: the millisecond clock times 4096
+   * plus node id (6 bits) and a counter (6 bits) within the millisecond.
+   */
+  nextProducerId(): number {
+    let nowMs = Date.now();
+    if (nowMs <= this.#producerIdMs) {
+      if (this.#producerIdCount >= 63) {
+        nowMs = this.#producerIdMs + 1;
+        this.#producerIdCount = 0;
+      } else {
+        nowMs = this.#producerIdMs;
+        this.#producerIdCount += 1;
+      }
+    } else {
+      this.#producerIdCount = 0;
+    }
+    this.#producerIdMs = nowMs;
+    return nowMs * 4096 + (this.options.nodeId % 64) * 64 + this.#producerIdCount;
+  }
+
+  /**
+   * Appends internal records (one batch) to `streamId` and resolves once the entry has come
+   * back from the river committed and been applied here, with the control outcomes.
+   */
+  async appendInternal(streamId: number, values: readonly Uint8Array[]): Promise<ApplyOutcome[]> {
+    const outcomes: ApplyOutcome[] = [];
+    for (let start = 0; start < values.length; start += INTERNAL_VALUES_MAX) {
+      const batch = buildInternalBatch(values.slice(start, start + INTERNAL_VALUES_MAX));
+      const { firstSeq } = await this.appender.appendAsync([{ streamId, recordCount: Math.min(INTERNAL_VALUES_MAX,
+        values.length - start), batch }]);
+      outcomes.push(...await new Promise<ApplyOutcome[]>((resolve) => this.state.whenApplied(firstSeq, resolve)));
+    }
+    return outcomes;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Produce (v3-7): validate each partition's record batches (record-batch.ts: sizes, magic 2,
+ * CRC-32C, counts), check idempotent producers (producer-table.ts), append one entry per batch
+ * through the sequencer, and answer once every partition's entries are committed and applied
+ * here (so the producer's next Fetch on this gateway sees them).
+ *
+ * Acks: -1 (all) and 1 are answered when the committed seq (durable on the write quorum) reaches
+ * the append; acks=1 is not weaker in x2, it cannot be: the gateway learns durability only as
+ * the committed seq. acks=0 gets no response at all. Batches pass byte for byte (compressed or
+ * not); the sequencer patches only baseOffset and partitionLeaderEpoch.
+ * A partition not answered within the request's timeout gets REQUEST_TIMED_OUT (retriable).
+ */
+import { produce, type ProduceRequest, type ProduceResponse } from '../../kafka/api/00-produce.ts';
+import { KAFKA_ERROR, kafkaErrorName } from '../../kafka/kafka-errors.ts';
+import { splitRecordBatches, type RecordBatchView } from '../../kafka/record-batch.ts';
+import type { AppendEntry } from '../../river/messages.ts';
+import type { RequestContext } from './connection.ts';
+import type { Gateway } from './gateway.ts';
+import type { InflightBatch } from './producer-table.ts';
+
+const PRODUCE_TIMEOUT_MS_MIN = 1_000;
+const PRODUCE_TIMEOUT_MS_MAX = 120_000;
+
+type PartitionResult = ProduceResponse['topics'][number]['partitions'][number];
+
+export function handleProduce(gateway: Gateway, context: RequestContext, body: unknown): void {
+  const request = body as ProduceRequest;
+  const response: ProduceResponse = { topics: [], throttleTimeMs: 0 };
+  let open = 0;
+  let sealed = false;
+  const finish = (): void => {
+    if (!sealed || open > 0 || context.answered) return;
+    clearTimeout(timer);
+    if (request.acks === 0) context.noResponse(); else context.respond(produce, response);
+  };
+  const timeoutMs = Math.min(PRODUCE_TIMEOUT_MS_MAX, Math.max(PRODUCE_TIMEOUT_MS_MIN, request.timeoutMs));
+  const timer = setTimeout(() => {
+    for (const topic of response.topics) {
+      for (const partition of topic.partitions) {
+        if (partition.errorCode === -2) { partition.errorCode = KAFKA_ERROR.REQUEST_TIMED_OUT; partition.baseOffset = -1; }
+      }
+    }
+    open = 0;
+    finish();
+  }, timeoutMs);
+  timer.unref();
+  const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
+  for (const topicData of request.topics) {
+    const partitions: PartitionResult[] = [];
+    response.topics.push({ name: topicData.name, partitions });
+    const topic = gateway.state.control.topic(topicData.name);
+    const batchBytesMax = Number(gateway.state.control.configOf(topicData.name, 'max.message.bytes') ?? 1048588);
+    for (const partitionData of topicData.partitions) {
+      const result: PartitionResult = {
+        index: partitionData.index, errorCode: KAFKA_ERROR.NONE, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1,
+      };
+      partitions.push(result);
+      const streamId = topic?.streamIds[partitionData.index];
+      if (!acksValid) { result.errorCode = KAFKA_ERROR.INVALID_REQUIRED_ACKS; continue; }
+      if (request.transactionalId !== null) { result.errorCode = KAFKA_ERROR.INVALID_REQUEST; continue; }
+      if (topic === undefined || streamId === undefined) { result.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION; continue; }
+      if (topic.isInternal) { result.errorCode = KAFKA_ERROR.INVALID_TOPIC_EXCEPTION; continue; }
+      const split = splitRecordBatches(partitionData.records, { batchBytesMax, fromProducer: true });
+      if (split.failure !== null) {
+        result.errorCode = split.failure.errorCode;
+        gateway.log.limited('warn', `produce-${split.failure.errorCode}`, `produce to ${topicData.name}[${partitionData.index}] ` +
+          `from ${context.connection.clientHost} refused: ${kafkaErrorName(split.failure.errorCode)}: ${split.failure.message}`);
+        continue;
+      }
+      result.logStartOffset = gateway.state.control.logStartOffset(streamId);
+      result.errorCode = -2; // open
+      open += 1;
+      producePartition(gateway, streamId, split.batches, (baseOffset, errorCode) => {
+        if (result.errorCode !== -2) return;
+        result.errorCode = errorCode;
+        result.baseOffset = errorCode === KAFKA_ERROR.NONE ? baseOffset : -1;
+        open -= 1;
+        finish();
+      });
+    }
+  }
+  sealed = true;
+  finish();
+}
+
+/** Appends one partition's batches (deduplicating idempotent ones); `done` is called once. */
+function producePartition(gateway: Gateway, streamId: number, batches: RecordBatchView[],
+  done: (baseOffset: number, errorCode: number) => void): void {
+  const producers = gateway.state.producers;
+  const first = batches[0]!.header;
+  const producerId = first.producerId;
+  if (producerId >= 0) {
+    const lastSequence = batches.reduce((last, view) => view.header.baseSequence + view.header.recordCount - 1, 0);
+    const verdict = producers.check(streamId, producerId, first.producerEpoch, first.baseSequence, lastSequence);
+    if (verdict.kind === 'duplicate') return done(verdict.baseOffset, KAFKA_ERROR.NONE);
+    if (verdict.kind === 'inflight') {
+      verdict.batch.waiters.push(done);
+      return;
+    }
+    if (verdict.kind === 'error') {
+      gateway.log.limited('warn', `producer-${verdict.errorCode}`, `producer ${producerId} on stream ${streamId}: ${verdict.message}`);
+      return done(-1, verdict.errorCode);
+    }
+    const inflight: InflightBatch = { epoch: first.producerEpoch, firstSequence: first.baseSequence, lastSequence, waiters: [done] };
+    producers.addInflight(streamId, producerId, inflight);
+    appendBatches(gateway, streamId, batches, (baseOffset, errorCode) => {
+      producers.settle(streamId, producerId, inflight, baseOffset, errorCode);
+    });
+    return;
+  }
+  appendBatches(gateway, streamId, batches, done);
+}
+
+function appendBatches(gateway: Gateway, streamId: number, batches: RecordBatchView[],
+  done: (baseOffset: number, errorCode: number) => void): void {
+  const entries: AppendEntry[] = batches.map((view) => ({ streamId, recordCount: view.header.recordCount, batch: view.bytes }));
+  const handler = {
+    onAppended: (firstSeq: number, baseOffsets: readonly number[]): void => {
+      gateway.state.whenApplied(firstSeq + entries.length - 1, () => done(baseOffsets[0]!, KAFKA_ERROR.NONE));
+    },
+    onCommitted: (): void => undefined,
+    onError: (error: Error): void => {
+      gateway.log.limited('warn', 'append-error', `append to stream ${streamId} failed: ${error.message}`);
+      done(-1, KAFKA_ERROR.NOT_ENOUGH_REPLICAS);
+    },
+  };
+  if (gateway.appender.append(entries, handler)) return;
+  // No room or no link: keep our own copies (the request frame is reused) and retry when writable.
+  const copies = entries.map((entry) => ({ ...entry, batch: Buffer.from(entry.batch) }));
+  const retry = (): void => {
+    gateway.appender.whenWritable().then(() => {
+      if (!gateway.appender.append(copies, handler)) retry();
+    }, () => done(-1, KAFKA_ERROR.NOT_ENOUGH_REPLICAS));
+  };
+  retry();
+}
