@@ -159,6 +159,17 @@ export function splitRecordBatches(records: Buffer | null, options: SplitOptions
   let position = 0;
   while (position < records.length) {
     const remainingBytes = records.length - position;
+    // Magic sits at byte 16 in every message format (v0/v1 message sets too), so it is
+    // checked first: an old-format set is refused as such, not as a truncated batch.
+    if (remainingBytes <= BATCH_MAGIC_POSITION) {
+      const problem = `batch header truncated: ${remainingBytes} bytes`;
+      return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, problem);
+    }
+    const magic = records.readInt8(position + BATCH_MAGIC_POSITION);
+    if (magic !== 2) {
+      const problem = `magic ${magic} is not supported, only magic 2`;
+      return fail(KAFKA_ERROR.INVALID_RECORD, position, problem);
+    }
     if (remainingBytes < BATCH_HEADER_BYTES) {
       const problem = `batch header truncated: ${remainingBytes} bytes`;
       return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, problem);
@@ -176,11 +187,6 @@ export function splitRecordBatches(records: Buffer | null, options: SplitOptions
     if (sizeBytes > remainingBytes) {
       const problem = `batch of ${sizeBytes} bytes, only ${remainingBytes} given`;
       return fail(KAFKA_ERROR.CORRUPT_MESSAGE, position, problem);
-    }
-    const magic = records.readInt8(position + BATCH_MAGIC_POSITION);
-    if (magic !== 2) {
-      const problem = `magic ${magic} is not supported, only magic 2`;
-      return fail(KAFKA_ERROR.INVALID_RECORD, position, problem);
     }
     const bytes = records.subarray(position, position + sizeBytes);
     const crcStored = bytes.readUInt32BE(BATCH_CRC_POSITION);

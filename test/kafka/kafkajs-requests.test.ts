@@ -400,3 +400,24 @@ describe('kafkajs Produce requests carry RecordBatches x2 validates and decodes'
     }
   }
 });
+
+describe('kafkajs Produce v0-2 (advertised, not implemented) decode and are refused per partition', () => {
+  for (let version = 0; version <= 2; version++) {
+    it(`Produce v${version}: old message sets are INVALID_RECORD, not misread`, async () => {
+      const request = kafkajsRequest('produce', version)({
+        acks: 1,
+        timeout: 1000,
+        topicData: [{ topic: 'prices', partitions: [{ partition: 0, messages: [{ key: 'k', value: 'v' }] }] }],
+      });
+      const frame = await kafkajsRequestFrame(request, 4242, 'x2-test');
+      const { reader } = readFrame(frame, produce.apiKey, version);
+      const decoded = produce.request.decode(reader, version);
+      expect(reader.remainingBytes).toBe(0);
+      expect(decoded).toMatchObject({ transactionalId: null, acks: 1, timeoutMs: 1000 });
+      const records = decoded.topics[0]?.partitions[0]?.records ?? null;
+      const split = splitRecordBatches(records, { batchBytesMax: 1 << 20, fromProducer: true });
+      expect(split.failure?.errorCode).toBe(87);
+      expect(split.failure?.message).toMatch(/magic [01] is not supported/);
+    });
+  }
+});

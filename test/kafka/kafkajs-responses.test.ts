@@ -7,7 +7,7 @@
  * decode to the messages with the offsets x2 assigned.
  */
 import { describe, expect, it } from 'vitest';
-import { produce } from '../../core/kafka/api/00-produce.ts';
+import { produce, produceErrorResponse } from '../../core/kafka/api/00-produce.ts';
 import { fetch } from '../../core/kafka/api/01-fetch.ts';
 import { listOffsets } from '../../core/kafka/api/02-list-offsets.ts';
 import { metadata } from '../../core/kafka/api/03-metadata.ts';
@@ -29,6 +29,7 @@ import { describeConfigs } from '../../core/kafka/api/32-describe-configs.ts';
 import { createPartitions } from '../../core/kafka/api/37-create-partitions.ts';
 import type { ApiDefinition } from '../../core/kafka/codec/define-api.ts';
 import { KafkaWriter } from '../../core/kafka/codec/writer.ts';
+import { KAFKA_ERROR } from '../../core/kafka/kafka-errors.ts';
 import { patchRecordBatch } from '../../core/kafka/record-batch.ts';
 import { API_VERSIONS_RESPONSE } from '../../core/kafka/registry.ts';
 import { kafkajsRecord, kafkajsRecordBatch, kafkajsResponse } from './kafkajs.ts';
@@ -468,5 +469,31 @@ describe('x2 response encoders -> kafkajs decoders', () => {
         expect(parsed).toMatchObject(testCase.expected(version));
       });
     }
+  }
+});
+
+describe('Produce v0-2 answers (UNSUPPORTED_VERSION per partition) decode in kafkajs', () => {
+  const writer = new KafkaWriter(1 << 16);
+  for (let version = 0; version <= 2; version++) {
+    it(`Produce v${version}`, async () => {
+      const request = {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topics: [{ name: 'prices', partitions: [{ index: 4, records: null }] }],
+      };
+      const response = produceErrorResponse(request, KAFKA_ERROR.UNSUPPORTED_VERSION);
+      const body = Buffer.from(produce.response.encode(writer, response, version));
+      const decoded = await kafkajsResponse('produce', version).decode(body);
+      expect(decoded).toMatchObject({
+        topics: [
+          {
+            topicName: 'prices',
+            partitions: [{ partition: 4, errorCode: 35, offset: '-1', ...(version >= 2 ? { timestamp: '-1' } : {}) }],
+          },
+        ],
+        ...(version >= 1 ? { throttleTime: 0 } : {}),
+      });
+    });
   }
 });
