@@ -26,8 +26,8 @@ import { AppendClient, type AppendHandler } from '../../core/river/append-client
 import { BENCH_BATCH_BYTES_MIN, benchBatch, DeliveryCheck, setBenchCounter, type DeliveryReport } from '../../core/river/delivery-check.ts';
 import { LossGenerator } from '../../core/river/loss-generator.ts';
 import type { RiverMode } from '../../core/river/messages.ts';
-import { PeerClient } from '../../core/river/peer-client.ts';
 import { RiverMember } from '../../core/river/river-member.ts';
+import { Store } from '../../core/storage/store.ts';
 import { hostPortParser, integerParser, interfaceParser, lossParser } from '../river-options.ts';
 
 type BenchFlags = {
@@ -248,7 +248,8 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
     if (isCommit) {
       for (let i = 0; i < flags.receivers; i++) {
         const metrics = await scrape(receiverMetricsPorts[i]!);
-        delivery.push({ receiver: `commit-${i}`, ...await readBackCommit(sentCount, lastSeq, receiverMetricsPorts[i]!),
+        delivery.push({ receiver: `commit-${i}`,
+          ...await readBackCommit(sentCount, lastSeq, receiverMetricsPorts[i]!, children[i + 1]!, join(dataRoot, `commit-${i}`)),
           naksSent: metrics.get('x2_river_naks_sent_total') ?? 0,
           retransmitsReceived: metrics.get('x2_river_retransmits_received_total') ?? 0,
           repairedEntries: metrics.get('x2_river_repaired_entries_total') ?? 0 });
@@ -280,38 +281,42 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
     };
   } finally {
     for (const client of clients) client.close();
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => child.exitCode !== null ? undefined
-      : new Promise((resolve) => { child.once('exit', resolve); setTimeout(() => { child.kill('SIGKILL'); resolve(null); }, 5000); })));
+    await Promise.all(children.map(stopChild));
     rmSync(dataRoot, { recursive: true, force: true });
   }
 }
 
-/** Reads everything a commit stores, by seq, through its peer-read port, and checks it. */
-async function readBackCommit(sentCount: Map<number, number>, lastSeq: number, metricsPort: number): Promise<DeliveryReport> {
-  await waitUntil(async () => ((await scrape(metricsPort)).get('x2_commit_last_seq') ?? 0) >= lastSeq, 30_000);
-  const listen = await peerAddressOf(metricsPort);
-  const client = new PeerClient(listen);
+/**
+ * Stops a commit (SIGTERM: it syncs and closes its store), then reads everything it stored, by seq,
+ * straight from its data folder, and checks it.
+ */
+async function readBackCommit(sentCount: Map<number, number>, lastSeq: number, metricsPort: number, child: ChildProcess,
+  dataDir: string): Promise<DeliveryReport> {
+  await waitUntil(async () => ((await scrape(metricsPort)).get('x2_commit_durable_seq') ?? 0) >= lastSeq, 30_000);
+  await stopChild(child);
+  const store = await Store.open({ dir: join(dataDir, 'store'), sync: { kind: 'entry-set' } });
   const check = new DeliveryCheck();
   try {
     let next = 1;
     for (;;) {
-      const entries = await client.readBySeq(next, 4 * 1024 * 1024);
+      const entries = await store.readBySeq(next, 4 * 1024 * 1024);
       if (entries.length === 0) break;
       for (const entry of entries) check.add(entry.seq, entry.batch);
       next = entries.at(-1)!.seq + 1;
     }
   } finally {
-    client.close();
+    await store.close();
   }
   return check.finish(sentCount);
 }
 
-async function peerAddressOf(metricsPort: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  const match = /x2_commit_peer_address_info\{[^}]*address="([^"]+)"/.exec(await response.text());
-  if (!match) throw new Error(`commit on metrics port ${metricsPort} does not publish its peer address`);
-  return match[1]!;
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.kill('SIGTERM');
+  });
 }
 
 function readChildReport(child: ChildProcess, name: string): Promise<ReceiverReport> {

@@ -214,9 +214,13 @@ export class RiverMember {
           this.#lastKnownSeq = Math.max(this.#lastKnownSeq, header.seq);
         } else {
           if (header.kind === FRAME_KIND.retransmit) this.retransmitsReceived += 1;
-          this.#lastKnownSeq = Math.max(this.#lastKnownSeq, header.seq + header.entryCount - 1);
           const frame = this.#reassembler.add(header, bytes.subarray(position + FRAME_HEADER_BYTES, end));
-          if (frame) this.#tracker.offer(frame, this.#deliverFrame);
+          if (frame) {
+            // Only a complete frame proves its seqs exist: the first fragment of a large frame
+            // arrives before the rest, and must not look like a gap.
+            this.#lastKnownSeq = Math.max(this.#lastKnownSeq, frame.seq + frame.entryCount - 1);
+            this.#tracker.offer(frame, this.#deliverFrame);
+          }
         }
       }
       position = end;
