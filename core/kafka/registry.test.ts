@@ -166,3 +166,27 @@ describe('api files', () => {
     }
   });
 });
+
+describe('flexible response headers', () => {
+  it('a flexible response of any API but ApiVersions gets header v1 (a tag byte)', async () => {
+    const { defineApi } = await import('./codec/define-api.ts');
+    const { field } = await import('./codec/schema.ts');
+    const flexibleApi = defineApi({
+      apiKey: 99,
+      name: 'Synthetic',
+      versionMin: 0,
+      versionMax: 1,
+      flexibleVersionMin: 1,
+      request: { name: field('string') },
+      response: { value: field('int32') },
+    });
+    expect([...encodeResponseFrame(writer, flexibleApi, 1, 2, { value: 5 })]).toEqual([
+      0, 0, 0, 10, 0, 0, 0, 2, 0, 0, 0, 0, 5, 0,
+    ]);
+    expect([...encodeResponseFrame(writer, flexibleApi, 0, 2, { value: 5 })]).toEqual([
+      0, 0, 0, 8, 0, 0, 0, 2, 0, 0, 0, 5,
+    ]);
+    const request = Buffer.from(encodeRequestFrame(writer, flexibleApi, 1, 3, 'c', { name: 'xy' }));
+    expect([...request]).toEqual([0, 0, 0, 16, 0, 99, 0, 1, 0, 0, 0, 3, 0, 1, 99, 0, 3, 120, 121, 0]);
+  });
+});

@@ -4,7 +4,9 @@
  * splitter, the header reader and the API's compiled decoder. The only error allowed out is
  * KafkaDecodeError (never a RangeError or TypeError), and every case must finish: array counts
  * are bounded by the bytes left, so decoding is linear in the input. Method: fast-check,
- * seeded (seed printed), more than 100,000 cases in total, each property time-boxed.
+ * seeded (seed printed), more than 100,000 cases in total, each property time-boxed. Record
+ * batches get the same treatment: splitRecordBatches never throws, decodeRecords throws only
+ * KafkaDecodeError, also for mutations whose CRC was re-sealed.
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import { KafkaReader } from '../../core/kafka/codec/reader.ts';
 import { KafkaWriter } from '../../core/kafka/codec/writer.ts';
 import { FrameSplitter } from '../../core/kafka/framing.ts';
 import { encodeRequestFrame, lookupApi, readRequestHeader, REGISTRY, RequestHeader, requestDisposition } from '../../core/kafka/registry.ts';
+import { crc32c } from '../../native/index.ts';
 import { testSeed } from '../harness/seed.ts';
 import { arbitraryMessage } from './schema-arbitrary.ts';
 
@@ -119,9 +122,45 @@ describe('request decoding survives random and mutated frames', () => {
     const frame = Buffer.from([0, 0, 0, 14, 0, 20, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]);
     expect(() => decodeStream(frame)).toThrow(/count 2147483647 cannot fit/);
   });
+});
 
-  afterAll(() => {
-    process.stderr.write(`[fuzz] kafka request decoding: ${casesRun} cases\n`);
-    expect(casesRun).toBeGreaterThanOrEqual(100_000);
-  });
+describe('record batch validation survives mutated batches', () => {
+  it('splitRecordBatches never throws and decodeRecords throws only KafkaDecodeError', async () => {
+    const { kafkajsCompression, kafkajsRecord, kafkajsRecordBatch } = await import('./kafkajs.ts');
+    const { decodeRecords, splitRecordBatches } = await import('../../core/kafka/record-batch.ts');
+    const batches: Buffer[] = [];
+    for (const compression of [kafkajsCompression['None'], kafkajsCompression['GZIP']]) {
+      const records = [0, 1, 2].map((index) =>
+        kafkajsRecord({ offsetDelta: index, key: `k${index}`, value: 'v'.repeat(index * 20), headers: { h: 'x' } }),
+      );
+      const encoded = await kafkajsRecordBatch.RecordBatch({ compression, lastOffsetDelta: 2, records });
+      batches.push(Buffer.from(encoded.buffer));
+    }
+    let cases = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...batches), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (batch, changes, fixCrc) => {
+        cases += 1;
+        const mutated = mutate(batch, changes);
+        if (fixCrc && mutated.length >= 61) {
+          // Re-seal the CRC so mutations reach the record decoder too.
+          mutated.writeUInt32BE(crc32c(mutated, 0, 21, Math.min(mutated.length, 12 + Math.max(49, mutated.readInt32BE(8)))), 17);
+        }
+        const split = splitRecordBatches(mutated, { batchBytesMax: 1 << 20, fromProducer: true });
+        for (const view of split.batches) {
+          try {
+            decodeRecords(view.bytes, 1 << 20);
+          } catch (error) {
+            if (!(error instanceof KafkaDecodeError)) throw error;
+          }
+        }
+      }),
+      { seed, numRuns: 20_000, interruptAfterTimeLimit: 60_000 },
+    );
+    casesRun += cases;
+  }, 120_000);
+});
+
+afterAll(() => {
+  process.stderr.write(`[fuzz] kafka request path and record batches: ${casesRun} cases\n`);
+  expect(casesRun).toBeGreaterThanOrEqual(100_000);
 });
