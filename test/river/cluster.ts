@@ -1,0 +1,158 @@
+/**
+ * Helpers for the river system tests: start `x2 sequencer` and `x2 commit` from the built
+ * executable (optionally inside a network namespace), drive appenders over the public appender
+ * protocol, and read back what a stopped commit stored, per stream, with checksums.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { crc32c } from '../../native/index.ts';
+import { AppendClient, type AppendHandler } from '../../core/river/append-client.ts';
+import { benchBatch, setBenchCounter } from '../../core/river/delivery-check.ts';
+import { Store } from '../../core/storage/store.ts';
+import { startX2 } from '../harness/x2.ts';
+import { waitFor } from '../harness/wait-for.ts';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+export type Role = { name: string; child: ChildProcess; log: string[]; metricsPort: number };
+
+/** Starts `x2 <args>` (or `spawn(args)` for namespaces) and keeps its stderr for diagnosis. */
+export function startRole(name: string, args: string[], metricsPort: number,
+  spawn: (args: string[]) => ChildProcess = (a) => startX2(a)): Role {
+  const child = spawn([...args, '--metrics-port', String(metricsPort)]);
+  const role: Role = { name, child, log: [], metricsPort };
+  child.stderr?.on('data', (chunk: Buffer) => {
+    role.log.push(chunk.toString());
+    if (role.log.length > 400) role.log.splice(0, 200);
+  });
+  child.stdout?.resume();
+  return role;
+}
+
+export async function metricsOf(role: Role, host = '127.0.0.1'): Promise<Map<string, number>> {
+  const values = new Map<string, number>();
+  const response = await fetch(`http://${host}:${role.metricsPort}/metrics`);
+  for (const line of (await response.text()).split('\n')) {
+    const match = /^([a-z0-9_]+)(?:\{[^}]*\})? ([-\d.e+]+)$/.exec(line);
+    if (match) values.set(match[1]!, (values.get(match[1]!) ?? 0) + Number(match[2]));
+  }
+  return values;
+}
+
+export async function metric(role: Role, name: string, host = '127.0.0.1'): Promise<number> {
+  return (await metricsOf(role, host).catch(() => new Map<string, number>())).get(name) ?? -1;
+}
+
+export function stopRole(role: Role, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const { child } = role;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.kill(signal);
+  });
+}
+
+/** An acknowledged entry: what the appender was told (seq, offset) and its tag. */
+export type Ack = { seq: number; streamId: number; baseOffset: number; appender: number; counter: number };
+
+/**
+ * Appenders that keep `inflight` single-entry appends going on `streams` streams until stopped.
+ * Only appends whose committed answer arrived are recorded as acknowledged; failures (a killed
+ * sequencer) are counted and the appender goes on after its client reconnects.
+ */
+export class Load {
+  readonly acks: Ack[] = [];
+  errors = 0;
+  #running = true;
+  readonly #clients: AppendClient[] = [];
+  readonly #done: Array<Promise<void>> = [];
+
+  constructor(sequencer: string, appenders: number, options: { streams?: number; inflight?: number; entryBytes?: number } = {}) {
+    const streams = options.streams ?? 4;
+    for (let a = 0; a < appenders; a++) {
+      const client = new AppendClient(sequencer, { inflightMax: options.inflight ?? 32 });
+      this.#clients.push(client);
+      this.#done.push(this.#run(client, a, streams, options.entryBytes ?? 200));
+    }
+  }
+
+  async #run(client: AppendClient, appender: number, streams: number, entryBytes: number): Promise<void> {
+    let counter = 0;
+    while (this.#running) {
+      await client.whenWritable();
+      if (!this.#running) break;
+      const batch = benchBatch(entryBytes, appender);
+      setBenchCounter(batch, counter);
+      const streamId = (appender + counter) % streams;
+      const tag = { appender, counter, streamId, seq: 0, baseOffset: 0 };
+      const handler: AppendHandler = {
+        onAppended: (firstSeq, baseOffsets) => { tag.seq = firstSeq; tag.baseOffset = baseOffsets[0]!; },
+        onCommitted: () => { this.acks.push({ ...tag }); },
+        onError: () => { this.errors += 1; },
+      };
+      if (client.append([{ streamId, recordCount: 1, batch }], handler)) counter += 1;
+    }
+  }
+
+  get ackCount(): number { return this.acks.length; }
+
+  /** Stops appending and waits until every append in flight was answered one way or the other. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#done);
+    await waitFor(() => this.#clients.every((c) => c.inflight === 0), { timeoutMs: 30_000, what: 'appends in flight to finish' });
+    for (const client of this.#clients) client.close();
+  }
+}
+
+export type StoredCommit = {
+  lastSeq: number;
+  /** seq -> [streamId, baseOffset, crc of the batch] */
+  bySeq: Map<number, [number, number, number]>;
+  /** per stream: record count and a running CRC32C over its batches in offset order */
+  streams: Map<number, { records: number; checksum: number; contiguous: boolean }>;
+};
+
+/** Reads a stopped commit's store, every entry in seq order. */
+export async function readCommit(dataDir: string): Promise<StoredCommit> {
+  const store = await Store.open({ dir: join(dataDir, 'store'), sync: { kind: 'entry-set' } });
+  const bySeq = new Map<number, [number, number, number]>();
+  const streams = new Map<number, { records: number; checksum: number; contiguous: boolean }>();
+  try {
+    let next = 1;
+    for (;;) {
+      const entries = await store.readBySeq(next, 4 * 1024 * 1024);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
+        // The sequencer patched baseOffset and partitionLeaderEpoch; compare the rest (the producer's bytes).
+        const crc = crc32c(entry.batch, 0, 16, entry.batch.length);
+        bySeq.set(entry.seq, [entry.streamId, entry.baseOffset, crc]);
+        const stream = streams.get(entry.streamId) ?? { records: 0, checksum: 0, contiguous: true };
+        if (entry.baseOffset !== stream.records) stream.contiguous = false;
+        stream.records += entry.recordCount;
+        stream.checksum = crc32c(entry.batch, stream.checksum);
+        streams.set(entry.streamId, stream);
+      }
+      next = entries.at(-1)!.seq + 1;
+    }
+    return { lastSeq: store.lastSeq, bySeq, streams };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Checks that an acknowledged entry sits in `commit` where the appender was told. */
+export function missingAcks(commit: StoredCommit, acks: readonly Ack[]): Ack[] {
+  return acks.filter((ack) => {
+    const stored = commit.bySeq.get(ack.seq);
+    return !stored || stored[0] !== ack.streamId || stored[1] !== ack.baseOffset;
+  });
+}
