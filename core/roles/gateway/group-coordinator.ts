@@ -37,9 +37,9 @@ import {
   GROUP_COORDINATOR_DEFAULTS, GROUP_COUNT_MAX, PROTOCOLS_PER_MEMBER_MAX, type GroupCoordinatorConfig,
 } from './group-config.ts';
 import { EMPTY_BYTES, Group, GroupMember } from './group-member.ts';
-import { commonProtocolNames, sameProtocols, voteProtocol } from './group-protocol.ts';
+import { sameProtocols, voteProtocol } from './group-protocol.ts';
 import {
-  GROUP_STATE, type DeletedGroup, type DescribedGroup, type GroupView, type HeartbeatRequest,
+  GROUP_STATE, type DeletedGroup, type GroupProtocol, type DescribedGroup, type GroupView, type HeartbeatRequest,
   type JoinGroupRequest, type JoinGroupResult, type LeaveGroupRequest, type LeaveGroupResult,
   type ListedGroup, type OffsetCommitRequest, type Reply, type SyncGroupRequest, type SyncGroupResult,
 } from './group-types.ts';
@@ -56,6 +56,10 @@ function syncError(errorCode: KafkaErrorCode): SyncGroupResult {
 
 function copyBytes(bytes: Uint8Array): Uint8Array {
   return Uint8Array.prototype.slice.call(bytes); // the gateway's request buffer is reused
+}
+
+function copyProtocols(protocols: readonly GroupProtocol[]): GroupProtocol[] {
+  return protocols.map((protocol) => ({ name: protocol.name, metadata: copyBytes(protocol.metadata) }));
 }
 
 export class GroupCoordinator {
@@ -125,12 +129,20 @@ export class GroupCoordinator {
     return KAFKA_ERROR.NONE;
   }
 
-  /** An Empty group takes any protocol type; otherwise type and one common protocol must match. */
+  /**
+   * An Empty group takes any protocol type; otherwise the type must match and one of the
+   * joiner's protocols must be listed by every other member. Counted per protocol name (not by
+   * scanning members), so a rebalance of n members costs O(n), not O(n^2).
+   */
   #supportsProtocols(group: Group, request: JoinGroupRequest): boolean {
-    const others = [...group.members.values()].filter((member) => member.memberId !== request.memberId);
-    if (others.length === 0) return true;
+    const self = group.members.get(request.memberId);
+    const otherCount = group.members.size - (self === undefined ? 0 : 1);
+    if (otherCount === 0) return true;
     if (group.protocolType !== request.protocolType) return false;
-    return commonProtocolNames([request.protocols, ...others.map((member) => member.protocols)]).length > 0;
+    return request.protocols.some(({ name }) => {
+      const selfLists = self?.protocols.some((protocol) => protocol.name === name) ?? false;
+      return group.supportCount(name) - (selfLists ? 1 : 0) === otherCount;
+    });
   }
 
   #joinNewMember(group: Group, request: JoinGroupRequest, nowMs: number, reply: Reply<JoinGroupResult>): void {
@@ -159,10 +171,10 @@ export class GroupCoordinator {
     const member = new GroupMember(memberId, instanceId, {
       clientId: request.clientId, clientHost: request.clientHost, sessionTimeoutMs: request.sessionTimeoutMs,
       rebalanceTimeoutMs: request.rebalanceTimeoutMs < 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
-      protocols: request.protocols.map((p) => ({ name: p.name, metadata: copyBytes(p.metadata) })), nowMs,
+      protocols: copyProtocols(request.protocols), nowMs,
     });
     member.joinReply = reply;
-    group.members.set(memberId, member);
+    group.addMember(member);
     if (instanceId !== null) group.staticMembers.set(instanceId, memberId);
     if (group.state === GROUP_STATE.preparingRebalance) {
       if (group.initialDelayUntilMs > nowMs) {
@@ -184,7 +196,7 @@ export class GroupCoordinator {
     member.clientId = request.clientId;
     member.clientHost = request.clientHost;
     const changed = !sameProtocols(member.protocols, request.protocols);
-    if (changed) member.protocols = request.protocols.map((p) => ({ name: p.name, metadata: copyBytes(p.metadata) }));
+    if (changed) group.setProtocols(member, copyProtocols(request.protocols));
     const settled = group.state === GROUP_STATE.completingRebalance
       || (group.state === GROUP_STATE.stable && group.leaderId !== member.memberId);
     if (settled && !changed) {
@@ -263,7 +275,7 @@ export class GroupCoordinator {
 
   /** Takes a member out without rebalancing; its pending replies get `errorCode`. */
   #forget(group: Group, member: GroupMember, errorCode: KafkaErrorCode): void {
-    group.members.delete(member.memberId);
+    group.deleteMember(member);
     if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) {
       group.staticMembers.delete(member.groupInstanceId);
     }

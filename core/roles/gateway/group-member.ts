@@ -54,8 +54,10 @@ export class Group {
   protocolType: string | null = null;
   protocolName: string | null = null;
   leaderId: string | null = null;
-  /** In join order: the first member becomes leader when there is none. */
+  /** In join order: the first member becomes leader when there is none. Changed only below. */
   readonly members = new Map<string, GroupMember>();
+  /** protocol name -> how many members list it (a member lists a name at most once counted). */
+  readonly #protocolSupport = new Map<string, number>();
   /** Ids handed out with MEMBER_ID_REQUIRED, each with the deadline to come back by. */
   readonly pendingMembers = new Map<string, number>();
   /** groupInstanceId -> memberId of static members. */
@@ -69,6 +71,36 @@ export class Group {
 
   constructor(groupId: string) {
     this.groupId = groupId;
+  }
+
+  addMember(member: GroupMember): void {
+    this.members.set(member.memberId, member);
+    this.#count(member.protocols, 1);
+  }
+
+  deleteMember(member: GroupMember): void {
+    if (this.members.get(member.memberId) !== member) return;
+    this.members.delete(member.memberId);
+    this.#count(member.protocols, -1);
+  }
+
+  setProtocols(member: GroupMember, protocols: readonly GroupProtocol[]): void {
+    this.#count(member.protocols, -1);
+    member.protocols = protocols;
+    this.#count(protocols, 1);
+  }
+
+  /** How many members list protocol `name`. */
+  supportCount(name: string): number {
+    return this.#protocolSupport.get(name) ?? 0;
+  }
+
+  #count(protocols: readonly GroupProtocol[], delta: 1 | -1): void {
+    for (const name of new Set(protocols.map((protocol) => protocol.name))) {
+      const count = (this.#protocolSupport.get(name) ?? 0) + delta;
+      if (count === 0) this.#protocolSupport.delete(name);
+      else this.#protocolSupport.set(name, count);
+    }
   }
 
   /** The largest rebalance timeout among members: how long a join phase may last. */

@@ -22,6 +22,7 @@ const text = (value: Uint8Array): string => new TextDecoder().decode(value);
 
 interface Client {
   readonly clientId: string;
+  readonly protocols: readonly string[];
   readonly apiVersion: number;
   readonly sessionTimeoutMs: number;
   readonly rebalanceTimeoutMs: number;
@@ -58,12 +59,19 @@ const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: tickAction(40_000), weight: 1 },
 );
 
-interface ClientSetting { apiVersion: number; sessionTimeoutMs: number; rebalanceTimeoutMs: number }
+interface ClientSetting {
+  apiVersion: number; sessionTimeoutMs: number; rebalanceTimeoutMs: number; protocols: readonly string[];
+}
 
 const clientArbitrary: fc.Arbitrary<ClientSetting> = fc.record({
   apiVersion: fc.integer({ min: 0, max: 5 }),
   sessionTimeoutMs: fc.integer({ min: 5_000, max: 30_000 }),
   rebalanceTimeoutMs: fc.integer({ min: 1_000, max: 60_000 }),
+  // Mostly compatible lists; a roundrobin-only client cannot join a group with a range-only one.
+  protocols: fc.oneof(
+    { arbitrary: fc.constantFrom(['range'], ['range', 'roundrobin'], ['roundrobin', 'range']), weight: 9 },
+    { arbitrary: fc.constant(['roundrobin']), weight: 1 },
+  ),
 });
 
 class Model {
@@ -155,7 +163,7 @@ class Model {
       apiVersion: client.apiVersion, groupId: GROUP, memberId: client.memberId, groupInstanceId: null,
       clientId: client.clientId, clientHost: '/10.0.0.1', sessionTimeoutMs: client.sessionTimeoutMs,
       rebalanceTimeoutMs: client.rebalanceTimeoutMs, protocolType: 'consumer',
-      protocols: [{ name: 'range', metadata: bytes(client.clientId) }],
+      protocols: client.protocols.map((name) => ({ name, metadata: bytes(`${name}:${client.clientId}`) })),
     }, this.nowMs, this.once((result: JoinGroupResult) => this.onJoined(client, result)));
   }
 
@@ -178,6 +186,9 @@ class Model {
       expect(listed.size, 'two member lists in one generation').toBe(1);
       this.listedBy.set(result.generationId, listed);
       expect(result.members.map((m) => m.memberId)).toContain(result.leaderId);
+      for (const member of result.members) {
+        expect(text(member.metadata).startsWith(`${result.protocolName}:`), 'metadata of another protocol').toBe(true);
+      }
     }
     client.memberId = result.memberId;
     client.generationId = result.generationId;
@@ -228,6 +239,14 @@ class Model {
       }
     }
     if (view.state === 'Empty') expect(view.memberIds).toEqual([]);
+    if (settled) {
+      // The chosen protocol is one every member lists.
+      const byMember = new Map(this.clients.map((client) => [client.memberId, client.protocols]));
+      for (const memberId of view.memberIds) {
+        const listed = byMember.get(memberId);
+        if (listed !== undefined) expect(listed).toContain(view.protocolName);
+      }
+    }
   }
 }
 
@@ -266,6 +285,7 @@ describe('group coordinator model', () => {
     const random = prng(testSeed('group coordinator long run'));
     const settings = Array.from({ length: CLIENT_COUNT }, (_, i) => ({
       apiVersion: [0, 2, 4, 5][i] ?? 5, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 20_000,
+      protocols: i % 2 === 0 ? ['range', 'roundrobin'] : ['roundrobin', 'range'],
     }));
     const model = new Model(0, settings);
     let stableSteps = 0;
