@@ -8,11 +8,13 @@ import { probeCommand } from './probe.ts';
 import { sequencerCommand } from './sequencer.ts';
 import { commitCommand } from './commit.ts';
 import { gatewayCommand } from './gateway.ts';
+import { upCommand } from './up.ts';
 
 export const COMMANDS: Array<() => Command> = [
   probeCommand,
   sequencerCommand,
   commitCommand,
   gatewayCommand,
+  upCommand,
   benchCommand,
 ];

@@ -1,0 +1,180 @@
+/**
+ * `x2 up`: a whole cluster on this machine with one command (the embedded default): one
+ * sequencer, `--commits` commits (write quorum `--write-quorum`) and `--gateways` gateways, as
+ * child processes of this executable (core/up/supervisor.ts). It picks the river once with the
+ * probe (on one host: loopback multicast when the kernel delivers it, else unicast over TCP) and
+ * passes the choice to every child, waits until every gateway serves, prints the bootstrap
+ * address, every role's address, its log file and metrics URL, supervises the children, and
+ * stops them all on SIGINT/SIGTERM. Data stays in `--data` for the next start.
+ */
+import { randomInt } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { usageError, X2Error } from '../../core/base/errors.ts';
+import { Log } from '../../core/base/log.ts';
+import { Supervisor } from '../../core/up/supervisor.ts';
+import { runProbe } from '../../core/probe/probe.ts';
+import { VERSION } from '../version.ts';
+import {
+  integerParser, resolveRiver, riverParser, interfaceParser, type ResolvedRiver, type RiverChoice,
+} from '../river-options.ts';
+
+type UpFlags = {
+  data: string; port: number; host: string; gateways: number; commits: number; writeQuorum?: number;
+  sequencerPort: number; river: RiverChoice; interface?: string; partitions: number; readyTimeoutMs: number;
+};
+
+function hostParser(value: string): string {
+  if (!/^[A-Za-z0-9.:-]+$/.test(value)) throw usageError('--host', value, 'an IPv4 address or host name is allowed');
+  return value;
+}
+
+/** A free TCP port on 127.0.0.1, chosen now (the OS may hand it out again, rarely). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolveAccepts) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => { socket.destroy(); resolveAccepts(true); });
+    socket.once('error', () => resolveAccepts(false));
+  });
+}
+
+/**
+ * The river of a one-host cluster: with `auto`, multicast on the loopback interface when the
+ * probe's self-test on lo passed (the kernel copies each frame to every member; nothing leaves
+ * the host), else the unicast river over TCP. An explicit --river/--interface is passed through.
+ */
+async function chooseRiver(choice: RiverChoice, interfaceAddress: string | undefined): Promise<ResolvedRiver> {
+  if (choice !== 'auto') return resolveRiver(choice, interfaceAddress);
+  const report = await runProbe({ x2Version: VERSION, multicastTimeoutMs: 300 });
+  const loopback = report.multicast.checks.find((check) => check.address === '127.0.0.1');
+  if (loopback?.ok) {
+    return { mode: 'multicast', interfaceAddress: '127.0.0.1', mtuBytes: 1400,
+      reason: `one host: loopback multicast (x2 probe: lo passed the self-test, ${loopback.receivedCount}/${loopback.sentCount} datagrams)` };
+  }
+  return { mode: 'unicast', interfaceAddress: null, mtuBytes: 1500,
+    reason: `one host: unicast over TCP (x2 probe: ${loopback ? `lo failed the multicast self-test: ${loopback.reason}` : 'lo was not tested'})` };
+}
+
+export function upCommand(): Command {
+  return new Command('up')
+    .description('run a whole cluster on this machine: sequencer, commits and gateways, supervised')
+    .addOption(new Option('--data <dir>', 'data directory: one folder per commit, logs in <dir>/logs').env('X2_DATA')
+      .default('./x2-data'))
+    .addOption(new Option('--port <port>', 'Kafka port of the first gateway; gateway i listens on port + i').env('X2_PORT')
+      .argParser(integerParser('--port', 1, 65535)).default(9092))
+    .addOption(new Option('--host <host>', 'address the gateways listen on and advertise').env('X2_HOST')
+      .argParser(hostParser).default('127.0.0.1'))
+    .addOption(new Option('--gateways <n>', 'number of gateways').env('X2_GATEWAYS').argParser(integerParser('--gateways', 1, 64))
+      .default(1))
+    .addOption(new Option('--commits <n>', 'number of commits (each stores every entry)').env('X2_COMMITS')
+      .argParser(integerParser('--commits', 1, 16)).default(2))
+    .addOption(new Option('--write-quorum <w>', 'commits that must hold an entry before it is acknowledged '
+      + '(default: all commits up to 2, else a majority)').env('X2_WRITE_QUORUM').argParser(integerParser('--write-quorum', 1, 16)))
+    .addOption(new Option('--sequencer-port <port>', 'sequencer control port on 127.0.0.1 (0 = a free port)')
+      .env('X2_SEQUENCER_PORT').argParser(integerParser('--sequencer-port', 0, 65535)).default(7400))
+    .addOption(new Option('--river <mode>', 'river driver: auto (follow x2 probe), multicast or unicast').env('X2_RIVER')
+      .argParser(riverParser).default('auto' as RiverChoice))
+    .addOption(new Option('--interface <addr>', 'IPv4 address of the interface carrying the multicast river')
+      .env('X2_INTERFACE').argParser(interfaceParser))
+    .addOption(new Option('--partitions <n>', 'partition count of auto-created topics').env('X2_PARTITIONS')
+      .argParser(integerParser('--partitions', 1, 10_000)).default(1))
+    .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the cluster to serve before giving up')
+      .env('X2_READY_TIMEOUT_MS').argParser(integerParser('--ready-timeout-ms', 1000, 3_600_000)).default(120_000))
+    .action(async (flags: UpFlags) => {
+      const writeQuorum = flags.writeQuorum ?? (flags.commits <= 2 ? flags.commits : Math.floor(flags.commits / 2) + 1);
+      if (writeQuorum > flags.commits) {
+        throw usageError('--write-quorum', String(writeQuorum), `at most --commits (${flags.commits}) is allowed`);
+      }
+      if (flags.port + flags.gateways - 1 > 65535) {
+        throw usageError('--port', String(flags.port), `a port that leaves room for ${flags.gateways} gateways is allowed`);
+      }
+      const dataDir = resolve(flags.data);
+      const logDir = join(dataDir, 'logs');
+      try {
+        mkdirSync(logDir, { recursive: true });
+      } catch (error) {
+        throw usageError('--data', flags.data, `a directory this process can create and write is allowed (${(error as Error).message})`);
+      }
+      const log = new Log('up');
+      const river = await chooseRiver(flags.river, flags.interface);
+      const riverArgs = river.mode === 'multicast'
+        ? ['--river', 'multicast', '--interface', river.interfaceAddress ?? '127.0.0.1']
+        : ['--river', 'unicast'];
+      const sequencerPort = flags.sequencerPort || await freePort();
+      // A group port and river id of this cluster's own, so two clusters on one host never mix frames.
+      const groupArgs = ['--group', `239.192.74.1:${await freePort()}`, '--river-id', String(randomInt(1, 2 ** 31))];
+      const sequencer = `127.0.0.1:${sequencerPort}`;
+      const metricsPorts = new Map<string, number>();
+      const supervisor = new Supervisor(log);
+      const addChild = async (name: string, args: string[], file: string): Promise<void> => {
+        const metricsPort = await freePort();
+        metricsPorts.set(name, metricsPort);
+        supervisor.start({ name, args: [...args, ...riverArgs, '--metrics-port', String(metricsPort)], logFile: join(logDir, file) });
+      };
+      await addChild('sequencer', ['sequencer', '--listen', sequencer, '--replication', String(flags.commits),
+        '--write-quorum', String(writeQuorum), ...groupArgs], 'sequencer.log');
+      for (let index = 1; index <= flags.commits; index++) {
+        await addChild(`commit ${index}`, ['commit', '--sequencer', sequencer, '--data', join(dataDir, `commit-${index}`),
+          '--member-id', `commit-${index}`], `commit-${index}.log`);
+      }
+      for (let nodeId = 0; nodeId < flags.gateways; nodeId++) {
+        await addChild(`gateway ${nodeId}`, ['gateway', '--sequencer', sequencer, '--listen', `${flags.host}:${flags.port + nodeId}`,
+          '--node-id', String(nodeId), '--partitions', String(flags.partitions)], `gateway-${nodeId}.log`);
+      }
+      let stopping = false;
+      const stopped = new Promise<void>((resolveStopped) => {
+        const stop = (signal: string): void => {
+          if (stopping) return;
+          stopping = true;
+          log.info(`${signal}: stopping the cluster (gateways, sequencer, commits); data stays in ${dataDir}`);
+          supervisor.stop(['gateway', 'sequencer', 'commit']).then(() => resolveStopped(), () => resolveStopped());
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      const deadlineMs = Date.now() + flags.readyTimeoutMs;
+      for (let nodeId = 0; nodeId < flags.gateways && !stopping; nodeId++) {
+        while (!stopping && !await accepts(flags.host, flags.port + nodeId)) {
+          if (Date.now() > deadlineMs) {
+            await supervisor.stop(['gateway', 'sequencer', 'commit']);
+            throw new X2Error('X2_ERR_IO', `the cluster did not serve within ${flags.readyTimeoutMs} ms; ` +
+              `see the logs in ${logDir}`);
+          }
+          await new Promise((wait) => setTimeout(wait, 100));
+        }
+      }
+      if (!stopping) {
+        const bootstrap = Array.from({ length: flags.gateways }, (_, i) => `${flags.host}:${flags.port + i}`).join(',');
+        const metricsUrl = (name: string): string => `http://127.0.0.1:${metricsPorts.get(name)}/metrics`;
+        const lines = [
+          `x2 up: cluster serving; bootstrap ${bootstrap}`,
+          `  river      ${river.mode} (${river.reason})`,
+          `  sequencer  ${sequencer}  R=${flags.commits} W=${writeQuorum}  log ${join(logDir, 'sequencer.log')}  metrics ${metricsUrl('sequencer')}`,
+          ...Array.from({ length: flags.commits }, (_, i) => `  commit ${i + 1}   data ${join(dataDir, `commit-${i + 1}`)}  ` +
+            `log ${join(logDir, `commit-${i + 1}.log`)}  metrics ${metricsUrl(`commit ${i + 1}`)}`),
+          ...Array.from({ length: flags.gateways }, (_, i) => `  gateway ${i}  ${flags.host}:${flags.port + i}  ` +
+            `log ${join(logDir, `gateway-${i}.log`)}  metrics ${metricsUrl(`gateway ${i}`)}`),
+          `  watch      kcat -b ${flags.host}:${flags.port} -L ; curl -s ${metricsUrl('sequencer')} ; tail -f ${logDir}/*.log`,
+          '  stop       Ctrl-C (or SIGTERM); data stays for the next x2 up',
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
+      await stopped;
+      log.info('stopped');
+      process.exit(0);
+    });
+}
