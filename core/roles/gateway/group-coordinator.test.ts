@@ -10,8 +10,8 @@ import { KAFKA_ERROR } from '../../control/kafka-error-codes.ts';
 import type { GroupCoordinatorConfig } from './group-config.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
 import { voteProtocol } from './group-protocol.ts';
-import type {
-  GroupProtocol, JoinGroupRequest, JoinGroupResult, SyncGroupResult,
+import {
+  leaveGroupTopLevelError, type GroupProtocol, type JoinGroupRequest, type JoinGroupResult, type SyncGroupResult,
 } from './group-types.ts';
 
 const GROUP = 'g';
@@ -416,6 +416,17 @@ describe('leave', () => {
     expect(unknown.members[0]?.errorCode).toBe(KAFKA_ERROR.UNKNOWN_MEMBER_ID);
   });
 
+  it('v0-2 carry the one member\'s error at the top level; v3 keeps it per member', () => {
+    const c = coordinator();
+    const unknown = c.leaveGroup({ groupId: GROUP, members: [{ memberId: 'zz', groupInstanceId: null }] }, 0);
+    expect([0, 1, 2].map((version) => leaveGroupTopLevelError(unknown, version)))
+      .toEqual([KAFKA_ERROR.UNKNOWN_MEMBER_ID, KAFKA_ERROR.UNKNOWN_MEMBER_ID, KAFKA_ERROR.UNKNOWN_MEMBER_ID]);
+    expect(leaveGroupTopLevelError(unknown, 3)).toBe(KAFKA_ERROR.NONE);
+    const a = stableGroupOfOne(c);
+    const left = c.leaveGroup({ groupId: GROUP, members: [{ memberId: a, groupInstanceId: null }] }, 0);
+    expect(leaveGroupTopLevelError(left, 1)).toBe(KAFKA_ERROR.NONE);
+  });
+
   it('a member leaving while its join is held gets UNKNOWN_MEMBER_ID on that join', () => {
     const c = coordinator({ initialRebalanceDelayMs: 1_000 });
     const a = join(c, joinRequest('a'), 0);
@@ -508,6 +519,18 @@ describe('bounds, static members, resign', () => {
     const left = c.leaveGroup({ groupId: GROUP, members: [{ memberId: '', groupInstanceId: 'host-1' }] }, 300);
     expect(left.members[0]?.errorCode).toBe(0);
     expect(c.group(GROUP)?.state).toBe('Empty');
+  });
+
+  it('resign of some groups answers only their held replies and keeps the others', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 1_000 });
+    const kept = join(c, joinRequest('a', { groupId: 'kept' }), 0);
+    const moved = join(c, joinRequest('b', { groupId: 'moved' }), 0);
+    c.resign((groupId) => groupId === 'moved');
+    expect(moved.result.errorCode).toBe(KAFKA_ERROR.NOT_COORDINATOR);
+    expect(kept.calls).toBe(0);
+    expect(c.group('moved')).toBeUndefined();
+    c.tick(1_000);
+    expect(kept.result).toMatchObject({ errorCode: 0, generationId: 1 });
   });
 
   it('resign answers every held reply with NOT_COORDINATOR and forgets the groups', () => {

@@ -508,15 +508,17 @@ export class GroupCoordinator {
   }
 
   /**
-   * This gateway stops coordinating (another one took the groups over, or it shuts down):
-   * every held reply is answered with NOT_COORDINATOR, so clients look up the new coordinator.
+   * This gateway stops coordinating some groups (the set of live gateways changed and the hash
+   * now picks another one for them) or all of them (shutdown): their held replies are answered
+   * with NOT_COORDINATOR, so clients look the coordinator up again, and the groups are dropped.
    */
-  resign(): void {
-    for (const group of this.#groups.values()) {
-      for (const member of group.members.values()) this.#forget(group, member, KAFKA_ERROR.NOT_COORDINATOR);
+  resign(isResigned: (groupId: string) => boolean = () => true): void {
+    for (const group of [...this.#groups.values()]) {
+      if (!isResigned(group.groupId)) continue;
+      for (const member of [...group.members.values()]) this.#forget(group, member, KAFKA_ERROR.NOT_COORDINATOR);
       group.state = GROUP_STATE.dead;
+      this.#groups.delete(group.groupId);
     }
-    this.#groups.clear();
     this.#flush();
   }
 

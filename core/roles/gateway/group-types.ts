@@ -100,6 +100,15 @@ export interface LeaveGroupResult {
   }>;
 }
 
+/**
+ * The top-level error a LeaveGroup response of `apiVersion` carries: v3+ report per member and
+ * keep the top level for the group; v0-2 have no member list, so the one member's error moves up.
+ */
+export function leaveGroupTopLevelError(result: LeaveGroupResult, apiVersion: number): KafkaErrorCode {
+  if (apiVersion >= 3 || result.errorCode !== 0) return result.errorCode;
+  return result.members[0]?.errorCode ?? result.errorCode;
+}
+
 export interface DescribedMember {
   readonly memberId: string;
   readonly groupInstanceId: string | null;
