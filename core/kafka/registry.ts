@@ -90,18 +90,22 @@ export function lookupApi(apiKey: number): RegistryEntry | undefined {
   return apiKey >= 0 ? BY_KEY[apiKey] : undefined;
 }
 
-/** The ApiVersions answer body, built once from the table, sorted by key. */
-export const API_VERSIONS_RESPONSE: ApiVersionsResponse = {
+/** The ApiVersions answer body, built once from the table, sorted by key; frozen. */
+export const API_VERSIONS_RESPONSE: Readonly<ApiVersionsResponse> = Object.freeze({
   errorCode: KAFKA_ERROR.NONE,
-  apiKeys: [...REGISTRY]
-    .sort((a, b) => a.api.apiKey - b.api.apiKey)
-    .map((registered) => ({
-      apiKey: registered.api.apiKey,
-      minVersion: registered.versionMin,
-      maxVersion: registered.versionMax,
-    })),
+  apiKeys: Object.freeze(
+    [...REGISTRY]
+      .sort((a, b) => a.api.apiKey - b.api.apiKey)
+      .map((registered) =>
+        Object.freeze({
+          apiKey: registered.api.apiKey,
+          minVersion: registered.versionMin,
+          maxVersion: registered.versionMax,
+        }),
+      ),
+  ) as ApiVersionsResponse['apiKeys'],
   throttleTimeMs: 0,
-};
+});
 
 /** A parsed request header; one object is reused per connection. */
 export class RequestHeader {
