@@ -116,8 +116,11 @@ export class StoreIndex {
   /** While paused the indexer writes nothing (recovery benchmarks build an unindexed tail this way). */
   readonly isPaused: boolean;
 
-  constructor(dir: string, log: Log, isPaused = false) {
+  readonly #lagMsMax: number;
+
+  constructor(dir: string, log: Log, isPaused = false, lagMsMax = INDEX_LAG_MS_MAX) {
     this.isPaused = isPaused;
+    this.#lagMsMax = lagMsMax;
     this.db = new ClassicLevel<Buffer, Buffer>(dir, {
       keyEncoding: 'buffer', valueEncoding: 'buffer', maxOpenFiles: LEVELDB_OPEN_FILES_MAX,
     });
@@ -155,7 +158,7 @@ export class StoreIndex {
       this.#lagTimer = setTimeout(() => {
         this.#lagTimer = null;
         this.#kick();
-      }, INDEX_LAG_MS_MAX);
+      }, this.#lagMsMax);
     }
   }
 

@@ -51,6 +51,8 @@ export type StoreOptions = {
    * leave an unindexed tail for recovery benchmarks and tests. Default 'background'.
    */
   indexing?: 'background' | 'paused';
+  /** How long durable entries may wait for the index when fewer than a full index batch. Default 1000 ms. */
+  indexLagMsMax?: number;
 };
 export type EntryInput = {
   seq: number; epoch: number; streamId: number; baseOffset: number; recordCount: number; batch: Uint8Array;
@@ -100,7 +102,7 @@ export class Store {
       diskFullRetryMs: options.diskFullRetryMs ?? 1000, segments,
       onDurable: (seq) => { if (store !== null) store.#onWriterProgress(seq); },
     });
-    const index = new StoreIndex(path.join(dir, 'index'), log, options.indexing === 'paused');
+    const index = new StoreIndex(path.join(dir, 'index'), log, options.indexing === 'paused', options.indexLagMsMax);
     const parts: StoreParts = { dir, log, index, writer, segments, readFiles: new ReadFiles(), options };
     try {
       const recovered = await recoverStore(parts);
