@@ -1,14 +1,15 @@
 /**
- * Micro-benchmark, run by hand: `node core/roles/gateway/group-coordinator.bench.ts`.
- * The coordinator's steady-state cost (a heartbeat from a member of a Stable 100-member group)
- * and a whole rebalance (100 members rejoin, leader and followers sync), against a Map lookup
- * plus a number write (the least a heartbeat can cost) as the baseline in the same run.
+ * Micro-benchmark, run by hand: `[MEMBERS=1000] node core/roles/gateway/group-coordinator.bench.ts`.
+ * The coordinator's steady-state cost (a heartbeat from a member of a Stable group of MEMBERS,
+ * default 100) and a whole rebalance (every member rejoins, leader and followers sync), against
+ * a Map lookup plus a number write (the least a heartbeat can cost) as the baseline in the same
+ * run.
  */
 import { Bench } from 'tinybench';
 import { GroupCoordinator } from './group-coordinator.ts';
 import type { JoinGroupRequest, JoinGroupResult } from './group-types.ts';
 
-const MEMBER_COUNT = 100;
+const MEMBER_COUNT = Number(process.env['MEMBERS'] ?? 100); // MEMBERS=1000 for a large group
 let n = 0;
 // A 1 ms initial delay lets all 100 first joins land in one generation.
 const coordinator = new GroupCoordinator({
@@ -54,11 +55,11 @@ bench
     const id = ids[memberIndex++ % MEMBER_COUNT] ?? '';
     sessions.set(id, (sessions.get(id) ?? 0) + 1);
   })
-  .add('heartbeat (Stable, 100 members)', () => {
+  .add(`heartbeat (Stable, ${MEMBER_COUNT} members)`, () => {
     const memberId = ids[memberIndex++ % MEMBER_COUNT] ?? '';
     coordinator.heartbeat({ groupId: 'bench', memberId, generationId, groupInstanceId: null }, nowMs);
   })
-  .add('rebalance of 100 members (join + sync)', () => {
+  .add(`rebalance of ${MEMBER_COUNT} members (join + sync)`, () => {
     generationId = rebalance();
   });
 await bench.run();
