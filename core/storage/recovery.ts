@@ -16,12 +16,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { X2Error } from '../base/errors.ts';
 import {
-  batchMaxTimestampMs, checkSegmentHeader, FRAME_HEADER_BYTES, parseSegmentFileName, SEGMENT_FORMAT_VERSION,
+  batchMaxTimestampMs, checkFrame, checkSegmentHeader, FRAME_HEADER_BYTES, parseSegmentFileName, SEGMENT_FORMAT_VERSION,
   SEGMENT_HEADER_BYTES,
 } from './format.ts';
 import { closeFile, fdatasync, ftruncate, openFile, readAt, syncDirectory } from './file-io.ts';
 import { readI64Value, TAG } from './index-keys.ts';
-import { scanFrames } from './segment-scan.ts';
+import { FRAME_BYTES_MAX, scanFrames } from './segment-scan.ts';
 import { SegmentInfo } from './segment-writer.ts';
 import { registerEntry, type StoreParts } from './store.ts';
 
@@ -126,9 +126,10 @@ async function scanSegment(parts: StoreParts, segment: SegmentInfo, fromPosition
     });
     if (result.stop !== 'end') {
       const what = problem ?? `${result.stop} entry`;
-      if (!isLast) {
+      if (!isLast || (result.stop === 'invalid' && await isFollowedByValidFrame(fd, result.position,
+        segment.writtenEnd))) {
         throw new X2Error('X2_ERR_SEGMENT_CRC', `${segment.file}: ${what} at position ${result.position} ` +
-          'inside a sealed segment; refusing to open (this is corruption, not a torn tail)');
+          'followed by valid entries; refusing to open (this is corruption, not a torn tail)');
       }
       log.warn(`cutting a torn tail of ${segment.writtenEnd - result.position} bytes from ${segment.file} ` +
         `at position ${result.position} (${what}; never acknowledged)`);
@@ -140,6 +141,26 @@ async function scanSegment(parts: StoreParts, segment: SegmentInfo, fromPosition
   } finally {
     if (isOpen) await closeFile(fd);
   }
+}
+
+/**
+ * A write cut short by a crash leaves a prefix: the tail ends in a short frame or garbage, never
+ * in valid frames. A complete bad frame followed by a valid one is a flipped bit instead.
+ */
+async function isFollowedByValidFrame(fd: number, position: number, end: number): Promise<boolean> {
+  const head = Buffer.alloc(FRAME_HEADER_BYTES);
+  if (await readAt(fd, head, 0, FRAME_HEADER_BYTES, position) < FRAME_HEADER_BYTES) return false;
+  const frameBytes = head.readUInt32BE(0);
+  const nextPosition = position + frameBytes;
+  if (frameBytes < FRAME_HEADER_BYTES || frameBytes > FRAME_BYTES_MAX ||
+    nextPosition + FRAME_HEADER_BYTES > end) return false;
+  const nextHead = Buffer.alloc(FRAME_HEADER_BYTES);
+  await readAt(fd, nextHead, 0, FRAME_HEADER_BYTES, nextPosition);
+  const nextBytes = nextHead.readUInt32BE(0);
+  if (nextBytes < FRAME_HEADER_BYTES || nextBytes > FRAME_BYTES_MAX || nextPosition + nextBytes > end) return false;
+  const next = Buffer.alloc(nextBytes);
+  await readAt(fd, next, 0, nextBytes, nextPosition);
+  return checkFrame(next, 0, nextBytes, FRAME_BYTES_MAX) === 'valid';
 }
 
 function isHeaderValid(header: Buffer, file: string): boolean {
