@@ -28,6 +28,10 @@ describe('OffsetsState', () => {
     expect(state.fetchAll('g').map((o) => `${o.topic}/${o.partition}@${o.offset}`))
       .toEqual(['a/0@1', 't/0@5', 't/1@12']);
     expect(state.groupIds()).toEqual(['g', 'h']);
+    expect(state.committedPartitionsOf('t')).toEqual([
+      { group: 'g', partition: 0 }, { group: 'g', partition: 1 }, { group: 'h', partition: 0 },
+    ]);
+    expect(state.committedPartitionsOf('none')).toEqual([]);
   });
 
   it('removes one partition on a tombstone and a whole group on group-deleted', () => {

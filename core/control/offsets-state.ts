@@ -83,6 +83,20 @@ export class OffsetsState {
     return offsets;
   }
 
+  /**
+   * Every (group, partition) with a committed offset for `topic`, so that deleting the topic can
+   * append a tombstone for each (Kafka drops a deleted topic's offsets). O(groups).
+   */
+  committedPartitionsOf(topic: string): Array<{ group: string; partition: number }> {
+    const found: Array<{ group: string; partition: number }> = [];
+    for (const group of [...this.#groups.keys()].sort()) {
+      const partitions = this.#groups.get(group)?.get(topic);
+      if (partitions === undefined) continue;
+      for (const partition of [...partitions.keys()].sort((a, b) => a - b)) found.push({ group, partition });
+    }
+    return found;
+  }
+
   /** Committed partitions over all groups. */
   get committedPartitionCount(): number {
     return this.#committedPartitionCount;
