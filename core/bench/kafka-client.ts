@@ -1,0 +1,214 @@
+/**
+ * The bench's own Kafka client connection: one TCP socket to one broker with pipelined
+ * requests. Requests are written as soon as they are made; responses come back in request
+ * order (Kafka's rule per connection) and are matched to the oldest pending request by
+ * correlation id, so a mismatch is a protocol error that closes the connection. Admin and
+ * fetch calls get a promise each; produce uses a callback per request (not per record).
+ *
+ * It sits under core/bench/targets/kafka.ts and uses the shared codecs in core/kafka.
+ * Bounds: at most `inFlightMax` produce requests wait for responses (the caller checks
+ * `canSend`); frames above `responseBytesMax` close the connection; connecting gives up after
+ * `connectTimeoutMs`. Any socket error fails every pending request with the same error.
+ */
+import * as net from 'node:net';
+import { X2Error } from '../base/errors.ts';
+import { apiVersions } from '../kafka/api/18-api-versions.ts';
+import type { ApiDefinition } from '../kafka/codec/define-api.ts';
+import { KafkaReader } from '../kafka/codec/reader.ts';
+import { KafkaWriter } from '../kafka/codec/writer.ts';
+import { FrameSplitter } from '../kafka/framing.ts';
+import { kafkaErrorName } from '../kafka/kafka-errors.ts';
+import { encodeRequestFrame } from '../kafka/registry.ts';
+
+export const CLIENT_ID = 'x2-bench';
+export const RESPONSE_BYTES_MAX = 256 * 1024 * 1024;
+
+export type BrokerAddress = { host: string; port: number };
+
+/** Handles one response body (the reader is positioned after the response header) or a failure. */
+export type ResponseHandler = (reader: KafkaReader | null, error: Error | null) => void;
+
+type Pending = { correlationId: number; flexible: boolean; handle: ResponseHandler };
+
+export class KafkaConnectionError extends X2Error {
+  constructor(message: string, cause?: unknown) {
+    super('X2_ERR_IO', message, cause === undefined ? undefined : { cause });
+  }
+}
+
+export class KafkaConnection {
+  readonly address: BrokerAddress;
+  readonly #socket: net.Socket;
+  readonly #splitter = new FrameSplitter(RESPONSE_BYTES_MAX);
+  readonly #reader = new KafkaReader(Buffer.alloc(0));
+  readonly #writer = new KafkaWriter(64 * 1024 * 1024);
+  readonly #pending: Pending[] = [];
+  #pendingHead = 0;
+  #nextCorrelationId = 1;
+  #failure: Error | null = null;
+  /** Highest version the broker serves per API key (from ApiVersions). */
+  readonly versionMax = new Map<number, number>();
+  readonly versionMin = new Map<number, number>();
+
+  private constructor(address: BrokerAddress, socket: net.Socket) {
+    this.address = address;
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (error) => this.#fail(new KafkaConnectionError(
+      `kafka://${address.host}:${address.port}: ${error.message}`, error)));
+    socket.on('close', () => this.#fail(new KafkaConnectionError(
+      `kafka://${address.host}:${address.port}: the broker closed the connection`)));
+  }
+
+  static connect(address: BrokerAddress, connectTimeoutMs: number): Promise<KafkaConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: address.host, port: address.port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new KafkaConnectionError(
+          `kafka://${address.host}:${address.port}: no connection within ${connectTimeoutMs} ms`));
+      }, connectTimeoutMs);
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new KafkaConnectionError(`kafka://${address.host}:${address.port}: ${error.message}`, error));
+      });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new KafkaConnection(address, socket));
+      });
+    });
+  }
+
+  /** Asks ApiVersions (v0, which every broker answers) and records the served ranges. */
+  async negotiate(): Promise<void> {
+    const response = await this.request(apiVersions, 0, { clientSoftwareName: CLIENT_ID, clientSoftwareVersion: '1' });
+    if (response.errorCode !== 0) {
+      throw new KafkaConnectionError(`ApiVersions failed: ${kafkaErrorName(response.errorCode)}`);
+    }
+    for (const entry of response.apiKeys) {
+      this.versionMax.set(entry.apiKey, entry.maxVersion);
+      this.versionMin.set(entry.apiKey, entry.minVersion);
+    }
+  }
+
+  /** The highest version both sides speak for `api`, or an error naming the API. */
+  pickVersion(api: { apiKey: number; name: string }, ourMin: number, ourMax: number): number {
+    const brokerMax = this.versionMax.get(api.apiKey);
+    const brokerMin = this.versionMin.get(api.apiKey) ?? 0;
+    const version = Math.min(ourMax, brokerMax ?? -1);
+    if (brokerMax === undefined || version < Math.max(ourMin, brokerMin)) {
+      throw new KafkaConnectionError(`the broker does not serve ${api.name} versions ${ourMin}-${ourMax} ` +
+        `(it serves ${brokerMax === undefined ? 'none' : `${brokerMin}-${brokerMax}`})`);
+    }
+    return version;
+  }
+
+  get inFlight(): number {
+    return this.#pending.length - this.#pendingHead;
+  }
+
+  /** Bytes written but not yet handed to the kernel. */
+  get writableBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  get failure(): Error | null {
+    return this.#failure;
+  }
+
+  nextCorrelationId(): number {
+    const id = this.#nextCorrelationId;
+    this.#nextCorrelationId = id === 0x7fffffff ? 1 : id + 1;
+    return id;
+  }
+
+  /** Sends a request through the shared codecs and resolves with its decoded response. */
+  request<Q, S>(api: ApiDefinition<Q, S>, version: number, body: Q): Promise<S> {
+    return new Promise((resolve, reject) => {
+      const correlationId = this.nextCorrelationId();
+      let frame: Buffer;
+      try {
+        frame = Buffer.from(encodeRequestFrame(this.#writer, api, version, correlationId, CLIENT_ID, body));
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      this.sendFrame(frame, correlationId, version >= api.flexibleVersionMin && api.apiKey !== 18, (reader, error) => {
+        if (error !== null || reader === null) reject(error ?? new Error('no response'));
+        else {
+          try {
+            resolve(api.response.decode(reader, version));
+          } catch (decodeError) {
+            reject(decodeError);
+          }
+        }
+      });
+    });
+  }
+
+  /**
+   * Writes a prepared request frame (size prefix included). `handle` is null when no
+   * response comes (Produce with acks=0). The frame must not be reused by the caller.
+   */
+  sendFrame(frame: Buffer, correlationId: number, flexibleResponse: boolean, handle: ResponseHandler | null): void {
+    if (this.#failure !== null) {
+      if (handle !== null) handle(null, this.#failure);
+      return;
+    }
+    if (handle !== null) this.#pending.push({ correlationId, flexible: flexibleResponse, handle });
+    this.#socket.write(frame);
+  }
+
+  close(): void {
+    this.#socket.destroy();
+    this.#fail(new KafkaConnectionError(`kafka://${this.address.host}:${this.address.port}: connection closed`));
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#splitter.push(chunk);
+    for (;;) {
+      const frame = this.#splitter.next();
+      if (frame === 'more') return;
+      if (frame === 'oversize' || frame === 'malformed') {
+        this.#socket.destroy();
+        this.#fail(new KafkaConnectionError(`response frame is ${frame} (size ${this.#splitter.failedSizeBytes})`));
+        return;
+      }
+      const pending = this.#pending[this.#pendingHead];
+      if (pending === undefined) {
+        this.#socket.destroy();
+        this.#fail(new KafkaConnectionError('the broker sent a response nobody asked for'));
+        return;
+      }
+      this.#pending[this.#pendingHead] = undefined as never;
+      this.#pendingHead++;
+      if (this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length) {
+        this.#pending.splice(0, this.#pendingHead);
+        this.#pendingHead = 0;
+      }
+      const reader = this.#reader;
+      reader.reset(frame);
+      const correlationId = frame.length >= 4 ? reader.readInt32() : -1;
+      if (correlationId !== pending.correlationId) {
+        this.#socket.destroy();
+        const error = new KafkaConnectionError(
+          `response correlation id ${correlationId} does not match the oldest request (${pending.correlationId})`);
+        pending.handle(null, error);
+        this.#fail(error);
+        return;
+      }
+      if (pending.flexible) reader.skipTaggedFields();
+      pending.handle(reader, null);
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure === null) this.#failure = error;
+    const pending = this.#pending.splice(this.#pendingHead);
+    this.#pending.length = 0;
+    this.#pendingHead = 0;
+    for (const entry of pending) entry.handle(null, this.#failure);
+  }
+}

@@ -1,0 +1,627 @@
+/**
+ * `--target kafka://HOST:PORT`: the workload against any Kafka-compatible broker (x2's
+ * gateway, Apache Kafka, Redpanda) with the bench's own client (kafka-client.ts).
+ *
+ * Producer: records are appended in place into one open RecordBatch v2 per partition. A batch
+ * is sealed when it reaches `batchBytesMax` or when a request is about to leave; a request
+ * leaves whenever the leader's connection has fewer than `inFlightMax` produce requests
+ * waiting, carrying at most one batch per partition (Kafka's rule for magic 2) and at most
+ * `requestBytesMax`. So batches grow exactly as long as the broker is busy: small at low rates
+ * (low latency), large at max rate. Buffered record bytes are capped at `bufferedBytesMax`.
+ * No retries: a failed partition counts its records as failed, with the Kafka error name.
+ * Consumer: one Fetch long-poll loop per leader, manual assignment, no groups.
+ */
+import { assert } from '../../base/assert.ts';
+import { createTopics } from '../../kafka/api/19-create-topics.ts';
+import { fetch as fetchApi } from '../../kafka/api/01-fetch.ts';
+import { listOffsets } from '../../kafka/api/02-list-offsets.ts';
+import { metadata, type MetadataResponse } from '../../kafka/api/03-metadata.ts';
+import { produce } from '../../kafka/api/00-produce.ts';
+import type { KafkaReader } from '../../kafka/codec/reader.ts';
+import { KAFKA_ERROR, kafkaErrorName } from '../../kafka/kafka-errors.ts';
+import { BatchBuilder, forEachRecordValue } from '../kafka-client-batch.ts';
+import { CLIENT_ID, KafkaConnection, KafkaConnectionError, type BrokerAddress } from '../kafka-client.ts';
+import { nowUs, partitionCount, topicName, type WorkloadSpec } from '../workload.ts';
+import type {
+  ConsumerSink, ProducerStats, StartAt, Target, TargetConsumer, TargetProducer,
+} from './target.ts';
+
+export const KAFKA_LIMITS = {
+  connectTimeoutMs: 5_000,
+  inFlightMax: 5,
+  /** A whole batch, header included: Kafka's default max.message.bytes is 1048588. */
+  batchBytesMax: 1024 * 1024,
+  requestBytesMax: 8 * 1024 * 1024,
+  bufferedBytesMax: 32 * 1024 * 1024,
+  /** acks=0 has no responses to pace it: stop queuing while the socket holds this much. */
+  socketBufferedBytesMax: 8 * 1024 * 1024,
+  fetchMaxWaitMs: 200,
+  fetchBytesMax: 32 * 1024 * 1024,
+  fetchPartitionBytesMax: 1024 * 1024,
+  metadataTopicsPerRequest: 1000,
+  prepareTimeoutMs: 60_000,
+  produceTimeoutMs: 30_000,
+} as const;
+
+type Leaders = { leaderOf: Int32Array; brokers: Map<number, BrokerAddress> };
+
+export class KafkaTarget implements Target {
+  readonly kind = 'kafka' as const;
+  readonly url: string;
+  readonly #bootstrap: BrokerAddress;
+  #admin: KafkaConnection | null = null;
+  #leaders: Leaders | null = null;
+
+  constructor(url: string, bootstrap: BrokerAddress) {
+    this.url = url;
+    this.#bootstrap = bootstrap;
+  }
+
+  async #adminConnection(): Promise<KafkaConnection> {
+    if (this.#admin === null || this.#admin.failure !== null) {
+      const connection = await KafkaConnection.connect(this.#bootstrap, KAFKA_LIMITS.connectTimeoutMs);
+      await connection.negotiate();
+      this.#admin = connection;
+    }
+    return this.#admin;
+  }
+
+  async #metadata(names: string[]): Promise<MetadataResponse> {
+    const admin = await this.#adminConnection();
+    const version = admin.pickVersion(metadata, 1, 7);
+    const merged: MetadataResponse = { throttleTimeMs: 0, brokers: [], clusterId: null, controllerId: -1, topics: [] };
+    for (let start = 0; start < names.length; start += KAFKA_LIMITS.metadataTopicsPerRequest) {
+      const chunk = names.slice(start, start + KAFKA_LIMITS.metadataTopicsPerRequest);
+      const response = await admin.request(metadata, version, {
+        topics: chunk.map((name) => ({ name })), allowAutoTopicCreation: false,
+      });
+      merged.brokers = response.brokers;
+      merged.controllerId = response.controllerId;
+      merged.topics.push(...response.topics);
+    }
+    return merged;
+  }
+
+  async prepare(spec: WorkloadSpec): Promise<void> {
+    const names = Array.from({ length: spec.topics }, (_, index) => topicName(spec, index));
+    const first = await this.#metadata(names);
+    const missing = first.topics.filter((topic) => topic.errorCode === KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION)
+      .map((topic) => topic.name);
+    if (missing.length > 0) await this.#createTopics(missing, spec.partitions);
+    const deadline = Date.now() + KAFKA_LIMITS.prepareTimeoutMs;
+    for (;;) {
+      const response = await this.#metadata(names);
+      const problem = leaderProblem(response, names, spec.partitions);
+      if (problem === null) {
+        this.#leaders = leadersFrom(response, spec);
+        return;
+      }
+      if (problem.final || Date.now() > deadline) throw new KafkaConnectionError(`${this.url}: ${problem.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async #createTopics(names: string[], partitions: number): Promise<void> {
+    const admin = await this.#adminConnection();
+    const version = admin.pickVersion(createTopics, 0, 4);
+    for (let start = 0; start < names.length; start += KAFKA_LIMITS.metadataTopicsPerRequest) {
+      const chunk = names.slice(start, start + KAFKA_LIMITS.metadataTopicsPerRequest);
+      const response = await admin.request(createTopics, version, {
+        topics: chunk.map((name) => ({
+          name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [],
+        })),
+        timeoutMs: KAFKA_LIMITS.prepareTimeoutMs, validateOnly: false,
+      });
+      for (const topic of response.topics) {
+        if (topic.errorCode !== KAFKA_ERROR.NONE && topic.errorCode !== KAFKA_ERROR.TOPIC_ALREADY_EXISTS) {
+          throw new KafkaConnectionError(`${this.url}: creating topic ${topic.name} failed: ` +
+            `${kafkaErrorName(topic.errorCode)}${topic.errorMessage ? ` (${topic.errorMessage})` : ''}`);
+        }
+      }
+    }
+  }
+
+  #requireLeaders(): Leaders {
+    assert(this.#leaders !== null, 'prepare() must run before producers and consumers');
+    return this.#leaders;
+  }
+
+  /** Earliest and latest offsets of every global partition. */
+  async offsets(spec: WorkloadSpec): Promise<{ earliest: number[]; latest: number[] }> {
+    const leaders = this.#requireLeaders();
+    const all = Array.from({ length: partitionCount(spec) }, (_, index) => index);
+    const connections = new Map<number, KafkaConnection>();
+    try {
+      const earliest = await listPartitionOffsets(spec, leaders, all, -2, connections);
+      const latest = await listPartitionOffsets(spec, leaders, all, -1, connections);
+      return { earliest, latest };
+    } finally {
+      for (const connection of connections.values()) connection.close();
+    }
+  }
+
+  async backlog(spec: WorkloadSpec): Promise<number[]> {
+    const { earliest, latest } = await this.offsets(spec);
+    return latest.map((end, index) => end - (earliest[index] ?? 0));
+  }
+
+  async createProducer(spec: WorkloadSpec, _producerIndex: number, stats: ProducerStats): Promise<TargetProducer> {
+    const leaders = this.#requireLeaders();
+    const connections = await connectLeaders(leaders, new Set(leaders.leaderOf));
+    return new KafkaProducer(spec, leaders, connections, stats);
+  }
+
+  async createConsumer(spec: WorkloadSpec, partitions: number[], startAt: StartAt,
+    sink: ConsumerSink): Promise<TargetConsumer> {
+    const leaders = this.#requireLeaders();
+    const byLeader = new Map<number, number[]>();
+    for (const partition of partitions) {
+      const leader = leaders.leaderOf[partition]!;
+      const list = byLeader.get(leader) ?? [];
+      list.push(partition);
+      byLeader.set(leader, list);
+    }
+    const connections = await connectLeaders(leaders, new Set(byLeader.keys()));
+    const loops: FetchLoop[] = [];
+    for (const [leader, list] of byLeader) {
+      const connection = connections.get(leader)!;
+      const offsets = await listPartitionOffsets(spec, leaders, list, startAt === 'earliest' ? -2 : -1, connections);
+      loops.push(new FetchLoop(spec, connection, list, offsets, sink));
+    }
+    for (const loop of loops) loop.start();
+    return {
+      stop: async () => {
+        await Promise.all(loops.map((loop) => loop.stop()));
+        for (const connection of connections.values()) connection.close();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#admin?.close();
+    this.#admin = null;
+  }
+}
+
+function leaderProblem(response: MetadataResponse, names: string[], partitions: number):
+  { message: string; final: boolean } | null {
+  const byName = new Map(response.topics.map((topic) => [topic.name, topic]));
+  for (const name of names) {
+    const topic = byName.get(name);
+    if (topic === undefined) return { message: `topic ${name} is missing from Metadata`, final: false };
+    if (topic.errorCode !== KAFKA_ERROR.NONE) {
+      return { message: `topic ${name}: ${kafkaErrorName(topic.errorCode)}`, final: false };
+    }
+    if (topic.partitions.length < partitions) {
+      return {
+        message: `topic ${name} exists with ${topic.partitions.length} partitions, the workload needs ${partitions} ` +
+          '(use another --topic-prefix)',
+        final: topic.partitions.length > 0,
+      };
+    }
+    for (const partition of topic.partitions) {
+      const leaderless = partition.errorCode !== KAFKA_ERROR.NONE || partition.leaderId < 0;
+      if (partition.partitionIndex < partitions && leaderless) {
+        return { message: `topic ${name} partition ${partition.partitionIndex} has no leader`, final: false };
+      }
+    }
+  }
+  return null;
+}
+
+function leadersFrom(response: MetadataResponse, spec: WorkloadSpec): Leaders {
+  const leaderOf = new Int32Array(partitionCount(spec));
+  const byName = new Map(response.topics.map((topic) => [topic.name, topic]));
+  for (let topicIndex = 0; topicIndex < spec.topics; topicIndex++) {
+    const topic = byName.get(topicName(spec, topicIndex))!;
+    for (const partition of topic.partitions) {
+      if (partition.partitionIndex < spec.partitions) {
+        leaderOf[topicIndex * spec.partitions + partition.partitionIndex] = partition.leaderId;
+      }
+    }
+  }
+  const brokers = new Map(response.brokers.map((broker) => [broker.nodeId, { host: broker.host, port: broker.port }]));
+  return { leaderOf, brokers };
+}
+
+async function connectLeaders(leaders: Leaders, nodeIds: Set<number>): Promise<Map<number, KafkaConnection>> {
+  const connections = new Map<number, KafkaConnection>();
+  try {
+    for (const nodeId of nodeIds) {
+      const address = leaders.brokers.get(nodeId);
+      if (address === undefined) throw new KafkaConnectionError(`leader ${nodeId} is not in the Metadata broker list`);
+      const connection = await KafkaConnection.connect(address, KAFKA_LIMITS.connectTimeoutMs);
+      connections.set(nodeId, connection);
+      await connection.negotiate();
+    }
+  } catch (error) {
+    for (const connection of connections.values()) connection.close();
+    throw error;
+  }
+  return connections;
+}
+
+async function listPartitionOffsets(spec: WorkloadSpec, leaders: Leaders, partitions: number[], timestamp: number,
+  connections: Map<number, KafkaConnection>): Promise<number[]> {
+  const result: number[] = new Array<number>(partitionCount(spec)).fill(0);
+  const byLeader = new Map<number, number[]>();
+  for (const partition of partitions) {
+    const leader = leaders.leaderOf[partition]!;
+    byLeader.set(leader, [...(byLeader.get(leader) ?? []), partition]);
+  }
+  for (const [leader, list] of byLeader) {
+    let connection = connections.get(leader);
+    if (connection === undefined) {
+      connection = (await connectLeaders(leaders, new Set([leader]))).get(leader)!;
+      connections.set(leader, connection);
+    }
+    const version = connection.pickVersion(listOffsets, 1, 5);
+    const response = await connection.request(listOffsets, version, {
+      replicaId: -1, isolationLevel: 0,
+      topics: groupByTopic(spec, list).map(([topicIndex, indices]) => ({
+        name: topicName(spec, topicIndex),
+        partitions: indices.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp })),
+      })),
+    });
+    const topicIndexOf = topicIndexMap(spec);
+    for (const topic of response.topics) {
+      for (const partition of topic.partitions) {
+        if (partition.errorCode !== KAFKA_ERROR.NONE) {
+          throw new KafkaConnectionError(`ListOffsets ${topic.name}/${partition.partitionIndex}: ` +
+            kafkaErrorName(partition.errorCode));
+        }
+        const topicIndex = topicIndexOf.get(topic.name);
+        if (topicIndex === undefined) continue;
+        result[topicIndex * spec.partitions + partition.partitionIndex] = partition.offset;
+      }
+    }
+  }
+  return partitions.map((partition) => result[partition]!);
+}
+
+/** Sorted global partitions grouped as [topicIndex, partition indices]. */
+function groupByTopic(spec: WorkloadSpec, partitions: readonly number[]): Array<[number, number[]]> {
+  const groups = new Map<number, number[]>();
+  for (const partition of [...partitions].sort((a, b) => a - b)) {
+    const topicIndex = Math.floor(partition / spec.partitions);
+    const list = groups.get(topicIndex) ?? [];
+    list.push(partition % spec.partitions);
+    groups.set(topicIndex, list);
+  }
+  return [...groups];
+}
+
+const topicIndexMaps = new WeakMap<WorkloadSpec, Map<string, number>>();
+function topicIndexMap(spec: WorkloadSpec): Map<string, number> {
+  let map = topicIndexMaps.get(spec);
+  if (map === undefined) {
+    map = new Map(Array.from({ length: spec.topics }, (_, index) => [topicName(spec, index), index] as const));
+    topicIndexMaps.set(spec, map);
+  }
+  return map;
+}
+
+type SealedBatch = { bytes: Buffer; scheduledUs: number[]; bufferedBytes: number };
+
+/** Per leader: partitions with records waiting, in the order they first got one. */
+type LeaderQueue = { connection: KafkaConnection; waiting: Set<number> };
+
+export class KafkaProducer implements TargetProducer {
+  readonly #spec: WorkloadSpec;
+  readonly #stats: ProducerStats;
+  readonly #leaderOf: Int32Array;
+  readonly #queues = new Map<number, LeaderQueue>();
+  readonly #open: Array<BatchBuilder | null>;
+  readonly #sealed: SealedBatch[][];
+  readonly #version: number;
+  readonly #topicNameBytes: Buffer[];
+  readonly #topicIndexOf: Map<string, number>;
+  #bufferedBytes = 0;
+  #inFlight = 0;
+  #idleWaiters: Array<() => void> = [];
+  readonly #batchBytesMax: number;
+
+  constructor(spec: WorkloadSpec, leaders: Leaders, connections: Map<number, KafkaConnection>, stats: ProducerStats,
+    batchBytesMax: number = KAFKA_LIMITS.batchBytesMax) {
+    this.#spec = spec;
+    this.#stats = stats;
+    this.#leaderOf = leaders.leaderOf;
+    this.#batchBytesMax = batchBytesMax;
+    for (const [nodeId, connection] of connections) this.#queues.set(nodeId, { connection, waiting: new Set() });
+    const total = partitionCount(spec);
+    this.#open = new Array<BatchBuilder | null>(total).fill(null);
+    this.#sealed = Array.from({ length: total }, () => []);
+    const first = connections.values().next().value;
+    assert(first !== undefined, 'a producer needs at least one leader connection');
+    this.#version = first.pickVersion(produce, 3, 7);
+    this.#topicNameBytes = Array.from({ length: spec.topics }, (_, index) => Buffer.from(topicName(spec, index)));
+    this.#topicIndexOf = topicIndexMap(spec);
+  }
+
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
+  send(partition: number, key: Buffer | null, value: Buffer, scheduledUs: number): boolean {
+    const recordBytes = BatchBuilder.recordBytesMax(key, value.length);
+    if (this.#bufferedBytes + recordBytes > KAFKA_LIMITS.bufferedBytesMax) return false;
+    const queue = this.#queues.get(this.#leaderOf[partition]!)!;
+    if (this.#spec.acks === 0 && queue.connection.writableBytes > KAFKA_LIMITS.socketBufferedBytesMax) return false;
+    let batch: BatchBuilder | null = this.#open[partition] ?? null;
+    if (batch !== null && batch.position + recordBytes > this.#batchBytesMax) {
+      this.#seal(partition);
+      batch = null;
+    }
+    if (batch === null) {
+      batch = new BatchBuilder(Math.min(this.#batchBytesMax, Math.max(4096, recordBytes * 16)));
+      this.#open[partition] = batch;
+    }
+    batch.append(key, value, Math.floor(scheduledUs / 1000), scheduledUs);
+    batch.reservedBytes += recordBytes;
+    this.#bufferedBytes += recordBytes;
+    this.#stats.sent++;
+    queue.waiting.add(partition);
+    return true;
+  }
+
+  #seal(partition: number): void {
+    const batch = this.#open[partition];
+    if (batch === null || batch === undefined) return;
+    this.#open[partition] = null;
+    this.#sealed[partition]!.push({
+      bytes: batch.seal(this.#spec.compression), scheduledUs: batch.scheduledUs, bufferedBytes: batch.reservedBytes,
+    });
+  }
+
+  pump(): void {
+    for (const queue of this.#queues.values()) {
+      while (queue.waiting.size > 0 && queue.connection.failure === null && this.#hasRoom(queue.connection)) {
+        this.#sendRequest(queue);
+      }
+      if (queue.connection.failure !== null && queue.waiting.size > 0) this.#failQueue(queue);
+    }
+    this.#checkIdle();
+  }
+
+  #hasRoom(connection: KafkaConnection): boolean {
+    if (this.#spec.acks === 0) return connection.writableBytes <= KAFKA_LIMITS.socketBufferedBytesMax;
+    return connection.inFlight < KAFKA_LIMITS.inFlightMax;
+  }
+
+  #failQueue(queue: LeaderQueue): void {
+    const message = queue.connection.failure?.message ?? 'connection failed';
+    for (const partition of queue.waiting) {
+      this.#seal(partition);
+      for (const batch of this.#sealed[partition]!) this.#finishBatch(batch, message);
+      this.#sealed[partition] = [];
+    }
+    queue.waiting.clear();
+  }
+
+  #finishBatch(batch: SealedBatch, error: string | null, partition = -1): void {
+    this.#bufferedBytes -= batch.bufferedBytes;
+    const count = batch.scheduledUs.length;
+    if (error !== null) {
+      this.#stats.fail(count, error);
+      return;
+    }
+    this.#stats.acked += count;
+    if (partition >= 0) this.#stats.ackedPerPartition[partition]! += count;
+    if (this.#spec.acks === 0) return;
+    const now = nowUs();
+    const latency = this.#stats.ackLatency;
+    for (const scheduled of batch.scheduledUs) latency.recordUs(now - scheduled);
+  }
+
+  #sendRequest(queue: LeaderQueue): void {
+    const chosen: number[] = [];
+    const batches: SealedBatch[] = [];
+    let requestBytes = 0;
+    for (const partition of queue.waiting) {
+      if (this.#sealed[partition]!.length === 0) this.#seal(partition);
+      const batch = this.#sealed[partition]![0]!;
+      if (chosen.length > 0 && requestBytes + batch.bytes.length > KAFKA_LIMITS.requestBytesMax) break;
+      this.#sealed[partition]!.shift();
+      if (this.#sealed[partition]!.length === 0 && this.#open[partition] === null) queue.waiting.delete(partition);
+      chosen.push(partition);
+      batches.push(batch);
+      requestBytes += batch.bytes.length;
+    }
+    const order = chosen.map((partition, index) => index).sort((a, b) => chosen[a]! - chosen[b]!);
+    const connection = queue.connection;
+    const correlationId = connection.nextCorrelationId();
+    const frame = this.#encode(correlationId, order.map((index) => chosen[index]!),
+      order.map((index) => batches[index]!));
+    const byPartition = new Map<number, SealedBatch>();
+    for (let index = 0; index < chosen.length; index++) byPartition.set(chosen[index]!, batches[index]!);
+    if (this.#spec.acks === 0) {
+      connection.sendFrame(frame, correlationId, false, null);
+      for (const [partition, batch] of byPartition) this.#finishBatch(batch, null, partition);
+      return;
+    }
+    this.#inFlight++;
+    connection.sendFrame(frame, correlationId, false, (reader, error) => {
+      this.#inFlight--;
+      this.#onResponse(byPartition, reader, error);
+      this.pump();
+    });
+  }
+
+  #encode(correlationId: number, partitions: number[], batches: SealedBatch[]): Buffer {
+    const spec = this.#spec;
+    const clientIdBytes = CLIENT_ID.length;
+    let bytes = 4 + 2 + 2 + 4 + 2 + clientIdBytes + 2 + 2 + 4 + 4;
+    let topicCount = 0;
+    let previousTopic = -1;
+    for (let index = 0; index < partitions.length; index++) {
+      const topicIndex = Math.floor(partitions[index]! / spec.partitions);
+      if (topicIndex !== previousTopic) {
+        bytes += 2 + this.#topicNameBytes[topicIndex]!.length + 4;
+        topicCount++;
+        previousTopic = topicIndex;
+      }
+      bytes += 4 + 4 + batches[index]!.bytes.length;
+    }
+    const frame = Buffer.allocUnsafe(bytes);
+    let p = frame.writeInt32BE(bytes - 4, 0);
+    p = frame.writeInt16BE(produce.apiKey, p);
+    p = frame.writeInt16BE(this.#version, p);
+    p = frame.writeInt32BE(correlationId, p);
+    p = frame.writeInt16BE(clientIdBytes, p);
+    p += frame.write(CLIENT_ID, p, 'latin1');
+    p = frame.writeInt16BE(-1, p);
+    p = frame.writeInt16BE(spec.acks, p);
+    p = frame.writeInt32BE(KAFKA_LIMITS.produceTimeoutMs, p);
+    p = frame.writeInt32BE(topicCount, p);
+    let index = 0;
+    while (index < partitions.length) {
+      const topicIndex = Math.floor(partitions[index]! / spec.partitions);
+      let end = index;
+      while (end < partitions.length && Math.floor(partitions[end]! / spec.partitions) === topicIndex) end++;
+      const name = this.#topicNameBytes[topicIndex]!;
+      p = frame.writeInt16BE(name.length, p);
+      p += name.copy(frame, p);
+      p = frame.writeInt32BE(end - index, p);
+      for (; index < end; index++) {
+        const batch = batches[index]!.bytes;
+        p = frame.writeInt32BE(partitions[index]! % spec.partitions, p);
+        p = frame.writeInt32BE(batch.length, p);
+        p += batch.copy(frame, p);
+      }
+    }
+    assert(p === bytes, `produce frame size ${p} differs from the computed ${bytes}`);
+    return frame;
+  }
+
+  #onResponse(byPartition: Map<number, SealedBatch>, reader: KafkaReader | null, error: Error | null): void {
+    if (error !== null || reader === null) {
+      for (const batch of byPartition.values()) this.#finishBatch(batch, error?.message ?? 'no response');
+      return;
+    }
+    let response;
+    try {
+      response = produce.response.decode(reader, this.#version);
+    } catch (decodeError) {
+      const message = `bad Produce response: ${String(decodeError)}`;
+      for (const batch of byPartition.values()) this.#finishBatch(batch, message);
+      return;
+    }
+    for (const topic of response.topics) {
+      const topicIndex = this.#topicIndexOf.get(topic.name);
+      if (topicIndex === undefined) continue;
+      for (const partition of topic.partitions) {
+        const global = topicIndex * this.#spec.partitions + partition.index;
+        const batch = byPartition.get(global);
+        if (batch === undefined) continue;
+        byPartition.delete(global);
+        const failure = partition.errorCode === KAFKA_ERROR.NONE ? null
+          : `${topic.name}/${partition.index}: ${kafkaErrorName(partition.errorCode)}`;
+        this.#finishBatch(batch, failure, global);
+      }
+    }
+    for (const batch of byPartition.values()) this.#finishBatch(batch, 'the Produce response left a partition out');
+  }
+
+  #checkIdle(): void {
+    if (this.#inFlight > 0 || this.#bufferedBytes > 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  flush(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const queue of this.#queues.values()) queue.connection.close();
+  }
+}
+
+/** One Fetch long-poll loop over the partitions one leader serves. */
+class FetchLoop {
+  readonly #spec: WorkloadSpec;
+  readonly #connection: KafkaConnection;
+  readonly #partitions: number[];
+  readonly #nextOffset: Map<number, number>;
+  readonly #sink: ConsumerSink;
+  readonly #version: number;
+  #running = false;
+  #done: Promise<void> = Promise.resolve();
+
+  constructor(spec: WorkloadSpec, connection: KafkaConnection, partitions: number[], offsets: number[],
+    sink: ConsumerSink) {
+    this.#spec = spec;
+    this.#connection = connection;
+    this.#partitions = partitions;
+    this.#nextOffset = new Map(partitions.map((partition, index) => [partition, offsets[index]!]));
+    this.#sink = sink;
+    this.#version = connection.pickVersion(fetchApi, 4, 11);
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#done = this.#loop();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#done;
+  }
+
+  async #loop(): Promise<void> {
+    const spec = this.#spec;
+    const groups = groupByTopic(spec, this.#partitions);
+    const topicIndexOf = topicIndexMap(spec);
+    while (this.#running) {
+      let response;
+      try {
+        response = await this.#connection.request(fetchApi, this.#version, {
+          replicaId: -1, maxWaitMs: KAFKA_LIMITS.fetchMaxWaitMs, minBytes: 1, maxBytes: KAFKA_LIMITS.fetchBytesMax,
+          isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+          topics: groups.map(([topicIndex, indices]) => ({
+            topic: topicName(spec, topicIndex),
+            partitions: indices.map((partition) => ({
+              partition, currentLeaderEpoch: -1, logStartOffset: -1,
+              fetchOffset: this.#nextOffset.get(topicIndex * spec.partitions + partition)!,
+              partitionMaxBytes: KAFKA_LIMITS.fetchPartitionBytesMax,
+            })),
+          })),
+          forgottenTopicsData: [], rackId: '',
+        });
+      } catch (error) {
+        if (this.#running) this.#sink.error((error as Error).message);
+        return;
+      }
+      for (const topic of response.responses) {
+        const topicIndex = topicIndexOf.get(topic.topic);
+        if (topicIndex === undefined) continue;
+        for (const partition of topic.partitions) {
+          const global = topicIndex * spec.partitions + partition.partitionIndex;
+          if (partition.errorCode !== KAFKA_ERROR.NONE) {
+            const name = kafkaErrorName(partition.errorCode);
+            this.#sink.error(`Fetch ${topic.topic}/${partition.partitionIndex}: ${name}`);
+            this.#running = false;
+            return;
+          }
+          const records = partition.records;
+          if (records === null || records.length === 0) continue;
+          const from = this.#nextOffset.get(global)!;
+          try {
+            const next = forEachRecordValue(records, from, KAFKA_LIMITS.fetchBytesMax, (buffer, start, end) => {
+              this.#sink.record(global, buffer, start, end);
+            });
+            this.#nextOffset.set(global, next);
+          } catch (error) {
+            this.#sink.error(`Fetch ${topic.topic}/${partition.partitionIndex}: ${(error as Error).message}`);
+            this.#running = false;
+            return;
+          }
+        }
+      }
+    }
+  }
+}
