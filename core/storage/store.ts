@@ -360,7 +360,8 @@ export class Store {
   async readBySeq(fromSeq: number, maxBytes: number): Promise<StoredEntry[]> {
     const { writer, index, segments, readFiles } = this.#parts;
     if (fromSeq > writer.lastSeq || segments.length === 0) return [];
-    await writer.waitWritten(writer.lastSeq);
+    // Serve what is in the files; wait only when nothing at or after fromSeq is written yet.
+    if (fromSeq > writer.writtenSeq) await writer.waitWritten(fromSeq);
     let segmentIndex = Math.max(0, segments.findLastIndex((s) => s.firstSeq <= fromSeq));
     let position = SEGMENT_HEADER_BYTES;
     const pending = index.pendingBySeq(fromSeq);

@@ -14,7 +14,9 @@ import { syntheticBatch } from '../../core/storage/synthetic-batch.ts';
 
 const STREAMS = 5;
 
-export function expectedFields(seq: number): { streamId: number; recordCount: number; bytes: number; timestampMs: number } {
+type Expected = { streamId: number; recordCount: number; bytes: number; timestampMs: number };
+
+export function expectedFields(seq: number): Expected {
   const mixed = Math.imul(seq, 2654435761) >>> 0;
   return { streamId: mixed % STREAMS, recordCount: 1 + (mixed >>> 8) % 3, bytes: 61 + (mixed >>> 12) % 400,
     timestampMs: 1_700_000_000_000 + seq };
@@ -59,7 +61,9 @@ async function check(store: Store, durableSeqMin: number, fromSeq: number): Prom
   for (const [streamId, first] of firstOffsets) {
     const batches = await store.read(streamId, first.offset, 1 << 30);
     for (let i = 0; i < first.batches.length; i++) {
-      if (!batches[i]?.equals(first.batches[i]!)) fail(`stream ${streamId} read from ${first.offset}: batch ${i} differs`);
+      if (!batches[i]?.equals(first.batches[i]!)) {
+        fail(`stream ${streamId} read from ${first.offset}: batch ${i} differs`);
+      }
     }
   }
   return next - Math.max(1, fromSeq);
