@@ -17,7 +17,8 @@ export const DEFAULT_GROUP = '239.192.74.1:7401';
 export function hostPortParser(flag: string): (value: string) => HostPort {
   return (value) => {
     const parsed = tryParseHostPort(value);
-    if (!parsed) throw usageError(flag, value, 'HOST:PORT with a port from 0 to 65535 is allowed (e.g. 127.0.0.1:7400)');
+    if (!parsed) throw usageError(flag, value,
+      'HOST:PORT with a port from 0 to 65535 is allowed (e.g. 127.0.0.1:7400)');
     return parsed;
   };
 }
@@ -50,14 +51,16 @@ export function riverParser(value: string): RiverChoice {
 }
 
 export function interfaceParser(value: string): string {
-  if (!isIPv4(value)) throw usageError('--interface', value, 'the IPv4 address of a local interface is allowed (e.g. 10.0.0.5)');
+  if (!isIPv4(value)) throw usageError('--interface', value,
+    'the IPv4 address of a local interface is allowed (e.g. 10.0.0.5)');
   return value;
 }
 
 export function groupParser(value: string): HostPort {
   const parsed = tryParseHostPort(value);
   if (!parsed || !isMulticastIPv4(parsed.host) || parsed.port === 0) {
-    throw usageError('--group', value, 'an IPv4 multicast ADDR:PORT is allowed (224.0.0.0 to 239.255.255.255, port 1-65535)');
+    throw usageError('--group', value,
+      'an IPv4 multicast ADDR:PORT is allowed (224.0.0.0 to 239.255.255.255, port 1-65535)');
   }
   return parsed;
 }
@@ -66,7 +69,8 @@ export function riverOptions(): Option[] {
   return [
     new Option('--river <mode>', 'river driver: auto (follow x2 probe), multicast or unicast').env('X2_RIVER')
       .argParser(riverParser).default('auto' as RiverChoice),
-    new Option('--interface <addr>', 'IPv4 address of the interface carrying the multicast river (default: from x2 probe)')
+    new Option('--interface <addr>',
+      'IPv4 address of the interface carrying the multicast river (default: from x2 probe)')
       .env('X2_INTERFACE').argParser(interfaceParser),
     new Option('--metrics-port <port>', 'serve Prometheus text on http://0.0.0.0:PORT/metrics (0 = any free port)')
       .env('X2_METRICS_PORT').argParser(integerParser('--metrics-port', 0, 65535)).default(0),
@@ -77,14 +81,16 @@ export type ResolvedRiver = { mode: RiverMode; interfaceAddress: string | null; 
 
 /** Turns --river/--interface into a driver, probing the host for `auto` (and for a missing interface). */
 export async function resolveRiver(choice: RiverChoice, interfaceAddress: string | undefined): Promise<ResolvedRiver> {
-  if (choice === 'unicast') return { mode: 'unicast', interfaceAddress: interfaceAddress ?? null, mtuBytes: 1500, reason: '--river unicast' };
+  if (choice === 'unicast') return { mode: 'unicast', interfaceAddress: interfaceAddress ?? null, mtuBytes: 1500,
+    reason: '--river unicast' };
   if (choice === 'multicast' && interfaceAddress) {
     return { mode: 'multicast', interfaceAddress, mtuBytes: 1400, reason: '--river multicast' };
   }
   const report = await runProbe({ x2Version: VERSION, multicastTimeoutMs: 300 });
   const recommended = report.river;
   if (choice === 'multicast') {
-    return { mode: 'multicast', interfaceAddress: recommended.address ?? '127.0.0.1', mtuBytes: recommended.mtuBytes ?? 1400,
+    return { mode: 'multicast', interfaceAddress: recommended.address ?? '127.0.0.1',
+      mtuBytes: recommended.mtuBytes ?? 1400,
       reason: `--river multicast on ${recommended.address ?? '127.0.0.1'} (from x2 probe)` };
   }
   const multicast = recommended.driver === 'multicast' || recommended.driver === 'loopback-multicast';

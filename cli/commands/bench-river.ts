@@ -23,7 +23,8 @@ import { parseBytes, parseDurationMs } from '../../core/base/units.ts';
 import { measureFdatasync } from '../../core/probe/disk-check.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { AppendClient, type AppendHandler } from '../../core/river/append-client.ts';
-import { BENCH_BATCH_BYTES_MIN, benchBatch, DeliveryCheck, setBenchCounter, type DeliveryReport } from '../../core/river/delivery-check.ts';
+import { BENCH_BATCH_BYTES_MIN, benchBatch, DeliveryCheck, setBenchCounter,
+  type DeliveryReport } from '../../core/river/delivery-check.ts';
 import { LossGenerator } from '../../core/river/loss-generator.ts';
 import type { RiverMode } from '../../core/river/messages.ts';
 import { RiverMember } from '../../core/river/river-member.ts';
@@ -36,7 +37,9 @@ type BenchFlags = {
   writeQuorum?: number; child?: 'subscriber'; sequencer?: HostPort;
 };
 
-type ReceiverReport = DeliveryReport & { receiver: string; naksSent: number; retransmitsReceived: number; repairedEntries: number };
+type ReceiverReport = DeliveryReport & {
+  receiver: string; naksSent: number; retransmitsReceived: number; repairedEntries: number;
+};
 
 export type RiverBenchReport = {
   river: RiverMode; receivers: number; receiversKind: string; appenders: number; entryBytes: number; durationS: number;
@@ -49,7 +52,8 @@ export type RiverBenchReport = {
 
 function durationParser(value: string): number {
   const ms = parseDurationMs(value, 's');
-  if (ms === null || ms < 1000 || ms > 3_600_000) throw usageError('--duration', value, 'from 1s to 1h is allowed (e.g. 10 or 10s)');
+  if (ms === null || ms < 1000 || ms > 3_600_000) throw usageError('--duration', value,
+    'from 1s to 1h is allowed (e.g. 10 or 10s)');
   return ms / 1000;
 }
 
@@ -71,11 +75,14 @@ function choiceParser<T extends string>(flag: string, choices: readonly T[]): (v
 export function benchRiverCommand(): Command {
   return new Command('river')
     .description('benchmark the river: sequencer + K receivers as processes, N appenders; verifies delivery')
-    .addOption(new Option('--receivers <k>', 'receiver processes').argParser(integerParser('--receivers', 1, 8)).default(2))
+    .addOption(new Option('--receivers <k>', 'receiver processes').argParser(integerParser('--receivers', 1,
+      8)).default(2))
     .addOption(new Option('--receivers-kind <kind>', 'commit (stores, fdatasync) or subscriber (bare reader)')
       .argParser(choiceParser('--receivers-kind', ['commit', 'subscriber'] as const)).default('commit'))
-    .addOption(new Option('--appenders <n>', 'appender connections').argParser(integerParser('--appenders', 1, 64)).default(4))
-    .addOption(new Option('--entry-bytes <bytes>', 'bytes per appended batch').argParser(entryBytesParser).default(1024))
+    .addOption(new Option('--appenders <n>', 'appender connections').argParser(integerParser('--appenders', 1,
+      64)).default(4))
+    .addOption(new Option('--entry-bytes <bytes>',
+      'bytes per appended batch').argParser(entryBytesParser).default(1024))
     .addOption(new Option('--duration <s>', 'how long appenders run').argParser(durationParser).default(10))
     .addOption(new Option('--river <mode>', 'multicast or unicast')
       .argParser(choiceParser('--river', ['multicast', 'unicast'] as const)).default('multicast'))
@@ -87,15 +94,19 @@ export function benchRiverCommand(): Command {
       .argParser(integerParser('--inflight', 1, 4096)).default(64))
     .addOption(new Option('--write-quorum <w>', 'commits needed to commit (default: a majority of --receivers)')
       .argParser(integerParser('--write-quorum', 1, 8)))
-    .addOption(new Option('--interface <addr>', 'interface address for the river').argParser(interfaceParser).default('127.0.0.1'))
+    .addOption(new Option('--interface <addr>',
+      'interface address for the river').argParser(interfaceParser).default('127.0.0.1'))
     .option('--json', 'print the report as one JSON object')
-    .addOption(new Option('--child <kind>', 'internal: run as the bench subscriber process').choices(['subscriber']).hideHelp())
-    .addOption(new Option('--sequencer <host:port>', 'internal: the sequencer of --child').argParser(hostPortParser('--sequencer'))
+    .addOption(new Option('--child <kind>',
+      'internal: run as the bench subscriber process').choices(['subscriber']).hideHelp())
+    .addOption(new Option('--sequencer <host:port>',
+      'internal: the sequencer of --child').argParser(hostPortParser('--sequencer'))
       .hideHelp())
     .action(async (flags: BenchFlags) => {
       if (flags.child === 'subscriber') return runSubscriber(flags);
       if (flags.writeQuorum !== undefined && flags.writeQuorum > flags.receivers) {
-        throw usageError('--write-quorum', String(flags.writeQuorum), `at most --receivers (${flags.receivers}) is allowed`);
+        throw usageError('--write-quorum', String(flags.writeQuorum),
+          `at most --receivers (${flags.receivers}) is allowed`);
       }
       const report = await runBench(flags);
       process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatReport(report));
@@ -164,9 +175,11 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
     const isCommit = flags.receiversKind === 'commit';
     const sequencerAddress = `127.0.0.1:${sequencerPort}`;
     const group = `239.192.${(seed >>> 8) & 0xff}.${(seed & 0xff) | 1}:${groupPort}`;
-    children.push(startSelf(['sequencer', '--listen', sequencerAddress, '--replication', String(isCommit ? flags.receivers : 0),
+    children.push(startSelf(['sequencer', '--listen', sequencerAddress, '--replication',
+      String(isCommit ? flags.receivers : 0),
       ...(isCommit && flags.writeQuorum ? ['--write-quorum', String(flags.writeQuorum)] : []),
-      '--river', flags.river, '--interface', flags.interface, '--group', group, '--metrics-port', String(metricsPort)], log, 'sequencer'));
+      '--river', flags.river, '--interface', flags.interface, '--group', group, '--metrics-port',
+        String(metricsPort)], log, 'sequencer'));
     const receiverMetricsPorts: number[] = [];
     const subscriberReports: Array<Promise<ReceiverReport>> = [];
     for (let i = 0; i < flags.receivers; i++) {
@@ -185,10 +198,12 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
     const fdatasync = isCommit ? measureFdatasync(dataRoot) : null;
     const readyMetric = isCommit ? 'x2_river_commits_ready' : 'x2_river_subscribers_ready';
     const allReady = await waitUntil(async () =>
-      ((await scrape(metricsPort).catch(() => new Map<string, number>())).get(readyMetric) ?? 0) >= flags.receivers, 60_000);
+      ((await scrape(metricsPort).catch(() => new Map<string, number>())).get(readyMetric) ?? 0) >= flags.receivers,
+        60_000);
     if (!allReady) throw new X2Error('X2_ERR_IO', `bench river: the receivers did not all join the river within 60 s`);
 
-    const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000,
+      numberOfSignificantValueDigits: 3 });
     let running = true;
     let errors = 0;
     const sentCount = new Map<number, number>();
@@ -227,7 +242,8 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
       const handler: AppendHandler = {
         onAppended: () => undefined,
         onCommitted: () => {
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - sentAtMs[committed % sentAtMs.length]!) * 1000)));
+          histogram.recordValue(Math.max(1,
+            Math.round((performance.now() - sentAtMs[committed % sentAtMs.length]!) * 1000)));
           committed += 1;
           committedCount[a] = committed;
         },
@@ -249,7 +265,8 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
       for (let i = 0; i < flags.receivers; i++) {
         const metrics = await scrape(receiverMetricsPorts[i]!);
         delivery.push({ receiver: `commit-${i}`,
-          ...await readBackCommit(sentCount, lastSeq, receiverMetricsPorts[i]!, children[i + 1]!, join(dataRoot, `commit-${i}`)),
+          ...await readBackCommit(sentCount, lastSeq, receiverMetricsPorts[i]!, children[i + 1]!, join(dataRoot,
+            `commit-${i}`)),
           naksSent: metrics.get('x2_river_naks_sent_total') ?? 0,
           retransmitsReceived: metrics.get('x2_river_retransmits_received_total') ?? 0,
           repairedEntries: metrics.get('x2_river_repaired_entries_total') ?? 0 });
@@ -277,7 +294,8 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
       bytesAppended, bytesSent, amplification: bytesAppended > 0 ? round(bytesSent / bytesAppended) : 0,
       naks: sequencerMetrics.get('x2_river_naks_received_total') ?? 0,
       retransmits: sequencerMetrics.get('x2_river_retransmits_total') ?? 0,
-      delivery, ok: errors === 0 && delivery.every((d) => d.missing === 0 && d.duplicated === 0 && d.outOfOrder === 0 && d.seqGaps === 0),
+      delivery, ok: errors === 0 && delivery.every((d) => d.missing === 0 && d.duplicated === 0
+        && d.outOfOrder === 0 && d.seqGaps === 0),
     };
   } finally {
     for (const client of clients) client.close();
@@ -325,7 +343,8 @@ function readChildReport(child: ChildProcess, name: string): Promise<ReceiverRep
     child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
     child.once('exit', () => {
       try {
-        resolve({ receiver: name, ...JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as Omit<ReceiverReport, 'receiver'> });
+        resolve({ receiver: name, ...JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as Omit<ReceiverReport,
+          'receiver'> });
       } catch {
         reject(new Error(`${name} printed no report`));
       }
@@ -352,7 +371,8 @@ async function runSubscriber(flags: BenchFlags): Promise<void> {
   await waitUntil(() => member.lastSeq >= member.lastKnownSeq, 10_000);
   member.close();
   const report = check.finish(new Map());
-  process.stdout.write(`${JSON.stringify({ ...report, naksSent: member.naksSent, retransmitsReceived: member.retransmitsReceived,
+  process.stdout.write(`${JSON.stringify({ ...report, naksSent: member.naksSent,
+    retransmitsReceived: member.retransmitsReceived,
     repairedEntries: member.entriesRepaired })}\n`);
 }
 
@@ -372,11 +392,13 @@ export function formatReport(report: RiverBenchReport): string {
     lines.push(`fdatasync   p99 ${report.fdatasyncP99Us} us on the same disk; append-to-commit p99 / fdatasync p99 = ` +
       `${report.p99OverFdatasyncP99}`);
   }
-  lines.push(`fan-out     ${report.bytesSent} B sent / ${report.bytesAppended} B appended = amplification ${report.amplification}`);
+  lines.push(`fan-out     ${report.bytesSent} B sent / ${report.bytesAppended} B appended = `
+    + `amplification ${report.amplification}`);
   lines.push(`repair      NAKs ${report.naks}, retransmits ${report.retransmits}`);
   for (const d of report.delivery) {
     lines.push(`${d.receiver.padEnd(12)}delivered ${d.delivered}, missing ${d.missing}, duplicated ${d.duplicated}, ` +
-      `out-of-order ${d.outOfOrder}, seq gaps ${d.seqGaps}; NAKs ${d.naksSent}, retransmits ${d.retransmitsReceived}, ` +
+      `out-of-order ${d.outOfOrder}, seq gaps ${d.seqGaps}; NAKs ${d.naksSent}, ` +
+      `retransmits ${d.retransmitsReceived}, ` +
       `repaired ${d.repairedEntries}`);
   }
   lines.push(report.ok ? 'delivery    OK: every receiver got every entry once, in order' : 'delivery    FAILED');

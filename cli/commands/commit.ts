@@ -15,7 +15,8 @@ import type { HostPort } from '../../core/river/address.ts';
 import { LossGenerator } from '../../core/river/loss-generator.ts';
 import { Commit } from '../../core/roles/commit/commit.ts';
 import type { SyncPolicy } from '../../core/storage/store.ts';
-import { DEFAULT_SEQUENCER, hostPortParser, integerParser, lossParser, resolveRiver, riverOptions, type RiverChoice } from '../river-options.ts';
+import { DEFAULT_SEQUENCER, hostPortParser, integerParser, lossParser, resolveRiver, riverOptions,
+  type RiverChoice } from '../river-options.ts';
 
 type CommitFlags = {
   sequencer: HostPort; listen: HostPort; data: string; river: RiverChoice; interface?: string; metricsPort: number;
@@ -24,11 +25,13 @@ type CommitFlags = {
 
 function parseDataDir(value: string): string {
   const dir = resolve(value);
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw usageError('--data', value, 'a directory is allowed, this is a file');
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw usageError('--data', value,
+    'a directory is allowed, this is a file');
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    throw usageError('--data', value, `a directory this process can create and write is allowed (${(error as Error).message})`);
+    throw usageError('--data', value,
+      `a directory this process can create and write is allowed (${(error as Error).message})`);
   }
   return dir;
 }
@@ -51,14 +54,18 @@ export function commitCommand(): Command {
   const command = new Command('commit')
     .description('store the river durably, report durable seqs to the sequencer, serve stored entries to peers')
     .addOption(new Option('--sequencer <host:port>', 'the sequencer control address').env('X2_SEQUENCER')
-      .argParser(hostPortParser('--sequencer')).default(hostPortParser('--sequencer')(DEFAULT_SEQUENCER), DEFAULT_SEQUENCER))
+      .argParser(hostPortParser('--sequencer')).default(hostPortParser('--sequencer')(DEFAULT_SEQUENCER),
+        DEFAULT_SEQUENCER))
     .addOption(new Option('--listen <host:port>', 'address serving stored entries to peers (port 0 = any free port)')
-      .env('X2_LISTEN').argParser(hostPortParser('--listen')).default(hostPortParser('--listen')('127.0.0.1:0'), '127.0.0.1:0'))
+      .env('X2_LISTEN').argParser(hostPortParser('--listen')).default(hostPortParser('--listen')('127.0.0.1:0'),
+        '127.0.0.1:0'))
     .addOption(new Option('--data <dir>', 'data directory (created if missing)').env('X2_DATA').argParser(parseDataDir)
       .makeOptionMandatory())
-    .addOption(new Option('--member-id <name>', 'name of this commit in logs and metrics (default: host and data folder)')
+    .addOption(new Option('--member-id <name>',
+      'name of this commit in logs and metrics (default: host and data folder)')
       .env('X2_MEMBER_ID'))
-    .addOption(new Option('--sync <policy>', 'when to fdatasync: entry-set (every append batch), interval:MS, bytes:SIZE')
+    .addOption(new Option('--sync <policy>',
+      'when to fdatasync: entry-set (every append batch), interval:MS, bytes:SIZE')
       .env('X2_SYNC').argParser(parseSyncPolicy).default({ kind: 'entry-set' } satisfies SyncPolicy, 'entry-set'))
     .addOption(new Option('--loss <fraction>', 'test/bench: drop this fraction of received river datagrams (seeded)')
       .env('X2_LOSS').argParser(lossParser).default(0))

@@ -22,17 +22,22 @@ type SequencerFlags = {
 export function sequencerCommand(): Command {
   const command = new Command('sequencer')
     .description('order appends into the river: assign seqs and offsets, multicast, track the committed seq')
-    .addOption(new Option('--listen <host:port>', 'control address: appenders and members connect here').env('X2_LISTEN')
+    .addOption(new Option('--listen <host:port>',
+      'control address: appenders and members connect here').env('X2_LISTEN')
       .argParser(hostPortParser('--listen')).default(hostPortParser('--listen')(DEFAULT_SEQUENCER), DEFAULT_SEQUENCER))
-    .addOption(new Option('--replication <r>', 'number of commits that store every entry (R; 0 = no durability, bench only)')
+    .addOption(new Option('--replication <r>',
+      'number of commits that store every entry (R; 0 = no durability, bench only)')
       .env('X2_REPLICATION').argParser(integerParser('--replication', 0, 16)).default(1))
     .addOption(new Option('--write-quorum <w>', 'commits that must have an entry on disk before it is committed '
       + '(1 <= W <= R; default: a majority)').env('X2_WRITE_QUORUM').argParser(integerParser('--write-quorum', 1, 16)))
     .addOption(new Option('--group <addr:port>', 'multicast group and port of the river').env('X2_GROUP')
       .argParser(groupParser).default(groupParser(DEFAULT_GROUP), DEFAULT_GROUP))
-    .addOption(new Option('--ring-bytes <size>', 'retransmit ring size; appends stop when it is full of uncommitted frames')
-      .env('X2_RING_BYTES').argParser(bytesParser('--ring-bytes', 1024 * 1024, 2 ** 31)).default(64 * 1024 * 1024, '64MiB'))
-    .addOption(new Option('--mtu-bytes <bytes>', 'largest river datagram incl. IP/UDP headers (default: the interface MTU)')
+    .addOption(new Option('--ring-bytes <size>',
+      'retransmit ring size; appends stop when it is full of uncommitted frames')
+      .env('X2_RING_BYTES').argParser(bytesParser('--ring-bytes', 1024 * 1024, 2 ** 31)).default(64 * 1024 * 1024,
+        '64MiB'))
+    .addOption(new Option('--mtu-bytes <bytes>',
+      'largest river datagram incl. IP/UDP headers (default: the interface MTU)')
       .env('X2_MTU_BYTES').argParser(integerParser('--mtu-bytes', 576, 65000)))
     .addOption(new Option('--heartbeat-ms <ms>', 'heartbeat interval when idle').env('X2_HEARTBEAT_MS')
       .argParser(integerParser('--heartbeat-ms', 1, 1000)).default(5))
@@ -42,7 +47,8 @@ export function sequencerCommand(): Command {
   return command.action(async (flags: SequencerFlags) => {
     const writeQuorum = flags.replication === 0 ? 0 : flags.writeQuorum ?? Math.floor(flags.replication / 2) + 1;
     if (writeQuorum > flags.replication) {
-      throw usageError('--write-quorum', String(writeQuorum), `at most --replication (${flags.replication}) is allowed`);
+      throw usageError('--write-quorum', String(writeQuorum),
+        `at most --replication (${flags.replication}) is allowed`);
     }
     const log = new Log('sequencer');
     const river = await resolveRiver(flags.river, flags.interface);

@@ -38,7 +38,8 @@ export function counterFrom(registry: Registry, name: string, help: string, read
 }
 
 /** Serves GET /metrics on `port` (0 = any free port); resolves with the bound port. */
-export async function serveMetrics(registry: Registry, port: number, host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
+export async function serveMetrics(registry: Registry, port: number,
+  host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served\n');

@@ -88,7 +88,8 @@ export class AppendClient {
       if (this.#closed) throw unavailable('append client closed');
       let resolveCommitted!: (seq: number) => void;
       let rejectCommitted!: (error: X2Error) => void;
-      const committed = new Promise<number>((resolve, reject) => { resolveCommitted = resolve; rejectCommitted = reject; });
+      const committed = new Promise<number>((resolve,
+        reject) => { resolveCommitted = resolve; rejectCommitted = reject; });
       committed.catch(() => undefined); // a caller may only care about the first answer
       const sequenced = new Promise<AppendResult>((resolve, reject) => {
         const accepted = this.append(entries, {
@@ -140,7 +141,8 @@ export class AppendClient {
   #onMessage(type: number, payload: Buffer): void {
     if (type === MESSAGE.appended) {
       const pending = this.#sent[this.#sentHead];
-      if (!pending || pending.requestId !== payload.readUInt32LE(0)) return this.#protocolError('APPENDED out of order');
+      if (!pending
+        || pending.requestId !== payload.readUInt32LE(0)) return this.#protocolError('APPENDED out of order');
       this.#shift('sent');
       const firstSeq = readU64(payload, 4);
       const count = payload.readUInt16LE(12);
@@ -167,7 +169,8 @@ export class AppendClient {
       if (woke) this.#wake();
     } else if (type === MESSAGE.appendError) {
       const pending = this.#sent[this.#sentHead];
-      if (!pending || pending.requestId !== payload.readUInt32LE(0)) return this.#protocolError('APPEND_ERROR out of order');
+      if (!pending
+        || pending.requestId !== payload.readUInt32LE(0)) return this.#protocolError('APPEND_ERROR out of order');
       this.#shift('sent');
       const body = unpackBody<ErrorBody>(payload.subarray(4));
       const code = body.code === 'X2_ERR_APPEND_REJECTED' ? 'X2_ERR_APPEND_REJECTED' : 'X2_ERR_SEQUENCER_UNAVAILABLE';
@@ -180,7 +183,8 @@ export class AppendClient {
     // Head indexes instead of Array.shift (O(1)); compact once the dead prefix is large.
     if (queue === 'sent') {
       this.#sentHead += 1;
-      if (this.#sentHead > 1024 && this.#sentHead * 2 > this.#sent.length) { this.#sent.splice(0, this.#sentHead); this.#sentHead = 0; }
+      if (this.#sentHead > 1024 && this.#sentHead * 2 > this.#sent.length) { this.#sent.splice(0,
+        this.#sentHead); this.#sentHead = 0; }
     } else {
       this.#sequencedHead += 1;
       if (this.#sequencedHead > 1024 && this.#sequencedHead * 2 > this.#sequenced.length) {

@@ -17,7 +17,8 @@ describe('delivery check', () => {
   it('reports zeros for a perfect delivery', () => {
     const check = new DeliveryCheck();
     deliver(check, [[0, 0], [1, 0], [0, 1], [1, 1]]);
-    expect(check.finish(new Map([[0, 2], [1, 2]]))).toMatchObject({ delivered: 4, missing: 0, duplicated: 0, outOfOrder: 0, seqGaps: 0 });
+    expect(check.finish(new Map([[0, 2], [1, 2]]))).toMatchObject({ delivered: 4, missing: 0, duplicated: 0,
+      outOfOrder: 0, seqGaps: 0 });
   });
 
   it('counts missing, duplicated and out-of-order entries', () => {

@@ -25,7 +25,8 @@ export function setBenchCounter(batch: Buffer, counter: number): void {
   batch.writeUInt32LE(counter, BENCH_TAG_POSITION + 4);
 }
 
-export type DeliveryReport = { delivered: number; missing: number; duplicated: number; outOfOrder: number; seqGaps: number;
+export type DeliveryReport = {
+  delivered: number; missing: number; duplicated: number; outOfOrder: number; seqGaps: number;
   lastSeq: number };
 
 export class DeliveryCheck {

@@ -28,7 +28,8 @@ function encodeBody(entries: RiverEntry[]): Buffer {
 function frameOf(entries: RiverEntry[], fragmentBodyBytesMax: number, seq = 7): Buffer {
   const body = encodeBody(entries);
   const out = Buffer.alloc(fragmentedBytes(body.length, fragmentBodyBytesMax));
-  const end = writeFragments(out, 0, body, { kind: FRAME_KIND.data, entryCount: entries.length, riverId: 3, epoch: 2, seq,
+  const end = writeFragments(out, 0, body, { kind: FRAME_KIND.data, entryCount: entries.length, riverId: 3, epoch: 2,
+    seq,
     committedSeq: 5 }, fragmentBodyBytesMax);
   expect(end).toBe(out.length);
   return out;

@@ -197,7 +197,8 @@ export function readEntries(body: Buffer, entryCount: number): RiverEntry[] | nu
  * fragment. The caller sized `target` with `fragmentedBytes`.
  */
 export function writeFragments(
-  target: Buffer, position: number, body: Buffer, header: Omit<FrameHeader, 'fragmentIndex' | 'fragmentCount' | 'bodyBytes'>,
+  target: Buffer, position: number, body: Buffer, header: Omit<FrameHeader,
+    'fragmentIndex' | 'fragmentCount' | 'bodyBytes'>,
   fragmentBodyBytesMax: number,
 ): number {
   const fragmentCount = Math.max(1, Math.ceil(body.length / fragmentBodyBytesMax));

@@ -54,7 +54,8 @@ export class GapTracker {
         this.duplicates += 1;
         return;
       }
-      if (this.#pending.size >= this.pendingFramesMax || this.#pendingBytes + frame.body.length > this.pendingBytesMax) {
+      if (this.#pending.size >= this.pendingFramesMax
+        || this.#pendingBytes + frame.body.length > this.pendingBytesMax) {
         this.overflowDropped += 1;
         return;
       }

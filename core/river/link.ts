@@ -56,7 +56,9 @@ export class LinkReader {
         return null;
       }
       const length = chunk.readUInt32LE(position);
-      if (length < 1 || length > this.messageBytesMax) return `link message length ${length} out of range [1, ${this.messageBytesMax}]`;
+      if (length < 1 || length > this.messageBytesMax) {
+        return `link message length ${length} out of range [1, ${this.messageBytesMax}]`;
+      }
       const total = 4 + length;
       if (available < total) {
         this.#partial = Buffer.allocUnsafe(total);

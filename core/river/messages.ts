@@ -104,7 +104,8 @@ export function sendAppend(writer: LinkWriter, requestId: number, entries: reado
   buffer.writeUInt16LE(entries.length, position + 4);
   let cursor = position + 6;
   for (const entry of entries) {
-    cursor = writeEntry(buffer, cursor, { streamId: entry.streamId, recordCount: entry.recordCount, baseOffset: 0, batch: entry.batch });
+    cursor = writeEntry(buffer, cursor, { streamId: entry.streamId, recordCount: entry.recordCount, baseOffset: 0,
+      batch: entry.batch });
   }
 }
 
@@ -115,7 +116,8 @@ export function readAppend(payload: Buffer): { requestId: number; entries: River
   return entries && entries.length > 0 ? { requestId: payload.readUInt32LE(0), entries } : null;
 }
 
-export function sendAppended(writer: LinkWriter, requestId: number, firstSeq: number, baseOffsets: readonly number[]): void {
+export function sendAppended(writer: LinkWriter, requestId: number, firstSeq: number,
+  baseOffsets: readonly number[]): void {
   const { buffer, position } = writer.reserve(MESSAGE.appended, 14 + 8 * baseOffsets.length);
   buffer.writeUInt32LE(requestId >>> 0, position);
   writeU64(buffer, position + 4, firstSeq);

@@ -9,7 +9,10 @@
  */
 import type { FrameHeader } from './frame.ts';
 
-type Partial = { epoch: number; entryCount: number; fragmentCount: number; received: number; bytes: number; chunks: Array<Buffer | undefined> };
+type Partial = {
+  epoch: number; entryCount: number; fragmentCount: number; received: number; bytes: number;
+  chunks: Array<Buffer | undefined>;
+};
 
 export type CompleteFrame = { seq: number; epoch: number; entryCount: number; body: Buffer };
 
@@ -34,7 +37,8 @@ export class Reassembler {
     }
     if (!partial) {
       if (this.#partials.size >= this.framesMax) this.#dropOldest();
-      partial = { epoch: header.epoch, entryCount: header.entryCount, fragmentCount: header.fragmentCount, received: 0, bytes: 0,
+      partial = { epoch: header.epoch, entryCount: header.entryCount, fragmentCount: header.fragmentCount,
+        received: 0, bytes: 0,
         chunks: new Array<Buffer | undefined>(header.fragmentCount) };
       this.#partials.set(header.seq, partial);
     }

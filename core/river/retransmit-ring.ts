@@ -103,7 +103,8 @@ export class RetransmitRing {
    * in seq order, up to `bytesMax` (at least one frame). Returns the seq after the last visited
    * frame, or -1 when fromSeq is below the ring (the member must repair from a commit).
    */
-  visit(fromSeq: number, toSeq: number, bytesMax: number, visit: (frame: Buffer, firstSeq: number, entryCount: number) => void): number {
+  visit(fromSeq: number, toSeq: number, bytesMax: number, visit: (frame: Buffer, firstSeq: number,
+    entryCount: number) => void): number {
     if (this.#size === 0 || fromSeq < this.firstSeq) return -1;
     let low = 0;
     let high = this.#size - 1;

@@ -303,7 +303,8 @@ export class RiverMember {
       this.#tracker.drain(this.#deliverFrame);
     }
     if (this.#nextDeliverSeq < toSeq) {
-      this.options.log.limited('warn', 'repair-short', `repair reached seq ${this.lastSeq}, wanted ${toSeq - 1}; will retry`);
+      this.options.log.limited('warn', 'repair-short',
+        `repair reached seq ${this.lastSeq}, wanted ${toSeq - 1}; will retry`);
     }
   }
 }

@@ -75,7 +75,8 @@ export class Load {
   readonly #clients: AppendClient[] = [];
   readonly #done: Array<Promise<void>> = [];
 
-  constructor(sequencer: string, appenders: number, options: { streams?: number; inflight?: number; entryBytes?: number } = {}) {
+  constructor(sequencer: string, appenders: number,
+    options: { streams?: number; inflight?: number; entryBytes?: number } = {}) {
     const streams = options.streams ?? 4;
     for (let a = 0; a < appenders; a++) {
       const client = new AppendClient(sequencer, { inflightMax: options.inflight ?? 32 });
@@ -108,7 +109,8 @@ export class Load {
   async stop(): Promise<void> {
     this.#running = false;
     await Promise.all(this.#done);
-    await waitFor(() => this.#clients.every((c) => c.inflight === 0), { timeoutMs: 30_000, what: 'appends in flight to finish' });
+    await waitFor(() => this.#clients.every((c) => c.inflight === 0), { timeoutMs: 30_000,
+      what: 'appends in flight to finish' });
     for (const client of this.#clients) client.close();
   }
 }

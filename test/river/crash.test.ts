@@ -115,7 +115,8 @@ describe('river under kill -9', () => {
         roles.push(cluster.sequencer);
       }
       const acksAfter = load.ackCount;
-      await waitFor(() => load.ackCount >= acksAfter + 1000, { timeoutMs: 40_000, what: 'load after the last restart' });
+      await waitFor(() => load.ackCount >= acksAfter + 1000, { timeoutMs: 40_000,
+        what: 'load after the last restart' });
       epochs.push(await metric(cluster.sequencer, 'x2_river_epoch'));
       expect(epochs[1]).toBeGreaterThan(epochs[0]!);
       expect(epochs[2]).toBeGreaterThan(epochs[1]!);

@@ -22,7 +22,8 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: number, acksWanted: number): Promise<void> {
+async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: number,
+  acksWanted: number): Promise<void> {
   requireBinary();
   const dir = makeTempDir('x2-river-');
   dirs.push(dir);
@@ -34,7 +35,8 @@ async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: nu
   roles.push(sequencer);
   const commits: Role[] = [];
   for (const name of ['c1', 'c2']) {
-    const commit = startRole(name, ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name), '--member-id', name,
+    const commit = startRole(name, ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name),
+      '--member-id', name,
       '--river', river, '--interface', '127.0.0.1', '--loss', String(loss), '--seed', String(seed + commits.length)],
     await freePort());
     commits.push(commit);
@@ -42,15 +44,17 @@ async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: nu
   }
   try {
     const load = new Load(sequencerAddress, 3, { streams: 5 });
-    await waitFor(() => load.ackCount >= acksWanted, { timeoutMs: 90_000, what: `${acksWanted} acknowledged appends` });
+    await waitFor(() => load.ackCount >= acksWanted, { timeoutMs: 60_000, what: `${acksWanted} acknowledged appends` });
     await load.stop();
     expect(load.errors).toBe(0);
     const lastSeq = Math.max(...load.acks.map((ack) => ack.seq));
     expect(await metric(sequencer, 'x2_river_committed_seq')).toBeGreaterThanOrEqual(lastSeq);
-    const naks = await metric(commits[0]!, 'x2_river_naks_sent_total') + await metric(commits[1]!, 'x2_river_naks_sent_total');
+    const naks = await metric(commits[0]!, 'x2_river_naks_sent_total') + await metric(commits[1]!,
+      'x2_river_naks_sent_total');
     if (loss >= 0.05) expect(naks).toBeGreaterThan(0);
     for (const commit of commits) {
-      await waitFor(async () => await metric(commit, 'x2_commit_durable_seq') >= lastSeq, { what: `${commit.name} durable` });
+      await waitFor(async () => await metric(commit, 'x2_commit_durable_seq') >= lastSeq,
+        { what: `${commit.name} durable` });
       await stopRole(commit);
     }
     const [first, second] = [await readCommit(join(dir, 'c1')), await readCommit(join(dir, 'c2'))];
@@ -62,7 +66,8 @@ async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: nu
     expect(second.streams).toEqual(first.streams);
     expect(second.bySeq).toEqual(first.bySeq);
   } catch (error) {
-    for (const role of [sequencer, ...commits]) process.stderr.write(`--- ${role.name}\n${role.log.join('').slice(-3000)}\n`);
+    for (const role of [sequencer,
+      ...commits]) process.stderr.write(`--- ${role.name}\n${role.log.join('').slice(-3000)}\n`);
     throw error;
   } finally {
     await Promise.all([sequencer, ...commits].map((role) => stopRole(role)));
@@ -72,16 +77,16 @@ async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: nu
 describe('river on loopback: sequencer + two commits', () => {
   it('unicast TCP river', async () => {
     await runCluster('unicast', 0, 1, 3000);
-  });
+  }, 180_000);
 
   it('multicast river', async () => {
     await runCluster('multicast', 0, 1, 3000);
-  });
+  }, 180_000);
 
   for (const loss of [0.01, 0.05, 0.2]) {
     it(`multicast river with ${loss * 100}% of datagrams dropped at each commit (seeded)`, async () => {
       const seed = testSeed(`river-loss-${loss}`);
       await runCluster('multicast', loss, seed, 2000);
-    });
+    }, 180_000);
   }
 });

@@ -23,7 +23,8 @@ import { counterFrom, Gauge, gaugeFrom, type Registry } from '../../metrics/metr
 import { readU64 } from '../../river/frame.ts';
 import { LinkReader, LinkWriter } from '../../river/link.ts';
 import type { LossGenerator } from '../../river/loss-generator.ts';
-import { MESSAGE, sendEntries, type Hello, type RiverMode, type StoredRiverEntry, type Welcome } from '../../river/messages.ts';
+import { MESSAGE, sendEntries, type Hello, type RiverMode, type StoredRiverEntry,
+  type Welcome } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import { Store, type SyncPolicy } from '../../storage/store.ts';
 import { divergencePoint, readEpochHistory, writeEpochHistory } from './epoch-file.ts';
@@ -73,16 +74,22 @@ export class Commit {
     store.onDurable((durableSeq) => this.member.reportDurable(durableSeq));
     const registry = options.registry;
     const member = this.member;
-    counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)', () => member.framesReceived);
-    counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)', () => member.bytesReceived);
-    counterFrom(registry, 'x2_river_frames_refused_total', 'frames refused (bad CRC, other epoch)', () => member.framesRefused);
+    counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)',
+      () => member.framesReceived);
+    counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)',
+      () => member.bytesReceived);
+    counterFrom(registry, 'x2_river_frames_refused_total', 'frames refused (bad CRC, other epoch)',
+      () => member.framesRefused);
     counterFrom(registry, 'x2_river_naks_sent_total', 'NAKs sent to the sequencer', () => member.naksSent);
-    counterFrom(registry, 'x2_river_retransmits_received_total', 'retransmitted frames received', () => member.retransmitsReceived);
-    counterFrom(registry, 'x2_river_repaired_entries_total', 'entries repaired from a peer commit', () => member.entriesRepaired);
+    counterFrom(registry, 'x2_river_retransmits_received_total', 'retransmitted frames received',
+      () => member.retransmitsReceived);
+    counterFrom(registry, 'x2_river_repaired_entries_total', 'entries repaired from a peer commit',
+      () => member.entriesRepaired);
     counterFrom(registry, 'x2_commit_peer_reads_total', 'read requests served to peers', () => this.peerReads);
     gaugeFrom(registry, 'x2_commit_durable_seq', 'highest seq durable in this store', () => store.durableSeq);
     gaugeFrom(registry, 'x2_commit_last_seq', 'highest seq appended to this store', () => store.lastSeq);
-    gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard from the river', () => member.committedSeq);
+    gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard from the river',
+      () => member.committedSeq);
     gaugeFrom(registry, 'x2_river_epoch', 'epoch of the last welcome', () => member.epoch);
   }
 
@@ -142,7 +149,8 @@ export class Commit {
     }
     writeEpochHistory(this.options.dataDir, welcome.history);
     await this.store.sync();
-    this.options.log.info(`welcomed: epoch ${welcome.epoch}, head seq ${welcome.headSeq}, holding ${this.store.lastSeq}`);
+    this.options.log.info(`welcomed: epoch ${welcome.epoch}, head seq ${welcome.headSeq}, `
+      + `holding ${this.store.lastSeq}`);
     return this.store.lastSeq;
   }
 
@@ -219,7 +227,8 @@ export class Commit {
   }
 }
 
-function sendReadError(writer: LinkWriter, requestId: number, body: { code: string; message: string; retriable: boolean }): void {
+function sendReadError(writer: LinkWriter, requestId: number,
+  body: { code: string; message: string; retriable: boolean }): void {
   const packed = pack(body);
   const { buffer, position } = writer.reserve(MESSAGE.readError, 4 + packed.length);
   buffer.writeUInt32LE(requestId, position);

@@ -52,7 +52,8 @@ export function epochOfSeq(history: EpochHistory, seq: number): number {
  * seq to truncate after, or null when the last entry agrees with it. `local` is this commit's own
  * previous history (to find where an epoch unknown to the authority began).
  */
-export function divergencePoint(authority: EpochHistory, local: EpochHistory, lastSeq: number, lastEpoch: number): number | null {
+export function divergencePoint(authority: EpochHistory, local: EpochHistory, lastSeq: number,
+  lastEpoch: number): number | null {
   if (lastSeq === 0 || epochOfSeq(authority, lastSeq) === lastEpoch) return null;
   const index = authority.findIndex(([epoch]) => epoch === lastEpoch);
   if (index >= 0) {

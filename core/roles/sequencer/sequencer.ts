@@ -121,18 +121,22 @@ export class Sequencer {
     this.#fragmentBodyBytesMax = options.mtuBytes - 28 - FRAME_HEADER_BYTES; // 28 = IPv4 + UDP headers
     assert(this.#fragmentBodyBytesMax >= 256, 'MTU too small for river frames');
     const registry = options.registry;
-    counterFrom(registry, 'x2_river_frames_sent_total', 'river datagrams sent (multicast counts once)', () => this.framesSent);
+    counterFrom(registry, 'x2_river_frames_sent_total', 'river datagrams sent (multicast counts once)',
+      () => this.framesSent);
     counterFrom(registry, 'x2_river_bytes_sent_total', 'river bytes sent, all drivers', () => this.bytesSent);
     counterFrom(registry, 'x2_river_bytes_appended_total', 'entry bytes appended', () => this.bytesAppended);
     counterFrom(registry, 'x2_river_entries_appended_total', 'entries sequenced', () => this.entriesAppended);
     counterFrom(registry, 'x2_river_naks_received_total', 'NAKs received from members', () => this.naksReceived);
     counterFrom(registry, 'x2_river_retransmits_total', 'frames resent from the ring', () => this.retransmits);
-    counterFrom(registry, 'x2_river_repairs_ordered_total', 'NAKs below the ring, sent to a peer commit', () => this.repairsOrdered);
+    counterFrom(registry, 'x2_river_repairs_ordered_total', 'NAKs below the ring, sent to a peer commit',
+      () => this.repairsOrdered);
     gaugeFrom(registry, 'x2_river_last_seq', 'highest seq sequenced', () => this.#nextSeq - 1);
     gaugeFrom(registry, 'x2_river_committed_seq', 'highest seq durable on the write quorum', () => this.#committedSeq);
     gaugeFrom(registry, 'x2_river_epoch', 'sequencer epoch', () => this.#epoch);
-    const readyCount = (role: string): number => [...this.#members].filter((m) => m.hello?.role === role && m.ready).length;
-    gaugeFrom(registry, 'x2_river_commits_ready', 'commits welcomed in this epoch and ready', () => readyCount('commit'));
+    const readyCount = (role: string): number =>
+      [...this.#members].filter((m) => m.hello?.role === role && m.ready).length;
+    gaugeFrom(registry, 'x2_river_commits_ready', 'commits welcomed in this epoch and ready',
+      () => readyCount('commit'));
     gaugeFrom(registry, 'x2_river_subscribers_ready', 'subscribers welcomed and ready', () => readyCount('subscriber'));
     gaugeFrom(registry, 'x2_river_ring_frames', 'frames held in the retransmit ring', () => this.#ring.size);
     const members = this.#members;
@@ -143,7 +147,8 @@ export class Sequencer {
       collect() {
         this.reset();
         for (const member of members) {
-          if (member.hello?.role === 'commit') this.set({ member: member.hello.memberId }, lastSeq() - member.durableSeq);
+          if (member.hello?.role !== 'commit') continue;
+          this.set({ member: member.hello.memberId }, lastSeq() - member.durableSeq);
         }
       },
     });
@@ -169,7 +174,8 @@ export class Sequencer {
     const server = createServer({ noDelay: true });
     const sequencer = new Sequencer(options, server);
     if (options.group !== null) {
-      sequencer.#multicast = await MulticastSender.open(options.group, options.groupPort, options.interfaceAddress ?? '127.0.0.1');
+      const interfaceAddress = options.interfaceAddress ?? '127.0.0.1';
+      sequencer.#multicast = await MulticastSender.open(options.group, options.groupPort, interfaceAddress);
     }
     server.on('connection', (socket) => sequencer.#onConnection(socket));
     await new Promise<void>((resolve, reject) => {
@@ -219,7 +225,8 @@ export class Sequencer {
   }
 
   #drop(member: Member, why: string): void {
-    this.options.log.limited('warn', `drop-${why}`, `closing link of member ${member.hello?.memberId ?? member.id}: ${why}`);
+    this.options.log.limited('warn', `drop-${why}`,
+      `closing link of member ${member.hello?.memberId ?? member.id}: ${why}`);
     member.socket.destroy();
   }
 
@@ -255,17 +262,20 @@ export class Sequencer {
     for (const commit of commits) {
       const hello = commit.hello!;
       const [bestEpoch, bestSeq] = [best.lastEpoch ?? 0, best.lastSeq ?? 0];
-      if ((hello.lastEpoch ?? 0) > bestEpoch || (hello.lastEpoch ?? 0) === bestEpoch && (hello.lastSeq ?? 0) > bestSeq) best = hello;
+      const [epoch, seq] = [hello.lastEpoch ?? 0, hello.lastSeq ?? 0];
+      if (epoch > bestEpoch || epoch === bestEpoch && seq > bestSeq) best = hello;
       epochMax = Math.max(epochMax, hello.lastEpoch ?? 0, ...(hello.history ?? []).map(([epoch]) => epoch));
     }
     this.#epoch = epochMax + 1;
     this.#headSeq = best.lastSeq ?? 0;
     this.#nextSeq = this.#headSeq + 1;
-    this.#history = [...(best.history ?? []).filter(([, startSeq]) => startSeq <= this.#nextSeq), [this.#epoch, this.#nextSeq]];
+    const kept = (best.history ?? []).filter(([, startSeq]) => startSeq <= this.#nextSeq);
+    this.#history = [...kept, [this.#epoch, this.#nextSeq]];
     for (const [streamId, nextOffset] of best.streams ?? []) this.#streamNext.set(streamId, nextOffset);
     this.#phase = 'welcoming';
     this.#bestListen = best.listen ?? null;
-    this.options.log.info(`recovered from ${commits.length} commits: head seq ${this.#headSeq} (from ${best.memberId}), ` +
+    this.options.log.info(`recovered from ${commits.length} commits: head seq ${this.#headSeq} `
+      + `(from ${best.memberId}), ` +
       `${this.#streamNext.size} streams, epoch ${this.#epoch}`);
     for (const member of this.#members) if (member.hello && member.hello.role !== 'appender') this.#welcome(member);
   }
@@ -307,7 +317,8 @@ export class Sequencer {
   }
 
   #onDurable(member: Member, durableSeq: number): void {
-    if (durableSeq < 0 || durableSeq >= this.#nextSeq) return this.#drop(member, `durable seq ${durableSeq} out of range`);
+    if (durableSeq < 0 || durableSeq >= this.#nextSeq) return this.#drop(member,
+      `durable seq ${durableSeq} out of range`);
     member.durableSeq = Math.max(member.durableSeq, durableSeq);
     this.#updateCommitted();
   }
@@ -375,7 +386,8 @@ export class Sequencer {
     }
     if (bodyBytes > 8 * 1024 * 1024) {
       this.appendsRejected += 1;
-      sendAppendError(member.writer, append.requestId, 'X2_ERR_APPEND_REJECTED', `append of ${bodyBytes} bytes, at most 8 MiB`, false);
+      sendAppendError(member.writer, append.requestId, 'X2_ERR_APPEND_REJECTED',
+        `append of ${bodyBytes} bytes, at most 8 MiB`, false);
       return;
     }
     this.#queue.push({ member, requestId: append.requestId, entries: append.entries, bodyBytes });
@@ -409,7 +421,8 @@ export class Sequencer {
       let last = this.#queueHead;
       while (last < this.#queue.length) {
         const append = this.#queue[last]!;
-        if (last > this.#queueHead && (bodyBytes + append.bodyBytes > FRAME_COALESCE_BYTES || entryCount + append.entries.length > 0xffff)) break;
+        if (last > this.#queueHead && (bodyBytes + append.bodyBytes > FRAME_COALESCE_BYTES
+          || entryCount + append.entries.length > 0xffff)) break;
         bodyBytes += append.bodyBytes;
         entryCount += append.entries.length;
         last += 1;
@@ -499,14 +512,16 @@ export class Sequencer {
     if (this.#phase === 'recovering') return;
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
     writeFrameHeader(frame, 0, { kind: FRAME_KIND.heartbeat, fragmentIndex: 0, fragmentCount: 1, entryCount: 0,
-      riverId: this.options.riverId, epoch: this.#epoch, bodyBytes: 0, seq: this.#nextSeq - 1, committedSeq: this.#committedSeq });
+      riverId: this.options.riverId, epoch: this.#epoch, bodyBytes: 0, seq: this.#nextSeq - 1,
+        committedSeq: this.#committedSeq });
     this.#send(frame);
     this.#sentSinceHeartbeat = false;
   }
 
   #onNak(member: Member, fromSeq: number, toSeq: number): void {
     this.naksReceived += 1;
-    if (fromSeq < 1 || toSeq <= fromSeq || toSeq > this.#nextSeq) return this.#drop(member, `bad NAK [${fromSeq}, ${toSeq})`);
+    if (fromSeq < 1 || toSeq <= fromSeq || toSeq > this.#nextSeq) return this.#drop(member,
+      `bad NAK [${fromSeq}, ${toSeq})`);
     const next = this.#ring.visit(fromSeq, toSeq, RETRANSMIT_BYTES_MAX, (frame) => {
       const { buffer, position } = member.writer.reserve(MESSAGE.frame, frame.length);
       frame.copy(buffer, position);
@@ -524,21 +539,26 @@ export class Sequencer {
     this.repairsOrdered += 1;
     const ringFirstSeq = this.#ring.size > 0 ? this.#ring.firstSeq : this.#nextSeq;
     const peers = this.#peers().filter((peer) => peer !== member.hello?.listen);
-    sendPacked(member.writer, MESSAGE.repair, { fromSeq, toSeq: Math.max(fromSeq + 1, Math.min(toSeq, ringFirstSeq)), peers });
+    sendPacked(member.writer, MESSAGE.repair, { fromSeq, toSeq: Math.max(fromSeq + 1, Math.min(toSeq, ringFirstSeq)),
+      peers });
   }
 }
 
 /** Why an entry is not a plausible Kafka RecordBatch v2 (null when it is). */
 function batchProblem(entry: RiverEntry): string | null {
-  if (entry.batch.length < RECORD_BATCH_HEADER_BYTES) return `batch of ${entry.batch.length} bytes, a RecordBatch v2 has at least 61`;
+  if (entry.batch.length < RECORD_BATCH_HEADER_BYTES) {
+    return `batch of ${entry.batch.length} bytes, a RecordBatch v2 has at least 61`;
+  }
   if (entry.batch[16] !== 2) return `batch magic ${entry.batch[16]}, only RecordBatch v2 (magic 2) is accepted`;
   const view = Buffer.from(entry.batch.buffer, entry.batch.byteOffset, entry.batch.length);
   const records = view.readInt32BE(57);
-  if (entry.recordCount < 1 || records !== entry.recordCount) return `record count ${entry.recordCount} does not match the batch (${records})`;
+  if (entry.recordCount < 1
+    || records !== entry.recordCount) return `record count ${entry.recordCount} does not match the batch (${records})`;
   return null;
 }
 
-function sendAppendError(writer: LinkWriter, requestId: number, code: string, message: string, retriable: boolean): void {
+function sendAppendError(writer: LinkWriter, requestId: number, code: string, message: string,
+  retriable: boolean): void {
   const body = pack({ code, message, retriable });
   const { buffer, position } = writer.reserve(MESSAGE.appendError, 4 + body.length);
   buffer.writeUInt32LE(requestId >>> 0, position);

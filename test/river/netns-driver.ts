@@ -1,0 +1,43 @@
+/**
+ * The load driver of netns.test.ts, run inside a network namespace (the test process cannot enter
+ * one): appends until `count` entries are acknowledged, waits for the commits to be durable up to
+ * the last acknowledged seq, and prints one JSON line: the acks and the commits' NAK counters.
+ * and the sequencer's fan-out amplification (bytes sent / bytes appended).
+ * Usage: netns-driver.ts <sequencer host:port> <count> <sequencer-metrics-url> <commit-metrics-url>...
+ */
+import { waitFor } from '../harness/wait-for.ts';
+import { Load } from './cluster.ts';
+
+async function scrape(url: string): Promise<Map<string, number>> {
+  const values = new Map<string, number>();
+  for (const line of (await (await fetch(url)).text()).split('\n')) {
+    const match = /^([a-z0-9_]+)(?:\{[^}]*\})? ([-\d.e+]+)$/.exec(line);
+    if (match) values.set(match[1]!, (values.get(match[1]!) ?? 0) + Number(match[2]));
+  }
+  return values;
+}
+
+async function main(): Promise<void> {
+  const [sequencer, countText, sequencerMetricsUrl, ...metricsUrls] = process.argv.slice(2);
+  const count = Number(countText);
+  const load = new Load(sequencer!, 2, { streams: 3 });
+  await waitFor(() => load.ackCount >= count, { timeoutMs: 90_000, what: `${count} acknowledged appends` });
+  await load.stop();
+  const lastSeq = Math.max(...load.acks.map((ack) => ack.seq));
+  let naks = 0;
+  for (const url of metricsUrls) {
+    await waitFor(async () => ((await scrape(url)).get('x2_commit_durable_seq') ?? 0) >= lastSeq,
+      { timeoutMs: 60_000, what: `${url} durable up to ${lastSeq}` });
+    naks += (await scrape(url)).get('x2_river_naks_sent_total') ?? 0;
+  }
+  const sequencerMetrics = await scrape(sequencerMetricsUrl!);
+  const amplification = (sequencerMetrics.get('x2_river_bytes_sent_total') ?? 0)
+    / (sequencerMetrics.get('x2_river_bytes_appended_total') ?? 1);
+  process.stdout.write(`${JSON.stringify({ acks: load.acks, errors: load.errors, naks, amplification })}\n`);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`netns-driver: ${String(error)}\n`);
+  process.exit(1);
+});
