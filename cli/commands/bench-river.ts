@@ -33,7 +33,7 @@ import { hostPortParser, integerParser, interfaceParser, lossParser } from '../r
 
 type BenchFlags = {
   receivers: number; receiversKind: 'commit' | 'subscriber'; appenders: number; entryBytes: number; duration: number;
-  river: RiverMode; loss: number; seed?: number; json?: boolean; interface: string; inflight: number;
+  river: RiverMode; loss: number; seed?: number; json?: boolean; interface: string; inflight: number; rate?: number;
   writeQuorum?: number; child?: 'subscriber'; sequencer?: HostPort;
 };
 
@@ -90,6 +90,9 @@ export function benchRiverCommand(): Command {
       .argParser(lossParser).default(0))
     .addOption(new Option('--seed <n>', 'seed of the loss generators (default random; printed)')
       .argParser(integerParser('--seed', 0, 2 ** 32 - 1)))
+    .addOption(new Option('--rate <appends/s>',
+      'total append rate, spread over the appenders (default: as fast as acks allow)')
+      .argParser(integerParser('--rate', 1, 10_000_000)))
     .addOption(new Option('--inflight <n>', 'appends each appender keeps in flight')
       .argParser(integerParser('--inflight', 1, 4096)).default(64))
     .addOption(new Option('--write-quorum <w>', 'commits needed to commit (default: a majority of --receivers)')
@@ -226,8 +229,18 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
       let sent = 1;
       let committed = 1;
       let waiting = false;
+      let paced = false;
+      const ratePerMs = flags.rate === undefined ? Infinity : flags.rate / flags.appenders / 1000;
       const pump = (): void => {
         while (running) {
+          if (sent - 1 >= (performance.now() - startMs) * ratePerMs) {
+            // Open loop at --rate: wait for the next slot instead of sending early.
+            if (!paced) {
+              paced = true;
+              setTimeout(() => { paced = false; pump(); }, 1);
+            }
+            return;
+          }
           setBenchCounter(batch, sent);
           sentAtMs[sent % sentAtMs.length] = performance.now();
           if (!client.append([{ streamId: a, recordCount: 1, batch }], handler)) break;
