@@ -1,0 +1,164 @@
+/**
+ * The gateway at the protocol level, with a raw client (raw-client.ts) against a real cluster
+ * (sequencer, two commits, one gateway with the tail cache off, so every Fetch is a history read
+ * from a commit). Method: send exact requests real clients rarely send and check the answers:
+ * idempotent duplicates get their original offset and are not stored twice, a sequence gap is
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, a bad CRC is CORRUPT_MESSAGE and stores nothing, acks=0 gets no
+ * response but is stored, every fetched partition is echoed, offsets out of range are refused,
+ * a long-poll wakes on new data, and bad frames (oversize, unknown API key) close the connection
+ * while an unknown ApiVersions version gets the v0 fallback.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32c } from '../../native/index.ts';
+import { produce } from '../../core/kafka/api/00-produce.ts';
+import { fetch, type FetchRequest } from '../../core/kafka/api/01-fetch.ts';
+import { listOffsets } from '../../core/kafka/api/02-list-offsets.ts';
+import { metadata } from '../../core/kafka/api/03-metadata.ts';
+import { apiVersions } from '../../core/kafka/api/18-api-versions.ts';
+import { initProducerId } from '../../core/kafka/api/22-init-producer-id.ts';
+import { KAFKA_ERROR } from '../../core/kafka/kafka-errors.ts';
+import { splitRecordBatches } from '../../core/kafka/record-batch.ts';
+import { buildInternalBatch } from '../../core/roles/gateway/internal-batch.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { RawKafka } from './raw-client.ts';
+
+let cluster: Cluster;
+let client: RawKafka;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ gatewayArgs: ['--tail-cache-bytes', '0', '--request-bytes-max', '1MiB'] });
+  client = await RawKafka.open(cluster.gatewayPorts[0]!);
+  const created = await client.request(metadata, 4, { topics: [{ name: 'raw' }, { name: 'raw-idem' }], allowAutoTopicCreation: true });
+  expect(created.topics.map((topic) => topic.errorCode)).toEqual([0, 0]);
+}, 120_000);
+
+afterAll(async () => {
+  client?.close();
+  await cluster?.stop();
+});
+
+function batchOf(values: string[], producer?: { id: number; epoch: number; sequence: number }): Buffer {
+  const batch = buildInternalBatch(values.map((value) => Buffer.from(value)));
+  if (producer) {
+    batch.writeInt32BE(Math.floor(producer.id / 2 ** 32), 43);
+    batch.writeUInt32BE(producer.id % 2 ** 32, 47);
+    batch.writeInt16BE(producer.epoch, 51);
+    batch.writeInt32BE(producer.sequence, 53);
+    batch.writeUInt32BE(crc32c(batch, 0, 21, batch.length), 17);
+  }
+  return batch;
+}
+
+function produceTo(topic: string, records: Buffer, acks = -1): ReturnType<typeof client.request<never, never>> {
+  return client.request(produce, 7, { transactionalId: null, acks, timeoutMs: 10_000,
+    topics: [{ name: topic, partitions: [{ index: 0, records }] }] }) as never;
+}
+
+async function highWatermark(topic: string): Promise<number> {
+  const answer = await client.request(listOffsets, 1, { replicaId: -1, isolationLevel: 0,
+    topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }] });
+  return answer.topics[0]!.partitions[0]!.offset;
+}
+
+function fetchRequest(topic: string, fetchOffset: number, maxWaitMs = 0): FetchRequest {
+  return { replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: '' };
+}
+
+describe('gateway protocol', () => {
+  it('idempotent producer: a duplicate gets its original offset; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER', async () => {
+    const init = await client.request(initProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60_000 });
+    expect(init.errorCode).toBe(0);
+    const producer = { id: init.producerId, epoch: init.producerEpoch, sequence: 0 };
+    const first = batchOf(['a', 'b', 'c'], producer);
+    const answers = await Promise.all([produceTo('raw-idem', first), produceTo('raw-idem', first)]) as unknown as
+      Array<{ topics: Array<{ partitions: Array<{ errorCode: number; baseOffset: number }> }> }>;
+    for (const answer of answers) expect(answer.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    const again = await produceTo('raw-idem', first) as unknown as typeof answers[number];
+    expect(again.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    const next = await produceTo('raw-idem', batchOf(['d'], { ...producer, sequence: 3 })) as unknown as typeof answers[number];
+    expect(next.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, baseOffset: 3 });
+    const gap = await produceTo('raw-idem', batchOf(['z'], { ...producer, sequence: 10 })) as unknown as typeof answers[number];
+    expect(gap.topics[0]!.partitions[0]!.errorCode).toBe(KAFKA_ERROR.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(await highWatermark('raw-idem')).toBe(4);
+  });
+
+  it('a batch with a bad CRC is CORRUPT_MESSAGE and nothing is stored', async () => {
+    const before = await highWatermark('raw');
+    const batch = batchOf(['x']);
+    batch.writeUInt8(batch.readUInt8(batch.length - 1) ^ 0xff, batch.length - 1);
+    const answer = await produceTo('raw', batch) as unknown as { topics: Array<{ partitions: Array<{ errorCode: number }> }> };
+    expect(answer.topics[0]!.partitions[0]!.errorCode).toBe(KAFKA_ERROR.CORRUPT_MESSAGE);
+    expect(await highWatermark('raw')).toBe(before);
+  });
+
+  it('acks=0 gets no response, yet the batch is stored and the next answer is in order', async () => {
+    const before = await highWatermark('raw');
+    const silent = await RawKafka.open(cluster.gatewayPorts[0]!);
+    void silent.request(produce, 7, { transactionalId: null, acks: 0, timeoutMs: 10_000,
+      topics: [{ name: 'raw', partitions: [{ index: 0, records: batchOf(['no-ack-1', 'no-ack-2']) }] }] }).catch(() => undefined);
+    await expect.poll(() => highWatermark('raw'), { timeout: 10_000 }).toBe(before + 2);
+    const versions = await silent.request(apiVersions, 0, { clientSoftwareName: '', clientSoftwareVersion: '' });
+    expect(versions.errorCode).toBe(0);
+    silent.close();
+  });
+
+  it('fetch: whole batches from history, every partition echoed, out of range refused', async () => {
+    const base = await highWatermark('raw');
+    await produceTo('raw', batchOf(['h0', 'h1', 'h2']));
+    const request = fetchRequest('raw', base + 1);
+    request.topics.push({ topic: 'no-such-topic', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1024 }] });
+    request.topics[0]?.partitions.push({ partition: 7, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1024 });
+    const answer = await client.request(fetch, 11, request);
+    const [raw, missing] = answer.responses;
+    expect(raw!.partitions.map((p) => p.errorCode)).toEqual([0, KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION]);
+    expect(missing!.partitions[0]!.errorCode).toBe(KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION);
+    const batches = splitRecordBatches(raw!.partitions[0]!.records, { batchBytesMax: 1 << 20, fromProducer: false });
+    expect(batches.failure).toBeNull();
+    expect(batches.batches[0]!.header.baseOffset).toBe(base); // the batch holding the offset, from its start
+    expect(raw!.partitions[0]!.highWatermark).toBe(base + 3);
+    const beyond = await client.request(fetch, 11, fetchRequest('raw', base + 100));
+    expect(beyond.responses[0]!.partitions[0]!.errorCode).toBe(KAFKA_ERROR.OFFSET_OUT_OF_RANGE);
+  });
+
+  it('a long-poll at the head wakes when new data is committed', async () => {
+    const head = await highWatermark('raw');
+    const other = await RawKafka.open(cluster.gatewayPorts[0]!);
+    try {
+      const waiting = other.request(fetch, 11, fetchRequest('raw', head, 20_000));
+      await produceTo('raw', batchOf(['woken']));
+      const answer = await waiting;
+      const batches = splitRecordBatches(answer.responses[0]!.partitions[0]!.records, { batchBytesMax: 1 << 20, fromProducer: false });
+      expect(batches.batches.map((view) => view.header.baseOffset)).toEqual([head]);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('bad frames close the connection; an unknown ApiVersions version gets the v0 fallback', async () => {
+    const versions = await client.request(apiVersions, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+    expect(versions.apiKeys.find((key) => key.apiKey === 0)).toMatchObject({ minVersion: 0, maxVersion: 7 });
+    for (const frame of [
+      (() => { const b = Buffer.alloc(12); b.writeInt32BE(2 * 1024 * 1024, 0); return b; })(), // oversize
+      (() => { const b = Buffer.alloc(14); b.writeInt32BE(10, 0); b.writeInt16BE(99, 4); return b; })(), // unknown key
+      (() => { const b = Buffer.alloc(4); b.writeInt32BE(-5, 0); return b; })(), // negative size
+    ]) {
+      const victim = await RawKafka.open(cluster.gatewayPorts[0]!);
+      victim.write(frame);
+      expect(await victim.whenClosed(10_000)).toBe(true);
+    }
+    const fallback = await RawKafka.open(cluster.gatewayPorts[0]!);
+    const frame = Buffer.alloc(15); // header v2 (flexible): client id null, then an empty tag section
+    frame.writeInt32BE(11, 0);
+    frame.writeInt16BE(18, 4);
+    frame.writeInt16BE(9, 6);
+    frame.writeInt32BE(77, 8);
+    frame.writeInt16BE(-1, 12);
+    const reply = await new Promise<Buffer>((resolve) => { fallback.socket.once('data', resolve); fallback.write(frame); });
+    expect(reply.readInt32BE(4)).toBe(77);
+    expect(reply.readInt16BE(8)).toBe(KAFKA_ERROR.UNSUPPORTED_VERSION);
+    fallback.close();
+    expect(await highWatermark('raw')).toBeGreaterThan(0); // still serving
+  });
+});
