@@ -377,6 +377,7 @@ export class Store {
     for (; segmentIndex < segments.length && (out.length === 0 || bytes < maxBytes); segmentIndex++) {
       const segment = segments[segmentIndex];
       assert(segment !== undefined);
+      if (segment.writtenEnd <= position) break; // created in a write buffer, not yet in its file
       const result = await readFiles.use(segment.file, (fd) => scanFrames(fd, position, segment.writtenEnd,
         (fields, frame, framePosition, _filePosition, frameBytes) => {
           if (out.length > 0 && bytes >= maxBytes) return false;

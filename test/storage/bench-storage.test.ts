@@ -1,0 +1,64 @@
+/**
+ * Goal: `x2 bench storage` works from the single executable in an empty folder with a minimal
+ * environment (classic-level and the native CRC32C load from the embedded assets), prints
+ * every figure it promises, and rejects bad flags with exit 2 naming the flag and the value.
+ * Method: run the built dist/x2 (bare) with --json, --baseline and --recovery-tail on a small
+ * count, parse the JSON and check its fields; then run it with bad flags.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runX2 } from '../harness/x2.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'x2s-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('x2 bench storage', () => {
+  it('measures a store from an empty folder and prints one JSON object', () => {
+    const result = runX2(['bench', 'storage', '--data', join(dir, 'a'), '--count', '3000', '--streams', '7',
+      '--entry-bytes', '512', '--baseline', '--recovery-tail', '500', '--json'], { bare: true });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as Record<string, unknown> & {
+      baseline: Record<string, number>; recovery: Record<string, number>;
+    };
+    expect(report['entries']).toBe(3000);
+    expect(report['streams']).toBe(7);
+    expect(report['entryBytes']).toBe(512);
+    expect(report['sync']).toBe('entry-set');
+    for (const key of ['entriesPerSecond', 'megabytesPerSecond', 'fsyncsPerSecond', 'openFiles', 'indexBytes']) {
+      expect(report[key], key).toBeGreaterThan(0);
+    }
+    expect(report['segmentFiles']).toBe(1);
+    expect(report.baseline['ratio']).toBeGreaterThan(0);
+    expect(report.recovery['tailEntries']).toBe(500);
+    expect(report.recovery['recoveryMs']).toBeGreaterThan(0);
+  });
+
+  it('prints the text report with the interval policy', () => {
+    const result = runX2(['bench', 'storage', '--data', join(dir, 'b'), '--duration', '300ms', '--sync', 'interval:5'],
+      { bare: true });
+    expect(result.code, result.stderr).toBe(0);
+    for (const label of ['entries/s', 'MB/s', 'fsyncs/s', 'open files', 'index size', 'sync interval:5']) {
+      expect(result.stdout).toContain(label);
+    }
+  });
+
+  it('rejects bad flags with exit 2, naming the flag, the value and what is allowed', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--sync', 'sometimes'], /--sync: .*entry-set, interval:MS .* \(got "sometimes"\)/],
+      [['--streams', '0'], /--streams: a whole number from 1 to 10000000 is allowed \(got "0"\)/],
+      [['--entry-bytes', '12'], /--entry-bytes: a size from 61 .* \(got "12"\)/],
+      [['--duration', '-3'], /--duration: a positive duration/],
+      [['--count', '1.5'], /--count: a whole number/],
+    ];
+    for (const [flags, message] of cases) {
+      const result = runX2(['bench', 'storage', '--data', join(dir, 'c'), ...flags], { bare: true });
+      expect(result.code, flags.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(message);
+    }
+    const notEmpty = runX2(['bench', 'storage', '--data', dir, '--count', '1']);
+    expect(notEmpty.code).toBe(2);
+    expect(notEmpty.stderr).toMatch(/--data: a new or empty directory is required/);
+  });
+});
