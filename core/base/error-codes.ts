@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   X2_ERR_APPEND_REJECTED: { exit: EXIT_CODES.data, what: 'an append was malformed and refused by the sequencer' },
   X2_ERR_OFFSET_OUT_OF_RANGE: { exit: EXIT_CODES.data, what: 'a read asked for an offset below the log start or past the next offset (or an unknown stream)' },
   X2_ERR_STORE_BACKPRESSURE: { exit: EXIT_CODES.io, what: 'the store write buffer is full; await sync() and append again (retriable)' },
-  X2_ERR_SIDECAR: { exit: EXIT_CODES.data, what: 'a sidecar stopped: user logic failed (--on-error stop) or bad input' },
+  X2_ERR_SIDECAR: { exit: EXIT_CODES.data, what: 'a sidecar stopped: user logic failed or bad input' },
   X2_ERR_INTERNAL: { exit: EXIT_CODES.software, what: 'an internal invariant failed (a bug)' },
 } as const;
 
