@@ -1,6 +1,6 @@
 /**
  * Goal: a sequencer and two commits, real processes from dist/x2 on loopback, form one replicated,
- * ordered log, over both river drivers and under seeded datagram loss. Method: appenders drive
+ * ordered log, over both river drivers (and a mix of them) and under seeded datagram loss. Method: appenders drive
  * entries over the appender protocol until a count is acknowledged (committed), then the commits
  * are stopped and their stores read back: both hold every acknowledged entry at the seq and offset
  * the appender was told, each stream's offsets are contiguous, and the two stores are identical
@@ -22,7 +22,7 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: number,
+async function runCluster(river: 'unicast' | 'multicast' | 'mixed', loss: number, seed: number,
   acksWanted: number): Promise<void> {
   requireBinary();
   const dir = makeTempDir('x2-river-');
@@ -31,13 +31,16 @@ async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: nu
   const sequencerAddress = `127.0.0.1:${port}`;
   const group = `239.192.${(process.pid >> 8) & 0xff}.${(process.pid & 0xfe) + 1}:${await freePort()}`;
   const sequencer = startRole('sequencer', ['sequencer', '--listen', sequencerAddress, '--replication', '2',
-    '--write-quorum', '2', '--river', river, '--interface', '127.0.0.1', '--group', group], await freePort());
+    '--write-quorum', '2', '--river', river === 'unicast' ? 'unicast' : 'multicast', '--interface', '127.0.0.1',
+    '--group', group], await freePort());
   roles.push(sequencer);
   const commits: Role[] = [];
   for (const name of ['c1', 'c2']) {
+    // mixed: c1 takes the multicast river, c2 the same frames over its TCP link.
+    const commitRiver = river === 'mixed' ? (name === 'c1' ? 'multicast' : 'unicast') : river;
     const commit = startRole(name, ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name),
-      '--member-id', name,
-      '--river', river, '--interface', '127.0.0.1', '--loss', String(loss), '--seed', String(seed + commits.length)],
+      '--member-id', name, '--river', commitRiver, '--interface', '127.0.0.1', '--loss', String(loss),
+      '--seed', String(seed + commits.length)],
     await freePort());
     commits.push(commit);
     roles.push(commit);
@@ -77,6 +80,10 @@ async function runCluster(river: 'unicast' | 'multicast', loss: number, seed: nu
 describe('river on loopback: sequencer + two commits', () => {
   it('unicast TCP river', async () => {
     await runCluster('unicast', 0, 1, 3000);
+  }, 180_000);
+
+  it('mixed: one commit on multicast, one on the unicast river', async () => {
+    await runCluster('mixed', 0, 1, 2000);
   }, 180_000);
 
   it('multicast river', async () => {

@@ -17,7 +17,8 @@
  * persists the new epoch and says ready. Appends are taken once W commits are ready, so every
  * epoch is stored on a write quorum and a later recovery (which hears R-W+1 commits) sees it.
  *
- * Bounds: ring bytes/frames fixed at start; at most APPEND_QUEUE_MAX appends waiting; a frame
+ * Bounds: ring bytes/frames fixed at start; at most APPEND_QUEUE_MAX appends and APPEND_QUEUE_BYTES_MAX
+ * bytes waiting (past either, appender sockets are paused); a frame
  * coalesces appends up to FRAME_COALESCE_BYTES; per-link backlog above LINK_BACKLOG_BYTES_MAX stops
  * live frames to that member (it NAKs and catches up from the ring or a peer).
  */
@@ -39,6 +40,7 @@ import { MulticastSender } from '../../river/multicast.ts';
 import { RetransmitRing } from '../../river/retransmit-ring.ts';
 
 export const APPEND_QUEUE_MAX = 4096;
+export const APPEND_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 export const FRAME_COALESCE_BYTES = 64 * 1024;
 export const LINK_BACKLOG_BYTES_MAX = 32 * 1024 * 1024;
 export const RETRANSMIT_BYTES_MAX = 1024 * 1024;
@@ -91,6 +93,7 @@ export class Sequencer {
   readonly #streamNext = new Map<number, number>();
   readonly #queue: QueuedAppend[] = [];
   #queueHead = 0;
+  #queueBytes = 0;
   #paused = false;
   #drainScheduled = false;
   #sentSinceHeartbeat = false;
@@ -391,7 +394,9 @@ export class Sequencer {
       return;
     }
     this.#queue.push({ member, requestId: append.requestId, entries: append.entries, bodyBytes });
-    if (this.#queue.length - this.#queueHead >= APPEND_QUEUE_MAX && !this.#paused) this.#pauseAppenders(true);
+    this.#queueBytes += bodyBytes;
+    const full = this.#queue.length - this.#queueHead >= APPEND_QUEUE_MAX || this.#queueBytes >= APPEND_QUEUE_BYTES_MAX;
+    if (full && !this.#paused) this.#pauseAppenders(true);
     this.#scheduleDrain();
   }
 
@@ -462,13 +467,16 @@ export class Sequencer {
       this.#recordSent(this.#nextSeq - 1);
       if (this.options.replication === 0) this.#updateCommitted();
       for (let i = this.#queueHead; i < last; i++) this.#queue[i] = undefined as unknown as QueuedAppend;
+      this.#queueBytes -= bodyBytes;
       this.#queueHead = last;
     }
     if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue.splice(0, this.#queueHead);
       this.#queueHead = 0;
     }
-    if (this.#paused && this.#queue.length - this.#queueHead < APPEND_QUEUE_MAX / 2) this.#pauseAppenders(false);
+    const roomy = this.#queue.length - this.#queueHead < APPEND_QUEUE_MAX / 2
+      && this.#queueBytes < APPEND_QUEUE_BYTES_MAX / 2;
+    if (this.#paused && roomy) this.#pauseAppenders(false);
   }
 
   #recordSent(lastSeq: number): void {
