@@ -5,7 +5,8 @@
  * reads, timestamp lookups, retention and recovery read them. Keys sort bytewise, so every
  * number in a key is big-endian and fixed width; a one-byte tag separates the tables:
  *
- *   'o' streamId u32, baseOffset u64  -> a run: count u32, then per batch (48 bytes) baseOffset u64,
+ *   'o' streamId u32, baseOffset u64  -> a run: count u32, stream sizeBytes u64 and maxTimestampMs i64
+ *                                        after the run, then per batch (48 bytes) baseOffset u64,
  *                                        recordCount u32, frameBytes u32, segment u64, position u64,
  *                                        seq u64, maxTimestampMs i64
  *                                        (consecutive batches of one stream indexed together; the key
@@ -13,7 +14,9 @@
  *   't' streamId u32, timestamp i64*  -> baseOffset u64   (one per run whose running max grows: the
  *                                        first batch reaching that timestamp is in the run at that key)
  *   'm' streamId u32                  -> logStartOffset u64, nextOffset u64, sizeBytes u64,
- *                                        maxTimestampMs i64   (as of the checkpoint)
+ *                                        maxTimestampMs i64   (written when the stream is first
+ *                                        indexed and by control operations; a later run's header
+ *                                        carries the newer size and max timestamp)
  *   's' seq u64                       -> segment u64, position u64   (sparse: ~every 64 KiB)
  *   'g' segment u64, streamId u32     -> version byte only   (which streams a segment holds)
  *   'h' segment u64                   -> maxTimestampMs i64
@@ -71,13 +74,16 @@ export type Location = {
 
 /** Runs group many batches in one LevelDB value: LevelDB's per-operation cost dominates otherwise. */
 export const RUN_BATCHES_MAX = 1024;
-const RUN_HEADER_BYTES = 5;
+const RUN_HEADER_BYTES = 21;
 const RUN_RECORD_BYTES = 48;
 
-export function encodeRun(locations: Location[], start: number, end: number): Buffer {
+export function encodeRun(locations: Location[], start: number, end: number, sizeBytesAfter: number,
+  maxTimestampMsAfter: number): Buffer {
   const value = Buffer.allocUnsafe(RUN_HEADER_BYTES + (end - start) * RUN_RECORD_BYTES);
   value[0] = INDEX_VALUE_VERSION;
   value.writeUInt32BE(end - start, 1);
+  writeU64(value, sizeBytesAfter, 5);
+  writeI64(value, maxTimestampMsAfter, 13);
   let position = RUN_HEADER_BYTES;
   for (let i = start; i < end; i++) {
     const location = locations[i]!;
@@ -95,6 +101,11 @@ export function encodeRun(locations: Location[], start: number, end: number): Bu
 
 export function runCount(value: Buffer): number {
   return value.readUInt32BE(1);
+}
+
+/** The stream's size and max timestamp right after this run was indexed. */
+export function runStreamAfter(value: Buffer): { sizeBytes: number; maxTimestampMs: number } {
+  return { sizeBytes: readU64(value, 5), maxTimestampMs: readI64(value, 13) };
 }
 
 export function runBaseOffset(value: Buffer, i: number): number {
@@ -140,7 +151,7 @@ export function runIndexOf(value: Buffer, offset: number): number {
 /** A run holding only batches [start, end) of `value` (log start moves, truncation). */
 export function sliceRun(value: Buffer, start: number, end: number): Buffer {
   const slice = Buffer.allocUnsafe(RUN_HEADER_BYTES + (end - start) * RUN_RECORD_BYTES);
-  slice[0] = INDEX_VALUE_VERSION;
+  value.copy(slice, 0, 0, RUN_HEADER_BYTES);
   slice.writeUInt32BE(end - start, 1);
   value.copy(slice, RUN_HEADER_BYTES, RUN_HEADER_BYTES + start * RUN_RECORD_BYTES,
     RUN_HEADER_BYTES + end * RUN_RECORD_BYTES);

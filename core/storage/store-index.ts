@@ -23,7 +23,8 @@ import { Log } from '../base/log.ts';
 import { FRAME_HEADER_BYTES } from './format.ts';
 import {
   decodeCheckpoint, decodePositionValue, decodeStreamMeta, encodeCheckpoint, encodeRun, encodeStreamMeta, i64Value,
-  offsetKey, positionValue, readU64Value, RUN_BATCHES_MAX, runBatchBytes, runCount, runIndexOf, runLocation,
+  offsetKey, positionValue, readU64Value, RUN_BATCHES_MAX, runBatchBytes, runCount, runEndOffset, runIndexOf,
+  runLocation, runStreamAfter,
   segmentKey, segmentStreamKey, seqKey, streamEndKey, streamKey, streamStartKey, TAG, tagOnlyKey, timeKey, u64Value,
   type Checkpoint, type Location, type StreamMeta,
 } from './index-keys.ts';
@@ -54,6 +55,8 @@ export class StreamState {
   indexed: StreamMeta;
   pending: Location[] = [];
   pendingHead = 0;
+  /** Whether the index holds its 'm' key (written once, then only by control operations). */
+  isStored = false;
 
   constructor(meta: StreamMeta) {
     this.logStartOffset = meta.logStartOffset;
@@ -135,9 +138,37 @@ export class StoreIndex {
     this.indexedSeq = checkpoint?.seq ?? 0;
     for await (const [key, value] of this.db.iterator({ gte: Buffer.from([TAG.stream]),
       lt: Buffer.from([TAG.stream + 1]) })) {
-      this.streams.set(key.readUInt32BE(1), new StreamState(decodeStreamMeta(value)));
+      const stream = new StreamState(decodeStreamMeta(value));
+      stream.isStored = true;
+      this.streams.set(key.readUInt32BE(1), stream);
     }
+    await this.#refreshFromLastRuns();
     return { checkpoint, retainedSeq: retainedValue === undefined ? 0 : readU64Value(retainedValue) };
+  }
+
+  /** A stream's 'm' key is written rarely; its last run carries the newer next offset and size. */
+  async #refreshFromLastRuns(): Promise<void> {
+    const iterator = this.db.iterator<Buffer, Buffer>({ gte: Buffer.from([TAG.offset]),
+      lt: Buffer.from([TAG.offset + 1]),
+      reverse: true });
+    try {
+      for (const [streamId, stream] of this.streams) {
+        iterator.seek(streamEndKey(TAG.offset, streamId));
+        const entry = await iterator.next();
+        if (entry === undefined || entry[0].readUInt32BE(1) !== streamId) continue;
+        const value = entry[1];
+        const nextOffset = runEndOffset(value, runCount(value) - 1);
+        if (nextOffset <= stream.indexed.nextOffset) continue;
+        const after = runStreamAfter(value);
+        stream.indexed = { ...stream.indexed, nextOffset, sizeBytes: after.sizeBytes,
+          maxTimestampMs: after.maxTimestampMs };
+        stream.nextOffset = nextOffset;
+        stream.sizeBytes = after.sizeBytes;
+        stream.maxTimestampMs = after.maxTimestampMs;
+      }
+    } finally {
+      await iterator.close();
+    }
   }
 
   get pendingCount(): number {
@@ -240,7 +271,6 @@ export class StoreIndex {
       }
       byStream.get(location.streamId)?.push(location);
       meta.nextOffset = location.baseOffset + location.recordCount;
-      meta.sizeBytes += location.frameBytes - FRAME_HEADER_BYTES;
       if (location.segment !== this.#membersSegment) {
         this.#membersSegment = location.segment;
         this.#members = new Set();
@@ -269,7 +299,7 @@ export class StoreIndex {
       assert(meta !== undefined && stream !== undefined);
       pushRuns(ops, streamId, locations, meta);
       meta.logStartOffset = stream.logStartOffset;
-      ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(meta) });
+      if (!stream.isStored) ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(meta) });
     }
     for (let i = 0; i < newMembers.length; i += 2) {
       ops.push({ type: 'put', key: segmentStreamKey(newMembers[i] ?? 0, newMembers[i + 1] ?? 0), value: MEMBER_VALUE });
@@ -286,7 +316,9 @@ export class StoreIndex {
     this.#lastSparsePosition = sparsePosition;
     for (const [streamId, meta] of metas) {
       const stream = this.streams.get(streamId);
-      if (stream !== undefined) stream.indexed = meta;
+      if (stream === undefined) continue;
+      stream.indexed = meta;
+      stream.isStored = true;
     }
     for (let i = 0; i < count; i++) {
       const location = this.#pending[this.#pendingHead];
@@ -397,12 +429,17 @@ function pushRuns(ops: BatchOp[], streamId: number, locations: Location[], meta:
     const end = Math.min(locations.length, start + RUN_BATCHES_MAX);
     const first = locations[start];
     assert(first !== undefined);
-    ops.push({ type: 'put', key: offsetKey(streamId, first.baseOffset), value: encodeRun(locations, start, end) });
-    let runMaxMs = meta.maxTimestampMs;
-    for (let i = start; i < end; i++) runMaxMs = Math.max(runMaxMs, locations[i]?.maxTimestampMs ?? runMaxMs);
-    if (runMaxMs > meta.maxTimestampMs) {
-      meta.maxTimestampMs = runMaxMs;
-      ops.push({ type: 'put', key: timeKey(streamId, runMaxMs), value: u64Value(first.baseOffset) });
+    const maxTimestampMsBefore = meta.maxTimestampMs;
+    for (let i = start; i < end; i++) {
+      const location = locations[i];
+      assert(location !== undefined);
+      meta.sizeBytes += location.frameBytes - FRAME_HEADER_BYTES;
+      if (location.maxTimestampMs > meta.maxTimestampMs) meta.maxTimestampMs = location.maxTimestampMs;
+    }
+    const value = encodeRun(locations, start, end, meta.sizeBytes, meta.maxTimestampMs);
+    ops.push({ type: 'put', key: offsetKey(streamId, first.baseOffset), value });
+    if (meta.maxTimestampMs > maxTimestampMsBefore) {
+      ops.push({ type: 'put', key: timeKey(streamId, meta.maxTimestampMs), value: u64Value(first.baseOffset) });
     }
   }
 }

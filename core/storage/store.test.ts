@@ -300,7 +300,11 @@ describe('Store against a model (property)', () => {
         }
         case 'reopen':
           await store.close();
-          return Store.open(options);
+        {
+          const reopened = await Store.open(options);
+          await checkAll(reopened, model);
+          return reopened;
+        }
         case 'truncate': {
           const seq = Math.max(0, model.lastSeq - op.back);
           await store.truncateAfter(seq);
@@ -346,6 +350,9 @@ describe('Store against a model (property)', () => {
         const info = store.stream(streamId)!;
         expect(info.logStartOffset).toBe(stream.logStart);
         expect(info.nextOffset).toBe(model.next(streamId));
+        const sizeBytes = stream.batches.filter((b) => b.baseOffset + b.recordCount > stream.logStart)
+          .reduce((sum, b) => sum + b.bytes.length, 0);
+        expect(info.sizeBytes).toBe(sizeBytes);
         expect(await store.read(streamId, stream.logStart, 1 << 30)).toEqual(model.read(streamId, stream.logStart,
           1 << 30));
       }
