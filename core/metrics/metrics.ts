@@ -3,7 +3,8 @@
  * answers GET /metrics with Prometheus text. Role-neutral: a role registers its own counters,
  * gauges and histograms on the registry it gets here. Values are kept as plain numbers on hot
  * paths and copied into gauges by `collect` callbacks at scrape time, so the data path pays
- * nothing per record.
+ * nothing per record. GET /status answers JSON from a callback a role registers with
+ * `serveStatus` (core/metrics/publisher.ts registers the node's latest snapshot).
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -37,10 +38,22 @@ export function counterFrom(registry: Registry, name: string, help: string, read
   });
 }
 
-/** Serves GET /metrics on `port` (0 = any free port); resolves with the bound port. */
+const statusSources = new WeakMap<Registry, () => unknown>();
+
+/** Makes GET /status on the metrics server of `registry` answer `read()` as JSON. */
+export function serveStatus(registry: Registry, read: () => unknown): void {
+  statusSources.set(registry, read);
+}
+
+/** Serves GET /metrics (and /status once registered) on `port` (0 = any free port); resolves with the port. */
 export async function serveMetrics(registry: Registry, port: number,
   host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
   const server = createServer((request, response) => {
+    const status = statusSources.get(registry);
+    if (request.method === 'GET' && (request.url ?? '').split('?')[0] === '/status' && status !== undefined) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(status())}\n`);
+      return;
+    }
     if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served\n');
       return;

@@ -1,0 +1,135 @@
+/**
+ * Where a node's snapshot figures come from. The river figures are read from the role's own
+ * prom-client registry by metric name (the roles already count them there; reading the registry
+ * keeps this module free of role internals), and a gateway adds the cluster view it holds
+ * anyway: every topic's high watermark and size, and every group's committed offsets.
+ *
+ * Everything here returns totals (monotonic counters and levels); core/metrics/publisher.ts turns
+ * totals into rates. Runs once a second off the data path; the cost is O(metrics + partitions),
+ * bounded by SNAPSHOT_TOPICS_MAX / SNAPSHOT_GROUPS_MAX where it matters.
+ */
+import type { Registry } from 'prom-client';
+import type { Gateway } from '../roles/gateway/gateway.ts';
+import { SNAPSHOT_GROUP_PARTITIONS_MAX, SNAPSHOT_GROUPS_MAX, SNAPSHOT_TOPICS_MAX, type Role } from './snapshot.ts';
+
+export type RiverFigures = {
+  epoch: number;
+  lastSeq: number;
+  committedSeq: number;
+  lagSeqs: number;
+  msgsInTotal: number;
+  bytesInTotal: number;
+  msgsOutTotal: number;
+  bytesOutTotal: number;
+  naksTotal: number;
+  retransmitsTotal: number;
+};
+
+export type PartitionFigures = { highWatermark: number; sizeBytes: number };
+export type TopicFigures = { name: string; partitions: PartitionFigures[] };
+export type GroupFigures = {
+  groupId: string;
+  state: string;
+  members: number;
+  partitions: Array<{ topic: string; partition: number; committedOffset: number; highWatermark: number;
+    consumedBytes: number }>;
+};
+
+/** What a gateway knows about the whole cluster. */
+export type ClusterFigures = { topics: TopicFigures[]; topicsOmitted: number; groups: GroupFigures[];
+  groupsOmitted: number };
+
+/** Which registry metrics give each role's figures (names as the roles register them). */
+const NAMES: Record<Role, { msgsIn: string; bytesIn: string; msgsOut: string; bytesOut: string; naks: string;
+  retransmits: string; lastSeq: string; behind: string }> = {
+  sequencer: {
+    msgsIn: 'x2_river_entries_appended_total', bytesIn: 'x2_river_bytes_appended_total',
+    msgsOut: 'x2_river_frames_sent_total', bytesOut: 'x2_river_bytes_sent_total',
+    naks: 'x2_river_naks_received_total', retransmits: 'x2_river_retransmits_total',
+    lastSeq: 'x2_river_last_seq', behind: 'x2_river_committed_seq',
+  },
+  commit: {
+    msgsIn: 'x2_river_frames_received_total', bytesIn: 'x2_river_bytes_received_total',
+    msgsOut: 'x2_commit_peer_reads_total', bytesOut: '',
+    naks: 'x2_river_naks_sent_total', retransmits: 'x2_river_retransmits_received_total',
+    lastSeq: 'x2_commit_durable_seq', behind: 'x2_river_committed_seq',
+  },
+  gateway: {
+    msgsIn: 'x2_river_frames_received_total', bytesIn: 'x2_river_bytes_received_total',
+    msgsOut: 'x2_gateway_requests_total', bytesOut: '',
+    naks: '', retransmits: '',
+    lastSeq: 'x2_gateway_applied_seq', behind: 'x2_river_committed_seq',
+  },
+  sidecar: {
+    msgsIn: 'x2_river_frames_received_total', bytesIn: 'x2_river_bytes_received_total',
+    msgsOut: '', bytesOut: '', naks: 'x2_river_naks_sent_total', retransmits: 'x2_river_retransmits_received_total',
+    lastSeq: '', behind: 'x2_river_committed_seq',
+  },
+};
+
+/** Sum of a metric's values (all label sets), 0 when the registry does not have it. */
+async function valueOf(registry: Registry, name: string): Promise<number> {
+  if (name === '') return 0;
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  let sum = 0;
+  for (const sample of values) if (Number.isFinite(sample.value)) sum += sample.value;
+  return sum;
+}
+
+/**
+ * The river figures of `role` from its registry. Lag: the sequencer's is lastSeq - committedSeq
+ * (not yet durable); a commit's and a gateway's is committedSeq - lastSeq (not yet stored or
+ * applied here), never negative.
+ */
+export async function riverFigures(registry: Registry, role: Role): Promise<RiverFigures> {
+  const names = NAMES[role];
+  const lastSeq = await valueOf(registry, names.lastSeq);
+  const committedSeq = await valueOf(registry, names.behind);
+  return {
+    epoch: await valueOf(registry, 'x2_river_epoch'), lastSeq, committedSeq,
+    lagSeqs: Math.max(0, role === 'sequencer' ? lastSeq - committedSeq : committedSeq - lastSeq),
+    msgsInTotal: await valueOf(registry, names.msgsIn), bytesInTotal: await valueOf(registry, names.bytesIn),
+    msgsOutTotal: await valueOf(registry, names.msgsOut), bytesOutTotal: await valueOf(registry, names.bytesOut),
+    naksTotal: await valueOf(registry, names.naks), retransmitsTotal: await valueOf(registry, names.retransmits),
+  };
+}
+
+/** The cluster view a gateway holds: user topics (by name) and groups with committed offsets. */
+export function gatewayClusterFigures(gateway: Gateway): ClusterFigures {
+  const control = gateway.state.control;
+  const names = control.topicNames({ includeInternal: false }).sort();
+  const topics: TopicFigures[] = [];
+  const partitionOf = new Map<string, PartitionFigures[]>();
+  for (const name of names) {
+    const view = control.topic(name);
+    if (view === undefined) continue;
+    const partitions = view.streamIds.map((streamId) => {
+      const log = gateway.state.stream(streamId);
+      return { highWatermark: log?.nextOffset ?? 0, sizeBytes: log?.totalBytes ?? 0 };
+    });
+    partitionOf.set(name, partitions);
+    if (topics.length < SNAPSHOT_TOPICS_MAX) topics.push({ name, partitions });
+  }
+  const groups: GroupFigures[] = [];
+  // Groups with committed offsets (every gateway knows them) and groups this gateway coordinates.
+  const groupIds = gateway.groups.listGroups(gateway.state.offsets.groupIds()).map((listed) => listed.groupId);
+  for (const groupId of groupIds.slice(0, SNAPSHOT_GROUPS_MAX)) {
+    const coordinated = gateway.groups.group(groupId);
+    const partitions: GroupFigures['partitions'] = [];
+    for (const committed of gateway.state.offsets.fetchAll(groupId)) {
+      const streamId = control.streamIdOf(committed.topic, committed.partition);
+      const log = streamId === undefined ? undefined : gateway.state.stream(streamId);
+      const highWatermark = log?.nextOffset ?? 0;
+      const consumedBytes = log === undefined ? 0 : log.totalBytes - log.bytesFrom(committed.offset);
+      partitions.push({ topic: committed.topic, partition: committed.partition, committedOffset: committed.offset,
+        highWatermark, consumedBytes });
+      if (partitions.length >= SNAPSHOT_GROUP_PARTITIONS_MAX * 4) break;
+    }
+    groups.push({ groupId, state: coordinated?.state ?? 'Empty', members: coordinated?.memberIds.length ?? 0,
+      partitions });
+  }
+  return { topics, topicsOmitted: names.length - topics.length, groups,
+    groupsOmitted: groupIds.length - groups.length };
+}

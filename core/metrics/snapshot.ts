@@ -1,0 +1,210 @@
+/**
+ * The metrics snapshot: what one node (a sequencer, commit, gateway or sidecar process) says
+ * about itself once a second in the internal stream `__x2_metrics` (DESIGN §7), and what
+ * `x2 top` and GET /status show. Writers: core/metrics/publisher.ts. Readers:
+ * core/metrics/snapshot-feed.ts (Kafka Fetch through any gateway) and the TUI.
+ *
+ * Encoding: byte 0 is the format version (SNAPSHOT_VERSION), the rest one msgpack map with the
+ * field names of `NodeSnapshot`. Names are stored (unlike the positional control records) so a
+ * reader of a later version can still show the fields it knows; a value is one record of
+ * `__x2_metrics`, key null. Rates are per second over `intervalMs`, counters (`naksTotal`,
+ * `retransmitsTotal`) are totals since the process started.
+ *
+ * Bounds: at most SNAPSHOT_TOPICS_MAX topics and SNAPSHOT_GROUPS_MAX groups with at most
+ * SNAPSHOT_GROUP_PARTITIONS_MAX partitions each (the rest is counted in `*Omitted`), so one
+ * snapshot stays well under a river datagram budget of ~1 MiB. Decoding trusts nothing: a wrong
+ * version or a field of the wrong type is refused with X2_ERR_FORMAT naming the field.
+ */
+import { Packr } from 'msgpackr';
+import { X2Error } from '../base/errors.ts';
+
+export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_TOPICS_MAX = 1000;
+export const SNAPSHOT_GROUPS_MAX = 200;
+export const SNAPSHOT_GROUP_PARTITIONS_MAX = 256;
+
+export const ROLES = ['sequencer', 'commit', 'gateway', 'sidecar'] as const;
+export type Role = typeof ROLES[number];
+
+export type TopicSnapshot = {
+  name: string;
+  partitions: number;
+  /** Sum over partitions of the high watermark (next offset). */
+  highWatermark: number;
+  sizeBytes: number;
+  msgsPerSec: number;
+  bytesPerSec: number;
+};
+
+export type GroupPartitionSnapshot = {
+  topic: string;
+  partition: number;
+  committedOffset: number;
+  highWatermark: number;
+  lagRecords: number;
+  /** lagRecords at the partition's current produce rate; -1 when nothing is produced. */
+  lagSeconds: number;
+};
+
+export type GroupSnapshot = {
+  groupId: string;
+  state: string;
+  members: number;
+  lagRecords: number;
+  partitions: GroupPartitionSnapshot[];
+  partitionsOmitted: number;
+};
+
+export type NodeSnapshot = {
+  role: Role;
+  /** Unique in the cluster: "sequencer", "commit-1", "gateway-0". */
+  nodeId: string;
+  host: string;
+  pid: number;
+  /** What the node is doing: running, welcoming, recovering, catching-up, serving. */
+  state: string;
+  /** River driver: multicast or unicast. */
+  river: string;
+  atMs: number;
+  startedAtMs: number;
+  intervalMs: number;
+  /** CPU time over wall time in the interval; 100 = one core busy. */
+  cpuPercent: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  msgsInPerSec: number;
+  bytesInPerSec: number;
+  msgsOutPerSec: number;
+  bytesOutPerSec: number;
+  /** Seqs this node is behind: sequencer uncommitted, commit undurable, gateway unapplied. */
+  lagSeqs: number;
+  naksTotal: number;
+  retransmitsTotal: number;
+  epoch: number;
+  lastSeq: number;
+  committedSeq: number;
+  /** Snapshots this node could not publish (link down or append queue full). */
+  droppedTotal: number;
+  /** Cluster-wide user records/bytes produced and consumed (committed offsets), gateways only. */
+  ingestMsgsPerSec: number;
+  ingestBytesPerSec: number;
+  egressMsgsPerSec: number;
+  egressBytesPerSec: number;
+  topics: TopicSnapshot[];
+  topicsOmitted: number;
+  groups: GroupSnapshot[];
+  groupsOmitted: number;
+};
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+
+export function encodeSnapshot(snapshot: NodeSnapshot): Buffer {
+  const body = packr.pack(snapshot);
+  const bytes = Buffer.allocUnsafe(1 + body.length);
+  bytes[0] = SNAPSHOT_VERSION;
+  body.copy(bytes, 1);
+  return bytes;
+}
+
+function problem(field: string, value: unknown, wanted: string): X2Error {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  return new X2Error('X2_ERR_FORMAT', `__x2_metrics snapshot: field ${field} is ${shown}, ${wanted} is allowed`);
+}
+
+type Fields = Record<string, unknown>;
+
+function text(fields: Fields, name: string, path: string): string {
+  const value = fields[name];
+  if (typeof value !== 'string' || value.length > 512) throw problem(path + name, value, 'a string');
+  return value;
+}
+
+function num(fields: Fields, name: string, path: string): number {
+  const value = fields[name];
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw problem(path + name, value, 'a finite number');
+  return value;
+}
+
+function list(fields: Fields, name: string, path: string, max: number): Fields[] {
+  const value = fields[name];
+  if (!Array.isArray(value) || value.length > max) throw problem(path + name, value, `a list of at most ${max}`);
+  return value.map((item: unknown, index) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw problem(`${path}${name}[${index}]`, item, 'a map');
+    }
+    return item as Fields;
+  });
+}
+
+function decodeTopic(fields: Fields, path: string): TopicSnapshot {
+  return {
+    name: text(fields, 'name', path), partitions: num(fields, 'partitions', path),
+    highWatermark: num(fields, 'highWatermark', path), sizeBytes: num(fields, 'sizeBytes', path),
+    msgsPerSec: num(fields, 'msgsPerSec', path), bytesPerSec: num(fields, 'bytesPerSec', path),
+  };
+}
+
+function decodeGroup(fields: Fields, path: string): GroupSnapshot {
+  return {
+    groupId: text(fields, 'groupId', path), state: text(fields, 'state', path), members: num(fields, 'members', path),
+    lagRecords: num(fields, 'lagRecords', path),
+    partitions: list(fields, 'partitions', path, SNAPSHOT_GROUP_PARTITIONS_MAX).map((partition, index) => {
+      const at = `${path}partitions[${index}].`;
+      return {
+        topic: text(partition, 'topic', at), partition: num(partition, 'partition', at),
+        committedOffset: num(partition, 'committedOffset', at), highWatermark: num(partition, 'highWatermark', at),
+        lagRecords: num(partition, 'lagRecords', at), lagSeconds: num(partition, 'lagSeconds', at),
+      };
+    }),
+    partitionsOmitted: num(fields, 'partitionsOmitted', path),
+  };
+}
+
+/** Decodes one `__x2_metrics` value; throws X2_ERR_FORMAT naming the first bad field. */
+export function decodeSnapshot(bytes: Uint8Array): NodeSnapshot {
+  if (bytes.length < 2) throw new X2Error('X2_ERR_FORMAT', `__x2_metrics snapshot: ${bytes.length} bytes is too short`);
+  if (bytes[0] !== SNAPSHOT_VERSION) {
+    throw new X2Error('X2_ERR_FORMAT',
+      `__x2_metrics snapshot: format version ${bytes[0]} is unknown, this x2 reads ${SNAPSHOT_VERSION}`);
+  }
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes.subarray(1));
+  } catch (error) {
+    throw new X2Error('X2_ERR_FORMAT', '__x2_metrics snapshot: body is not valid msgpack', { cause: error });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw problem('(body)', value, 'a map');
+  const fields = value as Fields;
+  const role = text(fields, 'role', '');
+  if (!(ROLES as readonly string[]).includes(role)) throw problem('role', role, ROLES.join(', '));
+  const n = (name: string): number => num(fields, name, '');
+  return {
+    role: role as Role, nodeId: text(fields, 'nodeId', ''), host: text(fields, 'host', ''), pid: n('pid'),
+    state: text(fields, 'state', ''), river: text(fields, 'river', ''), atMs: n('atMs'), startedAtMs: n('startedAtMs'),
+    intervalMs: n('intervalMs'), cpuPercent: n('cpuPercent'), rssBytes: n('rssBytes'),
+    heapUsedBytes: n('heapUsedBytes'),
+    msgsInPerSec: n('msgsInPerSec'), bytesInPerSec: n('bytesInPerSec'), msgsOutPerSec: n('msgsOutPerSec'),
+    bytesOutPerSec: n('bytesOutPerSec'), lagSeqs: n('lagSeqs'), naksTotal: n('naksTotal'),
+    retransmitsTotal: n('retransmitsTotal'), epoch: n('epoch'), lastSeq: n('lastSeq'), committedSeq: n('committedSeq'),
+    droppedTotal: n('droppedTotal'), ingestMsgsPerSec: n('ingestMsgsPerSec'),
+    ingestBytesPerSec: n('ingestBytesPerSec'),
+    egressMsgsPerSec: n('egressMsgsPerSec'), egressBytesPerSec: n('egressBytesPerSec'),
+    topics: list(fields, 'topics', '', SNAPSHOT_TOPICS_MAX)
+      .map((topic, index) => decodeTopic(topic, `topics[${index}].`)),
+    topicsOmitted: n('topicsOmitted'),
+    groups: list(fields, 'groups', '', SNAPSHOT_GROUPS_MAX)
+      .map((group, index) => decodeGroup(group, `groups[${index}].`)),
+    groupsOmitted: n('groupsOmitted'),
+  };
+}
+
+/** A snapshot with every figure zero: the base the publisher and tests fill in. */
+export function emptySnapshot(role: Role, nodeId: string): NodeSnapshot {
+  return {
+    role, nodeId, host: '', pid: 0, state: 'starting', river: '', atMs: 0, startedAtMs: 0, intervalMs: 0,
+    cpuPercent: 0, rssBytes: 0, heapUsedBytes: 0, msgsInPerSec: 0, bytesInPerSec: 0, msgsOutPerSec: 0,
+    bytesOutPerSec: 0, lagSeqs: 0, naksTotal: 0, retransmitsTotal: 0, epoch: 0, lastSeq: 0, committedSeq: 0,
+    droppedTotal: 0, ingestMsgsPerSec: 0, ingestBytesPerSec: 0, egressMsgsPerSec: 0, egressBytesPerSec: 0,
+    topics: [], topicsOmitted: 0, groups: [], groupsOmitted: 0,
+  };
+}
