@@ -114,9 +114,8 @@ export class NatsTarget implements Target {
       for (const filter of filters) {
         const consumer = await js.consumers.get(name, {
           filterSubjects: filter,
-          ...(startAt === 'latest'
-            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 }
-            : { deliver_policy: DeliverPolicy.All }),
+          // DeliverPolicy.All never delivers from nats-server 2.9 through this client; sequence 1 is the same.
+          deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1,
         });
         const messages = await consumer.consume({ max_messages: NATS_LIMITS.consumeBatchRecords });
         streams.push(messages);
@@ -139,7 +138,10 @@ export class NatsTarget implements Target {
       stop: async () => {
         running = false;
         for (const messages of streams) messages.stop();
-        await Promise.all(loops);
+        // A consumer stuck in a pull ends when its connection closes; do not wait on it forever.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(loops), new Promise((resolve) => { timer = setTimeout(resolve, 2_000); })]);
+        clearTimeout(timer);
         await connection.close();
       },
     };

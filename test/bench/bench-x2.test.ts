@@ -1,0 +1,96 @@
+/**
+ * `x2 bench` against x2 itself (`x2 up`, a one-host cluster) through the Kafka protocol with
+ * the bench's own client. Goal: produce then consume proves every acknowledged record arrives
+ * (count and checksum per partition, nothing out of order) for uncompressed, gzip and zstd
+ * batches and for acks 1 and all; e2e reports both latency histograms and loses nothing;
+ * --json has the documented fields. Method: start `x2 up` from the built executable on a
+ * free port, run dist/x2 bench as a user does for a few seconds per run, compare outputs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UpProcess } from '../harness/cluster.ts';
+import { runX2 } from '../harness/x2.ts';
+
+type PartitionFigures = { topic: string; partition: number; records: number; checksum: string; acked?: number };
+type Latency = { count: number; p50Ms: number; p90Ms: number; p99Ms: number; p999Ms: number; maxMs: number };
+type BenchJson = {
+  mode: string; target: string; seconds: number;
+  workload: { topics: number; partitions: number; acks: number; compression: string; ratePerSecond: number | null };
+  produced: { sent: number; acked: number; failed: number; recordsPerSecond: number } | null;
+  consumed: { records: number; expected: number; lost: number; outOfOrder: number } | null;
+  ackLatency: Latency | null; e2eLatency: Latency | null; partitions: PartitionFigures[];
+};
+
+function bench(args: string[]): BenchJson {
+  const result = runX2(['bench', ...args, '--json'], { timeoutMs: 180_000 });
+  expect(result.code, `x2 bench ${args.join(' ')}\n${result.stderr}`).toBe(0);
+  return JSON.parse(result.stdout) as BenchJson;
+}
+
+const figures = (list: PartitionFigures[]): PartitionFigures[] =>
+  list.map(({ topic, partition, records, checksum }) => ({ topic, partition, records, checksum }));
+
+describe('x2 bench against x2 up (Kafka protocol)', () => {
+  let up: UpProcess;
+  let target: string;
+  beforeAll(async () => {
+    up = await UpProcess.start();
+    target = `kafka://${up.bootstrap}`;
+  }, 120_000);
+  afterAll(async () => { await up?.stop(); });
+
+  const cases: Array<{ name: string; flags: string[] }> = [
+    { name: 'uncompressed, acks all', flags: ['--acks', 'all'] },
+    {
+      name: 'gzip, acks 1, round-robin keys',
+      flags: ['--acks', '1', '--compression', 'gzip', '--keys', 'round-robin'],
+    },
+    { name: 'zstd, acks all', flags: ['--compression', 'zstd'] },
+  ];
+  for (const [index, testCase] of cases.entries()) {
+    it(`produce then consume (${testCase.name}): every record arrives, counts and checksums match`, () => {
+      const shape = ['--target', target, '--topics', '2', '--partitions', '3', '--topic-prefix', `pc${index}`];
+      const produced = bench(['produce', ...shape, '--producers', '2', '--message-bytes', '300', '--rate', '4000',
+        '--duration', '2', ...testCase.flags]);
+      expect(produced.produced!.failed).toBe(0);
+      expect(produced.produced!.acked).toBe(produced.produced!.sent);
+      expect(produced.produced!.acked).toBeGreaterThan(4000);
+      expect(produced.ackLatency!.count).toBe(produced.produced!.acked);
+      const consumed = bench(['consume', ...shape, '--consumers', '3']);
+      expect(consumed.consumed!.expected).toBe(produced.produced!.acked);
+      expect(consumed.consumed!.records).toBe(produced.produced!.acked);
+      expect(consumed.consumed!.lost).toBe(0);
+      expect(consumed.consumed!.outOfOrder).toBe(0);
+      expect(figures(consumed.partitions)).toEqual(figures(produced.partitions));
+    });
+  }
+
+  it('e2e at a fixed rate: nothing lost, produce-ack and end-to-end histograms, documented JSON fields', () => {
+    const result = bench(['e2e', '--target', target, '--partitions', '4', '--consumers', '4', '--rate', '2000',
+      '--duration', '3', '--topic-prefix', 'e2e']);
+    expect(Object.keys(result).sort()).toEqual(['ackLatency', 'consumed', 'e2eLatency', 'mode', 'partitions',
+      'produced', 'seconds', 'target', 'workload'].sort());
+    expect(result.mode).toBe('e2e');
+    expect(result.target).toBe(target);
+    expect(result.workload).toMatchObject({
+      topics: 1, partitions: 4, acks: -1, compression: 'none', ratePerSecond: 2000,
+    });
+    expect(result.produced!.acked).toBeGreaterThan(4000);
+    expect(result.consumed!.records).toBe(result.produced!.acked);
+    expect(result.consumed!.lost).toBe(0);
+    for (const latency of [result.ackLatency!, result.e2eLatency!]) {
+      expect(latency.count).toBe(result.produced!.acked);
+      expect(latency.p50Ms).toBeGreaterThan(0);
+      expect(latency.p50Ms).toBeLessThanOrEqual(latency.p99Ms);
+      expect(latency.p99Ms).toBeLessThanOrEqual(latency.maxMs);
+    }
+  });
+
+  it('a topic with fewer partitions than the workload is refused with its name', () => {
+    bench(['produce', '--target', target, '--partitions', '1', '--duration', '0.2', '--rate', '10',
+      '--topic-prefix', 'narrow']);
+    const result = runX2(['bench', 'produce', '--target', target, '--partitions', '3', '--duration', '1',
+      '--topic-prefix', 'narrow'], { timeoutMs: 120_000 });
+    expect(result.code).toBe(74);
+    expect(result.stderr).toMatch(/topic narrow-0 exists with 1 partitions, the workload needs 3/);
+  });
+});
