@@ -9,6 +9,7 @@ import { sequencerCommand } from './sequencer.ts';
 import { commitCommand } from './commit.ts';
 import { gatewayCommand } from './gateway.ts';
 import { upCommand } from './up.ts';
+import { topCommand } from './top.ts';
 
 export const COMMANDS: Array<() => Command> = [
   probeCommand,
@@ -16,5 +17,6 @@ export const COMMANDS: Array<() => Command> = [
   commitCommand,
   gatewayCommand,
   upCommand,
+  topCommand,
   benchCommand,
 ];
