@@ -118,7 +118,7 @@ async function scanSegment(parts: StoreParts, segment: SegmentInfo, fromPosition
       }
       const maxTimestampMs = batchMaxTimestampMs(bytes, framePosition + FRAME_HEADER_BYTES);
       if (maxTimestampMs > segment.maxTimestampMs) segment.maxTimestampMs = maxTimestampMs;
-      registerEntry(index, fields, segment.firstSeq, filePosition, frameBytes, maxTimestampMs);
+      registerEntry(index, stream, fields, segment.firstSeq, filePosition, frameBytes, maxTimestampMs);
       state.lastSeq = fields.seq;
       state.lastEpoch = fields.epoch;
       state.recovered += 1;

@@ -48,6 +48,7 @@ export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del
 
 /** A stream in memory: live values, the values as of the index checkpoint, its pending tail. */
 export class StreamState {
+  readonly streamId: number;
   logStartOffset: number;
   nextOffset: number;
   sizeBytes: number;
@@ -57,8 +58,14 @@ export class StreamState {
   pendingHead = 0;
   /** Whether the index holds its 'm' key (written once, then only by control operations). */
   isStored = false;
+  /** The newest segment whose 'g' membership key was written for this stream. */
+  memberOfSegment = -1;
+  /** Scratch of the index batch being built: this stream's locations and its metadata after them. */
+  batchRun: Location[] | null = null;
+  batchMeta: StreamMeta | null = null;
 
-  constructor(meta: StreamMeta) {
+  constructor(streamId: number, meta: StreamMeta) {
+    this.streamId = streamId;
     this.logStartOffset = meta.logStartOffset;
     this.nextOffset = meta.nextOffset;
     this.sizeBytes = meta.sizeBytes;
@@ -98,6 +105,8 @@ export class StoreIndex {
   readonly streams = new Map<number, StreamState>();
   readonly #log: Log;
   #pending: Location[] = [];
+  /** The stream of each pending location (parallel to #pending: no map lookups per entry). */
+  #pendingStreams: StreamState[] = [];
   #pendingHead = 0;
   #durableSeq = 0;
   #running = false;
@@ -108,9 +117,6 @@ export class StoreIndex {
   #lastSparseSegment = -1;
   #lastSparsePosition = 0;
   #segmentMaxTimestampMs = new Map<number, number>();
-  /** Streams already recorded as members of the newest indexed segment ('g' keys written once). */
-  #membersSegment = -1;
-  #members = new Set<number>();
   #closed = false;
   indexedSeq = 0;
   indexBatches = 0;
@@ -138,9 +144,9 @@ export class StoreIndex {
     this.indexedSeq = checkpoint?.seq ?? 0;
     for await (const [key, value] of this.db.iterator({ gte: Buffer.from([TAG.stream]),
       lt: Buffer.from([TAG.stream + 1]) })) {
-      const stream = new StreamState(decodeStreamMeta(value));
+      const stream = new StreamState(key.readUInt32BE(1), decodeStreamMeta(value));
       stream.isStored = true;
-      this.streams.set(key.readUInt32BE(1), stream);
+      this.streams.set(stream.streamId, stream);
     }
     await this.#refreshFromLastRuns();
     return { checkpoint, retainedSeq: retainedValue === undefined ? 0 : readU64Value(retainedValue) };
@@ -178,6 +184,7 @@ export class StoreIndex {
   /** Registers an appended (or recovered) entry; its location is served from memory until indexed. */
   addPending(location: Location, stream: StreamState): void {
     this.#pending.push(location);
+    this.#pendingStreams.push(stream);
     stream.pending.push(location);
   }
 
@@ -249,81 +256,85 @@ export class StoreIndex {
 
   async #writeBatch(): Promise<void> {
     const ops: BatchOp[] = [];
-    const metas = new Map<number, StreamMeta>();
-    const byStream = new Map<number, Location[]>();
-    const newMembers: number[] = [];
-    const segments = new Set<number>();
+    const touched: StreamState[] = [];
+    const newMembers: StreamState[] = [];
+    const segments: number[] = [];
     let count = 0;
     let last: Location | undefined;
+    let segment = -1;
+    let segmentMaxMs = Number.MIN_SAFE_INTEGER;
     let sparseSegment = this.#lastSparseSegment;
     let sparsePosition = this.#lastSparsePosition;
     for (let i = this.#pendingHead; i < this.#pending.length && count < INDEX_BATCH_ENTRIES_MAX; i++) {
       const location = this.#pending[i];
-      assert(location !== undefined);
+      const stream = this.#pendingStreams[i];
+      assert(location !== undefined && stream !== undefined);
       if (location.seq > this.#durableSeq) break;
-      let meta = metas.get(location.streamId);
-      if (meta === undefined) {
-        const stream = this.streams.get(location.streamId);
-        assert(stream !== undefined, `pending entry of unknown stream ${location.streamId}`);
-        meta = { ...stream.indexed };
-        metas.set(location.streamId, meta);
-        byStream.set(location.streamId, []);
+      if (stream.batchRun === null) {
+        stream.batchRun = [];
+        stream.batchMeta = { ...stream.indexed };
+        touched.push(stream);
       }
-      byStream.get(location.streamId)?.push(location);
-      meta.nextOffset = location.baseOffset + location.recordCount;
-      if (location.segment !== this.#membersSegment) {
-        this.#membersSegment = location.segment;
-        this.#members = new Set();
+      stream.batchRun.push(location);
+      if (location.segment !== segment) {
+        if (segment >= 0) this.#segmentMaxTimestampMs.set(segment, segmentMaxMs);
+        segment = location.segment;
+        segmentMaxMs = this.#segmentMaxTimestampMs.get(segment) ?? Number.MIN_SAFE_INTEGER;
+        segments.push(segment);
       }
-      if (!this.#members.has(location.streamId)) {
-        this.#members.add(location.streamId);
-        newMembers.push(location.segment, location.streamId);
+      if (location.maxTimestampMs > segmentMaxMs) segmentMaxMs = location.maxTimestampMs;
+      if (stream.memberOfSegment !== segment) {
+        stream.memberOfSegment = segment;
+        newMembers.push(stream);
+        ops.push({ type: 'put', key: segmentStreamKey(segment, stream.streamId), value: MEMBER_VALUE });
       }
-      segments.add(location.segment);
-      const segmentMaxMs = this.#segmentMaxTimestampMs.get(location.segment);
-      if (segmentMaxMs === undefined || location.maxTimestampMs > segmentMaxMs) {
-        this.#segmentMaxTimestampMs.set(location.segment, location.maxTimestampMs);
-      }
-      if (location.segment !== sparseSegment || location.position - sparsePosition >= SEQ_INDEX_INTERVAL_BYTES) {
-        ops.push({ type: 'put', key: seqKey(location.seq), value: positionValue(location.segment, location.position) });
-        sparseSegment = location.segment;
+      if (segment !== sparseSegment || location.position - sparsePosition >= SEQ_INDEX_INTERVAL_BYTES) {
+        ops.push({ type: 'put', key: seqKey(location.seq), value: positionValue(segment, location.position) });
+        sparseSegment = segment;
         sparsePosition = location.position;
       }
       last = location;
       count += 1;
     }
     if (last === undefined) return;
-    for (const [streamId, locations] of byStream) {
-      const meta = metas.get(streamId);
-      const stream = this.streams.get(streamId);
-      assert(meta !== undefined && stream !== undefined);
-      pushRuns(ops, streamId, locations, meta);
-      meta.logStartOffset = stream.logStartOffset;
-      if (!stream.isStored) ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(meta) });
+    this.#segmentMaxTimestampMs.set(segment, segmentMaxMs);
+    let isWritten = false;
+    try {
+      for (const stream of touched) {
+        const meta = stream.batchMeta;
+        const run = stream.batchRun;
+        assert(meta !== null && run !== null);
+        const lastOfStream = run[run.length - 1];
+        assert(lastOfStream !== undefined);
+        meta.nextOffset = lastOfStream.baseOffset + lastOfStream.recordCount;
+        pushRuns(ops, stream.streamId, run, meta);
+        meta.logStartOffset = stream.logStartOffset;
+        if (!stream.isStored) ops.push({ type: 'put', key: streamKey(stream.streamId), value: encodeStreamMeta(meta) });
+      }
+      for (const segmentWritten of segments) {
+        const maxMs = this.#segmentMaxTimestampMs.get(segmentWritten) ?? 0;
+        ops.push({ type: 'put', key: segmentKey(segmentWritten), value: i64Value(maxMs) });
+      }
+      ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
+        segment: last.segment, position: last.position + last.frameBytes, seq: last.seq }) });
+      await this.db.batch(ops);
+      isWritten = true;
+    } finally {
+      for (const stream of touched) {
+        if (isWritten && stream.batchMeta !== null) {
+          stream.indexed = stream.batchMeta;
+          stream.isStored = true;
+        }
+        stream.batchRun = null;
+        stream.batchMeta = null;
+      }
+      if (!isWritten) for (const stream of newMembers) stream.memberOfSegment = -1;
     }
-    for (let i = 0; i < newMembers.length; i += 2) {
-      ops.push({ type: 'put', key: segmentStreamKey(newMembers[i] ?? 0, newMembers[i + 1] ?? 0), value: MEMBER_VALUE });
-    }
-    for (const segment of segments) {
-      ops.push({ type: 'put', key: segmentKey(segment), value: i64Value(this.#segmentMaxTimestampMs.get(segment) ??
-        0) });
-    }
-    ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
-      segment: last.segment, position: last.position + last.frameBytes, seq: last.seq }) });
-    await this.db.batch(ops);
     this.indexBatches += 1;
     this.#lastSparseSegment = sparseSegment;
     this.#lastSparsePosition = sparsePosition;
-    for (const [streamId, meta] of metas) {
-      const stream = this.streams.get(streamId);
-      if (stream === undefined) continue;
-      stream.indexed = meta;
-      stream.isStored = true;
-    }
     for (let i = 0; i < count; i++) {
-      const location = this.#pending[this.#pendingHead];
-      assert(location !== undefined);
-      this.streams.get(location.streamId)?.dropPendingHead();
+      this.#pendingStreams[this.#pendingHead]?.dropPendingHead();
       this.#pendingHead += 1;
     }
     this.#compactPending();
@@ -333,9 +344,11 @@ export class StoreIndex {
   #compactPending(): void {
     if (this.#pendingHead === this.#pending.length) {
       this.#pending = [];
+      this.#pendingStreams = [];
       this.#pendingHead = 0;
     } else if (this.#pendingHead > 4096 && this.#pendingHead * 2 > this.#pending.length) {
       this.#pending = this.#pending.slice(this.#pendingHead);
+      this.#pendingStreams = this.#pendingStreams.slice(this.#pendingHead);
       this.#pendingHead = 0;
     }
   }

@@ -183,7 +183,7 @@ export class Store {
     this.#lastEpoch = entry.epoch;
     const maxTimestampMs = batchMaxTimestampMs(entry.batch);
     if (maxTimestampMs > segment.maxTimestampMs) segment.maxTimestampMs = maxTimestampMs;
-    registerEntry(index, fields, segment.firstSeq, this.#place.position, frameBytes, maxTimestampMs);
+    registerEntry(index, stream, fields, segment.firstSeq, this.#place.position, frameBytes, maxTimestampMs);
   }
 
   onDurable(listener: (durableSeq: number) => void): () => void {
@@ -449,11 +449,12 @@ export function findSegment(segments: SegmentInfo[], firstSeq: number): SegmentI
 }
 
 /** Stream bookkeeping for an appended or recovered frame (in memory; indexed later). */
-export function registerEntry(index: StoreIndex, fields: FrameFields, segment: number, position: number,
-  frameBytes: number, maxTimestampMs: number): void {
-  let stream = index.streams.get(fields.streamId);
+export function registerEntry(index: StoreIndex, known: StreamState | undefined, fields: FrameFields, segment: number,
+  position: number, frameBytes: number, maxTimestampMs: number): void {
+  let stream = known;
   if (stream === undefined) {
-    stream = new StreamState({ logStartOffset: fields.baseOffset, nextOffset: fields.baseOffset, sizeBytes: 0,
+    stream = new StreamState(fields.streamId, { logStartOffset: fields.baseOffset, nextOffset: fields.baseOffset,
+      sizeBytes: 0,
       maxTimestampMs: Number.MIN_SAFE_INTEGER });
     stream.indexed.nextOffset = fields.baseOffset;
     index.streams.set(fields.streamId, stream);
