@@ -24,7 +24,8 @@ export function bootstrapParser(value: string): BrokerAddress[] {
     return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
   });
   if (parsed.length === 0 || parsed.length > 64 || parsed.some((address) => address === null)) {
-    throw usageError('--bootstrap', value, 'HOST:PORT[,HOST:PORT...] with ports 1-65535 is allowed (a gateway address)');
+    throw usageError('--bootstrap', value,
+      'HOST:PORT[,HOST:PORT...] with ports 1-65535 is allowed (a gateway address)');
   }
   return parsed as BrokerAddress[];
 }

@@ -27,7 +27,9 @@ export function pressKey(ui: UiState, input: string, key: KeyFlags): KeyOutcome 
     if (key.return === true) {
       return { ui: { ...ui, filter: { ...ui.filter, [ui.pane]: ui.filterDraft }, filterDraft: null }, quit: false };
     }
-    if (key.escape === true) return { ui: { ...ui, filter: { ...ui.filter, [ui.pane]: '' }, filterDraft: null }, quit: false };
+    if (key.escape === true) {
+      return { ui: { ...ui, filter: { ...ui.filter, [ui.pane]: '' }, filterDraft: null }, quit: false };
+    }
     if (key.backspace === true || key.delete === true) {
       return { ui: { ...ui, filterDraft: ui.filterDraft.slice(0, -1) }, quit: false };
     }

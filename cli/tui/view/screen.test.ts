@@ -1,0 +1,123 @@
+/**
+ * The pure view of `x2 top`. Goal: for given snapshots the screen shows the right figures, fits
+ * exactly 80x24 and 120x40, and the model merges nodes, topics and groups as documented. Method:
+ * a fixed sample cluster (test/top/sample-cluster.ts) rendered without Ink; lines are compared
+ * by content and by width.
+ */
+import { describe, expect, it } from 'vitest';
+import { SAMPLE_AT_MS, sampleCluster } from '../../../test/top/sample-cluster.ts';
+import { addSnapshots, clusterView, emptyModel, HISTORY_POINTS_MAX, STALE_AFTER_MS } from './cluster-model.ts';
+import { fit, formatCount, formatMBps, formatSeconds, formatSize, sparkline } from './format.ts';
+import { initialUi, renderScreen, type Connection, type UiState } from './screen.ts';
+import { fitColumns, type Column } from './table.ts';
+
+const connection: Connection = { gateway: '127.0.0.1:9092', connected: true, problem: null, clock: '12:00:00' };
+
+function viewOf(snapshots = sampleCluster(), nowMs = SAMPLE_AT_MS + 500) {
+  return clusterView(addSnapshots(emptyModel(), snapshots, nowMs), nowMs);
+}
+
+function screen(width: number, height: number, ui: UiState = initialUi(), view = viewOf()): string[] {
+  const lines = renderScreen(view, ui, connection, width, height);
+  expect(lines).toHaveLength(height);
+  for (const line of lines) expect([...line.text]).toHaveLength(width);
+  return lines.map((line) => line.text);
+}
+
+describe('format', () => {
+  it('shortens counts, sizes, rates and seconds', () => {
+    expect([formatCount(950), formatCount(12_345), formatCount(4_500_000), formatCount(-1)])
+      .toEqual(['950', '12k', '4.5M', '-']);
+    expect([formatSize(512), formatSize(150 * 1024 * 1024), formatSize(2 * 1024 ** 3)])
+      .toEqual(['512B', '150M', '2.0G']);
+    expect([formatMBps(26_234_500), formatMBps(123_000_000)]).toEqual(['26.2', '123']);
+    expect([formatSeconds(0.25), formatSeconds(45), formatSeconds(600), formatSeconds(-1)])
+      .toEqual(['0.3s', '45s', '10m', '-']);
+  });
+
+  it('draws sparklines scaled to their maximum, and fits text with an ellipsis', () => {
+    expect(sparkline([0, 1, 2, 4], 4)).toBe('▁▃▅█');
+    expect(sparkline([0, 0], 4)).toBe('  ▁▁');
+    expect(fit('quotes.nasdaq', 6)).toBe('quote…');
+    expect(fit('7', 3, 'right')).toBe('  7');
+  });
+
+  it('keeps columns by priority and gives the first column the rest of the width', () => {
+    const columns: Column<string>[] = [
+      { title: 'name', width: 4, align: 'left', priority: 0, value: (row) => row },
+      { title: 'b', width: 10, align: 'right', priority: 2, value: () => 'b' },
+      { title: 'a', width: 10, align: 'right', priority: 1, value: () => 'a' },
+    ];
+    expect(fitColumns(columns, 20).map((column) => [column.title, column.width])).toEqual([['name', 9], ['a', 10]]);
+    expect(fitColumns(columns, 30).map((column) => column.title)).toEqual(['name', 'b', 'a']);
+  });
+});
+
+describe('cluster model', () => {
+  it('takes the summary from the sequencer and the freshest gateway, and merges groups', () => {
+    const view = viewOf();
+    expect(view.summary).toMatchObject({ epoch: 3, seq: 98_765, committedSeq: 98_760, nodeCount: 5, staleCount: 0,
+      ingestMsgsPerSec: 262_345, egressBytesPerSec: 20_000_000 });
+    expect(view.topics.map((topic) => topic.name)).toEqual(['trades', 'quotes.nasdaq', 'audit']);
+    // gateway-1 coordinates billing (it sees the members); gateway-0 holds the freshest offsets.
+    expect(view.groups).toEqual([expect.objectContaining({ groupId: 'billing', state: 'Stable', members: 3,
+      lagRecords: 1000 })]);
+  });
+
+  it('marks silent nodes stale, never lets an older snapshot replace a newer one, bounds history', () => {
+    const snapshots = sampleCluster();
+    let model = addSnapshots(emptyModel(), snapshots, SAMPLE_AT_MS);
+    const older = { ...snapshots[0]!, atMs: SAMPLE_AT_MS - 1000, lastSeq: 1 };
+    model = addSnapshots(model, [older], SAMPLE_AT_MS);
+    expect(clusterView(model, SAMPLE_AT_MS).summary.seq).toBe(98_765);
+    const later = clusterView(model, SAMPLE_AT_MS + STALE_AFTER_MS + 1);
+    expect(later.summary.staleCount).toBe(5);
+    for (let second = 1; second <= HISTORY_POINTS_MAX + 10; second++) {
+      model = addSnapshots(model, sampleCluster(SAMPLE_AT_MS + second * 1000), SAMPLE_AT_MS + second * 1000);
+    }
+    expect(model.history.ingestMsgs).toHaveLength(HISTORY_POINTS_MAX);
+  });
+});
+
+describe('screen', () => {
+  it('fits 80x24 with the summary, every node and the topics and groups panes', () => {
+    const lines = screen(80, 24);
+    const text = lines.join('\n');
+    expect(lines[0]).toMatch(/^x2 top {2}via 127\.0\.0\.1:9092 {2}epoch 3 {2}seq 98765 {2}committed 98760 {2}nodes 5/);
+    expect(text).toMatch(/ingest +262k msg\/s +26\.2 MB\/s/);
+    expect(text).toMatch(/egress +200k msg\/s +20\.0 MB\/s/);
+    expect(text).toContain('▸ Nodes (5) · sort name');
+    expect(lines.find((line) => line.startsWith('sequencer')))
+      .toMatch(/running +mcast +42 +180M +26\.0 +26\.5 +5 +7 +9/);
+    expect(lines.find((line) => line.startsWith('commit-2'))).toMatch(/catching-up .* 8\.8k/);
+    expect(text).toContain('Topics (3)');
+    expect(text).toContain('Groups (1)');
+    expect(lines[23]).toMatch(/^q quit {2}tab\/←→ pane/);
+  });
+
+  it('uses the room of 120x40: more columns (role, host) and every topic and group partition', () => {
+    const lines = screen(120, 40);
+    const header = lines.find((line) => line.startsWith('node'));
+    expect(header).toMatch(/node +role +host +state +river +cpu% +mem +msg\/s in +MB\/s in +MB\/s out +lag +naks +rtx/);
+    expect(lines.find((line) => line.startsWith('quotes.nasdaq'))).toMatch(/8 +250k +25\.0 +2\.0G +9000000$/);
+    expect(lines.find((line) => line.startsWith('billing'))).toMatch(/Stable +3 +1000 +0\.3s$/);
+    expect(lines.find((line) => line.startsWith('  trades/0'))).toMatch(/499000 +500000 +1000 +0\.3s$/);
+  });
+
+  it('sorts and filters the focused pane, shows the help and the unreachable cluster', () => {
+    const ui: UiState = { ...initialUi(), pane: 'topics', sortIndex: { ...initialUi().sortIndex, topics: 1 } };
+    const sorted = screen(100, 30, ui).filter((line) => /^(trades|quotes|audit)/.test(line))
+      .map((line) => line.split(' ')[0]);
+    expect(sorted).toEqual(['quotes.nasdaq', 'trades', 'audit']);
+    const filtered = screen(100, 30, { ...ui, filter: { ...ui.filter, topics: 'tra' } }).join('\n');
+    expect(filtered).toContain('▸ Topics (1) · sort rate, filter "tra"');
+    expect(filtered).not.toContain('quotes.nasdaq');
+    const help = screen(80, 24, { ...initialUi(), help: true }).join('\n');
+    expect(help).toContain('s                sort the focused pane');
+    const down = renderScreen(viewOf([]), initialUi(), { ...connection, connected: false,
+      problem: '127.0.0.1:9092: connect ECONNREFUSED' }, 80, 24).map((line) => line.text).join('\n');
+    expect(down).toContain('reconnecting to 127.0.0.1:9092');
+    expect(down).toContain('cluster unreachable: 127.0.0.1:9092: connect ECONNREFUSED; retrying every second');
+    expect(down).toContain('(none yet)');
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * The metrics publisher. Goal: a node's snapshot carries its registry's figures as rates and
+ * levels, reaches `__x2_metrics` through the sequencer, answers GET /status, and is dropped
+ * (counted, never queued without bound) when the sequencer cannot take it. Method: a real
+ * in-process sequencer (replication 0, so appends commit at once) and a real metrics server;
+ * counters are plain numbers read by the registry, as in the roles.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Log } from '../base/log.ts';
+import { Sequencer } from '../roles/sequencer/sequencer.ts';
+import { counterFrom, createRegistry, gaugeFrom, serveMetrics } from './metrics.ts';
+import { MetricsPublisher, startMetricsPublisher } from './publisher.ts';
+import { decodeSnapshot } from './snapshot.ts';
+import { waitFor } from '../../test/harness/wait-for.ts';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => { for (const cleanup of cleanups.splice(0)) cleanup(); });
+
+async function startSequencer(): Promise<Sequencer> {
+  const sequencer = await Sequencer.start({
+    listenHost: '127.0.0.1', listenPort: 0, replication: 0, writeQuorum: 0, group: null, groupPort: 0,
+    interfaceAddress: null, mtuBytes: 1500, ringBytes: 4 * 1024 * 1024, riverId: 1, heartbeatMs: 50,
+    log: new Log('sequencer', 'error'), registry: createRegistry('sequencer'),
+  });
+  cleanups.push(() => sequencer.close());
+  return sequencer;
+}
+
+describe('metrics publisher', () => {
+  it('turns counters into rates over the measured interval and keeps levels as they are', async () => {
+    const registry = createRegistry('commit');
+    const figures = { framesIn: 0, bytesIn: 0, naks: 3, durable: 40, committed: 50 };
+    counterFrom(registry, 'x2_river_frames_received_total', 'x', () => figures.framesIn);
+    counterFrom(registry, 'x2_river_bytes_received_total', 'x', () => figures.bytesIn);
+    counterFrom(registry, 'x2_river_naks_sent_total', 'x', () => figures.naks);
+    gaugeFrom(registry, 'x2_commit_durable_seq', 'x', () => figures.durable);
+    gaugeFrom(registry, 'x2_river_committed_seq', 'x', () => figures.committed);
+    gaugeFrom(registry, 'x2_river_epoch', 'x', () => 2);
+    const publisher = new MetricsPublisher({ role: 'commit', nodeId: 'commit-1', river: 'unicast',
+      sequencer: '127.0.0.1:1', registry, state: () => 'live', intervalMs: 3_600_000 });
+    cleanups.push(() => publisher.close());
+    const first = await publisher.build();
+    expect(first).toMatchObject({ role: 'commit', nodeId: 'commit-1', state: 'live', river: 'unicast', epoch: 2,
+      lastSeq: 40, committedSeq: 50, lagSeqs: 10, naksTotal: 3, msgsInPerSec: 0, intervalMs: 0, pid: process.pid });
+    figures.framesIn += 500;
+    figures.bytesIn += 1_000_000;
+    await waitFor(() => Date.now() - first.atMs >= 20);
+    const second = await publisher.build();
+    expect(second.intervalMs).toBeGreaterThanOrEqual(20);
+    expect(second.msgsInPerSec).toBeCloseTo(500 * 1000 / second.intervalMs, 6);
+    expect(second.bytesInPerSec).toBeCloseTo(1_000_000 * 1000 / second.intervalMs, 6);
+    expect(second.rssBytes).toBeGreaterThan(0);
+    expect(second.cpuPercent).toBeGreaterThanOrEqual(0);
+  });
+
+  it('appends snapshots to streamId 3 through the sequencer and serves the latest on /status', async () => {
+    const sequencer = await startSequencer();
+    const registry = createRegistry('gateway');
+    const metrics = await serveMetrics(registry, 0, '127.0.0.1');
+    cleanups.push(() => metrics.server.close());
+    const publisher = startMetricsPublisher({ role: 'gateway', nodeId: 'gateway-7', river: 'unicast',
+      sequencer: `127.0.0.1:${sequencer.port}`, registry, intervalMs: 50,
+      cluster: () => ({ topics: [{ name: 'trades', partitions: [{ highWatermark: 12, sizeBytes: 900 }] }],
+        topicsOmitted: 0, groups: [], groupsOmitted: 0 }) });
+    cleanups.push(() => publisher.close());
+    await waitFor(() => publisher.publishedTotal >= 3, { timeoutMs: 20_000, what: 'three published snapshots' });
+    const response = await fetch(`http://127.0.0.1:${metrics.port}/status`);
+    expect(response.status).toBe(200);
+    const status = await response.json() as ReturnType<typeof decodeSnapshot>;
+    expect(status).toMatchObject({ role: 'gateway', nodeId: 'gateway-7', state: 'running' });
+    expect(status.topics).toEqual([expect.objectContaining({ name: 'trades', highWatermark: 12, sizeBytes: 900 })]);
+    expect((await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).status).toBe(200);
+  });
+
+  it('drops snapshots, counted, when the sequencer is unreachable', async () => {
+    const registry = createRegistry('sequencer');
+    const publisher = new MetricsPublisher({ role: 'sequencer', nodeId: 'sequencer', river: 'unicast',
+      sequencer: '127.0.0.1:1', registry, intervalMs: 3_600_000 });
+    cleanups.push(() => publisher.close());
+    const snapshot = await publisher.build();
+    expect(publisher.publish(snapshot)).toBe(false);
+    expect(publisher.publish(snapshot)).toBe(false);
+    expect(publisher.droppedTotal).toBe(2);
+  });
+});

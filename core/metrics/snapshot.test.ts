@@ -1,0 +1,69 @@
+/**
+ * The snapshot format of `__x2_metrics`. Goal: what a node writes is what top reads, and bad
+ * bytes are refused with an error that names the problem. Method: fast-check round trips of
+ * random snapshots (seed printed), and hand-made bad values (version, type, size).
+ */
+import fc from 'fast-check';
+import { pack } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { testSeed } from '../../test/harness/seed.ts';
+import { sampleCluster } from '../../test/top/sample-cluster.ts';
+import {
+  decodeSnapshot, emptySnapshot, encodeSnapshot, ROLES, SNAPSHOT_VERSION, type NodeSnapshot,
+} from './snapshot.ts';
+
+const figure = fc.double({ min: 0, max: 1e15, noNaN: true, noDefaultInfinity: true });
+const name = fc.string({ minLength: 1, maxLength: 40 });
+const snapshotArbitrary: fc.Arbitrary<NodeSnapshot> = fc.record({
+  role: fc.constantFrom(...ROLES), nodeId: name, host: name, state: name, river: name,
+  atMs: figure, cpuPercent: figure, lastSeq: fc.nat(), committedSeq: fc.nat(), naksTotal: fc.nat(),
+  topics: fc.array(fc.record({ name, partitions: fc.nat(10_000), highWatermark: fc.nat(), sizeBytes: fc.nat(),
+    msgsPerSec: figure, bytesPerSec: figure }), { maxLength: 5 }),
+  groups: fc.array(fc.record({ groupId: name, state: name, members: fc.nat(100), lagRecords: fc.nat(),
+    partitions: fc.array(fc.record({ topic: name, partition: fc.nat(100), committedOffset: fc.nat(),
+      highWatermark: fc.nat(), lagRecords: fc.nat(), lagSeconds: fc.double({ min: -1, max: 1e6, noNaN: true }) }),
+    { maxLength: 4 }), partitionsOmitted: fc.nat() }), { maxLength: 3 }),
+}).map((fields) => ({ ...emptySnapshot(fields.role, fields.nodeId), ...fields }));
+
+describe('snapshot format', () => {
+  it('round-trips random snapshots', () => {
+    const seed = testSeed('snapshot round trip');
+    fc.assert(fc.property(snapshotArbitrary, (snapshot) => {
+      expect(decodeSnapshot(encodeSnapshot(snapshot))).toEqual(snapshot);
+    }), { seed, numRuns: 300 });
+  });
+
+  it('round-trips a whole sample cluster and starts with the version byte', () => {
+    for (const snapshot of sampleCluster()) {
+      const bytes = encodeSnapshot(snapshot);
+      expect(bytes[0]).toBe(SNAPSHOT_VERSION);
+      expect(decodeSnapshot(bytes)).toEqual(snapshot);
+    }
+  });
+
+  it('refuses an unknown version, naming it', () => {
+    const bytes = encodeSnapshot(emptySnapshot('commit', 'commit-1'));
+    bytes[0] = 9;
+    expect(() => decodeSnapshot(bytes)).toThrow(/format version 9 is unknown, this x2 reads 1/);
+  });
+
+  it('refuses a field of the wrong type, naming the field', () => {
+    const bad = { ...emptySnapshot('gateway', 'gateway-0'), lastSeq: 'many' };
+    const bytes = Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(bad)]);
+    expect(() => decodeSnapshot(bytes)).toThrow(/field lastSeq is "many", a finite number is allowed/);
+    const badTopic = { ...emptySnapshot('gateway', 'gateway-0'), topics: [{ name: 7 }] };
+    expect(() => decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(badTopic)])))
+      .toThrow(/field topics\[0\]\.name is 7/);
+  });
+
+  it('refuses an unknown role, truncated bytes and a body that is not a map', () => {
+    const role = { ...emptySnapshot('gateway', 'gateway-0'), role: 'broker' };
+    expect(() => decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(role)])))
+      .toThrow(/field role is "broker", sequencer, commit, gateway, sidecar is allowed/);
+    expect(() => decodeSnapshot(Buffer.from([SNAPSHOT_VERSION]))).toThrow(/too short/);
+    expect(() => decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack([1, 2])])))
+      .toThrow(/a map is allowed/);
+    const full = encodeSnapshot(sampleCluster()[3]!);
+    expect(() => decodeSnapshot(full.subarray(0, full.length - 10))).toThrow(/X2_ERR_FORMAT|msgpack|field/);
+  });
+});

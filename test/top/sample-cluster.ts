@@ -1,0 +1,41 @@
+/**
+ * A fixed cluster of node snapshots for the view and app tests: a sequencer, two commits, two
+ * gateways (one coordinating group "billing"), three topics. Times are relative to `atMs`.
+ */
+import { emptySnapshot, type NodeSnapshot } from '../../core/metrics/snapshot.ts';
+
+export const SAMPLE_AT_MS = Date.UTC(2026, 10, 26, 12, 0, 0);
+
+export function sampleCluster(atMs = SAMPLE_AT_MS): NodeSnapshot[] {
+  const base = (role: NodeSnapshot['role'], nodeId: string, extra: Partial<NodeSnapshot>): NodeSnapshot => ({
+    ...emptySnapshot(role, nodeId), host: 'node-a', pid: 100, river: 'multicast', atMs, startedAtMs: atMs - 60_000,
+    intervalMs: 1000, ...extra,
+  });
+  const topics = [
+    { name: 'trades', partitions: 3, highWatermark: 1_500_000, sizeBytes: 150 * 1024 * 1024, msgsPerSec: 12_345,
+      bytesPerSec: 1_234_500 },
+    { name: 'quotes.nasdaq', partitions: 8, highWatermark: 9_000_000, sizeBytes: 2 * 1024 ** 3, msgsPerSec: 250_000,
+      bytesPerSec: 25_000_000 },
+    { name: 'audit', partitions: 1, highWatermark: 42, sizeBytes: 4096, msgsPerSec: 0, bytesPerSec: 0 },
+  ];
+  const partitions = [
+    { topic: 'trades', partition: 0, committedOffset: 499_000, highWatermark: 500_000, lagRecords: 1000,
+      lagSeconds: 0.25 },
+    { topic: 'trades', partition: 1, committedOffset: 500_000, highWatermark: 500_000, lagRecords: 0, lagSeconds: 0 },
+  ];
+  const group = { groupId: 'billing', state: 'Empty', members: 0, lagRecords: 1000, partitions, partitionsOmitted: 0 };
+  return [
+    base('sequencer', 'sequencer', { state: 'running', epoch: 3, lastSeq: 98_765, committedSeq: 98_760, lagSeqs: 5,
+      cpuPercent: 41.6, rssBytes: 180 * 1024 * 1024, bytesInPerSec: 26_000_000, bytesOutPerSec: 26_500_000,
+      naksTotal: 7, retransmitsTotal: 9 }),
+    base('commit', 'commit-1', { state: 'live', epoch: 3, lastSeq: 98_760, committedSeq: 98_760, cpuPercent: 22,
+      rssBytes: 300 * 1024 * 1024, bytesInPerSec: 26_500_000 }),
+    base('commit', 'commit-2', { state: 'catching-up', epoch: 3, lastSeq: 90_000, committedSeq: 98_760,
+      lagSeqs: 8760, cpuPercent: 75, rssBytes: 310 * 1024 * 1024, bytesInPerSec: 30_000_000, naksTotal: 12 }),
+    base('gateway', 'gateway-0', { state: 'serving', lastSeq: 98_760, committedSeq: 98_760, cpuPercent: 55,
+      rssBytes: 250 * 1024 * 1024, ingestMsgsPerSec: 262_345, ingestBytesPerSec: 26_234_500,
+      egressMsgsPerSec: 200_000, egressBytesPerSec: 20_000_000, topics, groups: [group] }),
+    base('gateway', 'gateway-1', { state: 'serving', lastSeq: 98_700, committedSeq: 98_760, lagSeqs: 60,
+      cpuPercent: 50, rssBytes: 240 * 1024 * 1024, topics, groups: [{ ...group, state: 'Stable', members: 3 }] }),
+  ];
+}
