@@ -60,6 +60,11 @@ export function streamEndKey(tag: number, streamId: number): Buffer {
   return key;
 }
 
+/** Every key of `streamId` in a table keyed by (streamId, ...). */
+export function streamRange(tag: number, streamId: number): { gte: Buffer; lt: Buffer } {
+  return { gte: streamStartKey(tag, streamId), lt: streamEndKey(tag, streamId) };
+}
+
 export function streamStartKey(tag: number, streamId: number): Buffer {
   const key = Buffer.allocUnsafe(5);
   key[0] = tag;

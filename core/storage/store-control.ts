@@ -25,9 +25,8 @@ import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './format.ts';
 import { syncDirectory } from './file-io.ts';
 import {
   encodeCheckpoint, encodeStreamMeta, offsetKey, readU64Value, runBaseOffset, runBatchBytes, runCount, runEndOffset,
-    runSegment,
-  segmentKey, segmentStreamKey, segmentStreamRange, seqKey, sliceRun, streamEndKey, streamKey, streamStartKey, TAG,
-  tagOnlyKey, timeKeyTimestampMs, u64Value,
+  runSegment, segmentKey, segmentStreamKey, segmentStreamRange, seqKey, sliceRun, streamKey, streamRange,
+  streamStartKey, TAG, tagOnlyKey, timeKeyTimestampMs, u64Value,
 } from './index-keys.ts';
 import { scanFrames } from './segment-scan.ts';
 import type { SegmentInfo } from './segment-writer.ts';
@@ -37,8 +36,8 @@ import type { StoreParts } from './store.ts';
 /** Deletes index entries of batches of `streamId` wholly below `offset`; returns their batch bytes. */
 async function dropBatchesBelow(index: StoreIndex, streamId: number, offset: number, ops: BatchOp[]): Promise<number> {
   let removedBytes = 0;
-  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.offset, streamId),
-    lt: offsetKey(streamId, offset) })) {
+  const below = { gte: streamStartKey(TAG.offset, streamId), lt: offsetKey(streamId, offset) };
+  for await (const [key, value] of index.db.iterator(below)) {
     const count = runCount(value);
     let kept = 0;
     while (kept < count && runEndOffset(value, kept) <= offset) {
@@ -48,8 +47,8 @@ async function dropBatchesBelow(index: StoreIndex, streamId: number, offset: num
     if (kept === 0) continue;
     ops.push({ type: 'del', key });
     if (kept < count) {
-      ops.push({ type: 'put', key: offsetKey(streamId, runBaseOffset(value, kept)), value: sliceRun(value, kept,
-        count) });
+      const rest = sliceRun(value, kept, count);
+      ops.push({ type: 'put', key: offsetKey(streamId, runBaseOffset(value, kept)), value: rest });
     }
   }
   return removedBytes;
@@ -103,8 +102,8 @@ async function segmentHoldings(index: StoreIndex, segment: number): Promise<Arra
   for await (const key of index.db.keys(segmentStreamRange(segment))) {
     const streamId = key.readUInt32BE(9);
     const stream = index.streams.get(streamId);
-    if (stream !== undefined) holdings.push([streamId, await endOffsetIn(index, streamId, segment,
-      stream.indexed.nextOffset)]);
+    if (stream === undefined) continue;
+    holdings.push([streamId, await endOffsetIn(index, streamId, segment, stream.indexed.nextOffset)]);
   }
   return holdings;
 }
@@ -115,8 +114,7 @@ async function segmentHoldings(index: StoreIndex, segment: number): Promise<Arra
  */
 async function endOffsetIn(index: StoreIndex, streamId: number, segment: number,
   indexedNextOffset: number): Promise<number> {
-  for await (const value of index.db.values({ gte: streamStartKey(TAG.offset, streamId), lt: streamEndKey(TAG.offset,
-    streamId) })) {
+  for await (const value of index.db.values(streamRange(TAG.offset, streamId))) {
     const count = runCount(value);
     for (let i = 0; i < count; i++) if (runSegment(value, i) > segment) return runBaseOffset(value, i);
   }
@@ -184,8 +182,9 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
     }
   }
   for (const [streamId, entry] of dropped) await truncateStream(index, streamId, entry, ops);
-  for await (const key of index.db.keys({ gt: seqKey(seq), lt: Buffer.from([TAG.seq + 1]) })) ops.push({ type: 'del',
-    key });
+  for await (const key of index.db.keys({ gt: seqKey(seq), lt: Buffer.from([TAG.seq + 1]) })) {
+    ops.push({ type: 'del', key });
+  }
   ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
     segment: cutSegment?.firstSeq ?? 0, position: cutSegment === null ? 0 : cutPosition, seq }) });
   await index.db.batch(ops, { sync: true });
@@ -205,8 +204,7 @@ async function truncateStream(index: StoreIndex, streamId: number, entry: Droppe
   assert(stream !== undefined);
   const next = entry.newNextOffset;
   let maxTimestampMs = Number.MIN_SAFE_INTEGER;
-  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.time, streamId),
-    lt: streamEndKey(TAG.time, streamId), reverse: true })) {
+  for await (const [key, value] of index.db.iterator({ ...streamRange(TAG.time, streamId), reverse: true })) {
     if (readU64Value(value) < next) {
       maxTimestampMs = timeKeyTimestampMs(key);
       break;
@@ -214,8 +212,7 @@ async function truncateStream(index: StoreIndex, streamId: number, entry: Droppe
     ops.push({ type: 'del', key });
   }
   let hasBatches = false;
-  for await (const [key, value] of index.db.iterator({ gte: streamStartKey(TAG.offset, streamId),
-    lt: streamEndKey(TAG.offset, streamId), reverse: true })) {
+  for await (const [key, value] of index.db.iterator({ ...streamRange(TAG.offset, streamId), reverse: true })) {
     const count = runCount(value);
     let kept = count;
     while (kept > 0 && runEndOffset(value, kept - 1) > next) kept -= 1;

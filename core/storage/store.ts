@@ -14,6 +14,10 @@
  * full; the caller awaits sync() and appends again. Disk full: append and sync fail with
  * X2_ERR_DISK_FULL (retriable); nothing durable is touched, and appends work again once the
  * buffered write succeeds (retried on a timer and on each call).
+ * Bounds: two write buffers (writeBufferBytes each, default 8 MiB), PENDING_ENTRIES_MAX entries
+ * waiting for the index, four read descriptors, LevelDB's 32 table files. Control operations
+ * (truncateAfter, setLogStartOffset, applyRetention) sync and let the index catch up first;
+ * no append may run during truncateAfter (asserted).
  * Invariants: seq strictly increases; each stream's offsets are contiguous; a durable
  * notification for seq S means every entry with seq <= S is on disk after fdatasync;
  * corrupt bytes are never served (X2_ERR_SEGMENT_CRC, counted in metrics.corruptEntriesDetected).
