@@ -9,7 +9,8 @@
  * bounded by SNAPSHOT_TOPICS_MAX / SNAPSHOT_GROUPS_MAX where it matters.
  */
 import type { Registry } from 'prom-client';
-import type { Gateway } from '../roles/gateway/gateway.ts';
+import type { ControlState } from '../control/control-state.ts';
+import type { OffsetsState } from '../control/offsets-state.ts';
 import { SNAPSHOT_GROUP_PARTITIONS_MAX, SNAPSHOT_GROUPS_MAX, SNAPSHOT_TOPICS_MAX, type Role } from './snapshot.ts';
 
 export type RiverFigures = {
@@ -33,6 +34,22 @@ export type GroupFigures = {
   members: number;
   partitions: Array<{ topic: string; partition: number; committedOffset: number; highWatermark: number;
     consumedBytes: number }>;
+};
+
+/**
+ * The parts of a gateway read here, by shape (core/ modules outside a role never import one):
+ * the Gateway object itself fits.
+ */
+export type GatewayView = {
+  state: {
+    control: ControlState;
+    offsets: OffsetsState;
+    stream(streamId: number): { nextOffset: number; totalBytes: number; bytesFrom(offset: number): number } | undefined;
+  };
+  groups: {
+    group(groupId: string): { state: string; memberIds: readonly string[] } | undefined;
+    listGroups(offsetGroupIds: Iterable<string>): Array<{ groupId: string }>;
+  };
 };
 
 /** What a gateway knows about the whole cluster. */
@@ -97,7 +114,7 @@ export async function riverFigures(registry: Registry, role: Role): Promise<Rive
 }
 
 /** The cluster view a gateway holds: user topics (by name) and groups with committed offsets. */
-export function gatewayClusterFigures(gateway: Gateway): ClusterFigures {
+export function gatewayClusterFigures(gateway: GatewayView): ClusterFigures {
   const control = gateway.state.control;
   const names = control.topicNames({ includeInternal: false }).sort();
   const topics: TopicFigures[] = [];

@@ -6,12 +6,12 @@
  * counters are plain numbers read by the registry, as in the roles.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Log } from '../base/log.ts';
-import { Sequencer } from '../roles/sequencer/sequencer.ts';
-import { counterFrom, createRegistry, gaugeFrom, serveMetrics } from './metrics.ts';
-import { MetricsPublisher, startMetricsPublisher } from './publisher.ts';
-import { decodeSnapshot } from './snapshot.ts';
-import { waitFor } from '../../test/harness/wait-for.ts';
+import { Log } from '../../core/base/log.ts';
+import { Sequencer } from '../../core/roles/sequencer/sequencer.ts';
+import { counterFrom, createRegistry, gaugeFrom, serveMetrics } from '../../core/metrics/metrics.ts';
+import { MetricsPublisher, startMetricsPublisher } from '../../core/metrics/publisher.ts';
+import { decodeSnapshot } from '../../core/metrics/snapshot.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => { for (const cleanup of cleanups.splice(0)) cleanup(); });
