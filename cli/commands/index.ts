@@ -10,6 +10,7 @@ import { commitCommand } from './commit.ts';
 import { gatewayCommand } from './gateway.ts';
 import { upCommand } from './up.ts';
 import { topCommand } from './top.ts';
+import { sidecarCommand } from './sidecar.ts';
 
 export const COMMANDS: Array<() => Command> = [
   probeCommand,
@@ -18,5 +19,6 @@ export const COMMANDS: Array<() => Command> = [
   gatewayCommand,
   upCommand,
   topCommand,
+  sidecarCommand,
   benchCommand,
 ];
