@@ -120,9 +120,10 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
   const producers: TargetProducer[] = [];
   const consumers: TargetConsumer[] = [];
   let expected: number[] | null = null;
-  const startedMs = performance.now();
+  let startedMs = performance.now();
   let lastProgress = { atMs: startedMs, count: 0 };
-  const progress = setInterval(() => {
+  let progress: NodeJS.Timeout | undefined;
+  const reportProgress = (): void => {
     const now = performance.now();
     const count = options.mode === 'consume' ? received.total : stats.acked;
     const seconds = (now - lastProgress.atMs) / 1000;
@@ -134,8 +135,7 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
       e2eP50Ms: e2eLatency?.percentileMs(50) ?? 0, e2eP99Ms: e2eLatency?.percentileMs(99) ?? 0,
     });
     lastProgress = { atMs: now, count };
-  }, options.progressIntervalMs);
-  progress.unref();
+  };
   let producingSeconds = 0;
   let consumingSeconds = 0;
   try {
@@ -151,6 +151,10 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
       }
     }
     const consumeStartMs = performance.now();
+    startedMs = consumeStartMs;
+    lastProgress = { atMs: startedMs, count: 0 };
+    progress = setInterval(reportProgress, options.progressIntervalMs);
+    progress.unref();
     if (options.mode === 'consume') {
       const wanted = expected!;
       const deadlineMs = consumeStartMs + spec.durationMs;
@@ -260,7 +264,7 @@ async function driveProducer(producer: TargetProducer, spec: WorkloadSpec, produ
     if (blocked) await sleep(1);
     else if (schedule.paced) {
       const waitUs = schedule.waitUs(nowUs());
-      if (waitUs >= 1000) await sleep(Math.min(waitUs / 1000, (endUs - nowUs()) / 1000));
+      if (waitUs >= 1000) await sleep(Math.max(0, Math.min(waitUs / 1000, (endUs - nowUs()) / 1000)));
       else await yieldToIo();
     } else await yieldToIo();
   }

@@ -18,7 +18,7 @@ import { listOffsets } from '../../kafka/api/02-list-offsets.ts';
 import { metadata, type MetadataResponse } from '../../kafka/api/03-metadata.ts';
 import { produce } from '../../kafka/api/00-produce.ts';
 import type { KafkaReader } from '../../kafka/codec/reader.ts';
-import { KAFKA_ERROR, kafkaErrorName } from '../../kafka/kafka-errors.ts';
+import { KAFKA_ERROR, kafkaError, kafkaErrorName } from '../../kafka/kafka-errors.ts';
 import { BatchBuilder, forEachRecordValue } from '../kafka-client-batch.ts';
 import { CLIENT_ID, KafkaConnection, KafkaConnectionError, type BrokerAddress } from '../kafka-client.ts';
 import { nowUs, partitionCount, topicName, type WorkloadSpec } from '../workload.ts';
@@ -39,6 +39,7 @@ export const KAFKA_LIMITS = {
   fetchBytesMax: 32 * 1024 * 1024,
   fetchPartitionBytesMax: 1024 * 1024,
   metadataTopicsPerRequest: 1000,
+  createTopicsPerRequest: 100,
   prepareTimeoutMs: 60_000,
   produceTimeoutMs: 30_000,
 } as const;
@@ -101,24 +102,39 @@ export class KafkaTarget implements Target {
     }
   }
 
+  /** Creates topics in chunks; a retriable failure (timeout, controller moved) is retried until the deadline. */
   async #createTopics(names: string[], partitions: number): Promise<void> {
-    const admin = await this.#adminConnection();
-    const version = admin.pickVersion(createTopics, 0, 4);
-    for (let start = 0; start < names.length; start += KAFKA_LIMITS.metadataTopicsPerRequest) {
-      const chunk = names.slice(start, start + KAFKA_LIMITS.metadataTopicsPerRequest);
-      const response = await admin.request(createTopics, version, {
-        topics: chunk.map((name) => ({
-          name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [],
-        })),
-        timeoutMs: KAFKA_LIMITS.prepareTimeoutMs, validateOnly: false,
-      });
-      for (const topic of response.topics) {
-        if (topic.errorCode !== KAFKA_ERROR.NONE && topic.errorCode !== KAFKA_ERROR.TOPIC_ALREADY_EXISTS) {
-          throw new KafkaConnectionError(`${this.url}: creating topic ${topic.name} failed: ` +
-            `${kafkaErrorName(topic.errorCode)}${topic.errorMessage ? ` (${topic.errorMessage})` : ''}`);
-        }
+    const deadline = Date.now() + KAFKA_LIMITS.prepareTimeoutMs;
+    for (let start = 0; start < names.length; start += KAFKA_LIMITS.createTopicsPerRequest) {
+      const chunk = names.slice(start, start + KAFKA_LIMITS.createTopicsPerRequest);
+      for (let pending = chunk; pending.length > 0;) {
+        pending = await this.#createTopicsOnce(pending, partitions, Date.now() > deadline);
       }
     }
+  }
+
+  /** One CreateTopics request; returns the names to try again (retriable errors before the deadline). */
+  async #createTopicsOnce(chunk: string[], partitions: number, final: boolean): Promise<string[]> {
+    const admin = await this.#adminConnection();
+    const version = admin.pickVersion(createTopics, 0, 4);
+    const retry: string[] = [];
+    const response = await admin.request(createTopics, version, {
+      topics: chunk.map((name) => ({
+        name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [],
+      })),
+      timeoutMs: KAFKA_LIMITS.prepareTimeoutMs, validateOnly: false,
+    });
+    for (const topic of response.topics) {
+      if (topic.errorCode === KAFKA_ERROR.NONE || topic.errorCode === KAFKA_ERROR.TOPIC_ALREADY_EXISTS) continue;
+      if (!final && kafkaError(topic.errorCode)?.retriable === true) {
+        retry.push(topic.name);
+        continue;
+      }
+      throw new KafkaConnectionError(`${this.url}: creating topic ${topic.name} failed: ` +
+        `${kafkaErrorName(topic.errorCode)}${topic.errorMessage ? ` (${topic.errorMessage})` : ''}`);
+    }
+    if (retry.length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    return retry;
   }
 
   #requireLeaders(): Leaders {

@@ -69,7 +69,12 @@ export class NatsTarget implements Target {
       try {
         await jsm.streams.info(name);
       } catch {
-        await jsm.streams.add({ name, subjects: [`${name}.*`], storage: StorageType.File, num_replicas: 1 });
+        try {
+          await jsm.streams.add({ name, subjects: [`${name}.*`], storage: StorageType.File, num_replicas: 1 });
+        } catch (error) {
+          throw new X2Error('X2_ERR_IO', `${this.url}: creating stream ${name} (${topicIndex} of ${spec.topics} ` +
+            `exist) failed: ${(error as Error).message}`, { cause: error });
+        }
       }
     }
   }
