@@ -143,6 +143,12 @@ export class Cluster {
     for (const role of this.#roles) if (!role.process) this.#spawn(role);
   }
 
+  /** The pid of a running role, or null when it is not running (exited or never started). */
+  pidOf(name: string): number | null {
+    const running = this.#role(name).process;
+    return running && running.exitCode === null && running.signalCode === null ? running.pid ?? null : null;
+  }
+
   log(name: string): string {
     try {
       return readFileSync(this.#role(name).logFile, 'utf8');

@@ -65,6 +65,9 @@ export class RequestContext {
 
 export type Dispatch = (context: RequestContext, request: unknown) => void;
 
+/** Counters shared by every connection of a gateway (exported as metrics). */
+export type ConnectionCounters = { framesReceived: number; connectionsClosedForBadInput: number };
+
 export class Connection {
   readonly socket: Socket;
   readonly clientHost: string;
@@ -72,6 +75,7 @@ export class Connection {
   readonly #writer: KafkaWriter;
   readonly #dispatch: Dispatch;
   readonly #log: Log;
+  readonly #counters: ConnectionCounters;
   readonly #slots: Slot[] = [];
   #slotsHead = 0;
   readonly #header = new RequestHeader();
@@ -80,13 +84,16 @@ export class Connection {
   #closed = false;
   requests = 0;
 
-  constructor(socket: Socket, options: { requestBytesMax: number; writer: KafkaWriter; dispatch: Dispatch; log: Log }) {
+  constructor(socket: Socket, options: {
+    requestBytesMax: number; writer: KafkaWriter; dispatch: Dispatch; log: Log; counters: ConnectionCounters;
+  }) {
     this.socket = socket;
     this.clientHost = socket.remoteAddress ?? '';
     this.#splitter = new FrameSplitter(options.requestBytesMax);
     this.#writer = options.writer;
     this.#dispatch = options.dispatch;
     this.#log = options.log;
+    this.#counters = options.counters;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => undefined); // 'close' follows
@@ -98,6 +105,7 @@ export class Connection {
   close(why: string, key: string): void {
     if (this.#closed) return;
     this.#log.limited('warn', key, `closing connection from ${this.clientHost}: ${why}`);
+    this.#counters.connectionsClosedForBadInput += 1;
     this.#closed = true;
     this.socket.destroy();
   }
@@ -133,6 +141,7 @@ export class Connection {
     for (;;) {
       const frame = this.#splitter.next();
       if (frame === 'more') break;
+      this.#counters.framesReceived += 1;
       if (frame === 'oversize') {
         return this.close(`request of ${this.#splitter.failedSizeBytes} bytes exceeds the limit of ` +
           `${this.#splitter.requestBytesMax} (--request-bytes-max)`, 'oversize');

@@ -79,6 +79,7 @@ export class Gateway {
   // Counters.
   requestsServed = 0;
   connectionsOpened = 0;
+  readonly counters = { framesReceived: 0, connectionsClosedForBadInput: 0 };
 
   private constructor(options: GatewayOptions) {
     this.options = options;
@@ -107,6 +108,9 @@ export class Gateway {
     const registry = options.registry;
     counterFrom(registry, 'x2_gateway_requests_total', 'Kafka requests received', () => this.requestsServed);
     counterFrom(registry, 'x2_gateway_connections_total', 'Kafka connections accepted', () => this.connectionsOpened);
+    counterFrom(registry, 'x2_gateway_frames_total', 'Kafka frames received, bad ones included', () => this.counters.framesReceived);
+    counterFrom(registry, 'x2_gateway_bad_input_closes_total', 'connections closed for bad input',
+      () => this.counters.connectionsClosedForBadInput);
     gaugeFrom(registry, 'x2_gateway_connections', 'open Kafka connections', () => this.#connections.size);
     gaugeFrom(registry, 'x2_gateway_applied_seq', 'highest river seq applied', () => this.state.appliedSeq);
     gaugeFrom(registry, 'x2_gateway_tail_cache_bytes', 'bytes in the live-tail cache', () => this.state.cache.bytes);
@@ -183,7 +187,7 @@ export class Gateway {
   #onConnection(socket: import('node:net').Socket): void {
     this.connectionsOpened += 1;
     const connection = new Connection(socket, {
-      requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log,
+      requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log, counters: this.counters,
       dispatch: (context, request) => this.#dispatch(context, request),
     });
     this.#connections.add(connection);
