@@ -23,7 +23,7 @@ import { parseBytes, parseDurationMs } from '../../core/base/units.ts';
 import { measureFdatasync } from '../../core/probe/disk-check.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { AppendClient, type AppendHandler } from '../../core/river/append-client.ts';
-import { BENCH_BATCH_BYTES_MIN, benchBatch, DeliveryCheck, setBenchCounter,
+import { BENCH_BATCH_BYTES_MIN, BENCH_STREAM_BASE, benchBatch, DeliveryCheck, setBenchCounter,
   type DeliveryReport } from '../../core/river/delivery-check.ts';
 import { LossGenerator } from '../../core/river/loss-generator.ts';
 import type { RiverMode } from '../../core/river/messages.ts';
@@ -217,7 +217,7 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
       clients.push(client);
       const batch = benchBatch(flags.entryBytes, a);
       setBenchCounter(batch, 0);
-      const result = await client.appendAsync([{ streamId: a, recordCount: 1, batch }]);
+      const result = await client.appendAsync([{ streamId: BENCH_STREAM_BASE + a, recordCount: 1, batch }]);
       await result.committed;
       sentCount.set(a, 1);
       committedCount.push(1);
@@ -243,7 +243,7 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
           }
           setBenchCounter(batch, sent);
           sentAtMs[sent % sentAtMs.length] = performance.now();
-          if (!client.append([{ streamId: a, recordCount: 1, batch }], handler)) break;
+          if (!client.append([{ streamId: BENCH_STREAM_BASE + a, recordCount: 1, batch }], handler)) break;
           sent += 1;
           sentCount.set(a, sent);
         }
@@ -332,7 +332,7 @@ async function readBackCommit(sentCount: Map<number, number>, lastSeq: number, m
     for (;;) {
       const entries = await store.readBySeq(next, 4 * 1024 * 1024);
       if (entries.length === 0) break;
-      for (const entry of entries) check.add(entry.seq, entry.batch);
+      for (const entry of entries) check.add(entry.seq, entry.streamId, entry.batch);
       next = entries.at(-1)!.seq + 1;
     }
   } finally {
@@ -377,7 +377,7 @@ async function runSubscriber(flags: BenchFlags): Promise<void> {
   }, {
     hello: async () => ({ role: 'subscriber', memberId: `subscriber-${process.pid}` }),
     welcome: async (welcome) => welcome.nextSeq - 1,
-    deliver: (entry) => check.add(entry.seq, entry.batch),
+    deliver: (entry) => check.add(entry.seq, entry.streamId, entry.batch),
   });
   member.start();
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));

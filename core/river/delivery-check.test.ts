@@ -3,13 +3,13 @@
  * reports zeros is believable). Method: feed hand-made delivery orders with known faults.
  */
 import { describe, expect, it } from 'vitest';
-import { benchBatch, DeliveryCheck, setBenchCounter } from './delivery-check.ts';
+import { BENCH_STREAM_BASE, benchBatch, DeliveryCheck, setBenchCounter } from './delivery-check.ts';
 
 function deliver(check: DeliveryCheck, order: Array<[appender: number, counter: number]>): void {
   order.forEach(([appender, counter], i) => {
     const batch = benchBatch(100, appender);
     setBenchCounter(batch, counter);
-    check.add(i + 1, batch);
+    check.add(i + 1, BENCH_STREAM_BASE + appender, batch);
   });
 }
 
@@ -30,8 +30,10 @@ describe('delivery check', () => {
   it('counts seq gaps', () => {
     const check = new DeliveryCheck();
     const batch = benchBatch(80, 0);
-    check.add(1, batch);
-    check.add(3, batch);
+    check.add(1, BENCH_STREAM_BASE, batch);
+    check.add(3, 3, batch);
     expect(check.seqGaps).toBe(1);
+    expect(check.foreign).toBe(1);
+    expect(check.delivered).toBe(1);
   });
 });

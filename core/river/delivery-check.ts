@@ -1,6 +1,7 @@
 /**
  * Delivery verification for benchmarks and tests: appenders tag every batch with (appender index,
- * counter); a receiver feeds what it delivered, in delivery order, and the check counts missing,
+ * counter) on streams from BENCH_STREAM_BASE; a receiver feeds what it delivered, in delivery order,
+ * and the check counts missing,
  * duplicated and out-of-order entries per appender, and seq gaps. `benchBatch` builds a minimal
  * valid Kafka RecordBatch v2 (61-byte header, one record count) around the tag.
  *
@@ -9,6 +10,11 @@
  */
 export const BENCH_TAG_POSITION = 61;
 export const BENCH_BATCH_BYTES_MIN = 61 + 8;
+/**
+ * Benchmark and test streams start here, far from the internal streams (e.g. the metrics snapshots
+ * every node appends), which share the river and are skipped by the check.
+ */
+export const BENCH_STREAM_BASE = 1 << 20;
 const MISSING_TRACKED_MAX = 100_000;
 
 /** A RecordBatch v2-shaped buffer of `bytes` (>= BENCH_BATCH_BYTES_MIN) tagged for `appender`. */
@@ -34,16 +40,21 @@ export class DeliveryCheck {
   readonly #missing = new Map<number, Set<number>>();
   #lastSeq = 0;
   delivered = 0;
+  /** Entries of other streams (not checked, only counted for seq continuity). */
+  foreign = 0;
   missing = 0;
   duplicated = 0;
   outOfOrder = 0;
   seqGaps = 0;
 
-  add(seq: number, batch: Uint8Array): void {
-    this.delivered += 1;
+  add(seq: number, streamId: number, batch: Uint8Array): void {
     if (this.#lastSeq !== 0 && seq !== this.#lastSeq + 1) this.seqGaps += 1;
     this.#lastSeq = seq;
-    if (batch.length < BENCH_BATCH_BYTES_MIN) return;
+    if (streamId < BENCH_STREAM_BASE || batch.length < BENCH_BATCH_BYTES_MIN) {
+      this.foreign += 1;
+      return;
+    }
+    this.delivered += 1;
     const view = Buffer.from(batch.buffer, batch.byteOffset, batch.length);
     const appender = view.readUInt32LE(BENCH_TAG_POSITION);
     const counter = view.readUInt32LE(BENCH_TAG_POSITION + 4);

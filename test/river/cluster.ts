@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { crc32c } from '../../native/index.ts';
 import { AppendClient, type AppendHandler } from '../../core/river/append-client.ts';
-import { benchBatch, setBenchCounter } from '../../core/river/delivery-check.ts';
+import { BENCH_STREAM_BASE, benchBatch, setBenchCounter } from '../../core/river/delivery-check.ts';
 import { Store } from '../../core/storage/store.ts';
 import { startX2 } from '../harness/x2.ts';
 import { waitFor } from '../harness/wait-for.ts';
@@ -21,18 +21,34 @@ export async function freePort(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
-export type Role = { name: string; child: ChildProcess; log: string[]; metricsPort: number };
+export type Role = { name: string; child: ChildProcess; log: string[]; metricsPort: number; listenPort: number };
 
-/** Starts `x2 <args>` (or `spawn(args)` for namespaces) and keeps its stderr for diagnosis. */
-export function startRole(name: string, args: string[], metricsPort: number,
-  spawn: (args: string[]) => ChildProcess = (a) => startX2(a)): Role {
+/**
+ * Starts `x2 <args>` (or `spawn(args)` for namespaces), keeps its stderr for diagnosis, and resolves
+ * once the role logged its start line, with the ports it actually bound (so parallel test files
+ * never share a port: pass port 0).
+ */
+export async function startRole(name: string, args: string[], metricsPort = 0,
+  spawn: (args: string[]) => ChildProcess = (a) => startX2(a)): Promise<Role> {
   const child = spawn([...args, '--metrics-port', String(metricsPort)]);
-  const role: Role = { name, child, log: [], metricsPort };
+  const role: Role = { name, child, log: [], metricsPort, listenPort: 0 };
   child.stderr?.on('data', (chunk: Buffer) => {
     role.log.push(chunk.toString());
     if (role.log.length > 400) role.log.splice(0, 200);
   });
   child.stdout?.resume();
+  await waitFor(() => {
+    const text = role.log.join('');
+    const metrics = /metrics on :(\d+)\/metrics/.exec(text);
+    const listen = /(?:listening on|serving peers on) [^ ;]*:(\d+);/.exec(text);
+    if (!metrics || !listen) {
+      if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${text.slice(-2000)}`);
+      return null;
+    }
+    role.metricsPort = Number(metrics[1]);
+    role.listenPort = Number(listen[1]);
+    return role;
+  }, { timeoutMs: 30_000, what: `${name} to start` });
   return role;
 }
 
@@ -92,7 +108,7 @@ export class Load {
       if (!this.#running) break;
       const batch = benchBatch(entryBytes, appender);
       setBenchCounter(batch, counter);
-      const streamId = (appender + counter) % streams;
+      const streamId = BENCH_STREAM_BASE + (appender + counter) % streams;
       const tag = { appender, counter, streamId, seq: 0, baseOffset: 0 };
       const handler: AppendHandler = {
         onAppended: (firstSeq, baseOffsets) => { tag.seq = firstSeq; tag.baseOffset = baseOffsets[0]!; },

@@ -30,17 +30,19 @@ async function startCluster(replication: number, writeQuorum: number): Promise<C
   requireBinary();
   const dir = makeTempDir('x2-river-crash-');
   dirs.push(dir);
-  const sequencerAddress = `127.0.0.1:${await freePort()}`;
   const group = `239.192.${(process.pid >> 8) & 0xff}.${(process.pid & 0xfe) + 1}:${await freePort()}`;
-  const sequencerArgs = ['sequencer', '--listen', sequencerAddress, '--replication', String(replication),
-    '--write-quorum', String(writeQuorum), '--river', 'multicast', '--interface', '127.0.0.1', '--group', group];
-  const sequencer = startRole('sequencer', sequencerArgs, await freePort());
+  const common = ['--replication', String(replication), '--write-quorum', String(writeQuorum), '--river', 'multicast',
+    '--interface', '127.0.0.1', '--group', group];
+  const sequencer = await startRole('sequencer', ['sequencer', '--listen', '127.0.0.1:0', ...common]);
   roles.push(sequencer);
+  const sequencerAddress = `127.0.0.1:${sequencer.listenPort}`;
+  // A restarted sequencer takes the same address: the commits and appenders reconnect to it.
+  const sequencerArgs = ['sequencer', '--listen', sequencerAddress, ...common];
   const commitArgs = (name: string): string[] => ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name),
     '--member-id', name, '--river', 'multicast', '--interface', '127.0.0.1'];
   const commits: Role[] = [];
   for (const name of ['c1', 'c2']) {
-    const commit = startRole(name, commitArgs(name), await freePort());
+    const commit = await startRole(name, commitArgs(name));
     commits.push(commit);
     roles.push(commit);
   }
@@ -60,7 +62,10 @@ async function checkReplicas(cluster: Cluster, load: Load): Promise<void> {
       { timeoutMs: 40_000, what: `${commit.name} durable up to ${lastSeq}` });
   }
   // Both commits must end at the same seq (the sequencer's last), then stop cleanly.
-  const sequencerLast = await metric(cluster.sequencer, 'x2_river_last_seq');
+  const sequencerLast = await waitFor(async () => {
+    const value = await metric(cluster.sequencer, 'x2_river_last_seq');
+    return value >= lastSeq ? value : null;
+  }, { what: 'the sequencer last seq' });
   for (const commit of cluster.commits) {
     await waitFor(async () => await metric(commit, 'x2_commit_durable_seq') >= sequencerLast,
       { timeoutMs: 40_000, what: `${commit.name} at the last seq ${sequencerLast}` });
@@ -85,7 +90,7 @@ describe('river under kill -9', () => {
       await stopRole(cluster.commits[1]!, 'SIGKILL');
       const acksAtKill = load.ackCount;
       await waitFor(() => load.ackCount >= acksAtKill + 2000, { timeoutMs: 40_000, what: 'load while c2 is down' });
-      const restarted = startRole('c2', cluster.commitArgs('c2'), await freePort());
+      const restarted = await startRole('c2', cluster.commitArgs('c2'));
       roles.push(restarted);
       cluster.commits[1] = restarted;
       const acksAtRestart = load.ackCount;
@@ -111,7 +116,7 @@ describe('river under kill -9', () => {
         await waitFor(() => load.ackCount >= acksBefore + 1000, { timeoutMs: 40_000, what: `load in round ${round}` });
         epochs.push(await metric(cluster.sequencer, 'x2_river_epoch'));
         await stopRole(cluster.sequencer, 'SIGKILL');
-        cluster.sequencer = startRole('sequencer', cluster.sequencerArgs, await freePort());
+        cluster.sequencer = await startRole('sequencer', cluster.sequencerArgs);
         roles.push(cluster.sequencer);
       }
       const acksAfter = load.ackCount;

@@ -62,14 +62,14 @@ describe('river across network namespaces (real multicast over a bridge)', () =>
       const group = '239.192.77.1:7401';
       const spawnIn = (host: typeof n1) => (args: string[]) =>
         network.spawnIn(host!, X2_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const roles: Role[] = [startRole('sequencer', ['sequencer', '--listen', sequencerAddress, '--replication', '2',
-        '--river', 'multicast', '--interface', n1!.address, '--group', group, '--mtu-bytes', '1500'], 9400,
-          spawnIn(n1))];
+      const roles: Role[] = [await startRole('sequencer', ['sequencer', '--listen', sequencerAddress,
+        '--replication', '2', '--river', 'multicast', '--interface', n1!.address, '--group', group,
+        '--mtu-bytes', '1500'],
+      9400, spawnIn(n1))];
       for (const [name, host] of [['c2', n2], ['c3', n3]] as const) {
-        roles.push(startRole(name, ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name),
-          '--member-id', name,
-          '--listen', `${host!.address}:7410`, '--river', 'multicast', '--interface', host!.address], 9400,
-            spawnIn(host)));
+        roles.push(await startRole(name, ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name),
+          '--member-id', name, '--listen', `${host!.address}:7410`, '--river', 'multicast',
+          '--interface', host!.address], 9400, spawnIn(host)));
       }
       try {
         const metricsUrls = [n1, n2, n3].map((host) => `http://${host!.address}:9400/metrics`);
