@@ -8,10 +8,12 @@ import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
 import { formatBytes, parseBytes, parseDurationMs } from '../../core/base/units.ts';
 import { runStorageBench, type StorageBenchResult } from '../../core/bench/storage-bench.ts';
-import { FRAME_HEADER_BYTES, RECORD_BATCH_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../core/storage/format.ts';
+import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../core/storage/format.ts';
+import { syntheticBatchBytesMin } from '../../core/storage/synthetic-batch.ts';
 import type { SyncPolicy } from '../../core/storage/store.ts';
 
 const STREAMS_MAX = 10_000_000;
+const ENTRY_BYTES_MIN = syntheticBatchBytesMin(1);
 const ENTRY_BYTES_MAX = 8 * 1024 * 1024 - FRAME_HEADER_BYTES - SEGMENT_HEADER_BYTES;
 const DURATION_MS_MAX = 24 * 3_600_000;
 
@@ -27,9 +29,9 @@ function parseCount(flag: string, min: number, max: number): (value: string) => 
 
 function parseEntryBytes(value: string): number {
   const bytes = parseBytes(value);
-  if (bytes === null || bytes < RECORD_BATCH_HEADER_BYTES || bytes > ENTRY_BYTES_MAX) {
+  if (bytes === null || bytes < ENTRY_BYTES_MIN || bytes > ENTRY_BYTES_MAX) {
     throw usageError('--entry-bytes', value,
-      `a size from ${RECORD_BATCH_HEADER_BYTES} (a RecordBatch v2 header) to ${ENTRY_BYTES_MAX} bytes ` +
+      `a size from ${ENTRY_BYTES_MIN} (a RecordBatch v2 header and one record) to ${ENTRY_BYTES_MAX} bytes ` +
       'is allowed (e.g. 1KiB)');
   }
   return bytes;

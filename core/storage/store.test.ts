@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testSeed } from '../../test/harness/seed.ts';
 import { X2Error } from '../base/errors.ts';
 import { Store, type StoreOptions } from './store.ts';
-import { syntheticBatch } from './synthetic-batch.ts';
+import { syntheticBatch, syntheticBatchBytesMin, syntheticRecordTimestampMs } from './synthetic-batch.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -173,6 +173,12 @@ describe('Store', () => {
 });
 
 type ModelBatch = { seq: number; baseOffset: number; recordCount: number; maxTimestampMs: number; bytes: Buffer };
+
+/** Record timestamps of batch(): spread from max - 5 to max (synthetic-batch.ts). */
+function recordTimestampMs(b: ModelBatch, index: number): number {
+  return syntheticRecordTimestampMs({ baseOffset: b.baseOffset, recordCount: b.recordCount,
+    baseTimestampMs: b.maxTimestampMs - 5, maxTimestampMs: b.maxTimestampMs, bytes: b.bytes.length }, index);
+}
 type ModelStream = { logStart: number; batches: ModelBatch[] };
 
 class Model {
@@ -204,7 +210,10 @@ class Model {
     if (stream === undefined) return null;
     for (const b of stream.batches) {
       if (b.baseOffset + b.recordCount <= stream.logStart) continue;
-      if (b.maxTimestampMs >= timestampMs) return Math.max(b.baseOffset, stream.logStart);
+      if (b.maxTimestampMs < timestampMs) continue;
+      for (let i = 0; i < b.recordCount; i++) {
+        if (b.baseOffset + i >= stream.logStart && recordTimestampMs(b, i) >= timestampMs) return b.baseOffset + i;
+      }
     }
     return null;
   }
@@ -224,7 +233,7 @@ class Model {
 const operation = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('append' as const), streamId: fc.integer({ min: 1, max: 4 }),
     recordCount: fc.integer({ min: 1, max: 5 }), timestampMs: fc.integer({ min: 0, max: 1000 }),
-    bytes: fc.integer({ min: 61, max: 700 }) }) },
+    bytes: fc.integer({ min: syntheticBatchBytesMin(5), max: 700 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), streamId: fc.integer({ min: 1, max: 4 }),
     offsetFraction: fc.double({ min: 0, max: 1.2, noNaN: true }), maxBytes: fc.integer({ min: 1, max: 3000 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('time' as const), streamId: fc.integer({ min: 1, max: 4 }),

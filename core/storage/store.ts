@@ -34,6 +34,7 @@ import {
 import { readAt } from './file-io.ts';
 import { type Location } from './index-keys.ts';
 import { ReadFiles } from './read-files.ts';
+import { firstOffsetDeltaAtOrAfter } from './record-timestamps.ts';
 import { recoverStore } from './recovery.ts';
 import { FRAME_BYTES_MAX, scanFrames } from './segment-scan.ts';
 import { SegmentInfo, SegmentWriter, type FramePlace, type SyncPolicy } from './segment-writer.ts';
@@ -354,11 +355,22 @@ export class Store {
     while (next < stream.nextOffset) {
       const locations = await this.#locate(stream, streamId, next, 256 * 1024);
       for (const location of locations) {
-        if (location.maxTimestampMs >= timestampMs) return Math.max(location.baseOffset, stream.logStartOffset);
+        if (location.maxTimestampMs >= timestampMs) return this.#firstOffsetIn(stream, location, timestampMs);
         next = location.baseOffset + location.recordCount;
       }
     }
     return null;
+  }
+
+  /** The first record of the batch at `location` reaching `timestampMs` (and the log start). */
+  async #firstOffsetIn(stream: StreamState, location: Location, timestampMs: number): Promise<number> {
+    const logStart = stream.logStartOffset;
+    if (location.recordCount === 1) return Math.max(location.baseOffset, logStart);
+    const [frame] = await this.#readFrames([location]);
+    assert(frame !== undefined);
+    const offsetDeltaMin = Math.max(0, logStart - location.baseOffset);
+    const delta = firstOffsetDeltaAtOrAfter(frame.subarray(FRAME_HEADER_BYTES), timestampMs, offsetDeltaMin);
+    return Math.max(location.baseOffset + delta, logStart);
   }
 
   async readBySeq(fromSeq: number, maxBytes: number): Promise<StoredEntry[]> {

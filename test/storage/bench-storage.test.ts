@@ -48,7 +48,7 @@ describe('x2 bench storage', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--sync', 'sometimes'], /--sync: .*entry-set, interval:MS .* \(got "sometimes"\)/],
       [['--streams', '0'], /--streams: a whole number from 1 to 10000000 is allowed \(got "0"\)/],
-      [['--entry-bytes', '12'], /--entry-bytes: a size from 61 .* \(got "12"\)/],
+      [['--entry-bytes', '12'], /--entry-bytes: a size from 77 .* \(got "12"\)/],
       [['--duration', '-3'], /--duration: a positive duration/],
       [['--count', '1.5'], /--count: a whole number/],
     ];

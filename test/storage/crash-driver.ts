@@ -18,7 +18,7 @@ type Expected = { streamId: number; recordCount: number; bytes: number; timestam
 
 export function expectedFields(seq: number): Expected {
   const mixed = Math.imul(seq, 2654435761) >>> 0;
-  return { streamId: mixed % STREAMS, recordCount: 1 + (mixed >>> 8) % 3, bytes: 61 + (mixed >>> 12) % 400,
+  return { streamId: mixed % STREAMS, recordCount: 1 + (mixed >>> 8) % 3, bytes: 120 + (mixed >>> 12) % 400,
     timestampMs: 1_700_000_000_000 + seq };
 }
 
