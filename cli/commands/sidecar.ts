@@ -119,11 +119,6 @@ export function sidecarCommand(): Command {
     if (flags.from.includes(flags.to)) throw usageError('--to', flags.to, 'a topic that is not also in --from');
     const name = flags.name ?? flags.to;
     const log = new Log(`sidecar ${name}/${flags.member}`);
-    const transform = await loadTransform(flags);
-    const river = await resolveRiver(flags.river, flags.interface);
-    const registry = createRegistry('sidecar');
-    const metrics = new SidecarMetrics(registry);
-    const server = await serveMetrics(registry, flags.metricsPort);
     let current: Sidecar | null = null;
     let stopping = false;
     const stop = (): void => {
@@ -132,6 +127,11 @@ export function sidecarCommand(): Command {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    const transform = await loadTransform(flags);
+    const river = await resolveRiver(flags.river, flags.interface);
+    const registry = createRegistry('sidecar');
+    const metrics = new SidecarMetrics(registry);
+    const server = await serveMetrics(registry, flags.metricsPort);
     log.info(`${transform.kind} sidecar "${name}" member ${flags.member}/${flags.members}: ` +
       `${flags.from.join(',')} -> ` +
       `${flags.to}; river ${river.mode} (${river.reason}); metrics on :${server.port}/metrics`);

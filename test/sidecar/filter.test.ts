@@ -25,7 +25,7 @@ let kafka: Kafka;
 let folder: string;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ river: 'unicast' });
+  cluster = await Cluster.start({ river: 'unicast', readyTimeoutMs: 180_000 });
   kafka = kafkaFor(cluster.brokers);
   const admin = kafka.admin();
   await admin.connect();

@@ -179,15 +179,16 @@ export class Sidecar {
   stop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    void this.#drainThenStop();
+    void this.#drainThenFinish({ kind: 'stopped' });
   }
 
-  async #drainThenStop(): Promise<void> {
+  /** Waits (at most 10 s) for the appends in flight to be committed, then ends. */
+  async #drainThenFinish(end: SidecarEnd): Promise<void> {
     const deadlineMs = Date.now() + 10_000;
     while ((this.#pumping || this.appender.inflight > 0) && Date.now() < deadlineMs && !this.#ended) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    this.#finish({ kind: 'stopped' });
+    this.#finish(end);
   }
 
   #finish(end: SidecarEnd): void {
@@ -453,8 +454,13 @@ export class Sidecar {
     this.#pumping = true;
     this.#pump().then(() => { this.#pumping = false; }, (error: unknown) => {
       this.#pumping = false;
-      this.#finish(error instanceof X2Error && !error.retriable ? { kind: 'fatal', error }
-        : { kind: 'restart', reason: String(error) });
+      if (error instanceof X2Error && !error.retriable) {
+        // --on-error stop and bad input: the appends before the failure still count.
+        this.#stopping = true;
+        void this.#drainThenFinish({ kind: 'fatal', error });
+      } else {
+        this.#finish({ kind: 'restart', reason: String(error) });
+      }
     });
   }
 

@@ -1,0 +1,107 @@
+/**
+ * Goal: a sidecar's output is exactly once across kill -9, and sidecars sharing a name split
+ * the work. Method: a real cluster from dist/x2. (1) While kafkajs produces 100,000 trades, a
+ * pass-through module sidecar is killed with SIGKILL at seeded random moments and started again
+ * each time; at the end the output holds every trade exactly once, in order per key. (2) Two
+ * sidecars with the same --name and --members 2 filter the same input: each owns part of the
+ * input partitions, and together they write each matching trade once.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster } from '../harness/cluster.ts';
+import { prng, testSeed } from '../harness/seed.ts';
+import { waitFor } from '../harness/wait-for.ts';
+import { makeTempDir } from '../harness/x2.ts';
+import {
+  expectExactly, kafkaFor, produceTrades, readTopic, startSidecar, stopSidecar, topicCount, tradeOf,
+  type SidecarProcess, type Trade,
+} from './sidecar-harness.ts';
+
+const TRADES = 100_000;
+const allTrades: Trade[] = Array.from({ length: TRADES }, (_, n) => tradeOf(n));
+
+let cluster: Cluster;
+let kafka: Kafka;
+let folder: string;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ river: 'unicast', readyTimeoutMs: 180_000 });
+  kafka = kafkaFor(cluster.brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'trades', numPartitions: 3 }] });
+  await admin.disconnect();
+  folder = makeTempDir('x2-sidecar-eo-');
+  writeFileSync(join(folder, 'pass.mjs'), 'export default (record) => ({ key: record.key, value: record.value });\n');
+}, 300_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function waitForCount(topic: string, count: number, running: SidecarProcess[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const exits = running.map((sidecar) => sidecar.exited.then((code) => {
+      throw new Error(`sidecar exited ${code}: ${sidecar.output()}`);
+    }));
+    await Promise.race([...exits, waitFor(async () => await topicCount(admin, topic) >= count,
+      { timeoutMs: 240_000, intervalMs: 250, what: `${count} records in ${topic}` })]);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('x2 sidecar exactly once', () => {
+  it('kill -9 at random moments while input arrives: every trade exactly once, in order per key', async () => {
+    const seed = testSeed('sidecar kill -9');
+    const random = prng(seed);
+    const args = ['--sequencer', cluster.sequencerAddress, '--from', 'trades', '--to', 'all-out', '--partitions', '3',
+      '--module', 'pass.mjs', '--name', 'passthrough'];
+    const producing = produceTrades(kafka, 'trades', TRADES);
+    const admin = kafka.admin();
+    await admin.connect();
+    const kills = 5;
+    const countsAtKill: number[] = [];
+    for (let kill = 0; kill < kills; kill++) {
+      const sidecar = startSidecar(args, folder);
+      // Kill once the sidecar has written something new (it is mid-stream), after a random delay.
+      const before = await topicCount(admin, 'all-out');
+      await Promise.race([
+        sidecar.exited.then((code) => { throw new Error(`sidecar exited ${code}: ${sidecar.output()}`); }),
+        waitFor(async () => await topicCount(admin, 'all-out') > before || (kill > 0 && before >= TRADES),
+          { timeoutMs: 120_000, intervalMs: 20, what: 'new output' }),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 400)));
+      expect(await stopSidecar(sidecar, 'SIGKILL'), `seed ${seed}`).toBe(null);
+      countsAtKill.push(await topicCount(admin, 'all-out'));
+    }
+    await admin.disconnect();
+    await producing;
+    process.stderr.write(`[sidecar kill -9] output records at each kill: ${countsAtKill.join(', ')}\n`);
+    expect(countsAtKill.some((count) => count > 0 && count < TRADES), 'a kill landed mid-stream').toBe(true);
+    const last = startSidecar(args, folder);
+    await waitForCount('all-out', TRADES, [last]);
+    await waitFor(() => /claimed "passthrough"/.test(last.output()), { timeoutMs: 120_000, what: 'the last claim' });
+    expect(await stopSidecar(last), last.output()).toBe(0);
+    expectExactly(await readTopic(kafka, 'all-out'), allTrades);
+  }, 600_000);
+
+  it('two sidecars with one name split the partitions and write each output once', async () => {
+    const expected = allTrades.filter((trade) => trade.symbol === 'MSFT');
+    const common = ['--sequencer', cluster.sequencerAddress, '--from', 'trades', '--to', 'msft-two', '--name', 'msft',
+      '--members', '2', '--where', 'value.symbol == "MSFT"'];
+    const first = startSidecar([...common, '--member', '0']);
+    const second = startSidecar([...common, '--member', '1']);
+    await waitForCount('msft-two', expected.length, [first, second]);
+    expect(await stopSidecar(first), first.output()).toBe(0);
+    expect(await stopSidecar(second), second.output()).toBe(0);
+    // trades has 3 partitions: member 0 owns partitions 0 and 2, member 1 owns partition 1.
+    expect(first.output()).toMatch(/member 0\/2 at seq \d+: 2 input stream\(s\)/);
+    expect(second.output()).toMatch(/member 1\/2 at seq \d+: 1 input stream\(s\)/);
+    expectExactly(await readTopic(kafka, 'msft-two'), expected);
+  }, 600_000);
+});
