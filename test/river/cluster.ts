@@ -174,3 +174,39 @@ export function missingAcks(commit: StoredCommit, acks: readonly Ack[]): Ack[] {
     return !stored || stored[0] !== ack.streamId || stored[1] !== ack.baseOffset;
   });
 }
+
+/**
+ * Ends a run so that the commits can be compared: stops the sequencer (nothing new is sequenced;
+ * roles also append periodic metrics snapshots), waits until every commit is durable at the same
+ * seq, at least `lastAckSeq`, then stops the commits cleanly.
+ */
+export async function settleAndStop(sequencer: Role, commits: readonly Role[], lastAckSeq: number): Promise<number> {
+  const sequencerLast = await waitFor(async () => {
+    const value = await metric(sequencer, 'x2_river_last_seq');
+    return value >= lastAckSeq ? value : null;
+  }, { what: 'the sequencer last seq' });
+  // Catch up while the sequencer still answers NAKs and repair requests.
+  for (const commit of commits) {
+    await waitFor(async () => await metric(commit, 'x2_commit_durable_seq') >= sequencerLast,
+      { timeoutMs: 60_000, what: `${commit.name} durable up to ${sequencerLast}` });
+  }
+  await stopRole(sequencer);
+  let previous = -1;
+  const settledSeq = await waitFor(async () => {
+    const durable = await Promise.all(commits.map((commit) => metric(commit, 'x2_commit_durable_seq')));
+    const same = durable.every((seq) => seq === durable[0]) && durable[0]! >= lastAckSeq;
+    const stable = same && durable[0] === previous;
+    previous = same ? durable[0]! : -1;
+    return stable ? durable[0]! : null;
+  }, { timeoutMs: 60_000, intervalMs: 200, what: 'the commits to settle at one seq' });
+  for (const commit of commits) await stopRole(commit);
+  return settledSeq;
+}
+
+/** The part of a stored commit that the test's appenders wrote: seqs up to `lastSeq`, bench streams only. */
+export function ownPart(commit: StoredCommit, lastSeq: number): { bySeq: Map<number, [number, number, number]>;
+  streams: Map<number, { records: number; checksum: number; contiguous: boolean }> } {
+  const bySeq = new Map([...commit.bySeq].filter(([seq]) => seq <= lastSeq));
+  const streams = new Map([...commit.streams].filter(([streamId]) => streamId >= BENCH_STREAM_BASE));
+  return { bySeq, streams };
+}

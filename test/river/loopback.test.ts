@@ -12,7 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir, requireBinary } from '../harness/x2.ts';
 import { testSeed } from '../harness/seed.ts';
 import { waitFor } from '../harness/wait-for.ts';
-import { freePort, Load, metric, missingAcks, readCommit, startRole, stopRole, type Role } from './cluster.ts';
+import {
+  freePort, Load, metric, missingAcks, readCommit, settleAndStop, startRole, stopRole, type Role,
+} from './cluster.ts';
 
 const roles: Role[] = [];
 const dirs: string[] = [];
@@ -53,17 +55,7 @@ async function runCluster(river: 'unicast' | 'multicast' | 'mixed', loss: number
     const naks = await metric(commits[0]!, 'x2_river_naks_sent_total') + await metric(commits[1]!,
       'x2_river_naks_sent_total');
     if (loss >= 0.05) expect(naks).toBeGreaterThan(0);
-    // Both commits stop at the sequencer's last seq (a stray appender of another suite that found this
-    // port may have added entries after ours; they must be identical on both commits too).
-    const sequencerLast = await waitFor(async () => {
-      const value = await metric(sequencer, 'x2_river_last_seq');
-      return value >= lastSeq ? value : null;
-    }, { what: 'the sequencer last seq' });
-    for (const commit of commits) {
-      await waitFor(async () => await metric(commit, 'x2_commit_durable_seq') >= sequencerLast,
-        { what: `${commit.name} durable up to ${sequencerLast}` });
-      await stopRole(commit);
-    }
+    await settleAndStop(sequencer, commits, lastSeq);
     const [first, second] = [await readCommit(join(dir, 'c1')), await readCommit(join(dir, 'c2'))];
     expect(first.lastSeq).toBe(second.lastSeq);
     expect(first.bySeq.size).toBe(first.lastSeq);
