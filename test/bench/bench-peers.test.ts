@@ -7,8 +7,9 @@
  * from an empty folder with an empty environment). Method: run the built dist/x2 as a user
  * does, a few seconds per run, and compare its JSON outputs.
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runX2 } from '../harness/x2.ts';
+import { runX2, X2_BINARY } from '../harness/x2.ts';
 import { PeerServer } from './peer-servers.ts';
 
 type PartitionFigures = { topic: string; partition: number; records: number; checksum: string; acked?: number };
@@ -92,6 +93,14 @@ describe('x2 bench against redis-server (Streams, appendonly, appendfsync always
     expect(result.stdout).toMatch(/latency ms +p50 +p90 +p99 +p99\.9 +max/);
     expect(result.stdout).toMatch(/produce-ack +[\d.]+ +[\d.]+/);
     expect(result.stderr).toMatch(/produce \d+\.\d s {2}[\d,]+ rec\/s {2}acked/);
+  });
+
+  it('on a terminal, progress is one line rewritten in place', () => {
+    const command = `${X2_BINARY} bench produce --target ${redis.url} --duration 2 --rate 500 --topic-prefix tty`;
+    const result = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/\r\x1b\[2Kproduce 1\.\d s {2}[\d,]+ rec\/s {2}acked [\d,]+ {2}ack p50 [\d.]+ ms/);
+    expect(result.stdout).toMatch(/\r\x1b\[2Kx2 bench produce: /);
   });
 });
 

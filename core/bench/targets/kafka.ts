@@ -41,6 +41,7 @@ export const KAFKA_LIMITS = {
   metadataTopicsPerRequest: 1000,
   createTopicsPerRequest: 100,
   prepareTimeoutMs: 60_000,
+  prepareMsPerTopic: 100,
   produceTimeoutMs: 30_000,
 } as const;
 
@@ -88,8 +89,10 @@ export class KafkaTarget implements Target {
     const first = await this.#metadata(names);
     const missing = first.topics.filter((topic) => topic.errorCode === KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION)
       .map((topic) => topic.name);
-    if (missing.length > 0) await this.#createTopics(missing, spec.partitions);
-    const deadline = Date.now() + KAFKA_LIMITS.prepareTimeoutMs;
+    // Brokers create topics at very different speeds (x2: tens per second); allow for many.
+    const prepareMs = KAFKA_LIMITS.prepareTimeoutMs + KAFKA_LIMITS.prepareMsPerTopic * spec.topics;
+    if (missing.length > 0) await this.#createTopics(missing, spec.partitions, prepareMs);
+    const deadline = Date.now() + prepareMs;
     for (;;) {
       const response = await this.#metadata(names);
       const problem = leaderProblem(response, names, spec.partitions);
@@ -103,8 +106,8 @@ export class KafkaTarget implements Target {
   }
 
   /** Creates topics in chunks; a retriable failure (timeout, controller moved) is retried until the deadline. */
-  async #createTopics(names: string[], partitions: number): Promise<void> {
-    const deadline = Date.now() + KAFKA_LIMITS.prepareTimeoutMs;
+  async #createTopics(names: string[], partitions: number, prepareMs: number): Promise<void> {
+    const deadline = Date.now() + prepareMs;
     for (let start = 0; start < names.length; start += KAFKA_LIMITS.createTopicsPerRequest) {
       const chunk = names.slice(start, start + KAFKA_LIMITS.createTopicsPerRequest);
       for (let pending = chunk; pending.length > 0;) {
