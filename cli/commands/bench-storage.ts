@@ -113,8 +113,9 @@ export function formatStorageBench(result: StorageBenchResult): string {
   }
   if (result.recovery !== null) {
     const r = result.recovery;
+    const runs = r.recoveryRunsMs.map((ms) => number(ms)).join(', ');
     lines.push(`recovery: reopen with ${number(r.tailEntries)} unindexed entries, store ${formatBytes(r.storeBytes)}`,
-      `  recovery ms     ${number(r.recoveryMs, 1)}`);
+      `  recovery ms     ${number(r.recoveryMs, 1)}  (median of ${runs})`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -118,8 +118,10 @@ export class Store {
       await index.close().catch(() => undefined);
       throw error;
     }
+    const indexStartMs = performance.now();
     index.onDurable(writer.durableSeq);
     await index.caughtUp();
+    log.debug(`open: the index caught up in ${(performance.now() - indexStartMs).toFixed(0)} ms`);
     return store;
   }
 
