@@ -48,7 +48,7 @@ export async function startRole(name: string, args: string[], metricsPort = 0,
     role.metricsPort = Number(metrics[1]);
     role.listenPort = Number(listen[1]);
     return role;
-  }, { timeoutMs: 30_000, what: `${name} to start` });
+  }, { timeoutMs: 90_000, what: `${name} to start` });
   return role;
 }
 
@@ -125,7 +125,7 @@ export class Load {
   async stop(): Promise<void> {
     this.#running = false;
     await Promise.all(this.#done);
-    await waitFor(() => this.#clients.every((c) => c.inflight === 0), { timeoutMs: 30_000,
+    await waitFor(() => this.#clients.every((c) => c.inflight === 0), { timeoutMs: 90_000,
       what: 'appends in flight to finish' });
     for (const client of this.#clients) client.close();
   }
@@ -184,7 +184,7 @@ export async function settleAndStop(sequencer: Role, commits: readonly Role[], l
   const sequencerLast = await waitFor(async () => {
     const value = await metric(sequencer, 'x2_river_last_seq');
     return value >= lastAckSeq ? value : null;
-  }, { what: 'the sequencer last seq' });
+  }, { timeoutMs: 60_000, what: 'the sequencer last seq' });
   // Catch up while the sequencer still answers NAKs and repair requests.
   for (const commit of commits) {
     await waitFor(async () => await metric(commit, 'x2_commit_durable_seq') >= sequencerLast,
