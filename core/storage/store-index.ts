@@ -43,6 +43,8 @@ const SEQ_INDEX_INTERVAL_BYTES = 64 * 1024;
 const INDEX_RETRY_MS = 500;
 const LEVELDB_OPEN_FILES_MAX = 32;
 const MEMBER_VALUE = Buffer.from([1]);
+/** LevelDB memtable: larger than its 4 MiB default, so fewer level-0 files and compactions. */
+const LEVELDB_MEMTABLE_BYTES = 16 * 1024 * 1024;
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -132,6 +134,7 @@ export class StoreIndex {
     this.#lagMsMax = lagMsMax;
     this.db = new ClassicLevel<Buffer, Buffer>(dir, {
       keyEncoding: 'buffer', valueEncoding: 'buffer', maxOpenFiles: LEVELDB_OPEN_FILES_MAX,
+      writeBufferSize: LEVELDB_MEMTABLE_BYTES,
     });
     this.#log = log;
   }
