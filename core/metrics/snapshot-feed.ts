@@ -6,8 +6,9 @@
  *
  * It starts at the head (every node publishes each second, so within a second or two every live
  * node has spoken; history of `__x2_metrics` is not needed for a live view) and long-polls from
- * there. Bounds: Fetch asks for at most FETCH_BYTES_MAX; a snapshot that
- * does not decode is skipped and counted in `malformedTotal`, never fatal.
+ * there. After losing its gateway it starts again at the head of the next one.
+ * Bounds: Fetch asks for at most FETCH_BYTES_MAX; a snapshot that does not decode is skipped and
+ * counted in `malformedTotal`, never fatal.
  * Uses the bench's pipelined Kafka connection (core/bench/kafka-client.ts) and record walker.
  */
 import { X2Error } from '../base/errors.ts';
@@ -61,7 +62,7 @@ export class SnapshotFeed {
       });
       const snapshots: NodeSnapshot[] = [];
       for (const partition of response.responses[0]?.partitions ?? []) {
-        if (partition.errorCode === 1) { // OFFSET_OUT_OF_RANGE: the stream was trimmed; start over near the head
+        if (partition.errorCode === 1) { // OFFSET_OUT_OF_RANGE: the stream was trimmed; start over at the head
           this.#nextOffset = await this.#startOffset(connection);
           continue;
         }
@@ -85,6 +86,8 @@ export class SnapshotFeed {
       const address = this.#connection?.address ?? this.#candidates[this.#candidateIndex];
       this.#connection?.close();
       this.#connection = null;
+      // A live view skips what it missed: the next connection starts at the head again.
+      this.#nextOffset = -1;
       this.#candidateIndex = (this.#candidateIndex + 1) % Math.max(1, this.#candidates.length);
       this.#problem = `${address?.host}:${address?.port}: ${(error as Error).message}`;
       throw new X2Error('X2_ERR_IO', `cannot read ${METRICS_TOPIC} from ${this.#problem}`, { cause: error });

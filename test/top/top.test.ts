@@ -4,7 +4,8 @@
  * high watermark is N; a group that committed them all has lag 0), the interactive screen works
  * in a real terminal with real keys (tmux: the screen first says the cluster is unreachable,
  * then reconnects once `x2 up` serves on that port; tab switches panes; q exits 0), a non-TTY
- * stdin does not crash it, and bad input is refused with exit 2.
+ * stdin does not crash it, bad input is refused with exit 2, and when its gateway dies it goes
+ * on through another one that Metadata named.
  * Method: dist/x2 processes; kafkajs produces and commits; `x2 top --once --json` is parsed;
  * the terminal is a detached tmux session read with capture-pane (named x2top-<pid>, killed in
  * afterAll).
@@ -12,7 +13,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, UpProcess } from '../harness/cluster.ts';
+import { Cluster, freePort, UpProcess } from '../harness/cluster.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { runX2, startX2, X2_BINARY } from '../harness/x2.ts';
 
@@ -150,4 +151,34 @@ describe('x2 top against x2 up', () => {
     expect(nobody.code).not.toBe(0);
     expect(nobody.stderr).toMatch(/the cluster is unreachable: cannot read __x2_metrics from 127\.0\.0\.1:\d+/);
   });
+});
+
+describe('x2 top when its gateway dies', () => {
+  it('goes on through the other gateway it learned from Metadata', async () => {
+    const cluster = await Cluster.start({ gateways: 2 });
+    try {
+      await cluster.ready();
+      const [first, second] = cluster.brokers;
+      const child = startX2(['top', '--bootstrap', first!], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
+      const latest = (): string => stdout.slice(stdout.lastIndexOf('x2 top  '));
+      try {
+        await waitFor(() => latest().includes(`via ${first}`) && latest().includes('gateway-1'),
+          { timeoutMs: 30_000, what: 'both gateways on the screen' });
+        await cluster.kill('gateway-0');
+        const screen = await waitFor(() => {
+          const text = latest();
+          return text.includes(`via ${second}`) && /^gateway-0 +stale/m.test(text) ? text : null;
+        }, { timeoutMs: 60_000, intervalMs: 200, what: `top to read through ${second}` });
+        // 80 columns on a pipe: node, state, river, ...
+        expect(screen).toMatch(/^gateway-1 +serving +ucast/m);
+        expect(screen).toMatch(/^sequencer +running +ucast/m);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    } finally {
+      await cluster.stop();
+    }
+  }, 120_000);
 });
