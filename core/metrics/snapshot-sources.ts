@@ -78,9 +78,10 @@ const NAMES: Record<Role, { msgsIn: string; bytesIn: string; msgsOut: string; by
     lastSeq: 'x2_gateway_applied_seq', behind: 'x2_river_committed_seq',
   },
   sidecar: {
-    msgsIn: 'x2_river_frames_received_total', bytesIn: 'x2_river_bytes_received_total',
-    msgsOut: '', bytesOut: '', naks: 'x2_river_naks_sent_total', retransmits: 'x2_river_retransmits_received_total',
-    lastSeq: '', behind: 'x2_river_committed_seq',
+    msgsIn: 'x2_sidecar_records_in_total', bytesIn: 'x2_sidecar_bytes_in_total',
+    msgsOut: 'x2_sidecar_records_out_total', bytesOut: 'x2_sidecar_bytes_out_total',
+    naks: 'x2_river_naks_sent_total', retransmits: 'x2_river_retransmits_received_total',
+    lastSeq: '', behind: '',
   },
 };
 
