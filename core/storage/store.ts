@@ -202,6 +202,9 @@ export class Store {
     const { writer } = this.#parts;
     const seq = writer.lastSeq;
     if (writer.durableSeq >= seq) return Promise.resolve(writer.durableSeq);
+    // A failed write or fdatasync (not a full disk, which is retried) never recovers in place.
+    const error = writer.error;
+    if (error !== null && error.code !== 'X2_ERR_DISK_FULL') return Promise.reject(error);
     return new Promise((resolve, reject) => {
       this.#syncWaiters.push({ seq, resolve, reject });
       writer.requestSync();
