@@ -388,7 +388,10 @@ export class Store {
     const pending = index.pendingBySeq(fromSeq);
     const first = segments[segmentIndex];
     assert(first !== undefined);
-    if (pending !== undefined && pending.segment === first.firstSeq) position = pending.position;
+    // Only an exact hit is usable: a later pending entry means fromSeq is already in LevelDB.
+    if (pending !== undefined && pending.seq === fromSeq && pending.segment === first.firstSeq) {
+      position = pending.position;
+    }
     else {
       const sparse = await index.seqPositionAtMost(fromSeq);
       if (sparse !== null && sparse.segment === first.firstSeq) position = sparse.position;
