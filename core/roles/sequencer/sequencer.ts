@@ -10,7 +10,7 @@
  * uncommitted frames the sequencer stops taking appends (appender sockets are paused) instead of
  * growing memory. A commit that fell behind the ring repairs from a peer commit.
  *
- * Recovery (every start): wait for max(W, R-W+1) commits to say hello, take the most advanced log
+ * Recovery (every start, rules in recovery.ts): wait for max(W, R-W+1) commits to say hello, take the most advanced log
  * (last entry's epoch, then seq) as the head, set the next seq and every stream's next offset from
  * it, pick an epoch above every epoch any of them has seen, and welcome the commits: each truncates
  * a divergent never-acknowledged tail, repairs up to the head from the most advanced commit,
@@ -37,6 +37,7 @@ import {
   type RiverMode, type Welcome,
 } from '../../river/messages.ts';
 import { MulticastSender } from '../../river/multicast.ts';
+import { distinctCommits, planRecovery, recoveryQuorum } from './recovery.ts';
 import { RetransmitRing } from '../../river/retransmit-ring.ts';
 
 export const APPEND_QUEUE_MAX = 4096;
@@ -256,30 +257,19 @@ export class Sequencer {
   }
 
   #maybeRecover(): void {
-    const { replication, writeQuorum } = this.options;
-    const commits = [...this.#members].filter((m) => m.hello?.role === 'commit');
-    const needed = Math.max(writeQuorum, replication - writeQuorum + 1);
-    if (commits.length < needed) return;
-    let best = commits[0]!.hello!;
-    let epochMax = 0;
-    for (const commit of commits) {
-      const hello = commit.hello!;
-      const [bestEpoch, bestSeq] = [best.lastEpoch ?? 0, best.lastSeq ?? 0];
-      const [epoch, seq] = [hello.lastEpoch ?? 0, hello.lastSeq ?? 0];
-      if (epoch > bestEpoch || epoch === bestEpoch && seq > bestSeq) best = hello;
-      epochMax = Math.max(epochMax, hello.lastEpoch ?? 0, ...(hello.history ?? []).map(([epoch]) => epoch));
-    }
-    this.#epoch = epochMax + 1;
-    this.#headSeq = best.lastSeq ?? 0;
-    this.#nextSeq = this.#headSeq + 1;
-    const kept = (best.history ?? []).filter(([, startSeq]) => startSeq <= this.#nextSeq);
-    this.#history = [...kept, [this.#epoch, this.#nextSeq]];
-    for (const [streamId, nextOffset] of best.streams ?? []) this.#streamNext.set(streamId, nextOffset);
+    const hellos = [...this.#members].map((member) => member.hello).filter((hello) => hello !== null);
+    const commits = distinctCommits(hellos);
+    if (commits.length < recoveryQuorum(this.options.replication, this.options.writeQuorum)) return;
+    const plan = planRecovery(commits);
+    this.#epoch = plan.epoch;
+    this.#headSeq = plan.headSeq;
+    this.#nextSeq = plan.headSeq + 1;
+    this.#history = plan.history;
+    for (const [streamId, nextOffset] of plan.streams) this.#streamNext.set(streamId, nextOffset);
     this.#phase = 'welcoming';
-    this.#bestListen = best.listen ?? null;
+    this.#bestListen = plan.head.listen ?? null;
     this.options.log.info(`recovered from ${commits.length} commits: head seq ${this.#headSeq} `
-      + `(from ${best.memberId}), ` +
-      `${this.#streamNext.size} streams, epoch ${this.#epoch}`);
+      + `(from ${plan.head.memberId}), ${this.#streamNext.size} streams, epoch ${this.#epoch}`);
     for (const member of this.#members) if (member.hello && member.hello.role !== 'appender') this.#welcome(member);
   }
 
