@@ -7,6 +7,8 @@ import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
 import { createRegistry, serveMetrics } from '../../core/metrics/metrics.ts';
+import { startMetricsPublisher } from '../../core/metrics/publisher.ts';
+import { gatewayClusterFigures } from '../../core/metrics/snapshot-sources.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { Gateway } from '../../core/roles/gateway/gateway.ts';
 import {
@@ -22,7 +24,8 @@ type GatewayFlags = {
 };
 
 function clusterIdParser(value: string): string {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) throw usageError('--cluster-id', value, '1-64 letters, digits, ".", "_" or "-" are allowed');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) throw usageError('--cluster-id', value,
+    '1-64 letters, digits, ".", "_" or "-" are allowed');
   return value;
 }
 
@@ -30,25 +33,33 @@ export function gatewayCommand(): Command {
   const command = new Command('gateway')
     .description('serve the Kafka protocol: append through the sequencer, read the river and the commits')
     .addOption(new Option('--listen <host:port>', 'Kafka listening address').env('X2_LISTEN')
-      .argParser(hostPortParser('--listen')).default(hostPortParser('--listen')(DEFAULT_KAFKA_LISTEN), DEFAULT_KAFKA_LISTEN))
-    .addOption(new Option('--advertise <host:port>', 'address clients are told to use (default: --listen, 127.0.0.1 for 0.0.0.0)')
+      .argParser(hostPortParser('--listen')).default(hostPortParser('--listen')(DEFAULT_KAFKA_LISTEN),
+        DEFAULT_KAFKA_LISTEN))
+    .addOption(new Option('--advertise <host:port>',
+      'address clients are told to use (default: --listen, 127.0.0.1 for 0.0.0.0)')
       .env('X2_ADVERTISE').argParser(hostPortParser('--advertise')))
     .addOption(new Option('--node-id <n>', 'this gateway\'s Kafka node id; unique among gateways').env('X2_NODE_ID')
       .argParser(integerParser('--node-id', 0, 2 ** 31 - 1)).default(0))
     .addOption(new Option('--sequencer <host:port>', 'the sequencer control address').env('X2_SEQUENCER')
-      .argParser(hostPortParser('--sequencer')).default(hostPortParser('--sequencer')(DEFAULT_SEQUENCER), DEFAULT_SEQUENCER))
+      .argParser(hostPortParser('--sequencer')).default(hostPortParser('--sequencer')(DEFAULT_SEQUENCER),
+        DEFAULT_SEQUENCER))
     .addOption(new Option('--request-bytes-max <size>', 'largest Kafka request accepted; larger closes the connection')
-      .env('X2_REQUEST_BYTES_MAX').argParser(bytesParser('--request-bytes-max', 1024, 1024 ** 3)).default(100 * 1024 * 1024, '100MiB'))
+      .env('X2_REQUEST_BYTES_MAX').argParser(bytesParser('--request-bytes-max', 1024,
+        1024 ** 3)).default(100 * 1024 * 1024, '100MiB'))
     .addOption(new Option('--tail-cache-bytes <size>', 'memory for the newest batches, served to consumers at the head')
-      .env('X2_TAIL_CACHE_BYTES').argParser(bytesParser('--tail-cache-bytes', 0, 64 * 1024 ** 3)).default(256 * 1024 * 1024, '256MiB'))
+      .env('X2_TAIL_CACHE_BYTES').argParser(bytesParser('--tail-cache-bytes', 0,
+        64 * 1024 ** 3)).default(256 * 1024 * 1024, '256MiB'))
     .addOption(new Option('--no-auto-create-topics', 'do not create unknown topics named in Metadata requests'))
     .addOption(new Option('--partitions <n>', 'partition count of auto-created topics and of CreateTopics with -1')
       .env('X2_PARTITIONS').argParser(integerParser('--partitions', 1, 10_000)).default(1))
     .addOption(new Option('--session-timeout-ms-min <ms>', 'smallest consumer session timeout accepted')
-      .env('X2_SESSION_TIMEOUT_MS_MIN').argParser(integerParser('--session-timeout-ms-min', 0, 3_600_000)).default(1000))
+      .env('X2_SESSION_TIMEOUT_MS_MIN').argParser(integerParser('--session-timeout-ms-min', 0,
+        3_600_000)).default(1000))
     .addOption(new Option('--initial-rebalance-delay-ms <ms>', 'wait before the first rebalance of an empty group')
-      .env('X2_INITIAL_REBALANCE_DELAY_MS').argParser(integerParser('--initial-rebalance-delay-ms', 0, 300_000)).default(0))
-    .addOption(new Option('--cluster-id <id>', 'cluster id shown in Metadata').env('X2_CLUSTER_ID').argParser(clusterIdParser)
+      .env('X2_INITIAL_REBALANCE_DELAY_MS').argParser(integerParser('--initial-rebalance-delay-ms', 0,
+        300_000)).default(0))
+    .addOption(new Option('--cluster-id <id>',
+      'cluster id shown in Metadata').env('X2_CLUSTER_ID').argParser(clusterIdParser)
       .default('x2'));
   for (const option of riverOptions()) command.addOption(option);
   return command.action(async (flags: GatewayFlags) => {
@@ -58,13 +69,18 @@ export function gatewayCommand(): Command {
     const advertisedHost = flags.advertise?.host ?? (flags.listen.host === '0.0.0.0' ? '127.0.0.1' : flags.listen.host);
     const gateway = await Gateway.start({
       nodeId: flags.nodeId, listenHost: flags.listen.host, listenPort: flags.listen.port, advertisedHost,
-      advertisedPort: flags.advertise?.port ?? flags.listen.port, sequencer: `${flags.sequencer.host}:${flags.sequencer.port}`,
+      advertisedPort: flags.advertise?.port ?? flags.listen.port,
+        sequencer: `${flags.sequencer.host}:${flags.sequencer.port}`,
       river: river.mode, interfaceAddress: river.interfaceAddress, requestBytesMax: flags.requestBytesMax,
-      cacheBytesMax: flags.tailCacheBytes, autoCreateTopics: flags.autoCreateTopics, partitionCountDefault: flags.partitions,
+      cacheBytesMax: flags.tailCacheBytes, autoCreateTopics: flags.autoCreateTopics,
+        partitionCountDefault: flags.partitions,
       sessionTimeoutMsMin: flags.sessionTimeoutMsMin, initialRebalanceDelayMs: flags.initialRebalanceDelayMs,
       clusterId: flags.clusterId, log, registry,
     });
     const metrics = await serveMetrics(registry, flags.metricsPort);
+    const publisher = startMetricsPublisher({ role: 'gateway', nodeId: `gateway-${flags.nodeId}`, river: river.mode,
+      registry, sequencer: `${flags.sequencer.host}:${flags.sequencer.port}`, state: () => 'serving',
+      cluster: () => gatewayClusterFigures(gateway) });
     log.info(`serving Kafka on ${flags.listen.host}:${gateway.listenPort} as node ${flags.nodeId} ` +
       `(advertised ${gateway.self.host}:${gateway.self.port}); river ${river.mode} (${river.reason}); ` +
       `replayed to seq ${gateway.state.appliedSeq}; metrics on :${metrics.port}/metrics`);
@@ -73,6 +89,7 @@ export function gatewayCommand(): Command {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    publisher.close();
     await gateway.close();
     metrics.server.close();
     process.exit(0);

@@ -63,10 +63,12 @@ async function chooseRiver(choice: RiverChoice, interfaceAddress: string | undef
   const loopback = report.multicast.checks.find((check) => check.address === '127.0.0.1');
   if (loopback?.ok) {
     return { mode: 'multicast', interfaceAddress: '127.0.0.1', mtuBytes: 1400,
-      reason: `one host: loopback multicast (x2 probe: lo passed the self-test, ${loopback.receivedCount}/${loopback.sentCount} datagrams)` };
+      reason: 'one host: loopback multicast (x2 probe: lo passed the self-test, '
+        + `${loopback.receivedCount}/${loopback.sentCount} datagrams)` };
   }
   return { mode: 'unicast', interfaceAddress: null, mtuBytes: 1500,
-    reason: `one host: unicast over TCP (x2 probe: ${loopback ? `lo failed the multicast self-test: ${loopback.reason}` : 'lo was not tested'})` };
+    reason: `one host: unicast over TCP (x2 probe: ${loopback
+      ? `lo failed the multicast self-test: ${loopback.reason}` : 'lo was not tested'})` };
 }
 
 export function upCommand(): Command {
@@ -74,19 +76,23 @@ export function upCommand(): Command {
     .description('run a whole cluster on this machine: sequencer, commits and gateways, supervised')
     .addOption(new Option('--data <dir>', 'data directory: one folder per commit, logs in <dir>/logs').env('X2_DATA')
       .default('./x2-data'))
-    .addOption(new Option('--port <port>', 'Kafka port of the first gateway; gateway i listens on port + i').env('X2_PORT')
+    .addOption(new Option('--port <port>',
+      'Kafka port of the first gateway; gateway i listens on port + i').env('X2_PORT')
       .argParser(integerParser('--port', 1, 65535)).default(9092))
     .addOption(new Option('--host <host>', 'address the gateways listen on and advertise').env('X2_HOST')
       .argParser(hostParser).default('127.0.0.1'))
-    .addOption(new Option('--gateways <n>', 'number of gateways').env('X2_GATEWAYS').argParser(integerParser('--gateways', 1, 64))
+    .addOption(new Option('--gateways <n>',
+      'number of gateways').env('X2_GATEWAYS').argParser(integerParser('--gateways', 1, 64))
       .default(1))
     .addOption(new Option('--commits <n>', 'number of commits (each stores every entry)').env('X2_COMMITS')
       .argParser(integerParser('--commits', 1, 16)).default(2))
     .addOption(new Option('--write-quorum <w>', 'commits that must hold an entry before it is acknowledged '
-      + '(default: all commits up to 2, else a majority)').env('X2_WRITE_QUORUM').argParser(integerParser('--write-quorum', 1, 16)))
+      + '(default: all commits up to 2, else a majority)').env('X2_WRITE_QUORUM')
+      .argParser(integerParser('--write-quorum', 1, 16)))
     .addOption(new Option('--sequencer-port <port>', 'sequencer control port on 127.0.0.1 (0 = a free port)')
       .env('X2_SEQUENCER_PORT').argParser(integerParser('--sequencer-port', 0, 65535)).default(7400))
-    .addOption(new Option('--river <mode>', 'river driver: auto (follow x2 probe), multicast or unicast').env('X2_RIVER')
+    .addOption(new Option('--river <mode>',
+      'river driver: auto (follow x2 probe), multicast or unicast').env('X2_RIVER')
       .argParser(riverParser).default('auto' as RiverChoice))
     .addOption(new Option('--interface <addr>', 'IPv4 address of the interface carrying the multicast river')
       .env('X2_INTERFACE').argParser(interfaceParser))
@@ -100,14 +106,16 @@ export function upCommand(): Command {
         throw usageError('--write-quorum', String(writeQuorum), `at most --commits (${flags.commits}) is allowed`);
       }
       if (flags.port + flags.gateways - 1 > 65535) {
-        throw usageError('--port', String(flags.port), `a port that leaves room for ${flags.gateways} gateways is allowed`);
+        throw usageError('--port', String(flags.port),
+          `a port that leaves room for ${flags.gateways} gateways is allowed`);
       }
       const dataDir = resolve(flags.data);
       const logDir = join(dataDir, 'logs');
       try {
         mkdirSync(logDir, { recursive: true });
       } catch (error) {
-        throw usageError('--data', flags.data, `a directory this process can create and write is allowed (${(error as Error).message})`);
+        throw usageError('--data', flags.data,
+          `a directory this process can create and write is allowed (${(error as Error).message})`);
       }
       const log = new Log('up');
       const river = await chooseRiver(flags.river, flags.interface);
@@ -123,16 +131,19 @@ export function upCommand(): Command {
       const addChild = async (name: string, args: string[], file: string): Promise<void> => {
         const metricsPort = await freePort();
         metricsPorts.set(name, metricsPort);
-        supervisor.start({ name, args: [...args, ...riverArgs, '--metrics-port', String(metricsPort)], logFile: join(logDir, file) });
+        supervisor.start({ name, args: [...args, ...riverArgs, '--metrics-port', String(metricsPort)],
+          logFile: join(logDir, file) });
       };
       await addChild('sequencer', ['sequencer', '--listen', sequencer, '--replication', String(flags.commits),
         '--write-quorum', String(writeQuorum), ...groupArgs], 'sequencer.log');
       for (let index = 1; index <= flags.commits; index++) {
-        await addChild(`commit ${index}`, ['commit', '--sequencer', sequencer, '--data', join(dataDir, `commit-${index}`),
+        await addChild(`commit ${index}`, ['commit', '--sequencer', sequencer, '--data', join(dataDir,
+          `commit-${index}`),
           '--member-id', `commit-${index}`], `commit-${index}.log`);
       }
       for (let nodeId = 0; nodeId < flags.gateways; nodeId++) {
-        await addChild(`gateway ${nodeId}`, ['gateway', '--sequencer', sequencer, '--listen', `${flags.host}:${flags.port + nodeId}`,
+        await addChild(`gateway ${nodeId}`, ['gateway', '--sequencer', sequencer, '--listen',
+          `${flags.host}:${flags.port + nodeId}`,
           '--node-id', String(nodeId), '--partitions', String(flags.partitions)], `gateway-${nodeId}.log`);
       }
       let stopping = false;
@@ -163,12 +174,15 @@ export function upCommand(): Command {
         const lines = [
           `x2 up: cluster serving; bootstrap ${bootstrap}`,
           `  river      ${river.mode} (${river.reason})`,
-          `  sequencer  ${sequencer}  R=${flags.commits} W=${writeQuorum}  log ${join(logDir, 'sequencer.log')}  metrics ${metricsUrl('sequencer')}`,
-          ...Array.from({ length: flags.commits }, (_, i) => `  commit ${i + 1}   data ${join(dataDir, `commit-${i + 1}`)}  ` +
+          `  sequencer  ${sequencer}  R=${flags.commits} W=${writeQuorum}  log ${join(logDir, 'sequencer.log')}  `
+            + `metrics ${metricsUrl('sequencer')}`,
+          ...Array.from({ length: flags.commits }, (_, i) => `  commit ${i + 1}   data ${join(dataDir, `commit-${i
+            + 1}`)}  ` +
             `log ${join(logDir, `commit-${i + 1}.log`)}  metrics ${metricsUrl(`commit ${i + 1}`)}`),
           ...Array.from({ length: flags.gateways }, (_, i) => `  gateway ${i}  ${flags.host}:${flags.port + i}  ` +
             `log ${join(logDir, `gateway-${i}.log`)}  metrics ${metricsUrl(`gateway ${i}`)}`),
-          `  watch      kcat -b ${flags.host}:${flags.port} -L ; curl -s ${metricsUrl('sequencer')} ; tail -f ${logDir}/*.log`,
+          `  watch      kcat -b ${flags.host}:${flags.port} -L ; curl -s ${metricsUrl('sequencer')} ; `
+            + `tail -f ${logDir}/*.log`,
           '  stop       Ctrl-C (or SIGTERM); data stays for the next x2 up',
         ];
         process.stdout.write(`${lines.join('\n')}\n`);

@@ -69,7 +69,8 @@ export class Supervisor {
   }
 
   start(spec: ChildSpec): void {
-    const child: Child = { spec, process: null, startedAtMs: 0, restartDelayMs: RESTART_DELAY_MS_MIN, restarts: 0, timer: null };
+    const child: Child = { spec, process: null, startedAtMs: 0, restartDelayMs: RESTART_DELAY_MS_MIN, restarts: 0,
+      timer: null };
     this.#children.push(child);
     this.#spawn(child);
   }

@@ -38,7 +38,8 @@ describe('a cluster with two gateways', () => {
     await admin.disconnect();
     await waitFor(() => {
       const listed = spawnSync('kcat', ['-b', cluster.brokers[1]!, '-L', '-t', 'spread'], { encoding: 'utf8' }).stdout;
-      return listed.includes(`broker 0 at ${cluster.brokers[0]}`) && listed.includes(`broker 1 at ${cluster.brokers[1]}`)
+      return listed.includes(`broker 0 at ${cluster.brokers[0]}`)
+        && listed.includes(`broker 1 at ${cluster.brokers[1]}`)
         && listed.includes('leader 0,') && listed.includes('leader 1,');
     }, { timeoutMs: 20_000, what: 'both gateways in Metadata with leadership spread' });
   });
@@ -47,10 +48,12 @@ describe('a cluster with two gateways', () => {
     const kafka = kafkaOf();
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: 'spread', acks: -1, messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+    await producer.send({ topic: 'spread', acks: -1, messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`,
+      value: `v${i}` })) });
     await producer.disconnect();
     const consumed = new Set<string>();
-    const consumers = [kafka.consumer({ groupId: 'two', maxWaitTimeInMs: 200 }), kafka.consumer({ groupId: 'two', maxWaitTimeInMs: 200 })];
+    const consumers = [kafka.consumer({ groupId: 'two', maxWaitTimeInMs: 200 }), kafka.consumer({ groupId: 'two',
+      maxWaitTimeInMs: 200 })];
     for (const consumer of consumers) {
       await consumer.connect();
       await consumer.subscribe({ topic: 'spread', fromBeginning: true });
@@ -65,7 +68,8 @@ describe('a cluster with two gateways', () => {
 
   it('kill -9 of every process: every acknowledged record survives once, in order', async () => {
     const random = prng(testSeed('cluster kill -9'));
-    const kafka = new Kafka({ clientId: 'x2-kill', brokers: cluster.brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const kafka = new Kafka({ clientId: 'x2-kill', brokers: cluster.brokers, logLevel: logLevel.NOTHING,
+      retry: { retries: 0 } });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'durable', numPartitions: 4 }] });
@@ -82,7 +86,8 @@ describe('a cluster with two gateways', () => {
         const size = 1 + Math.floor(random() * 20);
         const values = Array.from({ length: size }, () => `p${partition}-${sequence++}`);
         try {
-          const [result] = await producer.send({ topic: 'durable', acks: -1, timeout: 5000, messages: values.map((value) => ({ partition, value })) });
+          const [result] = await producer.send({ topic: 'durable', acks: -1, timeout: 5000,
+            messages: values.map((value) => ({ partition, value })) });
           const baseOffset = Number(result!.baseOffset);
           values.forEach((value, i) => acked.set(value, baseOffset + i));
         } catch {
@@ -122,7 +127,8 @@ describe('a cluster with two gateways', () => {
       },
     });
     const expectedTotal = [...highs.values()].reduce((a, b) => a + b, 0);
-    await waitFor(() => total >= expectedTotal, { timeoutMs: 60_000, what: `${expectedTotal} stored records read back` });
+    await waitFor(() => total >= expectedTotal, { timeoutMs: 60_000,
+      what: `${expectedTotal} stored records read back` });
     await consumer.disconnect();
     const seen = new Set<string>();
     for (const [value, offset] of acked) {

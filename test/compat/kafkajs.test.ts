@@ -23,12 +23,14 @@ afterAll(async () => {
   await up?.stop();
 });
 
-async function consumeAll(consumer: Consumer, topic: string, count: number): Promise<Array<{ partition: number; offset: string; key: string; value: string; headers: string }>> {
+async function consumeAll(consumer: Consumer, topic: string,
+  count: number): Promise<Array<{ partition: number; offset: string; key: string; value: string; headers: string }>> {
   const seen: Array<{ partition: number; offset: string; key: string; value: string; headers: string }> = [];
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
-      seen.push({ partition, offset: message.offset, key: message.key?.toString() ?? '', value: message.value?.toString() ?? '',
+      seen.push({ partition, offset: message.offset, key: message.key?.toString() ?? '',
+        value: message.value?.toString() ?? '',
         headers: Object.entries(message.headers ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(',') });
     },
   });
@@ -41,13 +43,16 @@ describe('kafkajs against x2 up', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      expect(await admin.createTopics({ topics: [{ topic: 'admin-a', numPartitions: 3 }], waitForLeaders: true })).toBe(true);
+      expect(await admin.createTopics({ topics: [{ topic: 'admin-a', numPartitions: 3 }],
+        waitForLeaders: true })).toBe(true);
       expect(await admin.createTopics({ topics: [{ topic: 'admin-a', numPartitions: 3 }] })).toBe(false);
-      const refused = await admin.createTopics({ topics: [{ topic: 'admin-bad-rf', numPartitions: 1, replicationFactor: 5 }] })
+      const refused = await admin.createTopics({ topics: [{ topic: 'admin-bad-rf', numPartitions: 1,
+        replicationFactor: 5 }] })
         .then(() => null, (error: { errors?: Array<{ type?: string }> }) => error);
       expect(refused?.errors?.[0]?.type).toBe('INVALID_REPLICATION_FACTOR');
       expect(await admin.listTopics()).toContain('admin-a');
-      const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: 'admin-a' }] });
+      const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2,
+        name: 'admin-a' }] });
       const retention = configs.resources[0]!.configEntries.find((entry) => entry.configName === 'retention.ms');
       expect(retention?.configValue).toBe('604800000');
       await admin.createPartitions({ topicPartitions: [{ topic: 'admin-a', count: 4 }] });
@@ -57,7 +62,8 @@ describe('kafkajs against x2 up', () => {
       const producer = kafka.producer();
       await producer.connect();
       const before = Date.now();
-      await producer.send({ topic: 'admin-a', acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `v${i}` })) });
+      await producer.send({ topic: 'admin-a', acks: -1, messages: Array.from({ length: 10 }, (_,
+        i) => ({ partition: 0, value: `v${i}` })) });
       await producer.disconnect();
       const offsets = await admin.fetchTopicOffsets('admin-a');
       expect(offsets.find((o) => o.partition === 0)).toMatchObject({ low: '0', high: '10' });
@@ -78,8 +84,10 @@ describe('kafkajs against x2 up', () => {
     await producer.connect();
     const topic = 'pc-topic';
     const sent: string[] = [];
-    for (const [acks, compression] of [[-1, CompressionTypes.None], [1, CompressionTypes.GZIP], [0, CompressionTypes.None]] as const) {
-      const messages = Array.from({ length: 20 }, (_, i) => ({ partition: 0, key: `k${acks}-${i}`, value: `v${acks}-${i}`, headers: { acks: String(acks) } }));
+    for (const [acks, compression] of [[-1, CompressionTypes.None], [1, CompressionTypes.GZIP], [0,
+      CompressionTypes.None]] as const) {
+      const messages = Array.from({ length: 20 }, (_, i) => ({ partition: 0, key: `k${acks}-${i}`,
+        value: `v${acks}-${i}`, headers: { acks: String(acks) } }));
       const result = await producer.send({ topic, acks, compression, messages });
       if (acks !== 0) expect(result[0]!.errorCode).toBe(0);
       sent.push(...messages.map((m) => m.value));
@@ -101,7 +109,8 @@ describe('kafkajs against x2 up', () => {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     for (let round = 0; round < 5; round++) {
-      await producer.send({ topic: 'idem-topic', acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r${round}-${i}` })) });
+      await producer.send({ topic: 'idem-topic', acks: -1, messages: Array.from({ length: 10 }, (_,
+        i) => ({ partition: 0, value: `r${round}-${i}` })) });
     }
     await producer.disconnect();
     const admin = kafka.admin();
@@ -120,7 +129,8 @@ describe('kafkajs against x2 up', () => {
     const consumed = new Set<string>();
     const members: Consumer[] = [];
     for (let i = 0; i < 3; i++) {
-      const consumer = kafka.consumer({ groupId: 'three', maxWaitTimeInMs: 200, sessionTimeout: 10_000, heartbeatInterval: 500 });
+      const consumer = kafka.consumer({ groupId: 'three', maxWaitTimeInMs: 200, sessionTimeout: 10_000,
+        heartbeatInterval: 500 });
       const name = `m${i}`;
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         assigned.set(name, new Set(event.payload.memberAssignment['group-topic'] ?? []));
@@ -132,15 +142,19 @@ describe('kafkajs against x2 up', () => {
     }
     try {
       await waitFor(() => assigned.size === 3 && [...assigned.values()].every((p) => p.size === 2)
-        && new Set([...assigned.values()].flatMap((p) => [...p])).size === 6, { timeoutMs: 45_000, what: '6 partitions over 3 members' });
+        && new Set([...assigned.values()].flatMap((p) => [...p])).size === 6, { timeoutMs: 45_000,
+          what: '6 partitions over 3 members' });
       const producer = kafka.producer();
       await producer.connect();
-      await producer.send({ topic: 'group-topic', messages: Array.from({ length: 120 }, (_, i) => ({ key: `k${i}`, value: `a${i}` })) });
+      await producer.send({ topic: 'group-topic', messages: Array.from({ length: 120 }, (_, i) => ({ key: `k${i}`,
+        value: `a${i}` })) });
       await waitFor(() => consumed.size === 120, { timeoutMs: 30_000, what: '120 records consumed by the group' });
       await members.pop()!.disconnect();
       assigned.delete('m2');
-      await waitFor(() => [...assigned.values()].every((p) => p.size === 3), { timeoutMs: 45_000, what: 'rebalance to 2 members' });
-      await producer.send({ topic: 'group-topic', messages: Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: `b${i}` })) });
+      await waitFor(() => [...assigned.values()].every((p) => p.size === 3), { timeoutMs: 45_000,
+        what: 'rebalance to 2 members' });
+      await producer.send({ topic: 'group-topic', messages: Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`,
+        value: `b${i}` })) });
       await producer.disconnect();
       await waitFor(() => consumed.size === 180, { timeoutMs: 30_000, what: 'records after the rebalance' });
     } finally {

@@ -27,7 +27,8 @@ afterAll(async () => {
 describe('kcat against x2 up', () => {
   it('x2 up prints the bootstrap address, every role and how to watch it', () => {
     expect(up.stdout).toContain(`bootstrap ${up.bootstrap}`);
-    for (const role of ['sequencer', 'commit 1', 'commit 2', 'gateway 0', 'river', 'watch']) expect(up.stdout).toContain(role);
+    for (const role of ['sequencer', 'commit 1', 'commit 2', 'gateway 0', 'river',
+      'watch']) expect(up.stdout).toContain(role);
   });
 
   for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {

@@ -33,7 +33,8 @@ afterAll(async () => {
 describe('Python clients against x2 up', () => {
   it('confluent-kafka: idempotent producer, group consume, commit and seek', () => {
     const seen = runPython('confluent_client.py', [up.bootstrap, 'py-confluent', 'py-confluent-group']);
-    expect(seen).toMatchObject({ delivered: 300, consumed: 300, committed_total: 300, in_order: true, partitions: [0, 1, 2] });
+    expect(seen).toMatchObject({ delivered: 300, consumed: 300, committed_total: 300, in_order: true, partitions: [0,
+      1, 2] });
     expect(seen['reread_partition0']).toBe(seen['expected_partition0']);
   }, 150_000);
 

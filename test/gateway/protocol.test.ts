@@ -28,7 +28,8 @@ let client: RawKafka;
 beforeAll(async () => {
   cluster = await Cluster.start({ gatewayArgs: ['--tail-cache-bytes', '0', '--request-bytes-max', '1MiB'] });
   client = await RawKafka.open(cluster.gatewayPorts[0]!);
-  const created = await client.request(metadata, 4, { topics: [{ name: 'raw' }, { name: 'raw-idem' }], allowAutoTopicCreation: true });
+  const created = await client.request(metadata, 4, { topics: [{ name: 'raw' }, { name: 'raw-idem' }],
+    allowAutoTopicCreation: true });
   expect(created.topics.map((topic) => topic.errorCode)).toEqual([0, 0]);
 }, 120_000);
 
@@ -62,7 +63,8 @@ async function highWatermark(topic: string): Promise<number> {
 
 function fetchRequest(topic: string, fetchOffset: number, maxWaitMs = 0): FetchRequest {
   return { replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+    topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, logStartOffset: -1,
+      partitionMaxBytes: 1 << 20 }] }],
     forgottenTopicsData: [], rackId: '' };
 }
 
@@ -74,12 +76,15 @@ describe('gateway protocol', () => {
     const first = batchOf(['a', 'b', 'c'], producer);
     const answers = await Promise.all([produceTo('raw-idem', first), produceTo('raw-idem', first)]) as unknown as
       Array<{ topics: Array<{ partitions: Array<{ errorCode: number; baseOffset: number }> }> }>;
-    for (const answer of answers) expect(answer.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    for (const answer of answers) expect(answer.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0,
+      baseOffset: 0 });
     const again = await produceTo('raw-idem', first) as unknown as typeof answers[number];
     expect(again.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, baseOffset: 0 });
-    const next = await produceTo('raw-idem', batchOf(['d'], { ...producer, sequence: 3 })) as unknown as typeof answers[number];
+    const next = await produceTo('raw-idem', batchOf(['d'], { ...producer,
+      sequence: 3 })) as unknown as typeof answers[number];
     expect(next.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, baseOffset: 3 });
-    const gap = await produceTo('raw-idem', batchOf(['z'], { ...producer, sequence: 10 })) as unknown as typeof answers[number];
+    const gap = await produceTo('raw-idem', batchOf(['z'], { ...producer,
+      sequence: 10 })) as unknown as typeof answers[number];
     expect(gap.topics[0]!.partitions[0]!.errorCode).toBe(KAFKA_ERROR.OUT_OF_ORDER_SEQUENCE_NUMBER);
     expect(await highWatermark('raw-idem')).toBe(4);
   });
@@ -88,7 +93,8 @@ describe('gateway protocol', () => {
     const before = await highWatermark('raw');
     const batch = batchOf(['x']);
     batch.writeUInt8(batch.readUInt8(batch.length - 1) ^ 0xff, batch.length - 1);
-    const answer = await produceTo('raw', batch) as unknown as { topics: Array<{ partitions: Array<{ errorCode: number }> }> };
+    const answer = await produceTo('raw',
+      batch) as unknown as { topics: Array<{ partitions: Array<{ errorCode: number }> }> };
     expect(answer.topics[0]!.partitions[0]!.errorCode).toBe(KAFKA_ERROR.CORRUPT_MESSAGE);
     expect(await highWatermark('raw')).toBe(before);
   });
@@ -97,7 +103,8 @@ describe('gateway protocol', () => {
     const before = await highWatermark('raw');
     const silent = await RawKafka.open(cluster.gatewayPorts[0]!);
     void silent.request(produce, 7, { transactionalId: null, acks: 0, timeoutMs: 10_000,
-      topics: [{ name: 'raw', partitions: [{ index: 0, records: batchOf(['no-ack-1', 'no-ack-2']) }] }] }).catch(() => undefined);
+      topics: [{ name: 'raw', partitions: [{ index: 0, records: batchOf(['no-ack-1',
+        'no-ack-2']) }] }] }).catch(() => undefined);
     await expect.poll(() => highWatermark('raw'), { timeout: 10_000 }).toBe(before + 2);
     const versions = await silent.request(apiVersions, 0, { clientSoftwareName: '', clientSoftwareVersion: '' });
     expect(versions.errorCode).toBe(0);
@@ -108,8 +115,10 @@ describe('gateway protocol', () => {
     const base = await highWatermark('raw');
     await produceTo('raw', batchOf(['h0', 'h1', 'h2']));
     const request = fetchRequest('raw', base + 1);
-    request.topics.push({ topic: 'no-such-topic', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1024 }] });
-    request.topics[0]?.partitions.push({ partition: 7, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1024 });
+    request.topics.push({ topic: 'no-such-topic', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0,
+      logStartOffset: -1, partitionMaxBytes: 1024 }] });
+    request.topics[0]?.partitions.push({ partition: 7, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1,
+      partitionMaxBytes: 1024 });
     const answer = await client.request(fetch, 11, request);
     const [raw, missing] = answer.responses;
     expect(raw!.partitions.map((p) => p.errorCode)).toEqual([0, KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION]);
@@ -129,7 +138,8 @@ describe('gateway protocol', () => {
       const waiting = other.request(fetch, 11, fetchRequest('raw', head, 20_000));
       await produceTo('raw', batchOf(['woken']));
       const answer = await waiting;
-      const batches = splitRecordBatches(answer.responses[0]!.partitions[0]!.records, { batchBytesMax: 1 << 20, fromProducer: false });
+      const batches = splitRecordBatches(answer.responses[0]!.partitions[0]!.records, { batchBytesMax: 1 << 20,
+        fromProducer: false });
       expect(batches.batches.map((view) => view.header.baseOffset)).toEqual([head]);
     } finally {
       other.close();
@@ -155,7 +165,8 @@ describe('gateway protocol', () => {
     frame.writeInt16BE(9, 6);
     frame.writeInt32BE(77, 8);
     frame.writeInt16BE(-1, 12);
-    const reply = await new Promise<Buffer>((resolve) => { fallback.socket.once('data', resolve); fallback.write(frame); });
+    const reply = await new Promise<Buffer>((resolve) => { fallback.socket.once('data',
+      resolve); fallback.write(frame); });
     expect(reply.readInt32BE(4)).toBe(77);
     expect(reply.readInt16BE(8)).toBe(KAFKA_ERROR.UNSUPPORTED_VERSION);
     fallback.close();

@@ -11,7 +11,11 @@ import { KafkaWriter } from '../../core/kafka/codec/writer.ts';
 import { FrameSplitter } from '../../core/kafka/framing.ts';
 import { encodeRequestFrame } from '../../core/kafka/registry.ts';
 
-type Waiter = { decode: (reader: KafkaReader) => unknown; resolve: (body: unknown) => void; reject: (error: Error) => void };
+type Waiter = {
+  decode: (reader: KafkaReader) => unknown;
+  resolve: (body: unknown) => void;
+  reject: (error: Error) => void;
+};
 
 export class RawKafka {
   readonly socket: Socket;

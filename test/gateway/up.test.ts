@@ -17,12 +17,14 @@ function pidsUnder(path: string): number[] {
 }
 
 function consumeAll(bootstrap: string, topic: string): string[] {
-  const result = spawnSync('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-f', '%s\\n'], { encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-f', '%s\\n'],
+    { encoding: 'utf8', timeout: 30_000 });
   return result.stdout.trim().split('\n').filter((line) => line.length > 0);
 }
 
 function produceLines(bootstrap: string, topic: string, lines: string[]): void {
-  const result = spawnSync('kcat', ['-b', bootstrap, '-P', '-t', topic], { input: `${lines.join('\n')}\n`, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('kcat', ['-b', bootstrap, '-P', '-t', topic], { input: `${lines.join('\n')}\n`,
+    encoding: 'utf8', timeout: 30_000 });
   expect(result.status, result.stderr).toBe(0);
 }
 
@@ -43,8 +45,10 @@ describe('x2 up', () => {
     const [victim] = pidsUnder(commitPath);
     expect(victim).toBeGreaterThan(0);
     process.kill(victim!, 'SIGKILL');
-    await waitFor(() => up.stderr.includes(`commit 1 (pid ${victim}) killed by SIGKILL`), { timeoutMs: 10_000, what: 'the restart log line' });
-    await waitFor(() => pidsUnder(commitPath).some((pid) => pid !== victim), { timeoutMs: 10_000, what: 'a new commit 1' });
+    await waitFor(() => up.stderr.includes(`commit 1 (pid ${victim}) killed by SIGKILL`), { timeoutMs: 10_000,
+      what: 'the restart log line' });
+    await waitFor(() => pidsUnder(commitPath).some((pid) => pid !== victim), { timeoutMs: 10_000,
+      what: 'a new commit 1' });
     produceLines(up.bootstrap, 'kept', ['d', 'e']);
     expect(consumeAll(up.bootstrap, 'kept')).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(await up.stop(false)).toBe(0);
@@ -59,7 +63,8 @@ describe('x2 up', () => {
   it('refuses bad flags with exit 2, naming the flag, the value and what is allowed', () => {
     const cases: Array<[string[], RegExp]> = [
       [['up', '--commits', '0'], /--commits: a whole number from 1 to 16 is allowed \(got "0"\)/],
-      [['up', '--commits', '2', '--write-quorum', '3'], /--write-quorum: at most --commits \(2\) is allowed \(got "3"\)/],
+      [['up', '--commits', '2', '--write-quorum', '3'],
+        /--write-quorum: at most --commits \(2\) is allowed \(got "3"\)/],
       [['up', '--port', 'x'], /--port: .* \(got "x"\)/],
       [['gateway', '--node-id', '-1'], /--node-id: a whole number from 0 to \d+ is allowed \(got "-1"\)/],
       [['gateway', '--request-bytes-max', '12'], /--request-bytes-max: .* \(got "12"\)/],

@@ -160,7 +160,8 @@ export class Cluster {
   async stop(): Promise<void> {
     const order = ['gateway', 'sequencer', 'commit'];
     for (const prefix of order) {
-      await Promise.all(this.#roles.filter((role) => role.name.startsWith(prefix)).map((role) => this.kill(role.name, 'SIGTERM')));
+      await Promise.all(this.#roles.filter((role) => role.name.startsWith(prefix)).map((role) => this.kill(role.name,
+        'SIGTERM')));
     }
     if (!process.env['X2_KEEP_DATA']) rmSync(this.dataDir, { recursive: true, force: true });
   }

@@ -14,9 +14,11 @@ import { metadata, type MetadataRequest, type MetadataResponse } from '../../kaf
 import { apiVersions } from '../../kafka/api/18-api-versions.ts';
 import { createTopics, type CreateTopicsRequest } from '../../kafka/api/19-create-topics.ts';
 import { deleteTopics, type DeleteTopicsRequest } from '../../kafka/api/20-delete-topics.ts';
-import { deleteRecords, type DeleteRecordsRequest, type DeleteRecordsResponse } from '../../kafka/api/21-delete-records.ts';
+import { deleteRecords, type DeleteRecordsRequest,
+  type DeleteRecordsResponse } from '../../kafka/api/21-delete-records.ts';
 import { initProducerId, type InitProducerIdRequest } from '../../kafka/api/22-init-producer-id.ts';
-import { describeConfigs, type DescribeConfigsRequest, type DescribeConfigsResponse } from '../../kafka/api/32-describe-configs.ts';
+import { describeConfigs, type DescribeConfigsRequest,
+  type DescribeConfigsResponse } from '../../kafka/api/32-describe-configs.ts';
 import { createPartitions, type CreatePartitionsRequest } from '../../kafka/api/37-create-partitions.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
 import { API_VERSIONS_RESPONSE } from '../../kafka/registry.ts';
@@ -73,7 +75,8 @@ async function handleMetadata(gateway: Gateway, context: RequestContext, request
   if (autoCreate && !allTopics) {
     await Promise.all(names.filter((name) => control.topic(name) === undefined).map(async (name) => {
       created.set(name, await changeControl(gateway, () => control.planCreateTopic(
-        { topic: name, partitionCount: -1, replicationFactor: -1, configs: {} }, { commitCount: gateway.commitCount() })));
+        { topic: name, partitionCount: -1, replicationFactor: -1, configs: {} },
+          { commitCount: gateway.commitCount() })));
     }));
   }
   const live = gateway.liveGateways();
@@ -115,7 +118,8 @@ function handleListOffsets(gateway: Gateway, context: RequestContext, request: L
         name: topic.name,
         partitions: topic.partitions.map((partition) => {
           const streamId = view?.streamIds[partition.partitionIndex];
-          const answer = { partitionIndex: partition.partitionIndex, errorCode: KAFKA_ERROR.NONE as number, timestamp: -1,
+          const answer = { partitionIndex: partition.partitionIndex, errorCode: KAFKA_ERROR.NONE as number,
+            timestamp: -1,
             offset: -1, leaderEpoch: -1 };
           if (streamId === undefined) {
             answer.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION;
@@ -140,13 +144,15 @@ function handleListOffsets(gateway: Gateway, context: RequestContext, request: L
   context.respond(listOffsets, response);
 }
 
-async function handleCreateTopics(gateway: Gateway, context: RequestContext, request: CreateTopicsRequest): Promise<void> {
+async function handleCreateTopics(gateway: Gateway, context: RequestContext,
+  request: CreateTopicsRequest): Promise<void> {
   const control = gateway.state.control;
   const topics = await Promise.all(request.topics.map(async (topic) => {
     const configs: Record<string, string | null> = {};
     for (const config of topic.configs) configs[config.name] = config.value;
     const plan = (): PlanResult => topic.assignments.length > 0
-      ? { ok: false, errorCode: KAFKA_ERROR.INVALID_REQUEST, errorMessage: 'manual replica assignments are not supported: x2 places partitions itself' }
+      ? { ok: false, errorCode: KAFKA_ERROR.INVALID_REQUEST,
+        errorMessage: 'manual replica assignments are not supported: x2 places partitions itself' }
       : control.planCreateTopic({ topic: topic.name, partitionCount: topic.numPartitions,
         replicationFactor: topic.replicationFactor, configs }, { commitCount: gateway.commitCount() });
     const outcome = request.validateOnly
@@ -158,10 +164,12 @@ async function handleCreateTopics(gateway: Gateway, context: RequestContext, req
 }
 
 function planOutcome(plan: PlanResult): Outcome {
-  return plan.ok ? { errorCode: KAFKA_ERROR.NONE, errorMessage: null } : { errorCode: plan.errorCode, errorMessage: plan.errorMessage };
+  return plan.ok ? { errorCode: KAFKA_ERROR.NONE, errorMessage: null } : { errorCode: plan.errorCode,
+    errorMessage: plan.errorMessage };
 }
 
-async function handleDeleteTopics(gateway: Gateway, context: RequestContext, request: DeleteTopicsRequest): Promise<void> {
+async function handleDeleteTopics(gateway: Gateway, context: RequestContext,
+  request: DeleteTopicsRequest): Promise<void> {
   const control = gateway.state.control;
   const responses = await Promise.all(request.topicNames.map(async (name) => {
     const outcome = await changeControl(gateway, () => control.planDeleteTopic(name));
@@ -170,7 +178,8 @@ async function handleDeleteTopics(gateway: Gateway, context: RequestContext, req
   context.respond(deleteTopics, { throttleTimeMs: 0, responses });
 }
 
-async function handleCreatePartitions(gateway: Gateway, context: RequestContext, request: CreatePartitionsRequest): Promise<void> {
+async function handleCreatePartitions(gateway: Gateway, context: RequestContext,
+  request: CreatePartitionsRequest): Promise<void> {
   const control = gateway.state.control;
   const results = await Promise.all(request.topics.map(async (topic) => {
     const plan = (): PlanResult => control.planCreatePartitions(topic.name, topic.count);
@@ -180,7 +189,8 @@ async function handleCreatePartitions(gateway: Gateway, context: RequestContext,
   context.respond(createPartitions, { throttleTimeMs: 0, results });
 }
 
-async function handleDeleteRecords(gateway: Gateway, context: RequestContext, request: DeleteRecordsRequest): Promise<void> {
+async function handleDeleteRecords(gateway: Gateway, context: RequestContext,
+  request: DeleteRecordsRequest): Promise<void> {
   const control = gateway.state.control;
   const topics: DeleteRecordsResponse['topics'] = await Promise.all(request.topics.map(async (topic) => ({
     name: topic.name,
@@ -189,12 +199,14 @@ async function handleDeleteRecords(gateway: Gateway, context: RequestContext, re
       const highWatermark = streamId === undefined ? 0 : gateway.state.stream(streamId)?.nextOffset ?? 0;
       const offset = partition.offset === -1 ? highWatermark : partition.offset;
       if (streamId !== undefined && offset > highWatermark) {
-        return { partitionIndex: partition.partitionIndex, lowWatermark: -1, errorCode: KAFKA_ERROR.OFFSET_OUT_OF_RANGE };
+        return { partitionIndex: partition.partitionIndex, lowWatermark: -1,
+          errorCode: KAFKA_ERROR.OFFSET_OUT_OF_RANGE };
       }
       const outcome = streamId !== undefined && offset <= control.logStartOffset(streamId)
         ? { errorCode: KAFKA_ERROR.NONE, errorMessage: null }
         : await changeControl(gateway, () => control.planDeleteRecords(topic.name, partition.partitionIndex, offset));
-      const lowWatermark = outcome.errorCode === KAFKA_ERROR.NONE && streamId !== undefined ? control.logStartOffset(streamId) : -1;
+      const lowWatermark = outcome.errorCode === KAFKA_ERROR.NONE && streamId !== undefined
+        ? control.logStartOffset(streamId) : -1;
       return { partitionIndex: partition.partitionIndex, lowWatermark, errorCode: outcome.errorCode };
     })),
   })));
@@ -242,8 +254,10 @@ function handleDescribeConfigs(gateway: Gateway, context: RequestContext, reques
 function handleInitProducerId(gateway: Gateway, context: RequestContext, request: InitProducerIdRequest): void {
   if (request.transactionalId !== null) {
     // Transactions are not offered; clients see the coordinator as unavailable for them.
-    context.respond(initProducerId, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
+    context.respond(initProducerId, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.COORDINATOR_NOT_AVAILABLE,
+      producerId: -1, producerEpoch: -1 });
     return;
   }
-  context.respond(initProducerId, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE, producerId: gateway.nextProducerId(), producerEpoch: 0 });
+  context.respond(initProducerId, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE,
+    producerId: gateway.nextProducerId(), producerEpoch: 0 });
 }

@@ -146,7 +146,8 @@ export class Connection {
         return this.close(`request of ${this.#splitter.failedSizeBytes} bytes exceeds the limit of ` +
           `${this.#splitter.requestBytesMax} (--request-bytes-max)`, 'oversize');
       }
-      if (frame === 'malformed') return this.close(`negative frame size ${this.#splitter.failedSizeBytes}`, 'malformed');
+      if (frame === 'malformed') return this.close(`negative frame size ${this.#splitter.failedSizeBytes}`,
+        'malformed');
       this.#onFrame(frame);
       if (this.#closed) return;
     }
@@ -170,7 +171,8 @@ export class Connection {
     const disposition = requestDisposition(header.apiKey, header.apiVersion);
     if (disposition === 'close-unknown-api') return this.close(`unknown API key ${header.apiKey}`, 'unknown-api');
     if (disposition === 'close-unsupported-version') {
-      return this.close(`API key ${header.apiKey} version ${header.apiVersion} is not supported`, 'unsupported-version');
+      return this.close(`API key ${header.apiKey} version ${header.apiVersion} is not supported`,
+        'unsupported-version');
     }
     const slot: Slot = { frame: null, done: false };
     this.#slots.push(slot);

@@ -96,7 +96,8 @@ function anyError(gateway: Gateway, request: FetchRequest): boolean {
       const streamId = view?.streamIds[partition.partition];
       if (streamId === undefined) return true;
       const highWatermark = gateway.state.stream(streamId)?.nextOffset ?? 0;
-      if (partition.fetchOffset < gateway.state.control.logStartOffset(streamId) || partition.fetchOffset > highWatermark) return true;
+      if (partition.fetchOffset < gateway.state.control.logStartOffset(streamId)
+        || partition.fetchOffset > highWatermark) return true;
     }
   }
   return false;

@@ -10,7 +10,8 @@
  * anything that survived comes again. Entries at or below the welcome's head seq are applied at
  * once: the recovery made them the river's history.
  *
- * Bounds: control outcomes are kept for the last OUTCOMES_KEPT control entries; `pending` holds at most the sequencer's uncommitted window (its ring); waiters are one
+ * Bounds: control outcomes are kept for the last OUTCOMES_KEPT control entries; `pending` holds at most the sequencer's
+ * uncommitted window (its ring); waiters are one
  * per in-flight append of this gateway. Determinism: apply depends only on the entries.
  */
 import type { Log } from '../../base/log.ts';
@@ -148,7 +149,8 @@ export class GatewayState {
   #apply(entry: StoredRiverEntry): void {
     this.appliedSeq = entry.seq;
     const batch = Buffer.from(entry.batch.buffer, entry.batch.byteOffset, entry.batch.length);
-    if (entry.streamId === CONTROL_STREAM_ID || entry.streamId === OFFSETS_STREAM_ID || entry.streamId === GATEWAYS_STREAM_ID) {
+    if (entry.streamId === CONTROL_STREAM_ID || entry.streamId === OFFSETS_STREAM_ID
+      || entry.streamId === GATEWAYS_STREAM_ID) {
       this.#applyInternal(entry.streamId, entry.seq, batch);
     }
     let log = this.streams.get(entry.streamId);
@@ -176,7 +178,8 @@ export class GatewayState {
       values = internalBatchValues(batch);
     } catch (error) {
       this.malformedInternal += 1;
-      this.#log.limited('warn', `internal-${streamId}`, `skipped a malformed internal batch at seq ${seq}: ${String(error)}`);
+      this.#log.limited('warn', `internal-${streamId}`,
+        `skipped a malformed internal batch at seq ${seq}: ${String(error)}`);
       return;
     }
     const outcomes: ApplyOutcome[] = [];
@@ -193,7 +196,8 @@ export class GatewayState {
         }
       } catch (error) {
         this.malformedInternal += 1;
-        this.#log.limited('warn', `internal-${streamId}`, `skipped a malformed internal record at seq ${seq}: ${String(error)}`);
+        this.#log.limited('warn', `internal-${streamId}`,
+          `skipped a malformed internal record at seq ${seq}: ${String(error)}`);
       }
     }
     if (outcomes.length === 0) return;

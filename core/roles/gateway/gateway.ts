@@ -108,15 +108,19 @@ export class Gateway {
     const registry = options.registry;
     counterFrom(registry, 'x2_gateway_requests_total', 'Kafka requests received', () => this.requestsServed);
     counterFrom(registry, 'x2_gateway_connections_total', 'Kafka connections accepted', () => this.connectionsOpened);
-    counterFrom(registry, 'x2_gateway_frames_total', 'Kafka frames received, bad ones included', () => this.counters.framesReceived);
+    counterFrom(registry, 'x2_gateway_frames_total', 'Kafka frames received, bad ones included',
+      () => this.counters.framesReceived);
     counterFrom(registry, 'x2_gateway_bad_input_closes_total', 'connections closed for bad input',
       () => this.counters.connectionsClosedForBadInput);
     gaugeFrom(registry, 'x2_gateway_connections', 'open Kafka connections', () => this.#connections.size);
     gaugeFrom(registry, 'x2_gateway_applied_seq', 'highest river seq applied', () => this.state.appliedSeq);
     gaugeFrom(registry, 'x2_gateway_tail_cache_bytes', 'bytes in the live-tail cache', () => this.state.cache.bytes);
-    counterFrom(registry, 'x2_gateway_history_reads_total', 'history read requests sent to commits', () => this.history.reads);
-    counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)', () => this.member.framesReceived);
-    counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)', () => this.member.bytesReceived);
+    counterFrom(registry, 'x2_gateway_history_reads_total', 'history read requests sent to commits',
+      () => this.history.reads);
+    counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)',
+      () => this.member.framesReceived);
+    counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)',
+      () => this.member.bytesReceived);
     gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard', () => this.state.committedSeq);
   }
 

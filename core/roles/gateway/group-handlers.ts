@@ -66,8 +66,10 @@ function handleJoinGroup(gateway: Gateway, context: RequestContext, request: Joi
   gateway.groups.joinGroup({
     apiVersion: context.apiVersion, groupId: request.groupId, memberId: request.memberId,
     groupInstanceId: request.groupInstanceId, clientId: context.clientId, clientHost: context.connection.clientHost,
-    sessionTimeoutMs: request.sessionTimeoutMs, rebalanceTimeoutMs: context.apiVersion === 0 ? -1 : request.rebalanceTimeoutMs,
-    protocolType: request.protocolType, protocols: request.protocols.map((protocol) => ({ name: protocol.name, metadata: protocol.metadata })),
+    sessionTimeoutMs: request.sessionTimeoutMs, rebalanceTimeoutMs: context.apiVersion === 0 ? -1
+      : request.rebalanceTimeoutMs,
+    protocolType: request.protocolType, protocols: request.protocols.map((protocol) => ({ name: protocol.name,
+      metadata: protocol.metadata })),
   }, Date.now(), (result) => {
     context.respond(joinGroup, {
       throttleTimeMs: 0, errorCode: result.errorCode, generationId: result.generationId,
@@ -80,7 +82,8 @@ function handleJoinGroup(gateway: Gateway, context: RequestContext, request: Joi
 
 function handleSyncGroup(gateway: Gateway, context: RequestContext, request: SyncGroupRequest): void {
   if (!isCoordinator(gateway, request.groupId)) {
-    context.respond(syncGroup, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NOT_COORDINATOR, assignment: Buffer.alloc(0) });
+    context.respond(syncGroup, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NOT_COORDINATOR,
+      assignment: Buffer.alloc(0) });
     return;
   }
   gateway.groups.syncGroup({
@@ -94,7 +97,8 @@ function handleSyncGroup(gateway: Gateway, context: RequestContext, request: Syn
 
 function handleHeartbeat(gateway: Gateway, context: RequestContext, request: HeartbeatRequest): void {
   const errorCode = isCoordinator(gateway, request.groupId)
-    ? gateway.groups.heartbeat({ groupId: request.groupId, memberId: request.memberId, generationId: request.generationId,
+    ? gateway.groups.heartbeat({ groupId: request.groupId, memberId: request.memberId,
+      generationId: request.generationId,
       groupInstanceId: request.groupInstanceId }, Date.now())
     : KAFKA_ERROR.NOT_COORDINATOR;
   context.respond(heartbeat, { throttleTimeMs: 0, errorCode });
@@ -110,7 +114,8 @@ function handleLeaveGroup(gateway: Gateway, context: RequestContext, request: Le
   context.respond(leaveGroup, { throttleTimeMs: 0, errorCode: result.errorCode, members: [...result.members] });
 }
 
-async function handleOffsetCommit(gateway: Gateway, context: RequestContext, request: OffsetCommitRequest): Promise<void> {
+async function handleOffsetCommit(gateway: Gateway, context: RequestContext,
+  request: OffsetCommitRequest): Promise<void> {
   const answer = (errorOf: (topic: string, partition: number) => number): void => {
     const response: OffsetCommitResponse = {
       throttleTimeMs: 0,
@@ -159,7 +164,8 @@ function handleOffsetFetch(gateway: Gateway, context: RequestContext, request: O
     const byTopic = new Map<string, OffsetFetchResponse['topics'][number]['partitions']>();
     for (const committed of offsets.fetchAll(request.groupId)) {
       let partitions = byTopic.get(committed.topic);
-      if (!partitions) { partitions = []; byTopic.set(committed.topic, partitions); topics.push({ name: committed.topic, partitions }); }
+      if (!partitions) { partitions = []; byTopic.set(committed.topic,
+        partitions); topics.push({ name: committed.topic, partitions }); }
       partitions.push({ partitionIndex: committed.partition, committedOffset: committed.offset,
         committedLeaderEpoch: committed.leaderEpoch, metadata: committed.metadata ?? '', errorCode: KAFKA_ERROR.NONE });
     }
@@ -169,7 +175,8 @@ function handleOffsetFetch(gateway: Gateway, context: RequestContext, request: O
         name: topic.name,
         partitions: topic.partitionIndexes.map((partitionIndex) => {
           const committed = offsets.fetch(request.groupId, topic.name, partitionIndex);
-          return { partitionIndex, committedOffset: committed?.offset ?? -1, committedLeaderEpoch: committed?.leaderEpoch ?? -1,
+          return { partitionIndex, committedOffset: committed?.offset ?? -1,
+            committedLeaderEpoch: committed?.leaderEpoch ?? -1,
             metadata: committed?.metadata ?? '', errorCode: KAFKA_ERROR.NONE };
         }),
       });
@@ -184,7 +191,8 @@ function handleDescribeGroups(gateway: Gateway, context: RequestContext, request
     throttleTimeMs: 0,
     groups: described.map((group) => ({
       errorCode: isCoordinator(gateway, group.groupId) ? group.errorCode : KAFKA_ERROR.NOT_COORDINATOR,
-      groupId: group.groupId, groupState: group.state, protocolType: group.protocolType, protocolData: group.protocolName,
+      groupId: group.groupId, groupState: group.state, protocolType: group.protocolType,
+        protocolData: group.protocolName,
       members: group.members.map((member) => ({
         memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId,
         clientHost: member.clientHost,

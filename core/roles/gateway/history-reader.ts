@@ -59,7 +59,8 @@ export class HistoryReader {
     while (batchIndex < log.batchCount && (batches.length === 0 || bytes < bytesMax)) {
       const wantedSeq = log.seqOf(batchIndex);
       this.reads += 1;
-      const entries = await client.readBySeq(wantedSeq, Math.min(HISTORY_REQUEST_BYTES_MAX, Math.max(1, bytesMax - bytes)));
+      const entries = await client.readBySeq(wantedSeq, Math.min(HISTORY_REQUEST_BYTES_MAX, Math.max(1,
+        bytesMax - bytes)));
       if (entries.length === 0 || entries[0]!.seq !== wantedSeq) {
         throw new Error(`commit ${peer} does not hold seq ${wantedSeq}`);
       }

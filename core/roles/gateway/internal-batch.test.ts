@@ -13,7 +13,9 @@ describe('internal batches', () => {
     const batch = buildInternalBatch(values, 1_700_000_000_000);
     const split = splitRecordBatches(batch, { batchBytesMax: 1 << 20, fromProducer: true });
     expect(split.failure).toBeNull();
-    expect(split.batches[0]!.header).toMatchObject({ recordCount: 4, lastOffsetDelta: 3, producerId: -1, maxTimestamp: 1_700_000_000_000 });
-    expect(internalBatchValues(batch).map((value) => value.toString('hex'))).toEqual(values.map((value) => value.toString('hex')));
+    expect(split.batches[0]!.header).toMatchObject({ recordCount: 4, lastOffsetDelta: 3, producerId: -1,
+      maxTimestamp: 1_700_000_000_000 });
+    const hex = (value: Buffer): string => value.toString('hex');
+    expect(internalBatchValues(batch).map(hex)).toEqual(values.map(hex));
   });
 });

@@ -43,7 +43,8 @@ function writeInt64(target: Buffer, position: number, value: number): void {
 
 /** One uncompressed batch of `values` (each one record), baseOffset 0, no producer id. */
 export function buildInternalBatch(values: readonly Uint8Array[], timestampMs = Date.now()): Buffer {
-  assert(values.length >= 1 && values.length <= INTERNAL_VALUES_MAX, `an internal batch holds 1..${INTERNAL_VALUES_MAX} values`);
+  assert(values.length >= 1 && values.length <= INTERNAL_VALUES_MAX,
+    `an internal batch holds 1..${INTERNAL_VALUES_MAX} values`);
   const bodySizes = values.map((value, index) =>
     1 + 1 + zigzagVarintBytes(index) + 1 + zigzagVarintBytes(value.length) + value.length + 1);
   let bytes = BATCH_HEADER_BYTES;

@@ -43,7 +43,8 @@ export class GatewayMembers {
     }
     if (!Array.isArray(fields) || fields.length !== 6 || fields[0] !== FORMAT_VERSION) return false;
     const [, kind, nodeId, host, port, atMs] = fields as [number, number, number, string, number, number];
-    if (!Number.isInteger(nodeId) || typeof host !== 'string' || !Number.isInteger(port) || typeof atMs !== 'number') return false;
+    if (!Number.isInteger(nodeId) || typeof host !== 'string' || !Number.isInteger(port)
+      || typeof atMs !== 'number') return false;
     if (!this.#known.has(nodeId) && this.#known.size >= GATEWAY_COUNT_MAX) return false;
     const previous = this.#known.get(nodeId);
     if (kind === 1) {

@@ -37,7 +37,9 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
   const timer = setTimeout(() => {
     for (const topic of response.topics) {
       for (const partition of topic.partitions) {
-        if (partition.errorCode === -2) { partition.errorCode = KAFKA_ERROR.REQUEST_TIMED_OUT; partition.baseOffset = -1; }
+        if (partition.errorCode !== -2) continue;
+        partition.errorCode = KAFKA_ERROR.REQUEST_TIMED_OUT;
+        partition.baseOffset = -1;
       }
     }
     open = 0;
@@ -52,19 +54,23 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
     const batchBytesMax = Number(gateway.state.control.configOf(topicData.name, 'max.message.bytes') ?? 1048588);
     for (const partitionData of topicData.partitions) {
       const result: PartitionResult = {
-        index: partitionData.index, errorCode: KAFKA_ERROR.NONE, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1,
+        index: partitionData.index, errorCode: KAFKA_ERROR.NONE, baseOffset: -1, logAppendTimeMs: -1,
+          logStartOffset: -1,
       };
       partitions.push(result);
       const streamId = topic?.streamIds[partitionData.index];
       if (!acksValid) { result.errorCode = KAFKA_ERROR.INVALID_REQUIRED_ACKS; continue; }
       if (request.transactionalId !== null) { result.errorCode = KAFKA_ERROR.INVALID_REQUEST; continue; }
-      if (topic === undefined || streamId === undefined) { result.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION; continue; }
+      if (topic === undefined
+        || streamId === undefined) { result.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION; continue; }
       if (topic.isInternal) { result.errorCode = KAFKA_ERROR.INVALID_TOPIC_EXCEPTION; continue; }
       const split = splitRecordBatches(partitionData.records, { batchBytesMax, fromProducer: true });
       if (split.failure !== null) {
         result.errorCode = split.failure.errorCode;
-        gateway.log.limited('warn', `produce-${split.failure.errorCode}`, `produce to ${topicData.name}[${partitionData.index}] ` +
-          `from ${context.connection.clientHost} refused: ${kafkaErrorName(split.failure.errorCode)}: ${split.failure.message}`);
+        gateway.log.limited('warn', `produce-${split.failure.errorCode}`,
+          `produce to ${topicData.name}[${partitionData.index}] ` +
+          `from ${context.connection.clientHost} refused: ${kafkaErrorName(split.failure.errorCode)}: `
+          + split.failure.message);
         continue;
       }
       result.logStartOffset = gateway.state.control.logStartOffset(streamId);
@@ -98,10 +104,12 @@ function producePartition(gateway: Gateway, streamId: number, batches: RecordBat
       return;
     }
     if (verdict.kind === 'error') {
-      gateway.log.limited('warn', `producer-${verdict.errorCode}`, `producer ${producerId} on stream ${streamId}: ${verdict.message}`);
+      gateway.log.limited('warn', `producer-${verdict.errorCode}`,
+        `producer ${producerId} on stream ${streamId}: ${verdict.message}`);
       return done(-1, verdict.errorCode);
     }
-    const inflight: InflightBatch = { epoch: first.producerEpoch, firstSequence: first.baseSequence, lastSequence, waiters: [done] };
+    const inflight: InflightBatch = { epoch: first.producerEpoch, firstSequence: first.baseSequence, lastSequence,
+      waiters: [done] };
     producers.addInflight(streamId, producerId, inflight);
     appendBatches(gateway, streamId, batches, (baseOffset, errorCode) => {
       producers.settle(streamId, producerId, inflight, baseOffset, errorCode);
@@ -113,7 +121,8 @@ function producePartition(gateway: Gateway, streamId: number, batches: RecordBat
 
 function appendBatches(gateway: Gateway, streamId: number, batches: RecordBatchView[],
   done: (baseOffset: number, errorCode: number) => void): void {
-  const entries: AppendEntry[] = batches.map((view) => ({ streamId, recordCount: view.header.recordCount, batch: view.bytes }));
+  const entries: AppendEntry[] = batches.map((view) => ({ streamId, recordCount: view.header.recordCount,
+    batch: view.bytes }));
   const handler = {
     onAppended: (firstSeq: number, baseOffsets: readonly number[]): void => {
       gateway.state.whenApplied(firstSeq + entries.length - 1, () => done(baseOffsets[0]!, KAFKA_ERROR.NONE));

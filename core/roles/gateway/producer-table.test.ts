@@ -26,8 +26,10 @@ describe('ProducerTable', () => {
   it('refuses gaps and older epochs, accepts a new epoch from 0', () => {
     const table = new ProducerTable();
     table.commit(STREAM, PRODUCER, 3, 0, 5, 0, 1);
-    expect(table.check(STREAM, PRODUCER, 3, 7, 7)).toMatchObject({ kind: 'error', errorCode: KAFKA_ERROR.OUT_OF_ORDER_SEQUENCE_NUMBER });
-    expect(table.check(STREAM, PRODUCER, 2, 5, 5)).toMatchObject({ kind: 'error', errorCode: KAFKA_ERROR.INVALID_PRODUCER_EPOCH });
+    expect(table.check(STREAM, PRODUCER, 3, 7, 7)).toMatchObject({ kind: 'error',
+      errorCode: KAFKA_ERROR.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    expect(table.check(STREAM, PRODUCER, 2, 5, 5)).toMatchObject({ kind: 'error',
+      errorCode: KAFKA_ERROR.INVALID_PRODUCER_EPOCH });
     expect(table.check(STREAM, PRODUCER, 4, 0, 0)).toEqual({ kind: 'append' });
     expect(table.check(STREAM, PRODUCER, 4, 3, 3).kind).toBe('error');
   });
@@ -36,7 +38,8 @@ describe('ProducerTable', () => {
     const table = new ProducerTable();
     table.commit(STREAM, PRODUCER, 0, 0, 1, 0, 1);
     const settled: Array<[number, number]> = [];
-    const inflight: InflightBatch = { epoch: 0, firstSequence: 1, lastSequence: 2, waiters: [(offset, code) => settled.push([offset, code])] };
+    const inflight: InflightBatch = { epoch: 0, firstSequence: 1, lastSequence: 2, waiters: [(offset,
+      code) => settled.push([offset, code])] };
     table.addInflight(STREAM, PRODUCER, inflight);
     const retry = table.check(STREAM, PRODUCER, 0, 1, 2);
     expect(retry).toEqual({ kind: 'inflight', batch: inflight });

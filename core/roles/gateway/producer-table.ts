@@ -51,11 +51,13 @@ export class ProducerTable {
 
   #key(streamId: number, producerId: number): string { return `${streamId}:${producerId}`; }
 
-  check(streamId: number, producerId: number, epoch: number, firstSequence: number, lastSequence: number): ProducerVerdict {
+  check(streamId: number, producerId: number, epoch: number, firstSequence: number,
+    lastSequence: number): ProducerVerdict {
     const entry = this.#entries.get(this.#key(streamId, producerId));
     if (entry === undefined) return { kind: 'append' };
     if (epoch < entry.epoch) {
-      return { kind: 'error', errorCode: KAFKA_ERROR.INVALID_PRODUCER_EPOCH, message: `epoch ${epoch} is older than ${entry.epoch}` };
+      return { kind: 'error', errorCode: KAFKA_ERROR.INVALID_PRODUCER_EPOCH,
+        message: `epoch ${epoch} is older than ${entry.epoch}` };
     }
     if (epoch === entry.epoch) {
       for (const kept of entry.kept) {

@@ -39,7 +39,8 @@ describe('TailCache', () => {
     for (let i = 0; i < 30; i++) {
       const log = streams.get(1 + (i % 2))!;
       const baseOffset = Math.floor(i / 2) * 2;
-      cache.add(log, { streamId: log.streamId, seq: i + 1, baseOffset, lastOffset: baseOffset + 1, batch: Buffer.alloc(100) });
+      cache.add(log, { streamId: log.streamId, seq: i + 1, baseOffset, lastOffset: baseOffset + 1,
+        batch: Buffer.alloc(100) });
     }
     expect(cache.bytes).toBeLessThanOrEqual(1000);
     const one = streams.get(1)!;

@@ -92,7 +92,8 @@ export class StreamLog {
     for (let batchIndex = Math.max(0, this.batchAt(logStartOffset)); batchIndex < this.#batchCount; batchIndex++) {
       const maxTimestampMs = this.#index[batchIndex * INDEX_SLOTS + 2]!;
       if (maxTimestampMs >= timestampMs) {
-        return { offset: Math.max(logStartOffset, this.#index[batchIndex * INDEX_SLOTS]!), timestampMs: maxTimestampMs };
+        return { offset: Math.max(logStartOffset, this.#index[batchIndex * INDEX_SLOTS]!),
+          timestampMs: maxTimestampMs };
       }
     }
     return null;
