@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 function kafkaOf(brokers: string[]): Kafka {
-  return new Kafka({ clientId: 'x2-restart', brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200 } });
+  return new Kafka({ clientId: 'x2-restart', brokers, logLevel: logLevel.NOTHING, retry: { retries: 10,
+    initialRetryTime: 200 } });
 }
 
 async function produceValues(kafka: Kafka, values: string[]): Promise<void> {
@@ -38,7 +39,8 @@ async function consumeFromGroup(kafka: Kafka, count: number): Promise<string[]> 
   const values: string[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic: 'restart', fromBeginning: true });
-  await consumer.run({ autoCommitThreshold: 1, eachMessage: async ({ message }) => { values.push(message.value!.toString()); } });
+  await consumer.run({ autoCommitThreshold: 1,
+    eachMessage: async ({ message }) => { values.push(message.value!.toString()); } });
   await waitFor(() => values.length >= count, { timeoutMs: 60_000, what: `${count} records from the group` });
   await consumer.disconnect();
   return values;
@@ -66,7 +68,8 @@ describe('single-role failures', () => {
       cluster.restart(victim);
       await cluster.ready();
     }
-    const all = spawnSync('kcat', ['-b', cluster.brokers[0]!, '-C', '-t', 'restart', '-o', 'beginning', '-e', '-f', '%s\\n'],
+    const all = spawnSync('kcat', ['-b', cluster.brokers[0]!, '-C', '-t', 'restart', '-o', 'beginning', '-e', '-f',
+      '%s\\n'],
       { encoding: 'utf8', timeout: 30_000 }).stdout.trim().split('\n');
     expect(all).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'c-gateway-0', 'c-gateway-1']);
   }, 240_000);
