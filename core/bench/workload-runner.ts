@@ -239,15 +239,17 @@ async function driveProducer(producer: TargetProducer, spec: WorkloadSpec, produ
   const chooser = new KeyChooser(spec, producerIndex);
   const value = makeValueTemplate(spec.messageBytes, seed);
   const sequences = new Float64Array(partitionCount(spec));
+  const giveUpUs = endUs + RUNNER_LIMITS.flushTimeoutMs * 1000;
   for (;;) {
     const now = nowUs();
-    if (now >= endUs) break;
+    // Paced: every record scheduled before the end is sent, even when the loop wakes up late.
+    if (schedule.paced ? schedule.nextScheduledUs(now) >= endUs || now >= giveUpUs : now >= endUs) break;
     const due = schedule.due(now, RUNNER_LIMITS.burstRecordsMax);
     let blocked = false;
     for (let index = 0; index < due; index++) {
-      const partition = chooser.nextPartition();
       const scheduledUs = schedule.nextScheduledUs(now);
       if (scheduledUs >= endUs) break;
+      const partition = chooser.nextPartition();
       const sequence = sequences[partition]!;
       stampValue(value, scheduledUs, producerIndex, sequence);
       if (!producer.send(partition, chooser.key, value, scheduledUs)) {

@@ -159,34 +159,39 @@ export class KeyChooser {
  */
 export class SendSchedule {
   readonly #startUs: number;
-  readonly #intervalUs: number | null;
+  readonly #ratePerSecond: number | null;
   taken = 0;
 
   constructor(startUs: number, ratePerSecond: number | null) {
     this.#startUs = startUs;
-    this.#intervalUs = ratePerSecond === null ? null : 1_000_000 / ratePerSecond;
+    this.#ratePerSecond = ratePerSecond;
   }
 
   get paced(): boolean {
-    return this.#intervalUs !== null;
+    return this.#ratePerSecond !== null;
+  }
+
+  /** Scheduled time of record `index` (multiplied before dividing, so whole results stay exact). */
+  #timeOfUs(index: number): number {
+    return this.#startUs + (index * 1_000_000) / this.#ratePerSecond!;
   }
 
   /** Records due at `nowUs` and not yet taken (capped by `limit`). */
   due(nowUs: number, limit: number): number {
-    if (this.#intervalUs === null) return limit;
-    const dueTotal = Math.floor((nowUs - this.#startUs) / this.#intervalUs) + 1;
+    if (this.#ratePerSecond === null) return limit;
+    const dueTotal = Math.floor(((nowUs - this.#startUs) * this.#ratePerSecond) / 1_000_000) + 1;
     return Math.max(0, Math.min(limit, dueTotal - this.taken));
   }
 
   /** Scheduled time of the next record to take. */
   nextScheduledUs(nowUs: number): number {
-    return this.#intervalUs === null ? nowUs : this.#startUs + this.taken * this.#intervalUs;
+    return this.#ratePerSecond === null ? nowUs : this.#timeOfUs(this.taken);
   }
 
   /** Microseconds until the next record is due (0 when one is due now). */
   waitUs(nowUs: number): number {
-    if (this.#intervalUs === null) return 0;
-    return Math.max(0, this.#startUs + this.taken * this.#intervalUs - nowUs);
+    if (this.#ratePerSecond === null) return 0;
+    return Math.max(0, this.#timeOfUs(this.taken) - nowUs);
   }
 }
 

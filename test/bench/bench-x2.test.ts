@@ -53,7 +53,7 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
         '--duration', '2', ...testCase.flags]);
       expect(produced.produced!.failed).toBe(0);
       expect(produced.produced!.acked).toBe(produced.produced!.sent);
-      expect(produced.produced!.acked).toBeGreaterThan(4000);
+      expect(produced.produced!.sent).toBe(8000);
       expect(produced.ackLatency!.count).toBe(produced.produced!.acked);
       const consumed = bench(['consume', ...shape, '--consumers', '3']);
       expect(consumed.consumed!.expected).toBe(produced.produced!.acked);
@@ -74,7 +74,7 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
     expect(result.workload).toMatchObject({
       topics: 1, partitions: 4, acks: -1, compression: 'none', ratePerSecond: 2000,
     });
-    expect(result.produced!.acked).toBeGreaterThan(4000);
+    expect(result.produced!.acked).toBe(6000);
     expect(result.consumed!.records).toBe(result.produced!.acked);
     expect(result.consumed!.lost).toBe(0);
     for (const latency of [result.ackLatency!, result.e2eLatency!]) {
