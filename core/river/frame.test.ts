@@ -91,3 +91,23 @@ describe('river frames', () => {
     expect(readEntries(Buffer.alloc(5), 1)).toBeNull();
   });
 });
+
+describe('reassembler partial frames', () => {
+  it('names the missing fragments of frames held in part, in seq order', () => {
+    const entries = [{ streamId: 1, recordCount: 1, baseOffset: 0, batch: Buffer.alloc(1000, 7) }];
+    const reassembler = new Reassembler();
+    for (const seq of [30, 10]) {
+      const datagrams = datagramsOf(frameOf(entries, 300, seq));
+      expect(datagrams.length).toBe(4);
+      for (const index of [0, 2]) {
+        const header = decodeFrameHeader(datagrams[index]!, 0, datagrams[index]!.length);
+        if (typeof header === 'string') throw new Error(header);
+        expect(reassembler.add(header, datagrams[index]!.subarray(FRAME_HEADER_BYTES))).toBeNull();
+      }
+    }
+    expect(reassembler.partialsIn(0, 100)).toEqual([
+      { seq: 10, entryCount: 1, missing: [1, 3] }, { seq: 30, entryCount: 1, missing: [1, 3] },
+    ]);
+    expect(reassembler.partialsIn(11, 30)).toEqual([]);
+  });
+});

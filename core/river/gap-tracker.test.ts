@@ -34,10 +34,15 @@ describe('gap tracker', () => {
       }
       for (const frame of schedule) tracker.offer(frame, deliver);
       for (let rounds = 0; rounds < 10_000; rounds++) {
-        const gap = tracker.gap(lastSeq);
-        if (!gap) break;
-        for (const frame of frames) {
-          if (frame.seq + frame.entryCount > gap.fromSeq && frame.seq < gap.toSeq) tracker.offer(frame, deliver);
+        // Half the runs answer one NAK range per round, half every range at once (as members NAK).
+        const ranges = run % 2 === 0 ? [tracker.gap(lastSeq)].filter((gap) => gap !== null) : tracker.gaps(lastSeq, 32);
+        if (ranges.length === 0) break;
+        for (const gap of ranges) {
+          expect(gap.toSeq).toBeGreaterThan(gap.fromSeq);
+          expect(gap.fromSeq).toBeGreaterThanOrEqual(tracker.nextSeq);
+          for (const frame of frames) {
+            if (frame.seq + frame.entryCount > gap.fromSeq && frame.seq < gap.toSeq) tracker.offer(frame, deliver);
+          }
         }
       }
       expect(tracker.gap(lastSeq)).toBeNull();
@@ -54,5 +59,18 @@ describe('gap tracker', () => {
     });
     expect(delivered).toEqual([3, 4]);
     expect(tracker.nextSeq).toBe(5);
+  });
+});
+
+describe('gap tracker ranges', () => {
+  it('names every missing range between held frames', () => {
+    const tracker = new GapTracker(1);
+    const ignore = (): void => undefined;
+    tracker.offer({ seq: 4, epoch: 1, entryCount: 2, body: Buffer.alloc(0) }, ignore);
+    tracker.offer({ seq: 9, epoch: 1, entryCount: 1, body: Buffer.alloc(0) }, ignore);
+    expect(tracker.gaps(12, 32))
+      .toEqual([{ fromSeq: 1, toSeq: 4 }, { fromSeq: 6, toSeq: 9 }, { fromSeq: 10, toSeq: 13 }]);
+    expect(tracker.gaps(12, 2)).toHaveLength(2);
+    expect(tracker.gap(12)).toEqual({ fromSeq: 1, toSeq: 4 });
   });
 });

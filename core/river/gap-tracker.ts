@@ -18,6 +18,7 @@ export class GapTracker {
   #nextSeq: number;
   readonly #pending = new Map<number, CompleteFrame>();
   #pendingBytes = 0;
+  #version = 0;
   duplicates = 0;
   overflowDropped = 0;
 
@@ -34,6 +35,7 @@ export class GapTracker {
   /** Moves the start (after a repair delivered entries by another path, or a reset). */
   reset(nextSeq: number): void {
     this.#nextSeq = nextSeq;
+    this.#version += 1;
     for (const [seq, frame] of this.#pending) {
       if (seq + frame.entryCount <= nextSeq) {
         this.#pending.delete(seq);
@@ -61,10 +63,12 @@ export class GapTracker {
       }
       this.#pending.set(frame.seq, frame);
       this.#pendingBytes += frame.body.length;
+      this.#version += 1;
       return;
     }
     deliver(frame, this.#nextSeq - frame.seq);
     this.#nextSeq = endSeq;
+    this.#version += 1;
     this.drain(deliver);
   }
 
@@ -78,6 +82,28 @@ export class GapTracker {
     const toSeq = Math.min(lowestPending, lastKnownSeq + 1);
     return toSeq > this.#nextSeq ? { fromSeq: this.#nextSeq, toSeq } : null;
   }
+
+  /**
+   * Every missing range up to `lastKnownSeq`, in seq order, at most `rangesMax` of them: with
+   * several losses in flight all are NAKed at once instead of one round trip each.
+   */
+  gaps(lastKnownSeq: number, rangesMax: number): Array<{ fromSeq: number; toSeq: number }> {
+    const ranges: Array<{ fromSeq: number; toSeq: number }> = [];
+    let cursor = this.#nextSeq;
+    const held = [...this.#pending.values()].sort((a, b) => a.seq - b.seq);
+    for (const frame of held) {
+      if (ranges.length >= rangesMax) return ranges;
+      if (frame.seq > cursor) ranges.push({ fromSeq: cursor, toSeq: frame.seq });
+      cursor = Math.max(cursor, frame.seq + frame.entryCount);
+    }
+    if (ranges.length < rangesMax && lastKnownSeq + 1 > cursor) {
+      ranges.push({ fromSeq: cursor, toSeq: lastKnownSeq + 1 });
+    }
+    return ranges;
+  }
+
+  /** Changes whenever the held frames or the next seq change (callers cache `gaps` by it). */
+  get version(): number { return this.#version; }
 
   /** Delivers held frames that became contiguous (after `reset`). */
   drain(deliver: Deliver): void {
@@ -97,6 +123,7 @@ export class GapTracker {
       this.#pendingBytes -= next.body.length;
       deliver(next, this.#nextSeq - next.seq);
       this.#nextSeq = next.seq + next.entryCount;
+      this.#version += 1;
     }
   }
 }

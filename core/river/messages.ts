@@ -7,6 +7,7 @@
  * Binary layouts (after the link header):
  *   FRAME      one or more river datagrams, back to back (frame.ts)
  *   NAK        fromSeq u64, toSeq u64 (half-open)
+ *   NAK_FRAGMENTS  seq u64, count u16, fragment index u16 x count (the missing parts of one frame)
  *   DURABLE    durableSeq u64
  *   APPEND     requestId u32, entryCount u16, entries (frame.ts entry layout; baseOffset ignored)
  *   APPENDED   requestId u32, firstSeq u64, entryCount u16, baseOffset u64 x entryCount
@@ -35,6 +36,7 @@ export const MESSAGE = {
   statusRequest: 14,
   status: 15,
   ready: 16,
+  nakFragments: 17,
 } as const;
 
 export type MemberRole = 'commit' | 'subscriber' | 'appender';
@@ -159,4 +161,21 @@ export function readEntriesMessage(payload: Buffer): { requestId: number; entrie
     cursor = end;
   }
   return cursor === payload.length ? { requestId: payload.readUInt32LE(0), entries } : null;
+}
+
+export function sendNakFragments(writer: LinkWriter, seq: number, fragmentIndexes: readonly number[]): void {
+  const { buffer, position } = writer.reserve(MESSAGE.nakFragments, 10 + 2 * fragmentIndexes.length);
+  writeU64(buffer, position, seq);
+  buffer.writeUInt16LE(fragmentIndexes.length, position + 8);
+  for (let i = 0; i < fragmentIndexes.length; i++) buffer.writeUInt16LE(fragmentIndexes[i]!, position + 10 + 2 * i);
+}
+
+export function readNakFragments(payload: Buffer): { seq: number; fragmentIndexes: number[] } | null {
+  if (payload.length < 10) return null;
+  const count = payload.readUInt16LE(8);
+  if (payload.length !== 10 + 2 * count) return null;
+  const fragmentIndexes: number[] = [];
+  for (let i = 0; i < count; i++) fragmentIndexes.push(payload.readUInt16LE(10 + 2 * i));
+  const seq = readU64(payload, 0);
+  return seq < 1 ? null : { seq, fragmentIndexes };
 }

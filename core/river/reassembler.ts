@@ -57,6 +57,21 @@ export class Reassembler {
     return { seq: header.seq, epoch: partial.epoch, entryCount: partial.entryCount, body: whole };
   }
 
+  /**
+   * Partial frames with seq in [fromSeq, toSeq), in seq order, with the fragments still missing:
+   * a member NAKs just those fragments instead of the whole frame.
+   */
+  partialsIn(fromSeq: number, toSeq: number): Array<{ seq: number; entryCount: number; missing: number[] }> {
+    const found: Array<{ seq: number; entryCount: number; missing: number[] }> = [];
+    for (const [seq, partial] of this.#partials) {
+      if (seq < fromSeq || seq >= toSeq) continue;
+      const missing: number[] = [];
+      for (let i = 0; i < partial.fragmentCount; i++) if (partial.chunks[i] === undefined) missing.push(i);
+      found.push({ seq, entryCount: partial.entryCount, missing });
+    }
+    return found.sort((a, b) => a.seq - b.seq);
+  }
+
   /** Forgets partial frames below `seq` (already delivered by another path). */
   discardBelow(seq: number): void {
     for (const key of this.#partials.keys()) if (key < seq) this.#partials.delete(key);

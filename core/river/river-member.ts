@@ -18,13 +18,17 @@ import { decodeFrameHeader, FRAME_HEADER_BYTES, FRAME_KIND, readEntries } from '
 import { GapTracker } from './gap-tracker.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import type { LossGenerator } from './loss-generator.ts';
-import { MESSAGE, sendPacked, sendSeq, sendSeqPair, unpackBody, type Hello, type Repair, type RiverMode,
-  type StoredRiverEntry, type Welcome } from './messages.ts';
+import {
+  MESSAGE, sendNakFragments, sendPacked, sendSeq, sendSeqPair, unpackBody, type Hello, type Repair, type RiverMode,
+  type StoredRiverEntry, type Welcome,
+} from './messages.ts';
 import { MulticastReceiver } from './multicast.ts';
 import { PeerClient } from './peer-client.ts';
 import { Reassembler, type CompleteFrame } from './reassembler.ts';
 
 export const REPAIR_BYTES_MAX = 1024 * 1024;
+/** Missing ranges NAKed per check: several losses in flight cost one round trip, not one each. */
+export const NAK_RANGES_MAX = 32;
 
 export type MemberHooks = {
   /** The member's state for the sequencer (role, stored seq, history, streams). */
@@ -63,8 +67,6 @@ export class RiverMember {
   #epoch = -1;
   #nextDeliverSeq = 1;
   #lastKnownSeq = 0;
-  #nakFromSeq = -1;
-  #nakAtMs = 0;
   #timer: NodeJS.Timeout | null = null;
   committedSeq = 0;
   welcome: Welcome | null = null;
@@ -262,15 +264,44 @@ export class RiverMember {
 
   #checkGap(): void {
     if (!this.#live || this.#repairing || !this.#writer) return;
-    const gap = this.#tracker.gap(this.#lastKnownSeq);
-    if (!gap) return;
+    const nextSeq = this.#tracker.nextSeq;
+    if (this.#lastKnownSeq < nextSeq && this.#tracker.pendingFrames === 0) return;
     const nowMs = Date.now();
-    if (gap.fromSeq === this.#nakFromSeq && nowMs - this.#nakAtMs < (this.options.nakRetryMs ?? 10) * 2) return;
-    this.#nakFromSeq = gap.fromSeq;
-    this.#nakAtMs = nowMs;
-    this.naksSent += 1;
-    sendSeqPair(this.#writer, MESSAGE.nak, gap.fromSeq, gap.toSeq);
+    const retryMs = (this.options.nakRetryMs ?? 10) * 2;
+    // Recompute the missing ranges only when something changed, or when a NAK may be due again.
+    const unchanged = this.#tracker.version === this.#gapsVersion && this.#lastKnownSeq === this.#gapsLastKnownSeq;
+    if (unchanged && nowMs - this.#gapsAtMs < retryMs) return;
+    this.#gapsVersion = this.#tracker.version;
+    this.#gapsLastKnownSeq = this.#lastKnownSeq;
+    this.#gapsAtMs = nowMs;
+    for (const fromSeq of this.#nakedAtMs.keys()) if (fromSeq < nextSeq) this.#nakedAtMs.delete(fromSeq);
+    for (const gap of this.#tracker.gaps(this.#lastKnownSeq, NAK_RANGES_MAX)) {
+      // Frames held in part are asked for by their missing fragments; the rest of the range whole.
+      let cursor = gap.fromSeq;
+      for (const partial of this.#reassembler.partialsIn(gap.fromSeq, gap.toSeq)) {
+        if (partial.seq > cursor) this.#nak(cursor, partial.seq, nowMs, retryMs, null);
+        this.#nak(partial.seq, partial.seq + partial.entryCount, nowMs, retryMs, partial.missing);
+        cursor = partial.seq + partial.entryCount;
+      }
+      if (cursor < gap.toSeq) this.#nak(cursor, gap.toSeq, nowMs, retryMs, null);
+    }
   }
+
+  #nak(fromSeq: number, toSeq: number, nowMs: number, retryMs: number, fragmentIndexes: number[] | null): void {
+    const nakedAtMs = this.#nakedAtMs.get(fromSeq);
+    if (nakedAtMs !== undefined && nowMs - nakedAtMs < retryMs) return;
+    if (this.#nakedAtMs.size >= NAK_RANGES_MAX * 4) this.#nakedAtMs.clear();
+    this.#nakedAtMs.set(fromSeq, nowMs);
+    this.naksSent += 1;
+    if (fragmentIndexes) sendNakFragments(this.#writer!, fromSeq, fragmentIndexes);
+    else sendSeqPair(this.#writer!, MESSAGE.nak, fromSeq, toSeq);
+  }
+
+  #gapsVersion = -1;
+  #gapsLastKnownSeq = -1;
+  #gapsAtMs = 0;
+  /** fromSeq of each NAKed range -> when, so a range is NAKed again only after a retry interval. */
+  readonly #nakedAtMs = new Map<number, number>();
 
   /** Reads [fromSeq, toSeq) from the first peer that has it and delivers it. */
   async #repair(peers: readonly string[], fromSeq: number, toSeq: number): Promise<void> {

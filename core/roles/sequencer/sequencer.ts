@@ -19,7 +19,8 @@
  *
  * Bounds: ring bytes/frames fixed at start; at most APPEND_QUEUE_MAX appends and APPEND_QUEUE_BYTES_MAX
  * bytes waiting (past either, appender sockets are paused); a frame
- * coalesces appends up to FRAME_COALESCE_BYTES; per-link backlog above LINK_BACKLOG_BYTES_MAX stops
+ * coalesces appends up to FRAME_COALESCE_BYTES (a lost datagram of a large frame is NAKed and resent
+ * alone, by fragment index); per-link backlog above LINK_BACKLOG_BYTES_MAX stops
  * live frames to that member (it NAKs and catches up from the ring or a peer).
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -28,13 +29,13 @@ import { assert } from '../../base/assert.ts';
 import type { Log } from '../../base/log.ts';
 import { counterFrom, gaugeFrom, Gauge, Histogram, type Registry } from '../../metrics/metrics.ts';
 import {
-  ENTRY_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes, KIND_POSITION, readU64, rewriteHeaderCrc,
-  writeEntry, writeFragments, writeFrameHeader, BODY_BYTES_POSITION, type RiverEntry,
+  BODY_BYTES_POSITION, ENTRY_HEADER_BYTES, FRAGMENT_INDEX_POSITION, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes,
+  KIND_POSITION, readU64, rewriteHeaderCrc, writeEntry, writeFragments, writeFrameHeader, type RiverEntry,
 } from '../../river/frame.ts';
 import { LinkReader, LinkWriter } from '../../river/link.ts';
 import {
-  MESSAGE, readAppend, sendAppended, sendPacked, sendSeq, unpackBody, type EpochHistory, type Hello, type Ready,
-  type RiverMode, type Welcome,
+  MESSAGE, readAppend, readNakFragments, sendAppended, sendPacked, sendSeq, unpackBody, type EpochHistory, type Hello,
+  type Ready, type RiverMode, type Welcome,
 } from '../../river/messages.ts';
 import { MulticastSender } from '../../river/multicast.ts';
 import { distinctCommits, planRecovery, recoveryQuorum } from './recovery.ts';
@@ -124,6 +125,7 @@ export class Sequencer {
     this.#ring = new RetransmitRing(options.ringBytes, Math.max(1024, Math.floor(options.ringBytes / 512)));
     this.#fragmentBodyBytesMax = options.mtuBytes - 28 - FRAME_HEADER_BYTES; // 28 = IPv4 + UDP headers
     assert(this.#fragmentBodyBytesMax >= 256, 'MTU too small for river frames');
+
     const registry = options.registry;
     counterFrom(registry, 'x2_river_frames_sent_total', 'river datagrams sent (multicast counts once)',
       () => this.framesSent);
@@ -241,6 +243,7 @@ export class Sequencer {
       case MESSAGE.append: return this.#onAppend(member, payload);
       case MESSAGE.durable: return this.#onDurable(member, readU64(payload, 0));
       case MESSAGE.nak: return this.#onNak(member, readU64(payload, 0), readU64(payload, 8));
+      case MESSAGE.nakFragments: return this.#onNakFragments(member, payload);
       case MESSAGE.ready: return this.#onReady(member, unpackBody<Ready>(payload));
       default: return this.#drop(member, `unexpected message type ${type}`);
     }
@@ -520,20 +523,45 @@ export class Sequencer {
     this.naksReceived += 1;
     if (fromSeq < 1 || toSeq <= fromSeq || toSeq > this.#nextSeq) return this.#drop(member,
       `bad NAK [${fromSeq}, ${toSeq})`);
-    const next = this.#ring.visit(fromSeq, toSeq, RETRANSMIT_BYTES_MAX, (frame) => {
-      const { buffer, position } = member.writer.reserve(MESSAGE.frame, frame.length);
-      frame.copy(buffer, position);
-      let cursor = position;
-      while (cursor < position + frame.length) {
-        buffer[cursor + KIND_POSITION] = FRAME_KIND.retransmit;
-        rewriteHeaderCrc(buffer, cursor);
-        cursor += FRAME_HEADER_BYTES + buffer.readUInt32LE(cursor + BODY_BYTES_POSITION);
-      }
-      this.retransmits += 1;
-      this.bytesSent += frame.length;
+    const next = this.#ring.visit(fromSeq, toSeq, RETRANSMIT_BYTES_MAX, (frame) => this.#resend(member, frame, null));
+    if (next < 0) this.#orderRepair(member, fromSeq, toSeq);
+  }
+
+  /** A NAK for some fragments of one frame: resend only those (the member holds the others). */
+  #onNakFragments(member: Member, payload: Buffer): void {
+    this.naksReceived += 1;
+    const nak = readNakFragments(payload);
+    if (!nak || nak.seq >= this.#nextSeq) return this.#drop(member, 'bad NAK_FRAGMENTS');
+    const wanted = new Set(nak.fragmentIndexes);
+    let found = false;
+    const next = this.#ring.visit(nak.seq, nak.seq + 1, RETRANSMIT_BYTES_MAX, (frame, firstSeq) => {
+      if (firstSeq !== nak.seq) return;
+      found = true;
+      this.#resend(member, frame, wanted);
     });
-    if (next >= 0) return;
-    // Below the ring: the member repairs from a commit (the ring starts at firstSeq).
+    if (next < 0) this.#orderRepair(member, nak.seq, nak.seq + 1);
+    else if (!found) this.#onNak(member, nak.seq, nak.seq + 1);
+  }
+
+  /** Sends a frame from the ring (all fragments, or only `fragmentIndexes`) as RETRANSMIT. */
+  #resend(member: Member, frame: Buffer, fragmentIndexes: ReadonlySet<number> | null): void {
+    let position = 0;
+    while (position < frame.length) {
+      const end = position + FRAME_HEADER_BYTES + frame.readUInt32LE(position + BODY_BYTES_POSITION);
+      if (fragmentIndexes === null || fragmentIndexes.has(frame.readUInt16LE(position + FRAGMENT_INDEX_POSITION))) {
+        const reserved = member.writer.reserve(MESSAGE.frame, end - position);
+        frame.copy(reserved.buffer, reserved.position, position, end);
+        reserved.buffer[reserved.position + KIND_POSITION] = FRAME_KIND.retransmit;
+        rewriteHeaderCrc(reserved.buffer, reserved.position);
+        this.bytesSent += end - position;
+      }
+      position = end;
+    }
+    this.retransmits += 1;
+  }
+
+  /** Below the ring: the member repairs from a commit (the ring starts at its first seq). */
+  #orderRepair(member: Member, fromSeq: number, toSeq: number): void {
     this.repairsOrdered += 1;
     const ringFirstSeq = this.#ring.size > 0 ? this.#ring.firstSeq : this.#nextSeq;
     const peers = this.#peers().filter((peer) => peer !== member.hello?.listen);
