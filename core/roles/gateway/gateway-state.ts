@@ -30,6 +30,7 @@ import { StreamLog, TailCache } from './stream-log.ts';
 export const CONTROL_STREAM_ID = INTERNAL_TOPICS[0].streamId;
 export const OFFSETS_STREAM_ID = INTERNAL_TOPICS[1].streamId;
 const OUTCOMES_KEPT = 1024;
+const TOPIC_DELETED_KIND = 2;
 
 /** Called when the entry at `seq` (or a later one) has been applied; control outcomes for control entries. */
 type SeqWaiter = { seq: number; done: (outcomes: ApplyOutcome[]) => void };
@@ -206,9 +207,9 @@ export class GatewayState {
     if (this.#outcomes.size > OUTCOMES_KEPT) this.#outcomes.delete(this.#outcomes.keys().next().value!);
   }
 
-  /** Deleted topics free their cached batches. */
+  /** Deleted topics free their cached batches (kind byte 2 = topic-deleted, control-records.ts). */
   #afterControl(value: Buffer): void {
-    void value;
+    if (value[1] !== TOPIC_DELETED_KIND) return;
     for (const [streamId, log] of this.streams) {
       if (streamId >= 1024 && log.cache.length > 0 && this.control.partitionOf(streamId) === undefined) {
         this.cache.dropStream(log);

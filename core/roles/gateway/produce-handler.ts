@@ -1,8 +1,10 @@
 /**
  * Produce (v3-7): validate each partition's record batches (record-batch.ts: sizes, magic 2,
  * CRC-32C, counts), check idempotent producers (producer-table.ts), append one entry per batch
- * through the sequencer, and answer once every partition's entries are committed and applied
- * here (so the producer's next Fetch on this gateway sees them).
+ * through the sequencer (all partitions of a request in as few entry sets as its limits allow,
+ * so a request naming thousands of partitions costs one round trip), and answer once every
+ * partition's entries are committed and applied here (so the producer's next Fetch on this
+ * gateway sees them).
  *
  * Acks: -1 (all) and 1 are answered when the committed seq (durable on the write quorum) reaches
  * the append; acks=1 is not weaker in x2, it cannot be: the gateway learns durability only as
@@ -13,6 +15,7 @@
 import { produce, type ProduceRequest, type ProduceResponse } from '../../kafka/api/00-produce.ts';
 import { KAFKA_ERROR, kafkaErrorName } from '../../kafka/kafka-errors.ts';
 import { splitRecordBatches, type RecordBatchView } from '../../kafka/record-batch.ts';
+import { ENTRY_HEADER_BYTES } from '../../river/frame.ts';
 import type { AppendEntry } from '../../river/messages.ts';
 import type { RequestContext } from './connection.ts';
 import type { Gateway } from './gateway.ts';
@@ -20,6 +23,10 @@ import type { InflightBatch } from './producer-table.ts';
 
 const PRODUCE_TIMEOUT_MS_MIN = 1_000;
 const PRODUCE_TIMEOUT_MS_MAX = 120_000;
+/** The sequencer's limits for one append (entry set): 65535 entries, 8 MiB of entries. */
+const APPEND_ENTRIES_MAX = 0xffff;
+const APPEND_BYTES_MAX = 8 * 1024 * 1024 - 1024;
+
 
 type PartitionResult = ProduceResponse['topics'][number]['partitions'][number];
 
@@ -46,6 +53,7 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
     finish();
   }, timeoutMs);
   timer.unref();
+  const appends: PartitionAppend[] = [];
   const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
   for (const topicData of request.topics) {
     const partitions: PartitionResult[] = [];
@@ -82,16 +90,17 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
         result.baseOffset = errorCode === KAFKA_ERROR.NONE ? baseOffset : -1;
         open -= 1;
         finish();
-      });
+      }, appends);
     }
   }
+  appendPartitions(gateway, appends);
   sealed = true;
   finish();
 }
 
 /** Appends one partition's batches (deduplicating idempotent ones); `done` is called once. */
 function producePartition(gateway: Gateway, streamId: number, batches: RecordBatchView[],
-  done: (baseOffset: number, errorCode: number) => void): void {
+  done: (baseOffset: number, errorCode: number) => void, appends: PartitionAppend[]): void {
   const producers = gateway.state.producers;
   const first = batches[0]!.header;
   const producerId = first.producerId;
@@ -111,26 +120,64 @@ function producePartition(gateway: Gateway, streamId: number, batches: RecordBat
     const inflight: InflightBatch = { epoch: first.producerEpoch, firstSequence: first.baseSequence, lastSequence,
       waiters: [done] };
     producers.addInflight(streamId, producerId, inflight);
-    appendBatches(gateway, streamId, batches, (baseOffset, errorCode) => {
+    appends.push({ streamId, batches, done: (baseOffset, errorCode) => {
       producers.settle(streamId, producerId, inflight, baseOffset, errorCode);
-    });
+    } });
     return;
   }
-  appendBatches(gateway, streamId, batches, done);
+  appends.push({ streamId, batches, done });
 }
 
-function appendBatches(gateway: Gateway, streamId: number, batches: RecordBatchView[],
-  done: (baseOffset: number, errorCode: number) => void): void {
-  const entries: AppendEntry[] = batches.map((view) => ({ streamId, recordCount: view.header.recordCount,
-    batch: view.bytes }));
+type PartitionAppend = {
+  readonly streamId: number;
+  readonly batches: RecordBatchView[];
+  readonly done: (baseOffset: number, errorCode: number) => void;
+};
+
+/**
+ * Appends the partitions of one request as few entry sets as the sequencer allows (at most
+ * APPEND_ENTRIES_MAX entries and APPEND_BYTES_MAX bytes each): one round trip and one wait for
+ * the commit per set, however many partitions the request names.
+ */
+function appendPartitions(gateway: Gateway, appends: PartitionAppend[]): void {
+  let start = 0;
+  while (start < appends.length) {
+    let end = start;
+    let entryCount = 0;
+    let bytes = 0;
+    while (end < appends.length) {
+      const next = appends[end]!;
+      const nextBytes = next.batches.reduce((sum, view) => sum + view.bytes.length + ENTRY_HEADER_BYTES, 0);
+      const full = entryCount + next.batches.length > APPEND_ENTRIES_MAX || bytes + nextBytes > APPEND_BYTES_MAX;
+      if (end > start && full) break;
+      entryCount += next.batches.length;
+      bytes += nextBytes;
+      end += 1;
+    }
+    appendSet(gateway, appends.slice(start, end));
+    start = end;
+  }
+}
+
+function appendSet(gateway: Gateway, set: PartitionAppend[]): void {
+  const entries: AppendEntry[] = [];
+  const firstEntry: number[] = [];
+  for (const partition of set) {
+    firstEntry.push(entries.length);
+    for (const view of partition.batches) {
+      entries.push({ streamId: partition.streamId, recordCount: view.header.recordCount, batch: view.bytes });
+    }
+  }
   const handler = {
     onAppended: (firstSeq: number, baseOffsets: readonly number[]): void => {
-      gateway.state.whenApplied(firstSeq + entries.length - 1, () => done(baseOffsets[0]!, KAFKA_ERROR.NONE));
+      gateway.state.whenApplied(firstSeq + entries.length - 1, () => {
+        set.forEach((partition, index) => partition.done(baseOffsets[firstEntry[index]!]!, KAFKA_ERROR.NONE));
+      });
     },
     onCommitted: (): void => undefined,
     onError: (error: Error): void => {
-      gateway.log.limited('warn', 'append-error', `append to stream ${streamId} failed: ${error.message}`);
-      done(-1, KAFKA_ERROR.NOT_ENOUGH_REPLICAS);
+      gateway.log.limited('warn', 'append-error', `append of ${entries.length} batches failed: ${error.message}`);
+      for (const partition of set) partition.done(-1, KAFKA_ERROR.NOT_ENOUGH_REPLICAS);
     },
   };
   if (gateway.appender.append(entries, handler)) return;
@@ -139,7 +186,7 @@ function appendBatches(gateway: Gateway, streamId: number, batches: RecordBatchV
   const retry = (): void => {
     gateway.appender.whenWritable().then(() => {
       if (!gateway.appender.append(copies, handler)) retry();
-    }, () => done(-1, KAFKA_ERROR.NOT_ENOUGH_REPLICAS));
+    }, () => handler.onError(new Error('append client closed')));
   };
   retry();
 }
