@@ -31,7 +31,8 @@ export const KAFKA_LIMITS = {
   inFlightMax: 5,
   /** A whole batch, header included: Kafka's default max.message.bytes is 1048588. */
   batchBytesMax: 1024 * 1024,
-  requestBytesMax: 8 * 1024 * 1024,
+  /** Kafka producers default to max.request.size 1 MiB; brokers sized for that see the same requests. */
+  requestBytesMax: 1024 * 1024,
   bufferedBytesMax: 32 * 1024 * 1024,
   /** acks=0 has no responses to pace it: stop queuing while the socket holds this much. */
   socketBufferedBytesMax: 8 * 1024 * 1024,
