@@ -253,6 +253,16 @@ export class Sequencer {
     if (member.hello !== null) return this.#drop(member, 'HELLO twice');
     member.hello = hello;
     member.river = hello.river === 'multicast' && this.#multicast ? 'multicast' : 'unicast';
+    if (hello.role === 'commit') {
+      // A commit that reconnected replaces its old link at once: the old link's durable seq may
+      // predate a truncation and must not count toward the committed seq.
+      for (const other of this.#members) {
+        if (other !== member && other.hello?.role === 'commit' && other.hello.memberId === hello.memberId) {
+          this.#members.delete(other);
+          other.socket.destroy();
+        }
+      }
+    }
     this.options.log.info(`${hello.role} ${hello.memberId} joined (${member.river}` +
       (hello.role === 'commit' ? `, last seq ${hello.lastSeq}, epoch ${hello.lastEpoch})` : ')'));
     if (hello.role === 'appender') return;
