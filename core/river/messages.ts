@@ -47,6 +47,8 @@ export type EpochHistory = Array<[epoch: number, startSeq: number]>;
 export type Hello = {
   role: MemberRole;
   memberId: string;
+  /** Commits: a random id stored with the data, the same across restarts: one data folder, one member. */
+  dataId?: string;
   river?: RiverMode;
   /** Commits: where peers read stored entries. */
   listen?: string;

@@ -27,7 +27,7 @@ import { MESSAGE, sendEntries, type Hello, type RiverMode, type StoredRiverEntry
   type Welcome } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import { Store, type SyncPolicy } from '../../storage/store.ts';
-import { divergencePoint, readEpochHistory, writeEpochHistory } from './epoch-file.ts';
+import { divergencePoint, readEpochHistory, readOrCreateDataId, writeEpochHistory } from './epoch-file.ts';
 
 export const QUEUE_BYTES_MAX = 256 * 1024 * 1024;
 export const PEER_READ_BYTES_MAX = 4 * 1024 * 1024;
@@ -57,12 +57,14 @@ export class Commit {
   #queueBytes = 0;
   #pumping = false;
   #listen = '';
+  readonly #dataId: string;
   peerReads = 0;
 
   private constructor(options: CommitOptions, store: Store, server: Server) {
     this.options = options;
     this.store = store;
     this.#server = server;
+    this.#dataId = readOrCreateDataId(options.dataDir);
     this.member = new RiverMember({
       sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress,
       listen: null, loss: options.loss, log: options.log,
@@ -132,7 +134,8 @@ export class Commit {
     await this.#waitQueueEmpty();
     await this.store.sync();
     return {
-      role: 'commit', memberId: this.options.memberId, listen: this.#listen, lastSeq: this.store.lastSeq,
+      role: 'commit', memberId: this.options.memberId, dataId: this.#dataId, listen: this.#listen,
+      lastSeq: this.store.lastSeq,
       lastEpoch: await this.#lastEpoch(), history: readEpochHistory(this.options.dataDir),
       streams: [...this.store.streams()].map(([streamId, info]) => [streamId, info.nextOffset]),
     };

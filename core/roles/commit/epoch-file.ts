@@ -1,15 +1,18 @@
 /**
- * The commit's record of sequencer epochs: `river-epochs.json` in the data folder, holding the epoch
+ * The commit's river files in its data folder: `river-data-id` (see readOrCreateDataId) and the
+ * record of sequencer epochs, `river-epochs.json`, holding the epoch
  * history ([epoch, first seq] pairs) of the last welcome. It is what makes the epoch survive
  * restarts of every process: a new sequencer takes an epoch above every epoch the commits report.
  * Written atomically (temp file, fsync, rename, fsync of the folder) before the commit says ready.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { X2Error } from '../../base/errors.ts';
 import type { EpochHistory } from '../../river/messages.ts';
 
 export const EPOCH_FILE = 'river-epochs.json';
+export const DATA_ID_FILE = 'river-data-id';
 const FORMAT_VERSION = 1;
 
 export function readEpochHistory(dataDir: string): EpochHistory {
@@ -63,4 +66,26 @@ export function divergencePoint(authority: EpochHistory, local: EpochHistory, la
   }
   const localStart = local.find(([epoch]) => epoch === lastEpoch)?.[1];
   return Math.max(0, (localStart ?? lastSeq) - 1);
+}
+
+/**
+ * The identity of a data folder on the river: random, created once (atomically), the same across
+ * restarts, so the sequencer can tell a reconnecting commit from a different one with the same name.
+ */
+export function readOrCreateDataId(dataDir: string): string {
+  const file = join(dataDir, DATA_ID_FILE);
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{32}$/.test(existing)) return existing;
+  } catch {
+    // Not created yet.
+  }
+  const dataId = randomBytes(16).toString('hex');
+  const temp = `${file}.tmp`;
+  writeFileSync(temp, `${dataId}\n`);
+  const fd = openSync(temp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(temp, file);
+  return dataId;
 }

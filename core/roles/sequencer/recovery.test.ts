@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Hello } from '../../river/messages.ts';
-import { distinctCommits, planRecovery, recoveryQuorum } from './recovery.ts';
+import { distinctCommits, planRecovery, recoveryQuorum, sameCommit } from './recovery.ts';
 
 function commit(memberId: string, lastSeq: number, lastEpoch: number, history: Array<[number, number]>,
   streams: Array<[number, number]> = []): Hello {
@@ -54,5 +54,12 @@ describe('sequencer recovery plan', () => {
   it('counts a commit that reconnected once', () => {
     expect(distinctCommits([commit('a', 1, 1, []), commit('a', 2, 1, []), commit('b', 0, 0, [])])
       .map((hello) => [hello.memberId, hello.lastSeq])).toEqual([['a', 2], ['b', 0]]);
+  });
+
+  it('tells commits apart by their data folder, even with the same name', () => {
+    const [one, two] = [{ ...commit('c', 1, 1, []), dataId: 'x' }, { ...commit('c', 1, 1, []), dataId: 'y' }];
+    expect(distinctCommits([one, two])).toHaveLength(2);
+    expect(sameCommit(one, two)).toBe(false);
+    expect(sameCommit(one, { ...one, lastSeq: 9 })).toBe(true);
   });
 });

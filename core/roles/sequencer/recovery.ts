@@ -24,10 +24,15 @@ export function recoveryQuorum(replication: number, writeQuorum: number): number
   return Math.max(writeQuorum, replication - writeQuorum + 1);
 }
 
-/** One hello per commit (the latest per member id): a reconnect must not count twice. */
+/** Whether two hellos come from the same commit: the same data folder, else the same name. */
+export function sameCommit(a: Hello, b: Hello): boolean {
+  return a.dataId !== undefined && b.dataId !== undefined ? a.dataId === b.dataId : a.memberId === b.memberId;
+}
+
+/** One hello per commit (the latest of each): a reconnect must not count twice. */
 export function distinctCommits(hellos: readonly Hello[]): Hello[] {
   const byId = new Map<string, Hello>();
-  for (const hello of hellos) if (hello.role === 'commit') byId.set(hello.memberId, hello);
+  for (const hello of hellos) if (hello.role === 'commit') byId.set(hello.dataId ?? hello.memberId, hello);
   return [...byId.values()];
 }
 

@@ -38,7 +38,7 @@ import {
   type Ready, type RiverMode, type Welcome,
 } from '../../river/messages.ts';
 import { MulticastSender } from '../../river/multicast.ts';
-import { distinctCommits, planRecovery, recoveryQuorum } from './recovery.ts';
+import { distinctCommits, planRecovery, recoveryQuorum, sameCommit } from './recovery.ts';
 import { RetransmitRing } from '../../river/retransmit-ring.ts';
 
 export const APPEND_QUEUE_MAX = 4096;
@@ -257,7 +257,7 @@ export class Sequencer {
       // A commit that reconnected replaces its old link at once: the old link's durable seq may
       // predate a truncation and must not count toward the committed seq.
       for (const other of this.#members) {
-        if (other !== member && other.hello?.role === 'commit' && other.hello.memberId === hello.memberId) {
+        if (other !== member && other.hello?.role === 'commit' && sameCommit(other.hello, hello)) {
           this.#members.delete(other);
           other.socket.destroy();
         }
