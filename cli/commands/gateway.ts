@@ -20,7 +20,7 @@ export const DEFAULT_KAFKA_LISTEN = '0.0.0.0:9092';
 type GatewayFlags = {
   listen: HostPort; advertise?: HostPort; nodeId: number; sequencer: HostPort; river: RiverChoice; interface?: string;
   metricsPort: number; requestBytesMax: number; tailCacheBytes: number; autoCreateTopics: boolean; partitions: number;
-  sessionTimeoutMsMin: number; initialRebalanceDelayMs: number; clusterId: string;
+  sessionTimeoutMsMin: number; initialRebalanceDelayMs: number; clusterId: string; commits: number;
 };
 
 function clusterIdParser(value: string): string {
@@ -58,6 +58,9 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--initial-rebalance-delay-ms <ms>', 'wait before the first rebalance of an empty group')
       .env('X2_INITIAL_REBALANCE_DELAY_MS').argParser(integerParser('--initial-rebalance-delay-ms', 0,
         300_000)).default(0))
+    .addOption(new Option('--commits <n>', 'commits in the cluster: CreateTopics replication factors above it are '
+      + 'refused (0: the commits the sequencer lists when this gateway joins)').env('X2_COMMITS')
+      .argParser(integerParser('--commits', 0, 16)).default(0))
     .addOption(new Option('--cluster-id <id>',
       'cluster id shown in Metadata').env('X2_CLUSTER_ID').argParser(clusterIdParser)
       .default('x2'));
@@ -75,7 +78,7 @@ export function gatewayCommand(): Command {
       cacheBytesMax: flags.tailCacheBytes, autoCreateTopics: flags.autoCreateTopics,
         partitionCountDefault: flags.partitions,
       sessionTimeoutMsMin: flags.sessionTimeoutMsMin, initialRebalanceDelayMs: flags.initialRebalanceDelayMs,
-      clusterId: flags.clusterId, log, registry,
+      clusterId: flags.clusterId, commitCount: flags.commits, log, registry,
     });
     const metrics = await serveMetrics(registry, flags.metricsPort);
     const publisher = startMetricsPublisher({ role: 'gateway', nodeId: `gateway-${flags.nodeId}`, river: river.mode,

@@ -144,7 +144,8 @@ export function upCommand(): Command {
       for (let nodeId = 0; nodeId < flags.gateways; nodeId++) {
         await addChild(`gateway ${nodeId}`, ['gateway', '--sequencer', sequencer, '--listen',
           `${flags.host}:${flags.port + nodeId}`,
-          '--node-id', String(nodeId), '--partitions', String(flags.partitions)], `gateway-${nodeId}.log`);
+          '--node-id', String(nodeId), '--partitions', String(flags.partitions),
+          '--commits', String(flags.commits)], `gateway-${nodeId}.log`);
       }
       let stopping = false;
       const stopped = new Promise<void>((resolveStopped) => {

@@ -5,9 +5,11 @@
  * idempotent duplicates get their original offset and are not stored twice, a sequence gap is
  * OUT_OF_ORDER_SEQUENCE_NUMBER, a bad CRC is CORRUPT_MESSAGE and stores nothing, acks=0 gets no
  * response but is stored, every fetched partition is echoed, offsets out of range are refused,
- * a long-poll wakes on new data, and bad frames (oversize, unknown API key) close the connection
+ * a long-poll wakes on new data, ListOffsets by time finds the record inside a batch, and bad frames (oversize, unknown
+ * API key) close the connection
  * while an unknown ApiVersions version gets the v0 fallback.
  */
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32c } from '../../native/index.ts';
 import { produce } from '../../core/kafka/api/00-produce.ts';
@@ -143,6 +145,25 @@ describe('gateway protocol', () => {
       expect(batches.batches.map((view) => view.header.baseOffset)).toEqual([head]);
     } finally {
       other.close();
+    }
+  });
+
+  it('ListOffsets by time answers the record, inside a batch read from a commit', async () => {
+    const kafka = new Kafka({ clientId: 'by-time', brokers: cluster.brokers, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'by-time', acks: -1, messages: [1000, 2000, 3000].map((timestampMs, i) =>
+      ({ partition: 0, value: `t${i}`, timestamp: String(1_700_000_000_000 + timestampMs) })) });
+    await producer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const found = await admin.fetchTopicOffsetsByTimestamp('by-time', 1_700_000_001_500);
+      expect(found).toEqual([{ partition: 0, offset: '1' }]);
+      const none = await admin.fetchTopicOffsetsByTimestamp('by-time', 1_700_000_009_000);
+      expect(none[0]!.offset).toBe('3'); // kafkajs maps "no such record" (-1) to the high watermark
+    } finally {
+      await admin.disconnect();
     }
   });
 

@@ -80,7 +80,7 @@ export class Cluster {
     }
     gatewayPorts.forEach((port, nodeId) => {
       cluster.#add(`gateway-${nodeId}`, ['gateway', '--sequencer', sequencerAddress, '--listen', `127.0.0.1:${port}`,
-        '--node-id', String(nodeId), ...river, ...(options.gatewayArgs ?? [])]);
+        '--node-id', String(nodeId), '--commits', String(commits), ...river, ...(options.gatewayArgs ?? [])]);
     });
     for (const role of cluster.#roles) cluster.#spawn(role);
     await cluster.ready();

@@ -21,12 +21,16 @@ import { describeConfigs, type DescribeConfigsRequest,
   type DescribeConfigsResponse } from '../../kafka/api/32-describe-configs.ts';
 import { createPartitions, type CreatePartitionsRequest } from '../../kafka/api/37-create-partitions.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
+import { decodeRecords } from '../../kafka/record-batch.ts';
 import { API_VERSIONS_RESPONSE } from '../../kafka/registry.ts';
 import type { RequestContext } from './connection.ts';
 import { CONTROL_STREAM_ID } from './gateway-state.ts';
 import type { Gateway } from './gateway.ts';
+import type { StreamLog } from './stream-log.ts';
 
 const PLAN_ATTEMPTS_MAX = 8;
+/** Inflated size allowed when decoding one gzip batch for ListOffsets. */
+const RECORDS_BYTES_MAX = 64 * 1024 * 1024;
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
 
@@ -54,7 +58,7 @@ export function dispatchAdmin(gateway: Gateway, context: RequestContext, request
   switch (context.apiKey) {
     case 18: return context.respond(apiVersions, API_VERSIONS_RESPONSE);
     case 3: return void handleMetadata(gateway, context, request as MetadataRequest);
-    case 2: return handleListOffsets(gateway, context, request as ListOffsetsRequest);
+    case 2: return void handleListOffsets(gateway, context, request as ListOffsetsRequest);
     case 19: return void handleCreateTopics(gateway, context, request as CreateTopicsRequest);
     case 20: return void handleDeleteTopics(gateway, context, request as DeleteTopicsRequest);
     case 37: return void handleCreatePartitions(gateway, context, request as CreatePartitionsRequest);
@@ -108,19 +112,24 @@ async function handleMetadata(gateway: Gateway, context: RequestContext, request
   context.respond(metadata, response);
 }
 
-function handleListOffsets(gateway: Gateway, context: RequestContext, request: ListOffsetsRequest): void {
+/**
+ * ListOffsets: -1 the high watermark, -2 the log start, any other value the first record whose
+ * timestamp is >= it: found by the index at batch level, then inside the batch when its records
+ * can be decoded (uncompressed or gzip), else the batch's first offset.
+ */
+async function handleListOffsets(gateway: Gateway, context: RequestContext,
+  request: ListOffsetsRequest): Promise<void> {
   const control = gateway.state.control;
   const response: ListOffsetsResponse = {
     throttleTimeMs: 0,
-    topics: request.topics.map((topic) => {
+    topics: await Promise.all(request.topics.map(async (topic) => {
       const view = control.topic(topic.name);
       return {
         name: topic.name,
-        partitions: topic.partitions.map((partition) => {
+        partitions: await Promise.all(topic.partitions.map(async (partition) => {
           const streamId = view?.streamIds[partition.partitionIndex];
           const answer = { partitionIndex: partition.partitionIndex, errorCode: KAFKA_ERROR.NONE as number,
-            timestamp: -1,
-            offset: -1, leaderEpoch: -1 };
+            timestamp: -1, offset: -1, leaderEpoch: -1 };
           if (streamId === undefined) {
             answer.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION;
             return answer;
@@ -129,19 +138,50 @@ function handleListOffsets(gateway: Gateway, context: RequestContext, request: L
           const logStartOffset = control.logStartOffset(streamId);
           if (partition.timestamp === -1) answer.offset = log?.nextOffset ?? 0;
           else if (partition.timestamp === -2) answer.offset = logStartOffset;
-          else {
-            const found = log?.offsetForTimestamp(partition.timestamp, logStartOffset) ?? null;
+          else if (log !== undefined) {
+            const found = await offsetForTimestamp(gateway, log, partition.timestamp, logStartOffset);
             if (found !== null) {
               answer.offset = found.offset;
               answer.timestamp = found.timestampMs;
             }
           }
           return answer;
-        }),
+        })),
       };
-    }),
+    })),
   };
   context.respond(listOffsets, response);
+}
+
+async function offsetForTimestamp(gateway: Gateway, log: StreamLog, timestampMs: number,
+  logStartOffset: number): Promise<{ offset: number; timestampMs: number } | null> {
+  const batchLevel = log.offsetForTimestamp(timestampMs, logStartOffset);
+  const batchIndex = log.batchForTimestamp(timestampMs, logStartOffset);
+  if (batchLevel === null || batchIndex < 0) return batchLevel;
+  const baseOffset = log.baseOffsetOf(batchIndex);
+  let batch: Buffer | undefined;
+  const cached = log.cachedFrom(baseOffset);
+  if (cached !== null && log.cache[cached.from]!.baseOffset === baseOffset) batch = log.cache[cached.from]!.batch;
+  else {
+    try {
+      batch = (await gateway.history.read(log, batchIndex, 1))[0];
+    } catch {
+      return batchLevel;
+    }
+  }
+  if (batch === undefined) return batchLevel;
+  try {
+    const decoded = decodeRecords(batch, RECORDS_BYTES_MAX);
+    if (!decoded.decoded) return batchLevel;
+    for (const record of decoded.records) {
+      if (record.offset >= logStartOffset && record.timestamp >= timestampMs) {
+        return { offset: record.offset, timestampMs: record.timestamp };
+      }
+    }
+  } catch {
+    return batchLevel;
+  }
+  return batchLevel;
 }
 
 async function handleCreateTopics(gateway: Gateway, context: RequestContext,

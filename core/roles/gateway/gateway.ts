@@ -55,6 +55,8 @@ export type GatewayOptions = {
   sessionTimeoutMsMin: number;
   initialRebalanceDelayMs: number;
   clusterId: string;
+  /** Commits in the cluster (replication factors above it are refused); 0 = as the sequencer's welcome lists. */
+  commitCount: number;
   log: Log;
   registry: Registry;
 };
@@ -226,6 +228,7 @@ export class Gateway {
 
   /** Commits known to the sequencer (replication factors above it are refused). */
   commitCount(): number {
+    if (this.options.commitCount > 0) return this.options.commitCount;
     return Math.max(1, this.member.welcome?.peers.length ?? 1);
   }
 

@@ -89,14 +89,18 @@ export class StreamLog {
    * timestamp (Kafka's answer at batch granularity), or -1 when none is.
    */
   offsetForTimestamp(timestampMs: number, logStartOffset: number): { offset: number; timestampMs: number } | null {
+    const batchIndex = this.batchForTimestamp(timestampMs, logStartOffset);
+    if (batchIndex < 0) return null;
+    return { offset: Math.max(logStartOffset, this.#index[batchIndex * INDEX_SLOTS]!),
+      timestampMs: this.#index[batchIndex * INDEX_SLOTS + 2]! };
+  }
+
+  /** The first batch (from the log start) whose max timestamp is >= the timestamp, or -1. */
+  batchForTimestamp(timestampMs: number, logStartOffset: number): number {
     for (let batchIndex = Math.max(0, this.batchAt(logStartOffset)); batchIndex < this.#batchCount; batchIndex++) {
-      const maxTimestampMs = this.#index[batchIndex * INDEX_SLOTS + 2]!;
-      if (maxTimestampMs >= timestampMs) {
-        return { offset: Math.max(logStartOffset, this.#index[batchIndex * INDEX_SLOTS]!),
-          timestampMs: maxTimestampMs };
-      }
+      if (this.#index[batchIndex * INDEX_SLOTS + 2]! >= timestampMs) return batchIndex;
     }
-    return null;
+    return -1;
   }
 
   /** Cached batches from the one holding `offset`, when the cache reaches back that far. */
