@@ -5,9 +5,9 @@
  * idempotent duplicates get their original offset and are not stored twice, a sequence gap is
  * OUT_OF_ORDER_SEQUENCE_NUMBER, a bad CRC is CORRUPT_MESSAGE and stores nothing, acks=0 gets no
  * response but is stored, every fetched partition is echoed, offsets out of range are refused,
- * a long-poll wakes on new data, ListOffsets by time finds the record inside a batch, and bad frames (oversize, unknown
- * API key) close the connection
- * while an unknown ApiVersions version gets the v0 fallback.
+ * a long-poll wakes on new data, ListOffsets by time finds the record inside a batch, and bad
+ * frames (oversize, unknown API key) close the connection while an unknown ApiVersions version
+ * gets the v0 fallback.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
