@@ -11,6 +11,7 @@ import { usageError } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
 import { parseBytes, parseDurationMs } from '../../core/base/units.ts';
 import { createRegistry, serveMetrics } from '../../core/metrics/metrics.ts';
+import { startMetricsPublisher } from '../../core/metrics/publisher.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { LossGenerator } from '../../core/river/loss-generator.ts';
 import { Commit } from '../../core/roles/commit/commit.ts';
@@ -86,6 +87,9 @@ export function commitCommand(): Command {
       sync: flags.sync, loss, log, registry,
     });
     const metrics = await serveMetrics(registry, flags.metricsPort);
+    const publisher = startMetricsPublisher({ role: 'commit', nodeId: memberId, river: river.mode, registry,
+      sequencer: `${flags.sequencer.host}:${flags.sequencer.port}`,
+      state: () => (commit.member.live ? 'live' : 'catching-up') });
     log.info(`serving peers on ${commit.listen}; river ${river.mode} (${river.reason}); data ${flags.data}; ` +
       `holding seq ${commit.store.lastSeq}; metrics on :${metrics.port}/metrics`);
     await new Promise<void>((resolve) => {
@@ -93,6 +97,7 @@ export function commitCommand(): Command {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    publisher.close();
     await commit.close();
     metrics.server.close();
   });

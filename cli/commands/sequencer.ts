@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
 import { createRegistry, serveMetrics } from '../../core/metrics/metrics.ts';
+import { startMetricsPublisher } from '../../core/metrics/publisher.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { Sequencer } from '../../core/roles/sequencer/sequencer.ts';
 import {
@@ -60,6 +61,9 @@ export function sequencerCommand(): Command {
       riverId: flags.riverId, heartbeatMs: flags.heartbeatMs, log, registry,
     });
     const metrics = await serveMetrics(registry, flags.metricsPort);
+    const publisher = startMetricsPublisher({ role: 'sequencer', nodeId: 'sequencer', river: river.mode, registry,
+      sequencer: `${flags.listen.host === '0.0.0.0' ? '127.0.0.1' : flags.listen.host}:${sequencer.port}`,
+      state: () => sequencer.phase });
     log.info(`listening on ${flags.listen.host}:${sequencer.port}; river ${river.mode}` +
       (river.mode === 'multicast' ? ` ${flags.group.host}:${flags.group.port} via ${river.interfaceAddress}` : '') +
       ` (${river.reason}); R=${flags.replication} W=${writeQuorum}; metrics on :${metrics.port}/metrics`);
@@ -68,6 +72,7 @@ export function sequencerCommand(): Command {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    publisher.close();
     sequencer.close();
     metrics.server.close();
   });
