@@ -48,7 +48,17 @@ const LEVELDB_MEMTABLE_BYTES = 16 * 1024 * 1024;
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-/** A stream in memory: live values, the values as of the index checkpoint, its pending tail. */
+/** A location not yet in LevelDB, chained to the next pending location of the same stream. */
+export type PendingLocation = Location & { nextInStream: PendingLocation | null };
+
+/** Every this many pending locations of a stream, one is kept in an array for binary search. */
+const PENDING_SAMPLE_EVERY = 64;
+
+/**
+ * A stream in memory: live values, the values as of the index checkpoint, and its pending tail
+ * as a chain (no per-stream array growing with every entry) plus a sparse sample array, so a
+ * lookup costs a binary search and at most PENDING_SAMPLE_EVERY steps.
+ */
 export class StreamState {
   readonly streamId: number;
   logStartOffset: number;
@@ -56,8 +66,11 @@ export class StreamState {
   sizeBytes: number;
   maxTimestampMs: number;
   indexed: StreamMeta;
-  pending: Location[] = [];
-  pendingHead = 0;
+  pendingFirst: PendingLocation | null = null;
+  pendingLast: PendingLocation | null = null;
+  #samples: PendingLocation[] = [];
+  #samplesHead = 0;
+  #pendingAdded = 0;
   /** Whether the index holds its 'm' key (written once, then only by control operations). */
   isStored = false;
   /** The newest segment whose 'g' membership key was written for this stream. */
@@ -75,29 +88,52 @@ export class StreamState {
     this.indexed = { ...meta };
   }
 
-  /** The pending batch that contains `offset`, or -1 (binary search over the pending tail). */
-  pendingIndexOf(offset: number): number {
-    let low = this.pendingHead;
-    let high = this.pending.length - 1;
+  addPending(location: PendingLocation): void {
+    if (this.pendingLast === null) this.pendingFirst = location;
+    else this.pendingLast.nextInStream = location;
+    this.pendingLast = location;
+    if (this.#pendingAdded % PENDING_SAMPLE_EVERY === 0) this.#samples.push(location);
+    this.#pendingAdded += 1;
+  }
+
+  /** The pending batch that contains `offset`, or null. */
+  pendingAt(offset: number): PendingLocation | null {
+    const first = this.pendingFirst;
+    const last = this.pendingLast;
+    if (first === null || last === null) return null;
+    if (offset < first.baseOffset || offset >= last.baseOffset + last.recordCount) return null;
+    let start = first;
+    let low = this.#samplesHead;
+    let high = this.#samples.length - 1;
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      const location = this.pending[middle];
-      assert(location !== undefined);
-      if (offset < location.baseOffset) high = middle - 1;
-      else if (offset >= location.baseOffset + location.recordCount) low = middle + 1;
-      else return middle;
+      const sample = this.#samples[middle];
+      assert(sample !== undefined);
+      if (sample.baseOffset <= offset) {
+        if (sample.baseOffset > start.baseOffset) start = sample;
+        low = middle + 1;
+      } else high = middle - 1;
     }
-    return -1;
+    for (let location: PendingLocation | null = start; location !== null; location = location.nextInStream) {
+      if (offset < location.baseOffset + location.recordCount) return location;
+    }
+    return null;
   }
 
   dropPendingHead(): void {
-    this.pendingHead += 1;
-    if (this.pendingHead === this.pending.length) {
-      this.pending = [];
-      this.pendingHead = 0;
-    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.pendingHead);
-      this.pendingHead = 0;
+    const first = this.pendingFirst;
+    assert(first !== null);
+    this.pendingFirst = first.nextInStream;
+    if (this.pendingFirst === null) this.pendingLast = null;
+    if (this.#samples[this.#samplesHead] === first) {
+      this.#samplesHead += 1;
+      if (this.#samplesHead === this.#samples.length) {
+        this.#samples = [];
+        this.#samplesHead = 0;
+      } else if (this.#samplesHead > 64 && this.#samplesHead * 2 > this.#samples.length) {
+        this.#samples = this.#samples.slice(this.#samplesHead);
+        this.#samplesHead = 0;
+      }
     }
   }
 }
@@ -185,10 +221,10 @@ export class StoreIndex {
   }
 
   /** Registers an appended (or recovered) entry; its location is served from memory until indexed. */
-  addPending(location: Location, stream: StreamState): void {
+  addPending(location: PendingLocation, stream: StreamState): void {
     this.#pending.push(location);
     this.#pendingStreams.push(stream);
-    stream.pending.push(location);
+    stream.addPending(location);
   }
 
   /** Entries up to `seq` are durable: index them in the background. */

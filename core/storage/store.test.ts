@@ -161,6 +161,24 @@ describe('Store', () => {
     await store.close();
   });
 
+  it('reads any offset of a long unindexed tail (the in-memory chain and its samples)', async () => {
+    const store = await Store.open({ dir: tempDir(), sync: { kind: 'entry-set' }, indexing: 'paused' });
+    const batches: Buffer[] = [];
+    for (let seq = 1; seq <= 1000; seq++) {
+      const baseOffset = (seq - 1) * 2;
+      batches.push(batch(baseOffset, 2, seq, 100, seq));
+      store.append({ seq, epoch: 1, streamId: 3, baseOffset, recordCount: 2, batch: batches[seq - 1]! });
+      if (seq % 100 === 0) await store.sync();
+    }
+    for (const offset of [0, 1, 2, 127, 128, 129, 130, 1000, 1001, 1997, 1998, 1999]) {
+      const [first] = await store.read(3, offset, 1);
+      expect(first).toEqual(batches[Math.floor(offset / 2)]);
+    }
+    expect((await store.read(3, 1001, 250)).length).toBe(3);
+    expect(await store.read(3, 2000, 1)).toEqual([]);
+    await store.close();
+  });
+
   it('syncs under the interval and bytes policies without being asked', async () => {
     for (const sync of [{ kind: 'interval', intervalMs: 20 }, { kind: 'bytes', bytes: 1 << 20 }] as const) {
       const store = await Store.open({ dir: tempDir(), sync });

@@ -38,7 +38,7 @@ import { firstOffsetDeltaAtOrAfter } from './record-timestamps.ts';
 import { recoverStore } from './recovery.ts';
 import { FRAME_BYTES_MAX, scanFrames } from './segment-scan.ts';
 import { SegmentInfo, SegmentWriter, type FramePlace, type SyncPolicy } from './segment-writer.ts';
-import { PENDING_ENTRIES_MAX, StoreIndex, StreamState } from './store-index.ts';
+import { PENDING_ENTRIES_MAX, StoreIndex, StreamState, type PendingLocation } from './store-index.ts';
 import { applyRetentionTo, setLogStart, truncateStore } from './store-control.ts';
 
 export type { SyncPolicy } from './segment-writer.ts';
@@ -263,11 +263,10 @@ export class Store {
     let next = offset;
     const end = stream.nextOffset;
     while (next < end && (out.length === 0 || bytes < maxBytes)) {
-      let at = stream.pendingIndexOf(next);
-      if (at >= 0) {
-        for (; at < stream.pending.length && (out.length === 0 || bytes < maxBytes); at++) {
-          const location = stream.pending[at];
-          assert(location !== undefined);
+      const pending = stream.pendingAt(next);
+      if (pending !== null) {
+        let location: PendingLocation | null = pending;
+        for (; location !== null && (out.length === 0 || bytes < maxBytes); location = location.nextInStream) {
           out.push(location);
           bytes += location.frameBytes - FRAME_HEADER_BYTES;
           next = location.baseOffset + location.recordCount;
@@ -464,7 +463,7 @@ function streamInfo(stream: StreamState): StreamInfo {
   return { logStartOffset: stream.logStartOffset, nextOffset: stream.nextOffset, sizeBytes: stream.sizeBytes };
 }
 
-export function findSegment(segments: SegmentInfo[], firstSeq: number): SegmentInfo {
+function findSegment(segments: SegmentInfo[], firstSeq: number): SegmentInfo {
   const segment = segments.find((s) => s.firstSeq === firstSeq);
   if (segment === undefined) {
     throw new X2Error('X2_ERR_OFFSET_OUT_OF_RANGE', `segment ${firstSeq} is no longer stored (deleted by retention)`);
@@ -488,6 +487,6 @@ export function registerEntry(index: StoreIndex, known: StreamState | undefined,
   if (maxTimestampMs > stream.maxTimestampMs) stream.maxTimestampMs = maxTimestampMs;
   index.addPending({
     seq: fields.seq, streamId: fields.streamId, baseOffset: fields.baseOffset, recordCount: fields.recordCount,
-    segment, position, frameBytes, maxTimestampMs,
+    segment, position, frameBytes, maxTimestampMs, nextInStream: null,
   }, stream);
 }
