@@ -44,6 +44,15 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Whether `host:port` can be listened on now (false when another process holds it). */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, host, () => server.close(() => resolveFree(true)));
+  });
+}
+
 function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolveAccepts) => {
     const socket = connect({ host, port });
@@ -108,6 +117,12 @@ export function upCommand(): Command {
       if (flags.port + flags.gateways - 1 > 65535) {
         throw usageError('--port', String(flags.port),
           `a port that leaves room for ${flags.gateways} gateways is allowed`);
+      }
+      for (let nodeId = 0; nodeId < flags.gateways; nodeId++) {
+        if (!await portFree(flags.host, flags.port + nodeId)) {
+          throw usageError('--port', String(flags.port), `free ports are allowed; ${flags.host}:${flags.port + nodeId} `
+            + 'is in use (another x2 up or Kafka?)');
+        }
       }
       const dataDir = resolve(flags.data);
       const logDir = join(dataDir, 'logs');

@@ -6,6 +6,7 @@
  * must exit 2 naming the flag, the value and what is allowed.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UpProcess } from '../harness/cluster.ts';
 import { waitFor } from '../harness/wait-for.ts';
@@ -59,6 +60,22 @@ describe('x2 up', () => {
     expect(consumeAll(again.bootstrap, 'kept')).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(await again.stop(false)).toBe(0);
   }, 180_000);
+
+  it('refuses a Kafka port that is in use, before starting anything', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()));
+    const port = (holder.address() as AddressInfo).port;
+    const busyData = makeTempDir('x2-up-busy-');
+    try {
+      const result = runX2(['up', '--port', String(port), '--data', busyData]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(new RegExp(`--port: free ports are allowed; 127.0.0.1:${port} is in use`));
+      expect(pidsUnder(busyData)).toEqual([]);
+    } finally {
+      holder.close();
+      spawnSync('rm', ['-rf', busyData]);
+    }
+  });
 
   it('refuses bad flags with exit 2, naming the flag, the value and what is allowed', () => {
     const cases: Array<[string[], RegExp]> = [
