@@ -123,7 +123,7 @@ export class Sidecar {
     this.options = options;
     this.log = options.log;
     this.done = new Promise((resolve) => { this.#end = resolve; });
-    this.appender = new AppendClient(options.sequencer, { inflightMax: APPENDS_INFLIGHT_MAX + 4 });
+    this.appender = new AppendClient(options.sequencer, { inflightMax: APPENDS_INFLIGHT_MAX });
     this.member = new RiverMember({
       sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress, listen: null,
       loss: null, log: options.log,
@@ -466,7 +466,8 @@ export class Sidecar {
 
   async #pump(): Promise<void> {
     while (this.#workHead < this.#work.length && !this.#ended && !this.#stopping) {
-      if (this.appender.inflight >= APPENDS_INFLIGHT_MAX || !this.appender.connected) {
+      if (this.appender.inflight >= this.appender.inflightMax || !this.appender.connected) {
+        // Resolves when a commit makes room (never at once here: that would spin on microtasks).
         await this.appender.whenWritable();
         if (this.#ended) return;
         if (!this.appender.connected) throw unavailable('lost the sequencer link');
