@@ -4,7 +4,8 @@
  * pass-through module sidecar is killed with SIGKILL at seeded random moments and started again
  * each time; at the end the output holds every trade exactly once, in order per key. (2) Two
  * sidecars with the same --name and --members 2 filter the same input: each owns part of the
- * input partitions, and together they write each matching trade once.
+ * input partitions, and together they write each matching trade once. (3) A backlog of 1 KiB
+ * records larger than the sidecar's window of appends in flight drains completely and intact.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,5 +104,28 @@ describe('x2 sidecar exactly once', () => {
     expect(first.output()).toMatch(/member 0\/2 at seq \d+: 2 input stream\(s\)/);
     expect(second.output()).toMatch(/member 1\/2 at seq \d+: 1 input stream\(s\)/);
     expectExactly(await readTopic(kafka, 'msft-two'), expected);
+  }, 600_000);
+
+  it('a backlog of 1 KiB records beyond the in-flight window drains intact', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'kib', numPartitions: 1 }] });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const count = 24_000;
+    for (let start = 0; start < count; start += 400) {
+      const messages = Array.from({ length: 400 }, (_, i) => ({ value: `${start + i}:`.padEnd(1024, 'x') }));
+      await producer.send({ topic: 'kib', acks: -1, messages });
+    }
+    await producer.disconnect();
+    const sidecar = startSidecar(['--sequencer', cluster.sequencerAddress, '--from', 'kib', '--to', 'kib-copy',
+      '--module', 'pass.mjs'], folder);
+    await waitForCount('kib-copy', count, [sidecar]);
+    expect(await stopSidecar(sidecar), sidecar.output()).toBe(0);
+    const copied = await readTopic(kafka, 'kib-copy');
+    expect(copied.length).toBe(count);
+    copied.sort((a, b) => a.offset - b.offset);
+    copied.forEach((record, n) => expect(record.value).toBe(`${n}:`.padEnd(1024, 'x')));
   }, 600_000);
 });

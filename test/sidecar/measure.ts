@@ -25,7 +25,8 @@ function bench(args: string[]): Record<string, unknown> {
 const cluster = await Cluster.start({ river: 'unicast', readyTimeoutMs: 180_000 });
 try {
   const target = `kafka://${cluster.brokers[0]!}`;
-  const produced = bench(['produce', '--target', target, '--message-bytes', '1KiB', '--duration', process.env['SECONDS_PRODUCE'] ?? '10',
+  const produceSeconds = process.env['SECONDS_PRODUCE'] ?? '10';
+  const produced = bench(['produce', '--target', target, '--message-bytes', '1KiB', '--duration', produceSeconds,
     '--producers', '2', '--topic-prefix', 'fat']);
   process.stdout.write(`produce: ${JSON.stringify(produced)}\n`);
   const kafka = kafkaFor(cluster.brokers);
