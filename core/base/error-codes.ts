@@ -22,8 +22,8 @@ export const ERROR_CODES = {
   X2_ERR_FORMAT: { exit: EXIT_CODES.data, what: 'a file has an unknown magic or format version' },
   X2_ERR_SEQUENCER_UNAVAILABLE: { exit: EXIT_CODES.io, what: 'the sequencer is not reachable or not ready (retriable)' },
   X2_ERR_APPEND_REJECTED: { exit: EXIT_CODES.data, what: 'an append was malformed and refused by the sequencer' },
-  X2_ERR_OFFSET_OUT_OF_RANGE: { exit: EXIT_CODES.data, what: 'a read asked for an offset below the log start or past the next offset (or an unknown stream)' },
-  X2_ERR_STORE_BACKPRESSURE: { exit: EXIT_CODES.io, what: 'the store write buffer is full; await sync() and append again (retriable)' },
+  X2_ERR_OFFSET_OUT_OF_RANGE: { exit: EXIT_CODES.data, what: 'a read outside a stream\'s log start..next offset' },
+  X2_ERR_STORE_BACKPRESSURE: { exit: EXIT_CODES.io, what: 'the store write buffer is full (retriable after sync)' },
   X2_ERR_SIDECAR: { exit: EXIT_CODES.data, what: 'a sidecar stopped: user logic failed or bad input' },
   X2_ERR_INTERNAL: { exit: EXIT_CODES.software, what: 'an internal invariant failed (a bug)' },
 } as const;
