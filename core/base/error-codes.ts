@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   X2_ERR_DISK_FULL: { exit: EXIT_CODES.io, what: 'no space left on the data device (retriable)' },
   X2_ERR_SEGMENT_CRC: { exit: EXIT_CODES.data, what: 'a stored entry failed its CRC32C check' },
   X2_ERR_FORMAT: { exit: EXIT_CODES.data, what: 'a file has an unknown magic or format version' },
-  X2_ERR_SEQUENCER_UNAVAILABLE: { exit: EXIT_CODES.io, what: 'the sequencer is not reachable or not ready (retriable)' },
+  X2_ERR_SEQUENCER_UNAVAILABLE: { exit: EXIT_CODES.io, what: 'the sequencer is unreachable or not ready (retriable)' },
   X2_ERR_APPEND_REJECTED: { exit: EXIT_CODES.data, what: 'an append was malformed and refused by the sequencer' },
   X2_ERR_OFFSET_OUT_OF_RANGE: { exit: EXIT_CODES.data, what: 'a read outside a stream\'s log start..next offset' },
   X2_ERR_STORE_BACKPRESSURE: { exit: EXIT_CODES.io, what: 'the store write buffer is full (retriable after sync)' },

@@ -94,12 +94,17 @@ await bench.run();
 console.table(bench.table());
 type Measured = { latency?: { mean: number } };
 const mean = (name: string): number =>
-  (bench.tasks.find((task) => task.name === name)?.result as Measured | undefined)?.latency?.mean ?? Number.NaN;
+  (bench.tasks.find((task) => task.name === name)?.result as Measured | undefined)?.latency?.mean ??
+  Number.NaN;
 for (const task of bench.tasks) {
   if (!task.name.startsWith('Buffer.copy')) {
-    const baseline = [...bench.tasks.slice(0, bench.tasks.indexOf(task))].reverse().find((t) => t.name.startsWith('Buffer.copy'));
+    const baseline = [...bench.tasks.slice(0, bench.tasks.indexOf(task))]
+      .reverse()
+      .find((t) => t.name.startsWith('Buffer.copy'));
     if (baseline) {
-      console.log(`${task.name}: ${(mean(task.name) / mean(baseline.name)).toFixed(2)}x the time of ${baseline.name}`);
+      console.log(
+        `${task.name}: ${(mean(task.name) / mean(baseline.name)).toFixed(2)}x the time of ${baseline.name}`,
+      );
     }
   }
 }

@@ -37,45 +37,95 @@ describe('advertised versions', () => {
       API_VERSIONS_RESPONSE.apiKeys.map((entry) => [entry.apiKey, `${entry.minVersion}-${entry.maxVersion}`]),
     );
     expect(ranges).toEqual({
-      0: '0-7', 1: '4-11', 2: '1-5', 3: '0-7', 8: '2-7', 9: '1-5', 10: '0-2', 11: '0-5', 12: '0-3', 13: '0-3',
-      14: '0-3', 15: '0-4', 16: '0-2', 18: '0-3', 19: '0-4', 20: '0-3', 21: '0-1', 22: '0-1', 32: '0-2', 37: '0-1',
+      0: '0-7',
+      1: '4-11',
+      2: '1-5',
+      3: '0-7',
+      8: '2-7',
+      9: '1-5',
+      10: '0-2',
+      11: '0-5',
+      12: '0-3',
+      13: '0-3',
+      14: '0-3',
+      15: '0-4',
+      16: '0-2',
+      18: '0-3',
+      19: '0-4',
+      20: '0-3',
+      21: '0-1',
+      22: '0-1',
+      32: '0-2',
+      37: '0-1',
     });
     const keys = API_VERSIONS_RESPONSE.apiKeys.map((entry) => entry.apiKey);
     expect(keys).toEqual([...keys].sort((a, b) => a - b));
   });
 
   it('Produce is advertised from 0 but implemented from 3', () => {
-    expect(lookupApi(0)).toMatchObject({ versionMin: 0, versionMax: 7, implementedMin: 3, implementedMax: 7 });
+    expect(lookupApi(0)).toMatchObject({
+      versionMin: 0,
+      versionMax: 7,
+      implementedMin: 3,
+      implementedMax: 7,
+    });
   });
 });
 
 describe('request headers', () => {
-  it('reads librdkafka\'s ApiVersions v3 request: header v2 with tags, compact strings', () => {
+  it("reads librdkafka's ApiVersions v3 request: header v2 with tags, compact strings", () => {
     const frame = Buffer.from([
-      0, 18, 0, 3, 0, 0, 0, 9, 0, 7, ...Buffer.from('rdkafka'), 0,
-      ...compactString('librdkafka'), ...compactString('2.0.2'), 0,
+      0,
+      18,
+      0,
+      3,
+      0,
+      0,
+      0,
+      9,
+      0,
+      7,
+      ...Buffer.from('rdkafka'),
+      0,
+      ...compactString('librdkafka'),
+      ...compactString('2.0.2'),
+      0,
     ]);
     const reader = new KafkaReader(frame);
     const header = new RequestHeader();
     readRequestHeader(reader, header);
     expect(header).toMatchObject({ apiKey: 18, apiVersion: 3, correlationId: 9, clientId: 'rdkafka' });
-    expect(apiVersions.request.decode(reader, 3)).toEqual({ clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.0.2' });
+    expect(apiVersions.request.decode(reader, 3)).toEqual({
+      clientSoftwareName: 'librdkafka',
+      clientSoftwareVersion: '2.0.2',
+    });
     expect(reader.remainingBytes).toBe(0);
   });
 
   it('reads a header v1 with a null client id and leaves the reader at the body', () => {
-    const frame = Buffer.from(encodeRequestFrame(writer, heartbeat, 1, 77, null, {
-      groupId: 'g', generationId: 2, memberId: 'm', groupInstanceId: null,
-    }));
+    const frame = Buffer.from(
+      encodeRequestFrame(writer, heartbeat, 1, 77, null, {
+        groupId: 'g',
+        generationId: 2,
+        memberId: 'm',
+        groupInstanceId: null,
+      }),
+    );
     const reader = new KafkaReader(frame, 4);
     const header = new RequestHeader();
     readRequestHeader(reader, header);
     expect(header).toMatchObject({ apiKey: 12, apiVersion: 1, correlationId: 77, clientId: null });
-    expect(heartbeat.request.decode(reader, 1)).toMatchObject({ groupId: 'g', generationId: 2, memberId: 'm' });
+    expect(heartbeat.request.decode(reader, 1)).toMatchObject({
+      groupId: 'g',
+      generationId: 2,
+      memberId: 'm',
+    });
   });
 
   it('a short header is a KafkaDecodeError', () => {
-    expect(() => readRequestHeader(new KafkaReader(Buffer.from([0, 18, 0])), new RequestHeader())).toThrow(/int16/);
+    expect(() => readRequestHeader(new KafkaReader(Buffer.from([0, 18, 0])), new RequestHeader())).toThrow(
+      /int16/,
+    );
   });
 });
 
@@ -106,10 +156,29 @@ describe('response frames', () => {
       throttleTimeMs: 0,
     });
     expect([...frame]).toEqual([
-      0, 0, 0, 19, 0, 0, 0, 5, // size, correlation id, no header tags
-      0, 0, 2, // error, compact array of 1
-      0, 18, 0, 0, 0, 3, 0, // key 18, 0-3, entry tags
-      0, 0, 0, 0, 0, // throttle, body tags
+      0,
+      0,
+      0,
+      19,
+      0,
+      0,
+      0,
+      5, // size, correlation id, no header tags
+      0,
+      0,
+      2, // error, compact array of 1
+      0,
+      18,
+      0,
+      0,
+      0,
+      3,
+      0, // key 18, 0-3, entry tags
+      0,
+      0,
+      0,
+      0,
+      0, // throttle, body tags
     ]);
   });
 
@@ -135,12 +204,22 @@ describe('gathered response frames', () => {
     const large = Buffer.alloc(5000, 7);
     const small = Buffer.alloc(10, 9);
     const partition = (partitionIndex: number, records: Buffer) => ({
-      partitionIndex, errorCode: 0, highWatermark: 10, lastStableOffset: 10, logStartOffset: 0,
-      abortedTransactions: null, preferredReadReplica: -1, records,
+      partitionIndex,
+      errorCode: 0,
+      highWatermark: 10,
+      lastStableOffset: 10,
+      logStartOffset: 0,
+      abortedTransactions: null,
+      preferredReadReplica: -1,
+      records,
     });
     const body = {
-      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
-      responses: [{ topic: 't', partitions: [partition(0, large), partition(1, small), partition(2, large)] }],
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 0,
+      responses: [
+        { topic: 't', partitions: [partition(0, large), partition(1, small), partition(2, large)] },
+      ],
     };
     const copied = Buffer.from(encodeResponseFrame(writer, fetch, 11, 3, body));
     const chunks = encodeResponseFrameGather(writer, fetch, 11, 3, body, 4096);
@@ -154,7 +233,9 @@ describe('api files', () => {
   it('are named by their key and their header states the codec range', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     const folder = new URL('./api/', import.meta.url);
-    const files = readdirSync(folder).filter((name) => /^\d\d-.*\.ts$/.test(name) && !name.endsWith('.test.ts'));
+    const files = readdirSync(folder).filter(
+      (name) => /^\d\d-.*\.ts$/.test(name) && !name.endsWith('.test.ts'),
+    );
     expect(files).toHaveLength(20);
     for (const file of files) {
       const apiKey = Number(file.slice(0, 2));

@@ -15,7 +15,14 @@ import { KafkaDecodeError } from '../../core/kafka/codec/decode-error.ts';
 import { KafkaReader } from '../../core/kafka/codec/reader.ts';
 import { KafkaWriter } from '../../core/kafka/codec/writer.ts';
 import { FrameSplitter } from '../../core/kafka/framing.ts';
-import { encodeRequestFrame, lookupApi, readRequestHeader, REGISTRY, RequestHeader, requestDisposition } from '../../core/kafka/registry.ts';
+import {
+  encodeRequestFrame,
+  lookupApi,
+  readRequestHeader,
+  REGISTRY,
+  RequestHeader,
+  requestDisposition,
+} from '../../core/kafka/registry.ts';
 import { crc32c } from '../../native/index.ts';
 import { testSeed } from '../harness/seed.ts';
 import { arbitraryMessage } from './schema-arbitrary.ts';
@@ -37,7 +44,11 @@ type Mutation =
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
   fc.record({
     kind: fc.constant('forge' as const),
     at: fc.nat(),
@@ -51,7 +62,8 @@ function mutate(frame: Buffer, mutations: Mutation[]): Buffer {
     const at = bytes.length === 0 ? 0 : change.at % bytes.length;
     if (change.kind === 'flip' && bytes.length > 0) bytes[at] = (bytes[at] as number) ^ change.xor;
     else if (change.kind === 'cut') bytes = bytes.subarray(0, at);
-    else if (change.kind === 'insert') bytes = Buffer.concat([bytes.subarray(0, at), change.bytes, bytes.subarray(at)]);
+    else if (change.kind === 'insert')
+      bytes = Buffer.concat([bytes.subarray(0, at), change.bytes, bytes.subarray(at)]);
     else if (change.kind === 'forge' && at + 4 <= bytes.length) bytes.writeInt32BE(change.value | 0, at);
   }
   return bytes;
@@ -67,7 +79,11 @@ function decodeStream(stream: Buffer): string {
   readRequestHeader(reader, header);
   const disposition = requestDisposition(header.apiKey, header.apiVersion);
   const registered = lookupApi(header.apiKey);
-  if (registered === undefined || header.apiVersion < registered.api.versionMin || header.apiVersion > registered.api.versionMax) {
+  if (
+    registered === undefined ||
+    header.apiVersion < registered.api.versionMin ||
+    header.apiVersion > registered.api.versionMax
+  ) {
     return disposition;
   }
   registered.api.request.decode(reader, header.apiVersion);
@@ -80,7 +96,9 @@ function expectOnlyDecodeErrors(stream: Buffer): void {
     decodeStream(stream);
   } catch (error) {
     if (!(error instanceof KafkaDecodeError)) {
-      throw new Error(`non-decode error ${String(error)} for input ${stream.toString('hex')}`, { cause: error });
+      throw new Error(`non-decode error ${String(error)} for input ${stream.toString('hex')}`, {
+        cause: error,
+      });
     }
   }
 }
@@ -90,7 +108,12 @@ function fuzzVersion(api: ApiDefinition<unknown, unknown>, version: number): voi
     Buffer.from(encodeRequestFrame(writer, api, version, 1, 'fuzz', body)),
   );
   const input = fc.oneof(
-    { weight: 3, arbitrary: fc.tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([frame, changes]) => mutate(frame, changes)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 4 }))
+        .map(([frame, changes]) => mutate(frame, changes)),
+    },
     {
       weight: 1,
       arbitrary: fc.uint8Array({ maxLength: 160 }).map((random) => {
@@ -131,29 +154,42 @@ describe('record batch validation survives mutated batches', () => {
     const batches: Buffer[] = [];
     for (const compression of [kafkajsCompression['None'], kafkajsCompression['GZIP']]) {
       const records = [0, 1, 2].map((index) =>
-        kafkajsRecord({ offsetDelta: index, key: `k${index}`, value: 'v'.repeat(index * 20), headers: { h: 'x' } }),
+        kafkajsRecord({
+          offsetDelta: index,
+          key: `k${index}`,
+          value: 'v'.repeat(index * 20),
+          headers: { h: 'x' },
+        }),
       );
       const encoded = await kafkajsRecordBatch.RecordBatch({ compression, lastOffsetDelta: 2, records });
       batches.push(Buffer.from(encoded.buffer));
     }
     let cases = 0;
     fc.assert(
-      fc.property(fc.constantFrom(...batches), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (batch, changes, fixCrc) => {
-        cases += 1;
-        const mutated = mutate(batch, changes);
-        if (fixCrc && mutated.length >= 61) {
-          // Re-seal the CRC so mutations reach the record decoder too.
-          mutated.writeUInt32BE(crc32c(mutated, 0, 21, Math.min(mutated.length, 12 + Math.max(49, mutated.readInt32BE(8)))), 17);
-        }
-        const split = splitRecordBatches(mutated, { batchBytesMax: 1 << 20, fromProducer: true });
-        for (const view of split.batches) {
-          try {
-            decodeRecords(view.bytes, 1 << 20);
-          } catch (error) {
-            if (!(error instanceof KafkaDecodeError)) throw error;
+      fc.property(
+        fc.constantFrom(...batches),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        (batch, changes, fixCrc) => {
+          cases += 1;
+          const mutated = mutate(batch, changes);
+          if (fixCrc && mutated.length >= 61) {
+            // Re-seal the CRC so mutations reach the record decoder too.
+            mutated.writeUInt32BE(
+              crc32c(mutated, 0, 21, Math.min(mutated.length, 12 + Math.max(49, mutated.readInt32BE(8)))),
+              17,
+            );
           }
-        }
-      }),
+          const split = splitRecordBatches(mutated, { batchBytesMax: 1 << 20, fromProducer: true });
+          for (const view of split.batches) {
+            try {
+              decodeRecords(view.bytes, 1 << 20);
+            } catch (error) {
+              if (!(error instanceof KafkaDecodeError)) throw error;
+            }
+          }
+        },
+      ),
       { seed, numRuns: 20_000, interruptAfterTimeLimit: 60_000 },
     );
     casesRun += cases;

@@ -87,7 +87,15 @@ const CASES: Case[] = [
       topics: [
         {
           name: 'prices',
-          partitions: [{ index: 3, errorCode: 0, baseOffset: 9_007_199_254_740, logAppendTimeMs: -1, logStartOffset: 17 }],
+          partitions: [
+            {
+              index: 3,
+              errorCode: 0,
+              baseOffset: 9_007_199_254_740,
+              logAppendTimeMs: -1,
+              logStartOffset: 17,
+            },
+          ],
         },
       ],
       throttleTimeMs: 123,
@@ -163,14 +171,25 @@ const CASES: Case[] = [
     () => ({
       throttleTimeMs: 0,
       topics: [
-        { name: 'prices', partitions: [{ partitionIndex: 2, errorCode: 0, timestamp: -1, offset: 77, leaderEpoch: -1 }] },
-        { name: 'trades', partitions: [{ partitionIndex: 0, errorCode: 0, timestamp: 1_700_000_000_000, offset: 5, leaderEpoch: -1 }] },
+        {
+          name: 'prices',
+          partitions: [{ partitionIndex: 2, errorCode: 0, timestamp: -1, offset: 77, leaderEpoch: -1 }],
+        },
+        {
+          name: 'trades',
+          partitions: [
+            { partitionIndex: 0, errorCode: 0, timestamp: 1_700_000_000_000, offset: 5, leaderEpoch: -1 },
+          ],
+        },
       ],
     }),
     () => ({
       responses: [
         { topic: 'prices', partitions: [{ partition: 2, errorCode: 0, timestamp: '-1', offset: '77' }] },
-        { topic: 'trades', partitions: [{ partition: 0, errorCode: 0, timestamp: '1700000000000', offset: '5' }] },
+        {
+          topic: 'trades',
+          partitions: [{ partition: 0, errorCode: 0, timestamp: '1700000000000', offset: '5' }],
+        },
       ],
     }),
   ),
@@ -192,7 +211,15 @@ const CASES: Case[] = [
           name: 'prices',
           isInternal: false,
           partitions: [
-            { errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1, 0], isrNodes: [1], offlineReplicas: [0] },
+            {
+              errorCode: 0,
+              partitionIndex: 0,
+              leaderId: 1,
+              leaderEpoch: 0,
+              replicaNodes: [1, 0],
+              isrNodes: [1],
+              offlineReplicas: [0],
+            },
           ],
         },
       ],
@@ -242,7 +269,13 @@ const CASES: Case[] = [
         {
           name: 'prices',
           partitions: [
-            { partitionIndex: 4, committedOffset: 1234, committedLeaderEpoch: -1, metadata: 'meta', errorCode: 0 },
+            {
+              partitionIndex: 4,
+              committedOffset: 1234,
+              committedLeaderEpoch: -1,
+              metadata: 'meta',
+              errorCode: 0,
+            },
             { partitionIndex: 5, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: 0 },
           ],
         },
@@ -290,13 +323,26 @@ const CASES: Case[] = [
       members: [{ memberId: 'm-1', memberMetadata: bytes('metadata-1') }],
     }),
   ),
-  apiCase(heartbeat, 'heartbeat', [0, 3], () => ({ throttleTimeMs: 0, errorCode: 0 }), () => ({ errorCode: 0 })),
+  apiCase(
+    heartbeat,
+    'heartbeat',
+    [0, 3],
+    () => ({ throttleTimeMs: 0, errorCode: 0 }),
+    () => ({ errorCode: 0 }),
+  ),
   apiCase(
     leaveGroup,
     'leaveGroup',
     [0, 3],
-    () => ({ throttleTimeMs: 0, errorCode: 0, members: [{ memberId: 'm-1', groupInstanceId: null, errorCode: 0 }] }),
-    (version) => ({ errorCode: 0, ...(version >= 3 ? { members: [{ memberId: 'm-1', errorCode: 0 }] } : {}) }),
+    () => ({
+      throttleTimeMs: 0,
+      errorCode: 0,
+      members: [{ memberId: 'm-1', groupInstanceId: null, errorCode: 0 }],
+    }),
+    (version) => ({
+      errorCode: 0,
+      ...(version >= 3 ? { members: [{ memberId: 'm-1', errorCode: 0 }] } : {}),
+    }),
   ),
   apiCase(
     syncGroup,
@@ -438,7 +484,12 @@ const CASES: Case[] = [
               isDefault: true,
               isSensitive: false,
               ...(version >= 1
-                ? { configSource: 5, configSynonyms: [{ configName: 'log.retention.ms', configValue: '604800000', configSource: 5 }] }
+                ? {
+                    configSource: 5,
+                    configSynonyms: [
+                      { configName: 'log.retention.ms', configValue: '604800000', configSource: 5 },
+                    ],
+                  }
                 : {}),
             },
           ],
@@ -489,7 +540,9 @@ describe('Produce v0-2 answers (UNSUPPORTED_VERSION per partition) decode in kaf
         topics: [
           {
             topicName: 'prices',
-            partitions: [{ partition: 4, errorCode: 35, offset: '-1', ...(version >= 2 ? { timestamp: '-1' } : {}) }],
+            partitions: [
+              { partition: 4, errorCode: 35, offset: '-1', ...(version >= 2 ? { timestamp: '-1' } : {}) },
+            ],
           },
         ],
         ...(version >= 1 ? { throttleTime: 0 } : {}),

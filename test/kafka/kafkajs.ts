@@ -24,14 +24,21 @@ const encodeFrame = require('kafkajs/src/protocol/request') as (options: {
   request: KafkajsRequest;
 }) => Promise<Frame>;
 
-export function kafkajsRequest(api: string, version: number): (args: Record<string, unknown>) => KafkajsRequest {
+export function kafkajsRequest(
+  api: string,
+  version: number,
+): (args: Record<string, unknown>) => KafkajsRequest {
   return require(`kafkajs/src/protocol/requests/${api}/v${version}/request`) as (
     args: Record<string, unknown>,
   ) => KafkajsRequest;
 }
 
 /** kafkajs's response decoder; a few (DeleteRecords) are factories of the request's arguments. */
-export function kafkajsResponse(api: string, version: number, requestArgs: Record<string, unknown> = {}): KafkajsResponse {
+export function kafkajsResponse(
+  api: string,
+  version: number,
+  requestArgs: Record<string, unknown> = {},
+): KafkajsResponse {
   const loaded = require(`kafkajs/src/protocol/requests/${api}/v${version}/response`) as
     | KafkajsResponse
     | ((args: Record<string, unknown>) => KafkajsResponse);
@@ -39,7 +46,11 @@ export function kafkajsResponse(api: string, version: number, requestArgs: Recor
 }
 
 /** A whole request frame (size, header v1, body) as kafkajs puts it on the wire. */
-export async function kafkajsRequestFrame(request: KafkajsRequest, correlationId: number, clientId: string): Promise<Buffer> {
+export async function kafkajsRequestFrame(
+  request: KafkajsRequest,
+  correlationId: number,
+  clientId: string,
+): Promise<Buffer> {
   return (await encodeFrame({ correlationId, clientId, request })).buffer;
 }
 
@@ -53,5 +64,6 @@ export const kafkajsRecord = require('kafkajs/src/protocol/recordBatch/record/v0
   value: Buffer | string | null;
   headers?: Record<string, string | Buffer>;
 }) => unknown;
-export const kafkajsCompression = (require('kafkajs/src/protocol/message/compression') as { Types: Record<string, number> })
-  .Types;
+export const kafkajsCompression = (
+  require('kafkajs/src/protocol/message/compression') as { Types: Record<string, number> }
+).Types;

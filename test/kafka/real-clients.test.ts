@@ -18,7 +18,12 @@ import { KafkaReader } from '../../core/kafka/codec/reader.ts';
 import { KafkaWriter } from '../../core/kafka/codec/writer.ts';
 import { FrameSplitter } from '../../core/kafka/framing.ts';
 import { KAFKA_ERROR } from '../../core/kafka/kafka-errors.ts';
-import { codecOf, decodeRecords, splitRecordBatches, type RecordBatchView } from '../../core/kafka/record-batch.ts';
+import {
+  codecOf,
+  decodeRecords,
+  splitRecordBatches,
+  type RecordBatchView,
+} from '../../core/kafka/record-batch.ts';
 import {
   API_VERSIONS_RESPONSE,
   encodeApiVersionsFallback,
@@ -59,7 +64,8 @@ function produceResponse(request: ProduceRequest): ProduceResponse {
 const sockets = new Set<Socket>();
 
 function metadataResponse(request: MetadataRequest): MetadataResponse {
-  const names = request.topics === null || request.topics.length === 0 ? ['prices'] : request.topics.map((t) => t.name);
+  const names =
+    request.topics === null || request.topics.length === 0 ? ['prices'] : request.topics.map((t) => t.name);
   return {
     throttleTimeMs: 0,
     brokers: [{ nodeId: 0, host: '127.0.0.1', port, rack: null }],
@@ -108,17 +114,35 @@ function serve(socket: Socket): void {
       const body = registered.api.request.decode(reader, header.apiVersion);
       seen.push({ clientId: header.clientId, apiKey: header.apiKey, apiVersion: header.apiVersion, body });
       if (header.apiKey === apiVersions.apiKey) {
-        const response = encodeResponseFrame(writer, apiVersions, header.apiVersion, header.correlationId, API_VERSIONS_RESPONSE);
+        const response = encodeResponseFrame(
+          writer,
+          apiVersions,
+          header.apiVersion,
+          header.correlationId,
+          API_VERSIONS_RESPONSE,
+        );
         socket.write(Buffer.from(response));
       } else if (header.apiKey === metadata.apiKey) {
         const response = metadataResponse(body as MetadataRequest);
-        socket.write(Buffer.from(encodeResponseFrame(writer, metadata, header.apiVersion, header.correlationId, response)));
+        socket.write(
+          Buffer.from(
+            encodeResponseFrame(writer, metadata, header.apiVersion, header.correlationId, response),
+          ),
+        );
       } else if (header.apiKey === initProducerId.apiKey) {
         const response = { throttleTimeMs: 0, errorCode: 0, producerId: 1000, producerEpoch: 0 };
-        socket.write(Buffer.from(encodeResponseFrame(writer, initProducerId, header.apiVersion, header.correlationId, response)));
+        socket.write(
+          Buffer.from(
+            encodeResponseFrame(writer, initProducerId, header.apiVersion, header.correlationId, response),
+          ),
+        );
       } else if (header.apiKey === produce.apiKey) {
         const response = produceResponse(body as ProduceRequest);
-        socket.write(Buffer.from(encodeResponseFrame(writer, produce, header.apiVersion, header.correlationId, response)));
+        socket.write(
+          Buffer.from(
+            encodeResponseFrame(writer, produce, header.apiVersion, header.correlationId, response),
+          ),
+        );
       } else {
         socket.destroy();
         return;
@@ -127,7 +151,11 @@ function serve(socket: Socket): void {
   });
 }
 
-function run(command: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
@@ -157,11 +185,18 @@ describe('real clients against x2 codecs', () => {
     seen.length = 0;
     const result = await run('kcat', ['-b', `127.0.0.1:${port}`, '-L', '-J', '-m', '10']);
     expect(result.code, result.stderr).toBe(0);
-    const listed = JSON.parse(result.stdout) as { brokers: { id: number; name: string }[]; topics: { topic: string; partitions: unknown[] }[] };
+    const listed = JSON.parse(result.stdout) as {
+      brokers: { id: number; name: string }[];
+      topics: { topic: string; partitions: unknown[] }[];
+    };
     expect(listed.brokers).toEqual([{ id: 0, name: `127.0.0.1:${port}` }]);
     expect(listed.topics.map((topic) => [topic.topic, topic.partitions.length])).toEqual([['prices', 2]]);
     const first = seen[0];
-    expect(first).toMatchObject({ apiKey: 18, apiVersion: 3, body: { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.0.2' } });
+    expect(first).toMatchObject({
+      apiKey: 18,
+      apiVersion: 3,
+      body: { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.0.2' },
+    });
     // librdkafka takes the highest common version: Metadata 4 (its max) from x2's 0-7.
     expect(seen.find((request) => request.apiKey === 3)?.apiVersion).toBe(4);
   });
@@ -172,11 +207,18 @@ describe('real clients against x2 codecs', () => {
       produced.length = 0;
       // Long, repetitive lines: librdkafka sends a batch uncompressed when compression does not
       // make it smaller, which tiny lines would trigger.
-      const lines = ['first', 'second', 'third'].map((line) => `${codec} ${line} ${'x'.repeat(400)}`).join('\n');
-      const result = await run('sh', ['-c', `printf '${lines}\n' | kcat -b 127.0.0.1:${port} -P -t prices -p 0 -z ${codec}`]);
+      const lines = ['first', 'second', 'third']
+        .map((line) => `${codec} ${line} ${'x'.repeat(400)}`)
+        .join('\n');
+      const result = await run('sh', [
+        '-c',
+        `printf '${lines}\n' | kcat -b 127.0.0.1:${port} -P -t prices -p 0 -z ${codec}`,
+      ]);
       expect(result.code, result.stderr).toBe(0);
       // librdkafka compresses only because x2 advertises Produce from v0 (research §2.2).
-      expect(seen.filter((request) => request.apiKey === 0).map((request) => request.apiVersion)).toEqual([7]);
+      expect(seen.filter((request) => request.apiKey === 0).map((request) => request.apiVersion)).toEqual([
+        7,
+      ]);
       expect(produced).toHaveLength(1);
       const [partition] = produced;
       expect(partition).toMatchObject({ topic: 'prices', partition: 0, errorCode: 0 });

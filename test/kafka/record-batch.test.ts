@@ -25,7 +25,13 @@ const PRODUCER = { batchBytesMax: 1 << 20, fromProducer: true };
 
 async function batchOf(count: number, options: Record<string, unknown> = {}): Promise<Buffer> {
   const records = Array.from({ length: count }, (_, index) =>
-    kafkajsRecord({ offsetDelta: index, timestampDelta: index * 2, key: `key-${index}`, value: `value-${index}`, headers: { h: `${index}` } }),
+    kafkajsRecord({
+      offsetDelta: index,
+      timestampDelta: index * 2,
+      key: `key-${index}`,
+      value: `value-${index}`,
+      headers: { h: `${index}` },
+    }),
   );
   const encoded = await kafkajsRecordBatch.RecordBatch({
     firstTimestamp: 1_700_000_000_000,
@@ -50,9 +56,18 @@ describe('record batch header', () => {
     const header = new RecordBatchHeader();
     readRecordBatchHeader(batch, 0, header);
     expect(header).toMatchObject({
-      baseOffset: 0, batchLength: batch.length - 12, partitionLeaderEpoch: 0, magic: 2, attributes: 0,
-      lastOffsetDelta: 2, baseTimestamp: 1_700_000_000_000, maxTimestamp: 1_700_000_000_004, producerId: 4242,
-      producerEpoch: 1, baseSequence: 17, recordCount: 3,
+      baseOffset: 0,
+      batchLength: batch.length - 12,
+      partitionLeaderEpoch: 0,
+      magic: 2,
+      attributes: 0,
+      lastOffsetDelta: 2,
+      baseTimestamp: 1_700_000_000_000,
+      maxTimestamp: 1_700_000_000_004,
+      producerId: 4242,
+      producerEpoch: 1,
+      baseSequence: 17,
+      recordCount: 3,
     });
     expect(header.crc).toBe(crc32c(batch, 0, 21, batch.length));
     expect(header.sizeBytes).toBe(batch.length);
@@ -60,13 +75,18 @@ describe('record batch header', () => {
 
   it('a header shorter than 61 bytes is a KafkaDecodeError', async () => {
     const batch = await batchOf(1);
-    expect(() => readRecordBatchHeader(batch.subarray(0, 60), 0, new RecordBatchHeader())).toThrow(KafkaDecodeError);
+    expect(() => readRecordBatchHeader(batch.subarray(0, 60), 0, new RecordBatchHeader())).toThrow(
+      KafkaDecodeError,
+    );
   });
 });
 
 describe('splitting and validating a produce records blob', () => {
   it('splits several batches into views of the blob', async () => {
-    const blob = Buffer.concat([await batchOf(2), await batchOf(5, { compression: kafkajsCompression['GZIP'] })]);
+    const blob = Buffer.concat([
+      await batchOf(2),
+      await batchOf(5, { compression: kafkajsCompression['GZIP'] }),
+    ]);
     const split = splitRecordBatches(blob, { batchBytesMax: 1 << 20, fromProducer: false });
     expect(split.failure).toBeNull();
     expect(split.batches.map((batch) => batch.header.recordCount)).toEqual([2, 5]);
@@ -100,7 +120,12 @@ describe('splitting and validating a produce records blob', () => {
     const wrongCount = Buffer.from(batch);
     wrongCount.writeInt32BE(4, BATCH_RECORD_COUNT_POSITION);
     recrc(wrongCount);
-    cases.push(['count mismatch', wrongCount, KAFKA_ERROR.INVALID_RECORD, /does not match last offset delta/]);
+    cases.push([
+      'count mismatch',
+      wrongCount,
+      KAFKA_ERROR.INVALID_RECORD,
+      /does not match last offset delta/,
+    ]);
     const badCodec = Buffer.from(batch);
     badCodec.writeInt16BE(7, BATCH_ATTRIBUTES_POSITION);
     recrc(badCodec);
@@ -136,8 +161,13 @@ describe('patching and decoding', () => {
     expect(split.batches[0]?.header).toMatchObject({ baseOffset: 2 ** 40 + 3, partitionLeaderEpoch: 9 });
     const result = decodeRecords(batch, 1 << 20);
     if (!result.decoded) throw new Error(result.reason);
-    expect(result.records.map((record) => record.offset)).toEqual([0, 1, 2, 3].map((delta) => 2 ** 40 + 3 + delta));
-    expect(result.records[3]).toMatchObject({ timestamp: 1_700_000_000_006, headers: [{ key: 'h', value: Buffer.from('3') }] });
+    expect(result.records.map((record) => record.offset)).toEqual(
+      [0, 1, 2, 3].map((delta) => 2 ** 40 + 3 + delta),
+    );
+    expect(result.records[3]).toMatchObject({
+      timestamp: 1_700_000_000_006,
+      headers: [{ key: 'h', value: Buffer.from('3') }],
+    });
   });
 
   it('gzip batches decode to the same records as uncompressed ones', async () => {
@@ -158,7 +188,11 @@ describe('patching and decoding', () => {
 
   it('snappy, lz4 and zstd batches are reported as not decodable, never guessed', async () => {
     const batch = await batchOf(2);
-    for (const [codec, name] of [[2, 'snappy'], [3, 'lz4'], [4, 'zstd']] as const) {
+    for (const [codec, name] of [
+      [2, 'snappy'],
+      [3, 'lz4'],
+      [4, 'zstd'],
+    ] as const) {
       const other = Buffer.from(batch);
       other.writeInt16BE(codec, BATCH_ATTRIBUTES_POSITION);
       recrc(other);

@@ -47,7 +47,10 @@ describe('fields outside a version', () => {
     const value = { topics: null, allowAutoTopicCreation: false };
     const encoded = Buffer.from(metadata.request.encode(writer, value, 3));
     expect([...encoded]).toEqual([0xff, 0xff, 0xff, 0xff]);
-    expect(metadata.request.decode(new KafkaReader(encoded), 3)).toEqual({ topics: null, allowAutoTopicCreation: true });
+    expect(metadata.request.decode(new KafkaReader(encoded), 3)).toEqual({
+      topics: null,
+      allowAutoTopicCreation: true,
+    });
   });
 
   it('Produce v2 has no transactional id; v3 does', () => {

@@ -17,11 +17,20 @@ describe('produceErrorResponse', () => {
       acks: 1,
       timeoutMs: 1000,
       topics: [
-        { name: 'a', partitions: [{ index: 0, records: Buffer.from([1, 2]) }, { index: 3, records: null }] },
+        {
+          name: 'a',
+          partitions: [
+            { index: 0, records: Buffer.from([1, 2]) },
+            { index: 3, records: null },
+          ],
+        },
         { name: 'b', partitions: [{ index: 1, records: null }] },
       ],
     };
-    const decoded = produce.request.decode(new KafkaReader(Buffer.from(produce.request.encode(writer, request, 2))), 2);
+    const decoded = produce.request.decode(
+      new KafkaReader(Buffer.from(produce.request.encode(writer, request, 2))),
+      2,
+    );
     const response = produceErrorResponse(decoded, KAFKA_ERROR.UNSUPPORTED_VERSION);
     const bytes = Buffer.from(produce.response.encode(writer, response, 2));
     expect(produce.response.decode(new KafkaReader(bytes), 2)).toEqual({
@@ -33,7 +42,10 @@ describe('produceErrorResponse', () => {
             { index: 3, errorCode: 35, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 },
           ],
         },
-        { name: 'b', partitions: [{ index: 1, errorCode: 35, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }] },
+        {
+          name: 'b',
+          partitions: [{ index: 1, errorCode: 35, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }],
+        },
       ],
       throttleTimeMs: 0,
     });

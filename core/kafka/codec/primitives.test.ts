@@ -55,25 +55,32 @@ describe('varints', () => {
     expect([0, -1, 1, -2, 2].map(zigzagEncode)).toEqual([0, 1, 2, 3, 4]);
     expect([...written(1, (w) => w.writeVarlong(-1))]).toEqual([0x01]);
     fc.assert(
-      fc.property(fc.maxSafeInteger().filter((n) => Math.abs(n) < 2 ** 52), (value) => {
-        expect(zigzagDecode(zigzagEncode(value))).toBe(value);
-      }),
+      fc.property(
+        fc.maxSafeInteger().filter((n) => Math.abs(n) < 2 ** 52),
+        (value) => {
+          expect(zigzagDecode(zigzagEncode(value))).toBe(value);
+        },
+      ),
       { seed, numRuns: 2000 },
     );
   });
 
   it('zig-zag varints (int32) and varlongs (safe integers) round-trip', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: -(2 ** 52), max: 2 ** 52 }), (int32, long) => {
-        const bytes = written(varlongBytes(int32) + varlongBytes(long), (w) => {
-          w.writeVarlong(int32);
-          w.writeVarlong(long);
-        });
-        const reader = new KafkaReader(bytes);
-        expect(reader.readVarint()).toBe(int32);
-        expect(reader.readVarlong()).toBe(long);
-        expect(reader.remainingBytes).toBe(0);
-      }),
+      fc.property(
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        fc.integer({ min: -(2 ** 52), max: 2 ** 52 }),
+        (int32, long) => {
+          const bytes = written(varlongBytes(int32) + varlongBytes(long), (w) => {
+            w.writeVarlong(int32);
+            w.writeVarlong(long);
+          });
+          const reader = new KafkaReader(bytes);
+          expect(reader.readVarint()).toBe(int32);
+          expect(reader.readVarlong()).toBe(long);
+          expect(reader.remainingBytes).toBe(0);
+        },
+      ),
       { seed, numRuns: 2000 },
     );
   });
@@ -83,7 +90,9 @@ describe('varints', () => {
     expect(() => new KafkaReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).readUVarint()).toThrow(
       /longer than 5 bytes/,
     );
-    expect(() => new KafkaReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x1f])).readUVarint()).toThrow(/32 bits/);
+    expect(() => new KafkaReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x1f])).readUVarint()).toThrow(
+      /32 bits/,
+    );
     expect(() => new KafkaReader(Buffer.alloc(11, 0xff)).readVarlong()).toThrow(KafkaDecodeError);
   });
 });
@@ -118,16 +127,26 @@ describe('strings and bytes', () => {
       fc.property(text, fc.option(text, { nil: null }), (value, nullable) => {
         const length = Buffer.byteLength(value);
         const nullableLength = nullable === null ? 0 : Buffer.byteLength(nullable);
-        const bytes = written(2 + length + uvarintBytes(length + 1) + length + 2 + nullableLength + uvarintBytes(nullable === null ? 0 : nullableLength + 1) + nullableLength, (w) => {
-          w.writeInt16(length);
-          w.writeUtf8(value, length);
-          w.writeUVarint(length + 1);
-          w.writeUtf8(value, length);
-          w.writeInt16(nullable === null ? -1 : nullableLength);
-          if (nullable !== null) w.writeUtf8(nullable, nullableLength);
-          w.writeUVarint(nullable === null ? 0 : nullableLength + 1);
-          if (nullable !== null) w.writeUtf8(nullable, nullableLength);
-        });
+        const bytes = written(
+          2 +
+            length +
+            uvarintBytes(length + 1) +
+            length +
+            2 +
+            nullableLength +
+            uvarintBytes(nullable === null ? 0 : nullableLength + 1) +
+            nullableLength,
+          (w) => {
+            w.writeInt16(length);
+            w.writeUtf8(value, length);
+            w.writeUVarint(length + 1);
+            w.writeUtf8(value, length);
+            w.writeInt16(nullable === null ? -1 : nullableLength);
+            if (nullable !== null) w.writeUtf8(nullable, nullableLength);
+            w.writeUVarint(nullable === null ? 0 : nullableLength + 1);
+            if (nullable !== null) w.writeUtf8(nullable, nullableLength);
+          },
+        );
         const reader = new KafkaReader(bytes);
         expect(reader.readString()).toBe(value);
         expect(reader.readCompactString()).toBe(value);
@@ -153,7 +172,9 @@ describe('strings and bytes', () => {
     expect(() => new KafkaReader(Buffer.from([0xff, 0xfe])).readNullableString()).toThrow(/negative/);
     expect(() => new KafkaReader(Buffer.from([0, 5, 65])).readString()).toThrow(/needs 5 bytes/);
     expect(() => new KafkaReader(Buffer.from([0])).readCompactString()).toThrow(/null is not allowed/);
-    expect(() => new KafkaReader(Buffer.from([0x7f, 0xff, 0xff, 0xff])).readArrayLength(4)).toThrow(/cannot fit/);
+    expect(() => new KafkaReader(Buffer.from([0x7f, 0xff, 0xff, 0xff])).readArrayLength(4)).toThrow(
+      /cannot fit/,
+    );
   });
 
   it('any byte string read as any primitive fails only with KafkaDecodeError', () => {
@@ -170,9 +191,15 @@ describe('strings and bytes', () => {
       (r) => r.skipTaggedFields(),
     ];
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 12 }), fc.integer({ min: 0, max: reads.length - 1 }), (bytes, which) => {
-        expectOnlyDecodeError(() => (reads[which] as (r: KafkaReader) => unknown)(new KafkaReader(Buffer.from(bytes))));
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 12 }),
+        fc.integer({ min: 0, max: reads.length - 1 }),
+        (bytes, which) => {
+          expectOnlyDecodeError(() =>
+            (reads[which] as (r: KafkaReader) => unknown)(new KafkaReader(Buffer.from(bytes))),
+          );
+        },
+      ),
       { seed, numRuns: 5000 },
     );
   });
