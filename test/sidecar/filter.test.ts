@@ -1,7 +1,7 @@
 /**
  * Goal: `x2 sidecar` filters 100,000 JSON trades with mixed symbols into a per-symbol topic with
- * each kind of user logic (--where, --module, --exec), producing exactly the matching records,
- * each once, in order per key, readable by kafkajs. Method: a real cluster (sequencer, commits,
+ * each kind of user logic (--where, --module per record and per batch, --exec), producing
+ * exactly the matching records, each once, in order per key, readable by kafkajs. Method: a real cluster (sequencer, commits,
  * gateway from dist/x2); kafkajs produces the trades to a 3-partition topic; each sidecar runs
  * as its own process; the output topic is read whole with kafkajs and compared with the trades
  * computed locally. The module is loaded from an empty folder, as a user's file would be.
@@ -78,6 +78,17 @@ describe('x2 sidecar filters trades', () => {
     const records = await readTopic(kafka, 'aapl-module');
     expectExactly(records, expectedAapl);
     expect(records.every((record) => /^trades\/[0-2]$/.test(record.headers['from'] ?? ''))).toBe(true);
+  }, 300_000);
+
+  it('--module with a batch export keeps exactly the AAPL trades', async () => {
+    writeFileSync(join(folder, 'batch.mjs'), [
+      'export function batch(records) {',
+      '  return records.filter((r) => JSON.parse(r.value.toString()).symbol === "AAPL")',
+      '    .map((r) => ({ key: r.key, value: r.value }));',
+      '}',
+    ].join('\n'));
+    await runUntilComplete(['--module', 'batch.mjs'], 'aapl-batch', expectedAapl.length, folder);
+    expectExactly(await readTopic(kafka, 'aapl-batch'), expectedAapl);
   }, 300_000);
 
   it('--exec runs a Python program over msgpack frames and keeps exactly the AAPL trades', async () => {
