@@ -1,10 +1,11 @@
 /**
  * Goal: `x2 sidecar` filters 100,000 JSON trades with mixed symbols into a per-symbol topic with
  * each kind of user logic (--where, --module per record and per batch, --exec), producing
- * exactly the matching records, each once, in order per key, readable by kafkajs. Method: a
- * real cluster (sequencer, commits, gateway from dist/x2); kafkajs produces the trades to a 3-partition topic; each sidecar runs
- * as its own process; the output topic is read whole with kafkajs and compared with the trades
- * computed locally. The module is loaded from an empty folder, as a user's file would be.
+ * exactly the matching records, each once, in order per key, readable by kafkajs.
+ * Method: a real cluster (sequencer, commits, gateway from dist/x2); kafkajs produces the trades
+ * to a 3-partition topic; each sidecar runs as its own process; the output topic is read whole
+ * with kafkajs and compared with the trades computed locally. The module is loaded from an empty
+ * folder, as a user's file would be.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
