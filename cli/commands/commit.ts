@@ -15,6 +15,7 @@ import { startMetricsPublisher } from '../../core/metrics/publisher.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { LossGenerator } from '../../core/river/loss-generator.ts';
 import { Commit } from '../../core/roles/commit/commit.ts';
+import { retentionCheckMsOption } from './gateway.ts';
 import type { SyncPolicy } from '../../core/storage/store.ts';
 import { DEFAULT_SEQUENCER, hostPortParser, integerParser, lossParser, resolveRiver, riverOptions,
   type RiverChoice } from '../river-options.ts';
@@ -22,7 +23,28 @@ import { DEFAULT_SEQUENCER, hostPortParser, integerParser, lossParser, resolveRi
 type CommitFlags = {
   sequencer: HostPort; listen: HostPort; data: string; river: RiverChoice; interface?: string; metricsPort: number;
   memberId?: string; sync: SyncPolicy; loss: number; seed?: number;
+  retentionMs: number; retentionBytes: number; retentionCheckMs: number;
 };
+
+/** Store-wide --retention-ms: -1 (unlimited) or a duration of at least 1 s. */
+function parseRetentionMs(value: string): number {
+  if (value.trim() === '-1') return -1;
+  const ms = parseDurationMs(value, 'ms');
+  if (ms === null || !Number.isSafeInteger(ms) || ms < 1000) {
+    throw usageError('--retention-ms', value, '-1 (unlimited) or a duration of at least 1s is allowed (e.g. 7d)');
+  }
+  return ms;
+}
+
+/** Store-wide --retention-bytes: -1 (unlimited) or a size of at least 1 MiB. */
+function parseRetentionBytes(value: string): number {
+  if (value.trim() === '-1') return -1;
+  const bytes = parseBytes(value);
+  if (bytes === null || !Number.isSafeInteger(bytes) || bytes < 1024 * 1024) {
+    throw usageError('--retention-bytes', value, '-1 (unlimited) or a size of at least 1MiB is allowed (e.g. 500GiB)');
+  }
+  return bytes;
+}
 
 function parseDataDir(value: string): string {
   const dir = resolve(value);
@@ -71,7 +93,14 @@ export function commitCommand(): Command {
     .addOption(new Option('--loss <fraction>', 'test/bench: drop this fraction of received river datagrams (seeded)')
       .env('X2_LOSS').argParser(lossParser).default(0))
     .addOption(new Option('--seed <n>', 'seed of the --loss generator (printed; default random)').env('X2_SEED')
-      .argParser(integerParser('--seed', 0, 2 ** 32 - 1)));
+      .argParser(integerParser('--seed', 0, 2 ** 32 - 1)))
+    .addOption(new Option('--retention-ms <duration>',
+      'store-wide: delete the oldest segment once all its entries are older (-1 = unlimited)')
+      .env('X2_RETENTION_MS').argParser(parseRetentionMs).default(-1))
+    .addOption(new Option('--retention-bytes <size>',
+      'store-wide: delete the oldest segments while the store stays at least this big without them (-1 = unlimited)')
+      .env('X2_RETENTION_BYTES').argParser(parseRetentionBytes).default(-1))
+    .addOption(retentionCheckMsOption('how often whole segments no stream needs any more are deleted'));
   for (const option of riverOptions()) command.addOption(option);
   return command.action(async (flags: CommitFlags) => {
     const memberId = flags.memberId ?? `${hostname()}:${basename(flags.data)}`;
@@ -84,7 +113,9 @@ export function commitCommand(): Command {
     const commit = await Commit.start({
       memberId, sequencer: `${flags.sequencer.host}:${flags.sequencer.port}`, listenHost: flags.listen.host,
       listenPort: flags.listen.port, dataDir: flags.data, river: river.mode, interfaceAddress: river.interfaceAddress,
-      sync: flags.sync, loss, log, registry,
+      sync: flags.sync, loss, log, registry, retentionCheckMs: flags.retentionCheckMs,
+      retentionMs: flags.retentionMs < 0 ? undefined : flags.retentionMs,
+      retentionBytes: flags.retentionBytes < 0 ? undefined : flags.retentionBytes,
     });
     const metrics = await serveMetrics(registry, flags.metricsPort);
     const publisher = startMetricsPublisher({ role: 'commit', nodeId: memberId, river: river.mode, registry,

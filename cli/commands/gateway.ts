@@ -6,11 +6,13 @@
 import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
+import { parseDurationMs } from '../../core/base/units.ts';
 import { createRegistry, serveMetrics } from '../../core/metrics/metrics.ts';
 import { startMetricsPublisher } from '../../core/metrics/publisher.ts';
 import { gatewayClusterFigures } from '../../core/metrics/snapshot-sources.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { Gateway } from '../../core/roles/gateway/gateway.ts';
+import { RETENTION_CHECK_MS_DEFAULT } from '../../core/roles/gateway/retention.ts';
 import {
   bytesParser, DEFAULT_SEQUENCER, hostPortParser, integerParser, resolveRiver, riverOptions, type RiverChoice,
 } from '../river-options.ts';
@@ -21,7 +23,19 @@ type GatewayFlags = {
   listen: HostPort; advertise?: HostPort; nodeId: number; sequencer: HostPort; river: RiverChoice; interface?: string;
   metricsPort: number; requestBytesMax: number; tailCacheBytes: number; autoCreateTopics: boolean; partitions: number;
   sessionTimeoutMsMin: number; initialRebalanceDelayMs: number; clusterId: string; commits: number;
+  retentionCheckMs: number;
 };
+
+/** `--retention-check-ms`, shared by `x2 gateway` and `x2 commit`: 10ms..1h, a number of ms or with a unit. */
+export function retentionCheckMsOption(help: string): Option {
+  return new Option('--retention-check-ms <ms>', help).env('X2_RETENTION_CHECK_MS').argParser((value: string) => {
+    const ms = parseDurationMs(value, 'ms');
+    if (ms === null || !Number.isInteger(ms) || ms < 10 || ms > 3_600_000) {
+      throw usageError('--retention-check-ms', value, 'a duration from 10ms to 1h is allowed (e.g. 10000, 500ms, 10s)');
+    }
+    return ms;
+  }).default(RETENTION_CHECK_MS_DEFAULT, '10s');
+}
 
 function clusterIdParser(value: string): string {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) throw usageError('--cluster-id', value,
@@ -63,7 +77,8 @@ export function gatewayCommand(): Command {
       .argParser(integerParser('--commits', 0, 16)).default(0))
     .addOption(new Option('--cluster-id <id>',
       'cluster id shown in Metadata').env('X2_CLUSTER_ID').argParser(clusterIdParser)
-      .default('x2'));
+      .default('x2'))
+    .addOption(retentionCheckMsOption('how often the controller gateway applies topic retention.ms/retention.bytes'));
   for (const option of riverOptions()) command.addOption(option);
   return command.action(async (flags: GatewayFlags) => {
     const log = new Log(`gateway ${flags.nodeId}`);
@@ -78,7 +93,8 @@ export function gatewayCommand(): Command {
       cacheBytesMax: flags.tailCacheBytes, autoCreateTopics: flags.autoCreateTopics,
         partitionCountDefault: flags.partitions,
       sessionTimeoutMsMin: flags.sessionTimeoutMsMin, initialRebalanceDelayMs: flags.initialRebalanceDelayMs,
-      clusterId: flags.clusterId, commitCount: flags.commits, log, registry,
+      clusterId: flags.clusterId, commitCount: flags.commits,
+      retentionCheckMs: flags.retentionCheckMs, log, registry,
     });
     const metrics = await serveMetrics(registry, flags.metricsPort);
     const publisher = startMetricsPublisher({ role: 'gateway', nodeId: `gateway-${flags.nodeId}`, river: river.mode,

@@ -27,6 +27,8 @@ import {
   FIRST_USER_STREAM_ID, INTERNAL_TOPICS, isInternalTopic, topicNameProblem,
 } from './topic-name.ts';
 
+const METRICS_TOPIC_NAME = INTERNAL_TOPICS[2].name;
+
 /** Each partition is a stream the sequencer, commits and index track; this keeps Metadata sane. */
 export const PARTITIONS_PER_TOPIC_MAX = 10_000;
 /** Live user streams in the cluster: per-stream state in sequencer and gateways is bounded by it. */
@@ -351,7 +353,8 @@ export class ControlState {
 
   #applyLogStartMoved(record: Extract<ControlRecord, { kind: 'log-start-moved' }>): ApplyOutcome {
     const partition = this.#partitionsByStreamId.get(record.streamId);
-    if (partition === undefined || isInternalTopic(partition.topic)) {
+    // __x2_metrics is the one internal stream whose log start moves (its fixed retention).
+    if (partition === undefined || (isInternalTopic(partition.topic) && partition.topic !== METRICS_TOPIC_NAME)) {
       return {
         ...refuse(KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION, `stream ${record.streamId} is not a user partition`),
         stale: false,

@@ -27,6 +27,7 @@ import { MESSAGE, sendEntries, type Hello, type RiverMode, type StoredRiverEntry
   type Welcome } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import { Store, type SyncPolicy } from '../../storage/store.ts';
+import { CommitRetention } from './retention.ts';
 import { divergencePoint, readEpochHistory, readOrCreateDataId, writeEpochHistory } from './epoch-file.ts';
 
 export const QUEUE_BYTES_MAX = 256 * 1024 * 1024;
@@ -42,6 +43,10 @@ export type CommitOptions = {
   river: RiverMode;
   interfaceAddress: string | null;
   sync: SyncPolicy;
+  /** Store-wide retention (undefined = unlimited) and how often it and log start moves are checked. */
+  retentionMs: number | undefined;
+  retentionBytes: number | undefined;
+  retentionCheckMs: number;
   loss: LossGenerator | null;
   log: Log;
   registry: Registry;
@@ -51,6 +56,7 @@ export class Commit {
   readonly options: CommitOptions;
   readonly store: Store;
   readonly member: RiverMember;
+  readonly retention: CommitRetention;
   readonly #server: Server;
   readonly #queue: StoredRiverEntry[] = [];
   #queueHead = 0;
@@ -74,6 +80,7 @@ export class Commit {
       deliver: (entry) => this.#deliver(entry),
     });
     store.onDurable((durableSeq) => this.member.reportDurable(durableSeq));
+    this.retention = new CommitRetention(store, options.log, () => this.member.committedSeq);
     const registry = options.registry;
     const member = this.member;
     counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)',
@@ -92,12 +99,17 @@ export class Commit {
     gaugeFrom(registry, 'x2_commit_last_seq', 'highest seq appended to this store', () => store.lastSeq);
     gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard from the river',
       () => member.committedSeq);
+    counterFrom(registry, 'x2_commit_log_start_moves_total', 'log start moves (DeleteRecords, retention) applied',
+      () => this.retention.logStartMovesApplied);
+    counterFrom(registry, 'x2_commit_segments_deleted_total', 'segment files deleted by retention',
+      () => this.retention.segmentsDeleted);
     gaugeFrom(registry, 'x2_river_epoch', 'epoch of the last welcome', () => member.epoch);
   }
 
   static async start(options: CommitOptions): Promise<Commit> {
     mkdirSync(options.dataDir, { recursive: true });
-    const store = await Store.open({ dir: join(options.dataDir, 'store'), sync: options.sync });
+    const store = await Store.open({ dir: join(options.dataDir, 'store'), sync: options.sync,
+      retentionMs: options.retentionMs, retentionBytes: options.retentionBytes });
     const server = createServer({ noDelay: true });
     const commit = new Commit(options, store, server);
     server.on('connection', (socket) => commit.#onPeer(socket));
@@ -113,6 +125,7 @@ export class Commit {
     new Gauge({ name: 'x2_commit_peer_address_info', help: 'where this commit serves stored entries to peers',
       labelNames: ['address'], registers: [options.registry] }).set({ address: commit.#listen }, 1);
     commit.member.start();
+    commit.retention.start(options.retentionCheckMs);
     return commit;
   }
 
@@ -121,6 +134,7 @@ export class Commit {
   async close(): Promise<void> {
     this.member.close();
     this.#server.close();
+    await this.retention.close();
     await this.store.close();
   }
 
@@ -149,6 +163,7 @@ export class Commit {
       if (cut === null) break;
       this.options.log.warn(`truncating a divergent tail: seqs ${cut + 1}..${this.store.lastSeq} were never committed`);
       await this.store.truncateAfter(cut);
+      this.retention.dropAfter(cut);
     }
     writeEpochHistory(this.options.dataDir, welcome.history);
     await this.store.sync();
@@ -184,6 +199,7 @@ export class Commit {
         }
         throw error;
       }
+      this.retention.noteEntry(entry);
       this.#queueBytes -= entry.batch.length + 64;
       this.#queueHead += 1;
     }

@@ -32,6 +32,7 @@ import {
   encodeAlive, encodeLeft, GATEWAY_HEARTBEAT_MS, GATEWAYS_STREAM_ID, stableHash, type GatewayAddress,
 } from './membership.ts';
 import { handleProduce } from './produce-handler.ts';
+import { startRetention } from './retention.ts';
 
 export const FETCH_BYTES_MAX = 32 * 1024 * 1024;
 export const APPENDS_INFLIGHT_MAX = 4096;
@@ -57,6 +58,8 @@ export type GatewayOptions = {
   clusterId: string;
   /** Commits in the cluster (replication factors above it are refused); 0 = as the sequencer's welcome lists. */
   commitCount: number;
+  /** How often the controller gateway checks topic retention (retention.ts). */
+  retentionCheckMs: number;
   log: Log;
   registry: Registry;
 };
@@ -147,6 +150,7 @@ export class Gateway {
     gateway.#timers.push(setInterval(() => gateway.groups.tick(Date.now()), GROUP_TICK_MS));
     gateway.#timers.push(setInterval(() => gateway.#heartbeat(), GATEWAY_HEARTBEAT_MS));
     gateway.#heartbeat();
+    gateway.#timers.push(startRetention(gateway, options.retentionCheckMs));
     return gateway;
   }
 

@@ -103,6 +103,20 @@ export class StreamLog {
     return -1;
   }
 
+  /**
+   * Retention by size: the first batch from which the stream's batches to the head take at most
+   * `bytesMax` bytes (batchCount when even the newest batch alone is larger).
+   */
+  firstBatchWithinBytes(bytesMax: number): number {
+    let low = 0;
+    let high = this.#batchCount;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.totalBytes - this.#index[middle * INDEX_SLOTS + 3]! <= bytesMax) high = middle; else low = middle + 1;
+    }
+    return low;
+  }
+
   /** Cached batches from the one holding `offset`, when the cache reaches back that far. */
   cachedFrom(offset: number): { from: number } | null {
     if (this.cacheHead >= this.cache.length) return null;
