@@ -5,7 +5,8 @@
  * commit does, and check: nothing moves while the entry is not committed; once it is, the store's
  * log start moves, the sealed segments no stream needs any more are deleted, and reads below the
  * log start are OFFSET_OUT_OF_RANGE while the rest reads back; a move above a truncation point is
- * dropped; a malformed control entry is counted and skipped.
+ * dropped; a malformed control entry is counted and skipped; after a restart (the move noted but
+ * never applied) the stored `__x2_control` is re-read and the move applied.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,9 +26,9 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-async function openStore(): Promise<{ store: Store; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'x2-commit-retention-'));
-  dirs.push(dir);
+async function openStore(existingDir?: string): Promise<{ store: Store; dir: string }> {
+  const dir = existingDir ?? mkdtempSync(join(tmpdir(), 'x2-commit-retention-'));
+  if (existingDir === undefined) dirs.push(dir);
   return { store: await Store.open({ dir, sync: { kind: 'entry-set' }, segmentBytesMax: 1000 }), dir };
 }
 
@@ -107,5 +108,21 @@ describe('CommitRetention', () => {
     expect(retention.malformedRecords).toBe(1);
     await retention.close();
     await store.close();
+  });
+
+  it('re-reads the stored __x2_control after a restart and applies a move left unapplied', async () => {
+    const { store, dir } = await openStore();
+    appendUserBatches(store);
+    store.append(controlEntry(7, 0, 5));
+    await store.sync();
+    await store.close();
+    const reopened = (await openStore(dir)).store;
+    const retention = new CommitRetention(reopened, new Log('test commit'), () => 0);
+    await retention.replayStored();
+    await retention.run(false);
+    expect(retention.logStartMovesApplied).toBe(1);
+    expect(reopened.stream(USER_STREAM_ID)?.logStartOffset).toBe(5);
+    await retention.close();
+    await reopened.close();
   });
 });

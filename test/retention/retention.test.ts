@@ -1,13 +1,14 @@
 /**
  * Retention end to end: topic `retention.ms` / `retention.bytes` and DeleteRecords move log starts
  * through `__x2_control`, and the commits apply them to their stores. Method: a real cluster
- * (sequencer, one commit, one gateway, X2_RETENTION_CHECK_MS=200 for both roles); batches are
- * produced with a raw client so their timestamps and sizes are exact (an hour-old batch is expired
- * under retention.ms=60000 at once, a fresh one is not; retention.bytes keeps whole newest
- * batches). Checks: ListOffsets earliest moves to the first kept batch, a Fetch below it is
- * OFFSET_OUT_OF_RANGE, records produced afterwards are fetched; DeleteRecords moves the commit's
- * log start (its x2_commit_log_start_moves_total) and a restarted gateway answers the same earliest
- * offset from the replayed control record.
+ * (sequencer, one commit, one gateway without tail cache so reads reach the commit,
+ * X2_RETENTION_CHECK_MS=200 for both roles); batches are produced with a raw client so their
+ * timestamps and sizes are exact (an hour-old batch is expired under retention.ms=60000 at once,
+ * a fresh one is not; retention.bytes keeps whole newest batches). Checks: ListOffsets earliest
+ * moves to the first kept batch, a Fetch below it is OFFSET_OUT_OF_RANGE without a history read,
+ * records produced afterwards are fetched; DeleteRecords moves the commit's log start (its
+ * x2_commit_log_start_moves_total) and a restarted gateway answers the same earliest offset from
+ * the replayed control record.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ const checkMsBefore = process.env['X2_RETENTION_CHECK_MS'];
 
 beforeAll(async () => {
   process.env['X2_RETENTION_CHECK_MS'] = '200';
-  cluster = await Cluster.start({ gateways: 1, commits: 1 });
+  cluster = await Cluster.start({ gateways: 1, commits: 1, gatewayArgs: ['--tail-cache-bytes', '0'] });
   client = await RawKafka.open(cluster.gatewayPorts[0]!);
   kafka = new Kafka({ clientId: 'x2-retention', brokers: cluster.brokers, logLevel: logLevel.NOTHING,
     retry: { retries: 10, initialRetryTime: 200 } });
@@ -90,13 +91,18 @@ async function fetchFrom(topic: string, offset: number): Promise<{ errorCode: nu
   return { errorCode: partition.errorCode, baseOffsets: split.batches.map((batch) => batch.header.baseOffset) };
 }
 
-async function commitMetric(name: string): Promise<number> {
-  const port = /metrics on :(\d+)\/metrics/.exec(cluster.log('commit-1'))?.[1];
+/** A counter of a role, from the /metrics port its (last) start logged. */
+async function metricOf(role: string, name: string): Promise<number> {
+  const port = [...cluster.log(role).matchAll(/metrics on :(\d+)\/metrics/g)].at(-1)?.[1];
   expect(port).toBeDefined();
   const text = await (await globalThis.fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`));
-  expect(line, `${name} in the commit's /metrics`).toBeDefined();
+  expect(line, `${name} in the /metrics of ${role}`).toBeDefined();
   return Number(line!.split(' ')[1]);
+}
+
+function commitMetric(name: string): Promise<number> {
+  return metricOf('commit-1', name);
 }
 
 async function waitEarliest(topic: string, offset: number): Promise<void> {
@@ -119,8 +125,12 @@ describe('retention', () => {
       await waitFor(async () => await commitMetric('x2_commit_log_start_moves_total') === 1, { timeoutMs: 20_000,
         what: 'the commit applying the log start move' });
       expect(cluster.log('commit-1')).not.toContain('not moved');
+      // Below the log start the gateway answers by itself; from it, the commit serves (no tail cache).
+      const historyReads = await metricOf('gateway-0', 'x2_gateway_history_reads_total');
       expect((await fetchFrom('ret-delete', 1)).errorCode).toBe(KAFKA_ERROR.OFFSET_OUT_OF_RANGE);
+      expect(await metricOf('gateway-0', 'x2_gateway_history_reads_total')).toBe(historyReads);
       expect(await fetchFrom('ret-delete', 3)).toEqual({ errorCode: 0, baseOffsets: [3, 4] });
+      expect(await metricOf('gateway-0', 'x2_gateway_history_reads_total')).toBeGreaterThan(historyReads);
 
       await cluster.kill('gateway-0');
       cluster.restart('gateway-0');

@@ -167,6 +167,7 @@ export class Commit {
     }
     writeEpochHistory(this.options.dataDir, welcome.history);
     await this.store.sync();
+    await this.retention.replayStored();
     this.options.log.info(`welcomed: epoch ${welcome.epoch}, head seq ${welcome.headSeq}, `
       + `holding ${this.store.lastSeq}`);
     return this.store.lastSeq;

@@ -4,7 +4,8 @@
  * delete whole oldest segments that no stream needs any more (or that the store-wide
  * --retention-ms / --retention-bytes expire); core/storage/store-control.ts has the truth table.
  *
- * Where it sits: the commit hands it every `__x2_control` entry after appending it to the store.
+ * Where it sits: the commit hands it every `__x2_control` entry after appending it to the store,
+ * and after each welcome it re-reads the stored `__x2_control` (moves a crash left unapplied).
  * A move is applied only once its entry is committed (a stored but uncommitted tail may be cut
  * after a sequencer change, and its record would then never have happened); moves above a
  * truncation point are dropped.
@@ -25,6 +26,12 @@ export const CONTROL_STREAM_ID = INTERNAL_TOPICS[0].streamId;
 export const LOG_START_APPLY_MS = 200;
 const CONTROL_BATCH_BYTES_MAX = 64 * 1024 * 1024;
 const LOG_START_MOVED_KIND = 5;
+const REPLAY_READ_BYTES_MAX = 4 * 1024 * 1024;
+
+/** The offset after a stored batch: base offset (int64 at 0) + last offset delta (int32 at 23) + 1. */
+function readBatchNextOffset(batch: Buffer): number {
+  return batch.readInt32BE(0) * 0x1_0000_0000 + batch.readUInt32BE(4) + batch.readInt32BE(23) + 1;
+}
 
 type PendingMove = { seq: number; logStartOffset: number };
 
@@ -60,8 +67,31 @@ export class CommitRetention {
   /** Notes the log start moves of a `__x2_control` entry the store has just appended. */
   noteEntry(entry: StoredRiverEntry): void {
     if (entry.streamId !== CONTROL_STREAM_ID) return;
+    this.#noteBatch(entry.seq, Buffer.from(entry.batch.buffer, entry.batch.byteOffset, entry.batch.length));
+  }
+
+  /**
+   * After a welcome (the divergent tail already cut): notes every move in the stored
+   * `__x2_control`, so moves a crash left unapplied are applied. What the store holds then is
+   * the river's history (at or below the welcome's head seq), hence committed: seq 0.
+   */
+  async replayStored(): Promise<void> {
+    const info = this.#store.stream(CONTROL_STREAM_ID);
+    if (info === null) return;
+    let offset = info.logStartOffset;
+    while (offset < info.nextOffset) {
+      const batches = await this.#store.read(CONTROL_STREAM_ID, offset, REPLAY_READ_BYTES_MAX);
+      const before = offset;
+      for (const batch of batches) {
+        this.#noteBatch(0, batch);
+        offset = Math.max(offset, readBatchNextOffset(batch));
+      }
+      if (offset === before) break; // nothing read or an unpatched base offset: stop rather than spin
+    }
+  }
+
+  #noteBatch(seq: number, batch: Buffer): void {
     try {
-      const batch = Buffer.from(entry.batch.buffer, entry.batch.byteOffset, entry.batch.length);
       const decoded = decodeRecords(batch, CONTROL_BATCH_BYTES_MAX);
       if (!decoded.decoded) return;
       for (const record of decoded.records) {
@@ -71,12 +101,12 @@ export class CommitRetention {
         if (control.kind !== 'log-start-moved') continue;
         const previous = this.#pending.get(control.streamId);
         if (previous === undefined || previous.logStartOffset < control.logStartOffset) {
-          this.#pending.set(control.streamId, { seq: entry.seq, logStartOffset: control.logStartOffset });
+          this.#pending.set(control.streamId, { seq, logStartOffset: control.logStartOffset });
         }
       }
     } catch (error) {
       this.malformedRecords += 1;
-      this.#log.limited('warn', 'control-record', `skipped a malformed control entry at seq ${entry.seq}: `
+      this.#log.limited('warn', 'control-record', `skipped a malformed control entry at seq ${seq}: `
         + String(error));
     }
   }
