@@ -1,6 +1,7 @@
 /**
  * `x2 sidecar`: user logic next to the river (core/roles/sidecar). Parses and checks the flags,
- * loads the user logic (--module, --exec or --where: exactly one), serves /metrics and runs
+ * loads the user logic (--module, --exec or --where: exactly one), serves /metrics, publishes
+ * metrics snapshots to __x2_metrics (what `x2 top` shows) and runs
  * sidecar instances one after another: an instance that lost its sequencer link is replaced by a
  * new one (which claims again and resumes from the checkpoint); a fatal error exits with its code.
  * SIGTERM/SIGINT stop cleanly after the appends in flight are committed.
@@ -11,6 +12,7 @@ import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
 import { createRegistry, serveMetrics } from '../../core/metrics/metrics.ts';
+import { startMetricsPublisher } from '../../core/metrics/publisher.ts';
 import { topicNameProblem } from '../../core/control/topic-name.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { ExecTransform } from '../../core/roles/sidecar/exec-transform.ts';
@@ -132,13 +134,17 @@ export function sidecarCommand(): Command {
     const registry = createRegistry('sidecar');
     const metrics = new SidecarMetrics(registry);
     const server = await serveMetrics(registry, flags.metricsPort);
+    const sequencer = `${flags.sequencer.host}:${flags.sequencer.port}`;
+    // Snapshots to __x2_metrics, so `x2 top` lists the sidecar with its rates.
+    const publisher = startMetricsPublisher({ role: 'sidecar', nodeId: `sidecar-${name}-${flags.member}`,
+      river: river.mode, registry, sequencer, state: () => (current?.live ? 'live' : 'replaying') });
     log.info(`${transform.kind} sidecar "${name}" member ${flags.member}/${flags.members}: ` +
       `${flags.from.join(',')} -> ` +
       `${flags.to}; river ${river.mode} (${river.reason}); metrics on :${server.port}/metrics`);
     let end: SidecarEnd = { kind: 'stopped' };
     while (!stopping) {
       current = await Sidecar.start({
-        name, sequencer: `${flags.sequencer.host}:${flags.sequencer.port}`, river: river.mode,
+        name, sequencer, river: river.mode,
         interfaceAddress: river.interfaceAddress, from: flags.from, to: flags.to, partitionsForCreate: flags.partitions,
         member: flags.member, members: flags.members, onError: flags.onError, inputBytesMax: flags.inputBytesMax,
         transform, metrics, log,
@@ -150,6 +156,7 @@ export function sidecarCommand(): Command {
       log.warn(`restarting: ${end.reason}`);
       await new Promise((resolveDelay) => setTimeout(resolveDelay, 500));
     }
+    publisher.close();
     await transform.close();
     server.server.close();
     if (end.kind === 'fatal') throw end.error;

@@ -4,7 +4,7 @@
  * pass-through module sidecar is killed with SIGKILL at seeded random moments and started again
  * each time; at the end the output holds every trade exactly once, in order per key. (2) Two
  * sidecars with the same --name and --members 2 filter the same input: each owns part of the
- * input partitions, and together they write each matching trade once. (3) A backlog of 1 KiB
+ * input partitions, together they write each matching trade once, and x2 top lists both. (3) A backlog of 1 KiB
  * records larger than the sidecar's window of appends in flight drains completely and intact.
  */
 import { writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from '../harness/cluster.ts';
 import { prng, testSeed } from '../harness/seed.ts';
 import { waitFor } from '../harness/wait-for.ts';
-import { makeTempDir } from '../harness/x2.ts';
+import { makeTempDir, runX2 } from '../harness/x2.ts';
 import {
   expectExactly, kafkaFor, produceTrades, readTopic, startSidecar, stopSidecar, topicCount, tradeOf,
   type SidecarProcess, type Trade,
@@ -92,15 +92,26 @@ describe('x2 sidecar exactly once', () => {
   }, 600_000);
 
   it('two sidecars with one name split the partitions and write each output once', async () => {
-    const expected = allTrades.filter((trade) => trade.symbol === 'MSFT');
-    const common = ['--sequencer', cluster.sequencerAddress, '--from', 'trades', '--to', 'msft-two', '--name', 'msft',
-      '--members', '2', '--where', 'value.symbol == "MSFT"'];
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'trades-two', numPartitions: 3 }] });
+    await admin.disconnect();
+    await produceTrades(kafka, 'trades-two', 30_000);
+    const expected = allTrades.filter((trade) => trade.symbol === 'MSFT' && trade.n < 30_000);
+    const common = ['--sequencer', cluster.sequencerAddress, '--from', 'trades-two', '--to', 'msft-two',
+      '--name', 'msft', '--members', '2', '--where', 'value.symbol == "MSFT"'];
     const first = startSidecar([...common, '--member', '0']);
     const second = startSidecar([...common, '--member', '1']);
     await waitForCount('msft-two', expected.length, [first, second]);
+    // Both publish metrics snapshots: x2 top lists them as sidecar nodes.
+    const top = await waitFor(() => {
+      const result = runX2(['top', '--json', '--bootstrap', cluster.bootstrap, '--wait-ms', '2500']);
+      return result.stdout.includes('sidecar-msft-0') && result.stdout.includes('sidecar-msft-1') ? result : null;
+    }, { timeoutMs: 60_000, intervalMs: 500, what: 'both sidecars in x2 top' });
+    expect(top.code).toBe(0);
     expect(await stopSidecar(first), first.output()).toBe(0);
     expect(await stopSidecar(second), second.output()).toBe(0);
-    // trades has 3 partitions: member 0 owns partitions 0 and 2, member 1 owns partition 1.
+    // trades-two has 3 partitions: member 0 owns partitions 0 and 2, member 1 owns partition 1.
     expect(first.output()).toMatch(/member 0\/2 at seq \d+: 2 input stream\(s\)/);
     expect(second.output()).toMatch(/member 1\/2 at seq \d+: 1 input stream\(s\)/);
     expectExactly(await readTopic(kafka, 'msft-two'), expected);
