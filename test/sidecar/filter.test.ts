@@ -5,7 +5,8 @@
  * Method: a real cluster (sequencer, commits, gateway from dist/x2); kafkajs produces the trades
  * to a 3-partition topic; each sidecar runs as its own process; the output topic is read whole
  * with kafkajs and compared with the trades computed locally. The module is loaded from an empty
- * folder, as a user's file would be.
+ * folder, as a user's file would be. Last, a sidecar started before its input topic exists waits
+ * for it and then copies it whole.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,5 +110,20 @@ describe('x2 sidecar filters trades', () => {
     ].join('\n'));
     await runUntilComplete(['--exec', '/usr/bin/python3 filter.py'], 'aapl-exec', expectedAapl.length, folder);
     expectExactly(await readTopic(kafka, 'aapl-exec'), expectedAapl);
+  }, 300_000);
+
+  it('waits for an input topic created after it started', async () => {
+    const sidecar = startSidecar(['--sequencer', cluster.sequencerAddress, '--from', 'late', '--to', 'late-copy',
+      '--where', 'true']);
+    await waitFor(() => sidecar.output().includes('waiting for --from topic(s) late to be created'),
+      { timeoutMs: 120_000, what: 'the wait message' });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'late', numPartitions: 1 }] });
+    await produceTrades(kafka, 'late', 2000);
+    await waitFor(async () => await topicCount(admin, 'late-copy') >= 2000, { timeoutMs: 120_000, what: 'the copy' });
+    await admin.disconnect();
+    expect(await stopSidecar(sidecar), sidecar.output()).toBe(0);
+    expectExactly(await readTopic(kafka, 'late-copy'), Array.from({ length: 2000 }, (_, n) => tradeOf(n)));
   }, 300_000);
 });

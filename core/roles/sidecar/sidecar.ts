@@ -6,8 +6,9 @@
  * ONE entry set, so outputs and checkpoint are sequenced atomically: exactly once.
  *
  * Start: replay the river to the welcomed head, append a claim and wait for it to come back, then
- * create missing output topics. Every checkpoint sequenced before the claim is the state; input
- * records at or past the checkpoint (kept while replaying) are processed from there. An instance
+ * create missing output topics and wait for the input topics to exist. Every checkpoint sequenced
+ * before the claim is the state; input records at or past the checkpoint (kept while replaying)
+ * are processed from there. An instance
  * that loses its sequencer link stops (`done` resolves with a restart): the outcome of its
  * in-flight appends is unknown, and the next instance's claim settles it.
  *
@@ -159,7 +160,7 @@ export class Sidecar {
         kind: 'claim', name: options.name, member: options.member, members: options.members, token: sidecar.token,
       })]);
       await sidecar.#ensureTopics();
-      sidecar.#checkInputs();
+      await sidecar.#waitForInputs();
       await options.transform.init({
         name: options.name, from: options.from, to: options.to, toPartitions: sidecar.#toStreamIds.length,
         member: options.member, members: options.members, log: (message) => options.log.info(`module: ${message}`),
@@ -240,12 +241,19 @@ export class Sidecar {
     }
   }
 
-  #checkInputs(): void {
-    for (const topic of this.options.from) {
-      if (!this.control.topic(topic)) {
-        throw new X2Error('X2_ERR_USAGE', `--from topic "${topic}" does not exist (known: ${
+  /** Waits until every --from topic exists (a cluster may start its sidecars before its topics). */
+  async #waitForInputs(): Promise<void> {
+    let warnedAtMs = 0;
+    for (;;) {
+      const missing = this.options.from.filter((topic) => !this.control.topic(topic));
+      if (missing.length === 0) return;
+      if (this.#ended) throw new Error('stopped while waiting for the input topics');
+      if (Date.now() - warnedAtMs >= 10_000) {
+        warnedAtMs = Date.now();
+        this.log.warn(`waiting for --from topic(s) ${missing.join(', ')} to be created (known: ${
           this.control.topicNames({ includeInternal: false }).join(', ') || 'none'})`);
       }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
