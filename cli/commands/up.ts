@@ -20,10 +20,12 @@ import { VERSION } from '../version.ts';
 import {
   integerParser, resolveRiver, riverParser, interfaceParser, type ResolvedRiver, type RiverChoice,
 } from '../river-options.ts';
+import { retentionCheckMsOption } from './gateway.ts';
 
 type UpFlags = {
   data: string; port: number; host: string; gateways: number; commits: number; writeQuorum?: number;
   sequencerPort: number; river: RiverChoice; interface?: string; partitions: number; readyTimeoutMs: number;
+  retentionCheckMs: number;
 };
 
 function hostParser(value: string): string {
@@ -109,6 +111,7 @@ export function upCommand(): Command {
       .argParser(integerParser('--partitions', 1, 10_000)).default(1))
     .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the cluster to serve before giving up')
       .env('X2_READY_TIMEOUT_MS').argParser(integerParser('--ready-timeout-ms', 1000, 3_600_000)).default(120_000))
+    .addOption(retentionCheckMsOption('how often gateways apply topic retention and commits delete unneeded segments'))
     .action(async (flags: UpFlags) => {
       const writeQuorum = flags.writeQuorum ?? (flags.commits <= 2 ? flags.commits : Math.floor(flags.commits / 2) + 1);
       if (writeQuorum > flags.commits) {
@@ -154,13 +157,15 @@ export function upCommand(): Command {
       for (let index = 1; index <= flags.commits; index++) {
         await addChild(`commit ${index}`, ['commit', '--sequencer', sequencer, '--data', join(dataDir,
           `commit-${index}`),
-          '--member-id', `commit-${index}`], `commit-${index}.log`);
+          '--member-id', `commit-${index}`, '--retention-check-ms', String(flags.retentionCheckMs)],
+        `commit-${index}.log`);
       }
       for (let nodeId = 0; nodeId < flags.gateways; nodeId++) {
         await addChild(`gateway ${nodeId}`, ['gateway', '--sequencer', sequencer, '--listen',
           `${flags.host}:${flags.port + nodeId}`,
           '--node-id', String(nodeId), '--partitions', String(flags.partitions),
-          '--commits', String(flags.commits)], `gateway-${nodeId}.log`);
+          '--commits', String(flags.commits), '--retention-check-ms', String(flags.retentionCheckMs)],
+        `gateway-${nodeId}.log`);
       }
       let stopping = false;
       const stopped = new Promise<void>((resolveStopped) => {
