@@ -28,16 +28,20 @@ function logOf(streamId: number, timestampsMs: number[]): StreamLog {
 describe('planRetention', () => {
   it('retention.ms: the first batch with max timestamp >= now - retention.ms, the whole log when none', () => {
     const { control, streamId } = stateWith({ 'retention.ms': '1000' });
-    const log = logOf(streamId, [100, 200, 5000, 6000]);
+    const log = logOf(streamId, [100, 1150, 5000, 6000]);
     const streams = (id: number): StreamLog | undefined => (id === streamId ? log : undefined);
     expect(planRetention(control, streams, 1100)).toEqual([]);
-    expect(planRetention(control, streams, 1150)).toEqual([
+    expect(planRetention(control, streams, 1150)).toEqual([]); // expired by 50 ms, within the 10% slack
+    expect(planRetention(control, streams, 1201)).toEqual([
       { streamId, logStartOffset: 2, reason: 'retention.ms 1000' }]);
     expect(planRetention(control, streams, 5500)).toMatchObject([{ streamId, logStartOffset: 4 }]);
     expect(planRetention(control, streams, 60_000)).toMatchObject([{ streamId, logStartOffset: 8 }]);
   });
 
   it('retention.bytes keeps the newest whole batches that fit; -1 keeps everything; the default is 7 days', () => {
+    const under = stateWith({ 'retention.bytes': '460' }); // 500 bytes: over by less than the 10% slack
+    const underLog = logOf(under.streamId, [1, 2, 3, 4, 5]);
+    expect(planRetention(under.control, (id) => (id === under.streamId ? underLog : undefined), 10)).toEqual([]);
     const { control, streamId } = stateWith({ 'retention.bytes': '250' });
     const log = logOf(streamId, [1, 2, 3, 4, 5]);
     expect(planRetention(control, (id) => (id === streamId ? log : undefined), 10)).toEqual([
@@ -62,10 +66,10 @@ describe('planRetention', () => {
 
   it('__x2_metrics keeps METRICS_RETENTION_MS, and its log start move applies', () => {
     const control = new ControlState();
-    const log = logOf(METRICS_STREAM_ID, [1000, 2000, 3000]);
+    const log = logOf(METRICS_STREAM_ID, [1000, 2000, 3000 + METRICS_RETENTION_MS]);
     const streams = (id: number): StreamLog | undefined => (id === METRICS_STREAM_ID ? log : undefined);
-    expect(planRetention(control, streams, 1000 + METRICS_RETENTION_MS)).toEqual([]);
-    const [move] = planRetention(control, streams, 2500 + METRICS_RETENTION_MS);
+    expect(planRetention(control, streams, 2500 + METRICS_RETENTION_MS)).toEqual([]); // within the slack
+    const [move] = planRetention(control, streams, 2500 + METRICS_RETENTION_MS * 1.1);
     expect(move).toEqual({ streamId: METRICS_STREAM_ID, logStartOffset: 4,
       reason: `retention.ms ${METRICS_RETENTION_MS}` });
     expect(control.apply({ kind: 'log-start-moved', streamId: METRICS_STREAM_ID, logStartOffset: 4 }).ok).toBe(true);

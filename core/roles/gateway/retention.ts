@@ -3,7 +3,8 @@
  * per partition, the first offset retention keeps: by time (`retention.ms`, Kafka's semantics:
  * the first batch whose max timestamp is >= now - retention.ms; none = everything up to the high
  * watermark expired; -1 = unlimited) and by size (`retention.bytes` per partition: the newest
- * batches that fit; -1 = unlimited), from this gateway's batch index. A log start that moves is
+ * batches that fit; -1 = unlimited), from this gateway's batch index, once the partition is over
+ * its limit by RETENTION_SLACK_FRACTION. A log start that moves is
  * appended as the same `log-start-moved` control record DeleteRecords uses, so every gateway and
  * every commit applies it in river order (commits then free whole segments, core/storage).
  *
@@ -27,6 +28,13 @@ export const METRICS_RETENTION_MS = 60 * 60 * 1000;
 export const METRICS_STREAM_ID = INTERNAL_TOPICS[2].streamId;
 export const RETENTION_CHECK_MS_DEFAULT = 10_000;
 export const LOG_START_MOVES_PER_CHECK_MAX = 4096;
+/**
+ * A log start moves only once the partition is over its limit by this fraction of it (Kafka moves
+ * by whole segments, as coarsely): each move is a `__x2_control` record every gateway replays
+ * forever, so a partition with a steady flow moves about every tenth of its retention, not at
+ * every check.
+ */
+export const RETENTION_SLACK_FRACTION = 0.1;
 
 export type LogStartMove = { streamId: number; logStartOffset: number; reason: string };
 
@@ -36,15 +44,18 @@ export function retentionTarget(log: StreamLog, logStartOffset: number, limits: 
 }): { offset: number; reason: string } | null {
   let offset = logStartOffset;
   let reason = '';
-  if (limits.retentionMs >= 0) {
-    const batchIndex = log.batchForTimestamp(limits.nowMs - limits.retentionMs, logStartOffset);
-    const byTime = batchIndex < 0 ? log.nextOffset : log.baseOffsetOf(batchIndex);
+  const slackMs = Math.floor(limits.retentionMs * RETENTION_SLACK_FRACTION);
+  if (limits.retentionMs >= 0
+    && firstOffsetFrom(log, log.batchForTimestamp(limits.nowMs - limits.retentionMs - slackMs, logStartOffset))
+      > logStartOffset) {
+    const byTime = firstOffsetFrom(log, log.batchForTimestamp(limits.nowMs - limits.retentionMs, logStartOffset));
     if (byTime > offset) {
       offset = byTime;
       reason = `retention.ms ${limits.retentionMs}`;
     }
   }
-  if (limits.retentionBytes >= 0) {
+  const slackBytes = Math.floor(limits.retentionBytes * RETENTION_SLACK_FRACTION);
+  if (limits.retentionBytes >= 0 && log.bytesFrom(logStartOffset) > limits.retentionBytes + slackBytes) {
     const batchIndex = log.firstBatchWithinBytes(limits.retentionBytes);
     const bySize = batchIndex >= log.batchCount ? log.nextOffset : log.baseOffsetOf(batchIndex);
     if (bySize > offset) {
@@ -54,6 +65,11 @@ export function retentionTarget(log: StreamLog, logStartOffset: number, limits: 
   }
   offset = Math.min(offset, log.nextOffset);
   return offset > logStartOffset ? { offset, reason } : null;
+}
+
+/** The base offset of batch `batchIndex`, the high watermark for -1 (no such batch). */
+function firstOffsetFrom(log: StreamLog, batchIndex: number): number {
+  return batchIndex < 0 ? log.nextOffset : log.baseOffsetOf(batchIndex);
 }
 
 /** Every log start move retention asks for now, user partitions and `__x2_metrics`. */
