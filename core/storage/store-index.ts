@@ -19,6 +19,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { assert } from '../base/assert.ts';
+import { X2Error } from '../base/errors.ts';
 import { Log } from '../base/log.ts';
 import { FRAME_HEADER_BYTES } from './format.ts';
 import {
@@ -176,7 +177,18 @@ export class StoreIndex {
   }
 
   async open(): Promise<{ checkpoint: Checkpoint | null; retainedSeq: number }> {
-    await this.db.open();
+    try {
+      await this.db.open();
+    } catch (error) {
+      // LevelDB's own message ("Database failed to open") does not say that another process holds it.
+      const cause = (error as { cause?: { code?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') {
+        throw new X2Error('X2_ERR_IO', `${this.db.location}: the store is in use by another process ` +
+          '(another x2 commit on the same --data?); one commit per data directory is allowed', { cause: error });
+      }
+      throw new X2Error('X2_ERR_IO', `${this.db.location}: the index cannot be opened: ` +
+        `${(cause as Error | undefined)?.message ?? (error as Error).message}`, { cause: error });
+    }
     const checkpointValue = await this.db.get(tagOnlyKey(TAG.checkpoint));
     const retainedValue = await this.db.get(tagOnlyKey(TAG.retained));
     const checkpoint = checkpointValue === undefined ? null : decodeCheckpoint(checkpointValue);
