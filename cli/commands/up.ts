@@ -55,11 +55,29 @@ function portFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolveAccepts) => {
+/** ApiVersions v0: size 10, api key 18, version 0, correlation id 0x7832, null client id. */
+const API_VERSIONS_PROBE = Buffer.from([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0x78, 0x32, 0xff, 0xff]);
+
+/**
+ * Whether a Kafka gateway answers on `host:port`: an ApiVersions round trip with error 0, not
+ * just an accepted connection (another process could hold the port while our gateway cannot bind).
+ */
+function servesKafka(host: string, port: number): Promise<boolean> {
+  return new Promise((resolveServes) => {
     const socket = connect({ host, port });
-    socket.once('connect', () => { socket.destroy(); resolveAccepts(true); });
-    socket.once('error', () => resolveAccepts(false));
+    let received = Buffer.alloc(0);
+    const finish = (ok: boolean): void => {
+      socket.destroy();
+      resolveServes(ok);
+    };
+    socket.setTimeout(2_000, () => finish(false));
+    socket.once('connect', () => socket.write(API_VERSIONS_PROBE));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]).subarray(0, 10);
+      if (received.length >= 10) finish(received.readInt32BE(4) === 0x7832 && received.readInt16BE(8) === 0);
+    });
+    socket.once('error', () => finish(false));
+    socket.once('end', () => finish(false));
   });
 }
 
@@ -180,7 +198,7 @@ export function upCommand(): Command {
       });
       const deadlineMs = Date.now() + flags.readyTimeoutMs;
       for (let nodeId = 0; nodeId < flags.gateways && !stopping; nodeId++) {
-        while (!stopping && !await accepts(flags.host, flags.port + nodeId)) {
+        while (!stopping && !await servesKafka(flags.host, flags.port + nodeId)) {
           if (Date.now() > deadlineMs) {
             await supervisor.stop(['gateway', 'sequencer', 'commit']);
             throw new X2Error('X2_ERR_IO', `the cluster did not serve within ${flags.readyTimeoutMs} ms; ` +
