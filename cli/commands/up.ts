@@ -15,6 +15,7 @@ import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
 import { Supervisor } from '../../core/up/supervisor.ts';
+import { parseSidecarSpec, type SidecarSpec } from '../../core/up/sidecar-spec.ts';
 import { runProbe } from '../../core/probe/probe.ts';
 import { VERSION } from '../version.ts';
 import {
@@ -25,8 +26,21 @@ import { retentionCheckMsOption } from './gateway.ts';
 type UpFlags = {
   data: string; port: number; host: string; gateways: number; commits: number; writeQuorum?: number;
   sequencerPort: number; river: RiverChoice; interface?: string; partitions: number; readyTimeoutMs: number;
-  retentionCheckMs: number;
+  retentionCheckMs: number; sidecar: SidecarSpec[];
 };
+
+/** Collects repeated `--sidecar 'NAME:ARGS'` flags; names must differ. */
+function sidecarCollector(value: string, previous: SidecarSpec[]): SidecarSpec[] {
+  const result = parseSidecarSpec(value);
+  if (!result.ok) throw usageError('--sidecar', value, result.problem);
+  if (previous.some((spec) => spec.name === result.spec.name)) {
+    throw usageError('--sidecar', value, `a NAME not used by another --sidecar (${result.spec.name} is)`);
+  }
+  return [...previous, result.spec];
+}
+
+/** Sidecar exit statuses a restart cannot mend: bad flags (2), a deliberate --on-error stop (65). */
+const SIDECAR_FINAL_EXIT_CODES = [2, 65] as const;
 
 function hostParser(value: string): string {
   if (!/^[A-Za-z0-9.:-]+$/.test(value)) throw usageError('--host', value, 'an IPv4 address or host name is allowed');
@@ -129,6 +143,9 @@ export function upCommand(): Command {
       .argParser(integerParser('--partitions', 1, 10_000)).default(1))
     .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the cluster to serve before giving up')
       .env('X2_READY_TIMEOUT_MS').argParser(integerParser('--ready-timeout-ms', 1000, 3_600_000)).default(120_000))
+    .addOption(new Option('--sidecar <name:args>', 'start a sidecar with the cluster (repeatable): NAME is its '
+      + '--name, ARGS the other flags of x2 sidecar, split like a shell splits them')
+      .argParser(sidecarCollector).default([] as SidecarSpec[], 'none'))
     .addOption(retentionCheckMsOption('how often gateways apply topic retention and commits delete unneeded segments'))
     .action(async (flags: UpFlags) => {
       const writeQuorum = flags.writeQuorum ?? (flags.commits <= 2 ? flags.commits : Math.floor(flags.commits / 2) + 1);
@@ -164,11 +181,12 @@ export function upCommand(): Command {
       const sequencer = `127.0.0.1:${sequencerPort}`;
       const metricsPorts = new Map<string, number>();
       const supervisor = new Supervisor(log);
-      const addChild = async (name: string, args: string[], file: string): Promise<void> => {
+      const addChild = async (name: string, args: string[], file: string,
+        finalExitCodes?: readonly number[]): Promise<void> => {
         const metricsPort = await freePort();
         metricsPorts.set(name, metricsPort);
         supervisor.start({ name, args: [...args, ...riverArgs, '--metrics-port', String(metricsPort)],
-          logFile: join(logDir, file) });
+          logFile: join(logDir, file), ...(finalExitCodes ? { finalExitCodes } : {}) });
       };
       await addChild('sequencer', ['sequencer', '--listen', sequencer, '--replication', String(flags.commits),
         '--write-quorum', String(writeQuorum), ...groupArgs], 'sequencer.log');
@@ -190,8 +208,10 @@ export function upCommand(): Command {
         const stop = (signal: string): void => {
           if (stopping) return;
           stopping = true;
-          log.info(`${signal}: stopping the cluster (gateways, sequencer, commits); data stays in ${dataDir}`);
-          supervisor.stop(['gateway', 'sequencer', 'commit']).then(() => resolveStopped(), () => resolveStopped());
+          log.info(`${signal}: stopping the cluster (sidecars, gateways, sequencer, commits); `
+            + `data stays in ${dataDir}`);
+          supervisor.stop(['sidecar', 'gateway', 'sequencer', 'commit'])
+            .then(() => resolveStopped(), () => resolveStopped());
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
@@ -207,6 +227,11 @@ export function upCommand(): Command {
           await new Promise((wait) => setTimeout(wait, 100));
         }
       }
+      // Sidecars start once the gateways serve; a sidecar waits for input topics that do not exist yet.
+      for (const spec of stopping ? [] : flags.sidecar) {
+        await addChild(`sidecar ${spec.name}`, ['sidecar', ...spec.args, '--name', spec.name, '--sequencer', sequencer],
+          `sidecar-${spec.name}.log`, SIDECAR_FINAL_EXIT_CODES);
+      }
       if (!stopping) {
         const bootstrap = Array.from({ length: flags.gateways }, (_, i) => `${flags.host}:${flags.port + i}`).join(',');
         const metricsUrl = (name: string): string => `http://127.0.0.1:${metricsPorts.get(name)}/metrics`;
@@ -220,6 +245,8 @@ export function upCommand(): Command {
             `log ${join(logDir, `commit-${i + 1}.log`)}  metrics ${metricsUrl(`commit ${i + 1}`)}`),
           ...Array.from({ length: flags.gateways }, (_, i) => `  gateway ${i}  ${flags.host}:${flags.port + i}  ` +
             `log ${join(logDir, `gateway-${i}.log`)}  metrics ${metricsUrl(`gateway ${i}`)}`),
+          ...flags.sidecar.map((spec) => `  sidecar ${spec.name}  log ${join(logDir, `sidecar-${spec.name}.log`)}  `
+            + `metrics ${metricsUrl(`sidecar ${spec.name}`)}`),
           `  watch      kcat -b ${flags.host}:${flags.port} -L ; curl -s ${metricsUrl('sequencer')} ; `
             + `tail -f ${logDir}/*.log`,
           '  stop       Ctrl-C (or SIGTERM); data stays for the next x2 up',

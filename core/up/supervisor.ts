@@ -27,6 +27,8 @@ export type ChildSpec = {
   /** Arguments after the executable (the subcommand first). */
   readonly args: readonly string[];
   readonly logFile: string;
+  /** Exit statuses that mean "restarting cannot help" (bad flags, a deliberate stop): not restarted. */
+  readonly finalExitCodes?: readonly number[];
 };
 
 type Child = {
@@ -91,6 +93,11 @@ export class Supervisor {
       const ranMs = Date.now() - child.startedAtMs;
       if (ranMs >= STABLE_AFTER_MS) child.restartDelayMs = RESTART_DELAY_MS_MIN;
       const how = signal ? `killed by ${signal}` : `exited with status ${code}`;
+      if (code !== null && child.spec.finalExitCodes?.includes(code)) {
+        this.#log.error(`${child.spec.name} (pid ${spawned.pid}) ${how} after ${ranMs} ms; last log line: ` +
+          `${lastLine(child.spec.logFile) || '(none)'}; not restarted (status ${code} is final)`);
+        return;
+      }
       this.#log.warn(`${child.spec.name} (pid ${spawned.pid}) ${how} after ${ranMs} ms; last log line: ` +
         `${lastLine(child.spec.logFile) || '(none)'}; restarting in ${child.restartDelayMs} ms`);
       child.restarts += 1;
