@@ -12,7 +12,8 @@ describe('parseSidecarSpec', () => {
     const result = parseSidecarSpec(`aapl:--from trades --to trades.aapl --where 'value.symbol == "AAPL"'`);
     expect(result).toEqual({ ok: true, spec: { name: 'aapl', args: ['--from', 'trades', '--to', 'trades.aapl',
       '--where', 'value.symbol == "AAPL"'] } });
-    expect(splitShellWords(String.raw`a "b \"c\" d" e\ f ''`)).toEqual({ ok: true, words: ['a', 'b "c" d', 'e f', ''] });
+    expect(splitShellWords(String.raw`a "b \"c\" d" e\ f ''`))
+      .toEqual({ ok: true, words: ['a', 'b "c" d', 'e f', ''] });
   });
 
   it('refuses what it cannot use, saying what is allowed', () => {
