@@ -1,8 +1,10 @@
 /**
- * Regression: readBySeq from a seq that is already in the LevelDB index while later entries are
- * still pending (not yet indexed) must start at that seq, not at the first pending entry.
- * Method: write entries, close (everything indexed), reopen, append more (pending), then read
- * by seq from the start, from the middle of the indexed part, and from the pending part.
+ * Regressions of the commit store found by the roles that use it.
+ * 1. readBySeq from a seq already in the LevelDB index while later entries are still pending must
+ *    start at that seq. Method: write, close (all indexed), reopen, append more (pending), read by
+ *    seq from the start, the middle of the indexed part, and the pending part.
+ * 2. After truncateAfter drops a tail of a newer epoch, repair may append entries of an older
+ *    epoch at the same seqs. Method: write epochs 1 and 3, truncate the epoch-3 tail, append epoch 2.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,6 +42,26 @@ describe('Store.readBySeq across the indexed and pending parts', () => {
       expect(entries.map((e) => e.seq), `from ${fromSeq}`)
         .toEqual(Array.from({ length: 31 - fromSeq }, (_, i) => fromSeq + i));
     }
+    await store.close();
+  });
+});
+
+describe('Store.truncateAfter across epochs', () => {
+  it('accepts entries of an older epoch than the dropped tail had', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x2-truncate-epoch-'));
+    dirs.push(dir);
+    const store = await Store.open({ dir, sync: { kind: 'entry-set' } });
+    for (let seq = 1; seq <= 5; seq++) store.append({ ...entry(seq), epoch: 1 });
+    // A divergent tail written under epoch 3 by a sequencer that never reached a quorum.
+    for (let seq = 6; seq <= 8; seq++) store.append({ ...entry(seq), epoch: 3 });
+    await store.sync();
+    await store.truncateAfter(5);
+    // Repair from the head commit brings the quorum's entries of epoch 2 at the same seqs.
+    for (let seq = 6; seq <= 8; seq++) store.append({ ...entry(seq), epoch: 2 });
+    expect(await store.sync()).toBe(8);
+    const entries = await store.readBySeq(1, 1 << 20);
+    expect(entries.map((e) => [e.seq, e.epoch]))
+      .toEqual([[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 2], [7, 2], [8, 2]]);
     await store.close();
   });
 });

@@ -426,6 +426,9 @@ export class Store {
     await this.#parts.index.caughtUp();
     await this.#parts.index.exclusive(() => truncateStore(this.#parts, seq));
     this.#reportedDurableSeq = Math.min(this.#reportedDurableSeq, seq);
+    // Segments roll on every epoch change, so the last kept segment's epoch is the last kept entry's:
+    // repair may now append entries of an older epoch than the dropped tail had.
+    this.#lastEpoch = this.#parts.segments.at(-1)?.epoch ?? 0;
   }
 
   async setLogStartOffset(streamId: number, offset: number): Promise<void> {
