@@ -85,6 +85,12 @@ export function topCommand(): Command {
         process.stdout.write(`${text.join('\n')}\n`);
         return;
       }
+      // Ink draws only a final frame when CI or CONTINUOUS_INTEGRATION is set (is-in-ci, read when
+      // ink loads). Someone at a terminal wants the live screen whatever the environment says.
+      if (process.stdout.isTTY) {
+        delete process.env['CI'];
+        delete process.env['CONTINUOUS_INTEGRATION'];
+      }
       const { runTop } = await import('../tui/run-top.tsx');
       await runTop(flags.bootstrap);
     });

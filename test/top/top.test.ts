@@ -38,6 +38,17 @@ function pane(): string {
   return execFileSync('tmux', ['capture-pane', '-p', '-t', SESSION], { encoding: 'utf8' });
 }
 
+/**
+ * The environment for top with its output on a pipe: without CI and CONTINUOUS_INTEGRATION, which
+ * make Ink draw only a final frame (CI sets CI=true; these tests read the live frames).
+ */
+function liveFrameEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['CI'];
+  delete env['CONTINUOUS_INTEGRATION'];
+  return env;
+}
+
 function keys(...names: string[]): void {
   execFileSync('tmux', ['send-keys', '-t', SESSION, ...names]);
 }
@@ -128,7 +139,8 @@ describe('x2 top against x2 up', () => {
   });
 
   it('with stdin not a terminal it draws without raw mode and stops on SIGTERM', async () => {
-    const child = startX2(['top', '--bootstrap', `127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = startX2(['top', '--bootstrap', `127.0.0.1:${port}`],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: liveFrameEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
@@ -159,7 +171,7 @@ describe('x2 top when its gateway dies', () => {
     try {
       await cluster.ready();
       const [first, second] = cluster.brokers;
-      const child = startX2(['top', '--bootstrap', first!], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = startX2(['top', '--bootstrap', first!], { stdio: ['pipe', 'pipe', 'pipe'], env: liveFrameEnv() });
       let stdout = '';
       child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
       const latest = (): string => stdout.slice(stdout.lastIndexOf('x2 top  '));
