@@ -176,13 +176,16 @@ describe('x2 top when its gateway dies', () => {
       child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
       const latest = (): string => stdout.slice(stdout.lastIndexOf('x2 top  '));
       try {
-        await waitFor(() => latest().includes(`via ${first}`) && latest().includes('gateway-1'),
-          { timeoutMs: 30_000, what: 'both gateways on the screen' });
+        // Both gateways must be on screen before one dies: a node top never saw cannot turn stale.
+        await waitFor(() => latest().includes(`via ${first}`) && /^gateway-0 +serving/m.test(latest())
+          && /^gateway-1 +serving/m.test(latest()), { timeoutMs: 30_000, what: 'both gateways on the screen' });
         await cluster.kill('gateway-0');
         const screen = await waitFor(() => {
           const text = latest();
           return text.includes(`via ${second}`) && /^gateway-0 +stale/m.test(text) ? text : null;
-        }, { timeoutMs: 60_000, intervalMs: 200, what: `top to read through ${second}` });
+        }, { timeoutMs: 60_000, intervalMs: 200, what: `top to read through ${second}` }).catch((error: unknown) => {
+          throw new Error(`${(error as Error).message}; last screen:\n${latest()}`);
+        });
         // 80 columns on a pipe: node, state, river, ...
         expect(screen).toMatch(/^gateway-1 +serving +ucast/m);
         expect(screen).toMatch(/^sequencer +running +ucast/m);
