@@ -7,73 +7,26 @@
  *
  * Bounds: a batch holds at most INTERNAL_VALUES_MAX values; callers split larger sets.
  */
-import { crc32c } from '../../../native/index.ts';
 import { assert } from '../../base/assert.ts';
-import {
-  BATCH_ATTRIBUTES_POSITION, BATCH_CRC_POSITION, BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD_BYTES, decodeRecords,
-} from '../../kafka/record-batch.ts';
+import { decodeRecords } from '../../kafka/record-batch.ts';
+import { BATCH_HEADER_BYTES, RecordBatchWriter, type RecordHeader, type WriterRecord } from
+  '../../records/record-batch-writer.ts';
 
 export const INTERNAL_VALUES_MAX = 10_000;
 
-function zigzagVarintBytes(value: number): number {
-  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  let bytes = 1;
-  while (zigzag >= 128) {
-    zigzag = Math.floor(zigzag / 128);
-    bytes += 1;
-  }
-  return bytes;
-}
-
-function writeZigzagVarint(target: Buffer, position: number, value: number): number {
-  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  while (zigzag >= 128) {
-    target[position++] = (zigzag % 128) | 0x80;
-    zigzag = Math.floor(zigzag / 128);
-  }
-  target[position++] = zigzag;
-  return position;
-}
-
-function writeInt64(target: Buffer, position: number, value: number): void {
-  const high = Math.floor(value / 0x1_0000_0000);
-  target.writeInt32BE(high, position);
-  target.writeUInt32BE(value - high * 0x1_0000_0000, position + 4);
-}
+const NO_HEADERS: readonly RecordHeader[] = [];
 
 /** One uncompressed batch of `values` (each one record), baseOffset 0, no producer id. */
 export function buildInternalBatch(values: readonly Uint8Array[], timestampMs = Date.now()): Buffer {
   assert(values.length >= 1 && values.length <= INTERNAL_VALUES_MAX,
     `an internal batch holds 1..${INTERNAL_VALUES_MAX} values`);
-  const bodySizes = values.map((value, index) =>
-    1 + 1 + zigzagVarintBytes(index) + 1 + zigzagVarintBytes(value.length) + value.length + 1);
+  const records: WriterRecord[] = values.map((value) => ({ key: null, value, headers: NO_HEADERS, timestampMs }));
   let bytes = BATCH_HEADER_BYTES;
-  for (const size of bodySizes) bytes += zigzagVarintBytes(size) + size;
-  const batch = Buffer.alloc(bytes);
-  batch.writeInt32BE(bytes - BATCH_LOG_OVERHEAD_BYTES, 8);
-  batch.writeInt8(2, 16);
-  batch.writeInt32BE(values.length - 1, 23);
-  writeInt64(batch, 27, timestampMs);
-  writeInt64(batch, 35, timestampMs);
-  writeInt64(batch, 43, -1);
-  batch.writeInt16BE(-1, 51);
-  batch.writeInt32BE(-1, 53);
-  batch.writeInt32BE(values.length, 57);
-  let position = BATCH_HEADER_BYTES;
-  values.forEach((value, index) => {
-    position = writeZigzagVarint(batch, position, bodySizes[index]!);
-    batch[position++] = 0; // attributes
-    position = writeZigzagVarint(batch, position, 0); // timestamp delta
-    position = writeZigzagVarint(batch, position, index); // offset delta
-    position = writeZigzagVarint(batch, position, -1); // key: null
-    position = writeZigzagVarint(batch, position, value.length);
-    batch.set(value, position);
-    position += value.length;
-    position = writeZigzagVarint(batch, position, 0); // no headers
-  });
-  assert(position === bytes, 'internal batch size mismatch');
-  batch.writeUInt32BE(crc32c(batch, 0, BATCH_ATTRIBUTES_POSITION, bytes), BATCH_CRC_POSITION);
-  return batch;
+  records.forEach((record, index) => { bytes += RecordBatchWriter.recordBytes(record, index, 0); });
+  // A writer of exactly this size, used once: the batch it finishes is not overwritten later.
+  const writer = new RecordBatchWriter(bytes, bytes);
+  for (const record of records) assert(writer.add(record), 'internal batch size mismatch');
+  return writer.finish();
 }
 
 /** The values of an internal batch; throws KafkaDecodeError on a malformed one. */
