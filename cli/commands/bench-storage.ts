@@ -3,6 +3,7 @@
  * entries/s, MB/s, fsyncs/s, open files and index size, optionally with a raw write+fdatasync
  * baseline from the same run and a recovery measurement. This file validates flags and prints.
  */
+import { parseBenchDurationMs } from '../bench-flags.ts';
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
@@ -15,7 +16,6 @@ import type { SyncPolicy } from '../../core/storage/store.ts';
 const STREAMS_MAX = 10_000_000;
 const ENTRY_BYTES_MIN = syntheticBatchBytesMin(1);
 const ENTRY_BYTES_MAX = 8 * 1024 * 1024 - FRAME_HEADER_BYTES - SEGMENT_HEADER_BYTES;
-const DURATION_MS_MAX = 24 * 3_600_000;
 
 function parseCount(flag: string, min: number, max: number): (value: string) => number {
   return (value) => {
@@ -35,15 +35,6 @@ function parseEntryBytes(value: string): number {
       'is allowed (e.g. 1KiB)');
   }
   return bytes;
-}
-
-function parseDuration(value: string): number {
-  const ms = parseDurationMs(value, 's');
-  if (ms === null || ms <= 0 || ms > DURATION_MS_MAX) {
-    throw usageError('--duration', value,
-      'a positive duration up to 24h is allowed (seconds by default: 10, 500ms, 2m)');
-  }
-  return ms;
 }
 
 function parseSegmentBytes(value: string): number {
@@ -130,7 +121,7 @@ export function benchStorageCommand(): Command {
     .addOption(new Option('--entry-bytes <size>', 'bytes of each entry (one Kafka record batch)')
       .argParser(parseEntryBytes).default(1024, '1KiB'))
     .addOption(new Option('--duration <seconds>', 'how long to append (default 10 s unless --count)')
-      .argParser(parseDuration).conflicts('count'))
+      .argParser(parseBenchDurationMs).conflicts('count'))
     .addOption(new Option('--count <n>', 'append exactly this many entries instead of a duration')
       .argParser(parseCount('--count', 1, 2 ** 40)))
     .addOption(new Option('--sync <policy>', 'entry-set | interval:MS | bytes:SIZE')

@@ -5,9 +5,10 @@
  * TTY, a plain line per second otherwise) and prints the summary or one JSON object on stdout.
  * The workload itself runs in core/bench/workload-runner.ts.
  */
+import { parseBenchDurationMs } from '../bench-flags.ts';
 import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
-import { parseBytes, parseDurationMs } from '../../core/base/units.ts';
+import { parseBytes } from '../../core/base/units.ts';
 import type { LatencySummary } from '../../core/bench/latency.ts';
 import { KafkaTarget } from '../../core/bench/targets/kafka.ts';
 import { NatsTarget } from '../../core/bench/targets/nats.ts';
@@ -25,7 +26,6 @@ const TOPICS_MAX = 100_000;
 const PARTITIONS_MAX = 10_000;
 const CONSUMERS_MAX = 1_000;
 const RATE_MAX = 100_000_000;
-const DURATION_MS_MAX = 24 * 3_600_000;
 const TARGET_ALLOWED = 'kafka://HOST:PORT, nats://HOST:PORT or redis://HOST:PORT is allowed';
 
 export type TargetAddress = { kind: 'kafka' | 'nats' | 'redis'; host: string; port: number; url: string };
@@ -65,15 +65,6 @@ function parseRate(value: string): number | null {
     throw usageError('--rate', value, `records per second from 1 to ${RATE_MAX}, or max, is allowed`);
   }
   return rate;
-}
-
-function parseDuration(value: string): number {
-  const ms = parseDurationMs(value, 's');
-  if (ms === null || ms <= 0 || ms > DURATION_MS_MAX) {
-    throw usageError('--duration', value,
-      'a positive duration up to 24h is allowed (seconds by default: 10, 500ms, 2m)');
-  }
-  return ms;
 }
 
 function parseAcks(value: string): Acks {
@@ -268,7 +259,7 @@ function commonOptions(command: Command, mode: WorkloadMode): Command {
   }
   command
     .addOption(new Option('--duration <seconds>', mode === 'consume'
-      ? 'longest time to read the backlog' : 'how long producers send').argParser(parseDuration)
+      ? 'longest time to read the backlog' : 'how long producers send').argParser(parseBenchDurationMs)
       .default(mode === 'consume' ? 60_000 : 10_000, mode === 'consume' ? '60 s' : '10 s'))
     .addOption(new Option('--topic-prefix <name>', 'topics are named <name>-0, <name>-1, ...')
       .argParser(parseTopicPrefix).default('x2-bench'))
