@@ -139,7 +139,7 @@ export function readRequestHeader(reader: KafkaReader, header: RequestHeader): v
  * | no        | any                            | close-unknown-api            |
  * | 18        | outside 0-3                    | api-versions-fallback (v0)   |
  * | yes       | implemented                    | serve                        |
- * | yes       | advertised, not implemented    | unsupported-version-reply    |
+ * | yes       | advertised, not served         | unsupported-version-reply    |
  * | yes       | not advertised                 | close-unsupported-version    |
  */
 export type RequestDisposition =

@@ -401,7 +401,7 @@ describe('kafkajs Produce requests carry RecordBatches x2 validates and decodes'
   }
 });
 
-describe('kafkajs Produce v0-2 (advertised, not implemented) decode and are refused per partition', () => {
+describe('kafkajs Produce v0-2 (advertised, answered UNSUPPORTED_VERSION) decode and are refused per partition', () => {
   for (let version = 0; version <= 2; version++) {
     it(`Produce v${version}: old message sets are INVALID_RECORD, not misread`, async () => {
       const request = kafkajsRequest('produce', version)({

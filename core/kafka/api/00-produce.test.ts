@@ -1,5 +1,5 @@
 /**
- * Produce v0-2 are advertised (librdkafka's compression probe) but not implemented: the
+ * Produce v0-2 are advertised (librdkafka's compression probe) and answered UNSUPPORTED_VERSION: the
  * gateway answers them with produceErrorResponse. Method: a decoded v2 request is answered
  * with UNSUPPORTED_VERSION for every partition, and the answer encodes in the v2 layout.
  */
