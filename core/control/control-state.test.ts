@@ -10,7 +10,7 @@ import { prng, testSeed } from '../../test/harness/seed.ts';
 import { encodeControlRecord, type ControlRecord } from './control-records.ts';
 import { ControlState, type CreateTopicRequest, type PlanResult } from './control-state.ts';
 import { KAFKA_ERROR } from './kafka-error-codes.ts';
-import { FIRST_USER_STREAM_ID } from './topic-name.ts';
+import { FIRST_USER_STREAM_ID, parseSidecarTopicName, sidecarTopicName } from './topic-name.ts';
 
 const CLUSTER = { commitCount: 2 };
 
@@ -218,6 +218,28 @@ describe('ControlState', () => {
     expect(state.logStartOffset(1024)).toBe(0);
     expect(errorOf(state.planDeleteRecords('t', 2, 1))).toBe(KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION);
     expect(errorOf(state.planDeleteRecords('t', 0, -1))).toBe(KAFKA_ERROR.INVALID_REQUEST);
+  });
+
+  it('creates sidecar fence topics: internal, one partition, fresh streamId, never changed by clients', () => {
+    const state = new ControlState();
+    applied(state, state.planCreateTopic(create('t', 2), CLUSTER));
+    const name = sidecarTopicName('aapl.filter', 1025);
+    expect(parseSidecarTopicName(name)).toEqual({ sidecarName: 'aapl.filter', inputStreamId: 1025 });
+    applied(state, state.planCreateSidecarTopic(name));
+    expect(state.topic(name)).toMatchObject({ streamIds: [1026], isInternal: true });
+    expect(state.partitionOf(1026)).toEqual({ topic: name, partition: 0 });
+    expect(state.topicNames({ includeInternal: false })).toEqual(['t']);
+    expect(errorOf(state.planCreateSidecarTopic(name))).toBe(KAFKA_ERROR.TOPIC_ALREADY_EXISTS);
+    expect(errorOf(state.planCreateSidecarTopic('__x2_sidecar.a.12'))).toBe(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION);
+    expect(errorOf(state.planCreateSidecarTopic('plain'))).toBe(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION);
+    expect(errorOf(state.planCreateTopic(create(sidecarTopicName('b', 1024), 1), CLUSTER)))
+      .toBe(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION);
+    expect(errorOf(state.planDeleteTopic(name))).toBe(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION);
+    expect(errorOf(state.planDeleteRecords(name, 0, 1))).toBe(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION);
+    expect(state.apply({ kind: 'log-start-moved', streamId: 1026, logStartOffset: 5 }).ok).toBe(false);
+    const wide = { kind: 'topic-created' as const, topic: sidecarTopicName('c', 1024), streamIds: [2000, 2001],
+      configs: {} };
+    expect(state.apply(wide).ok).toBe(false);
   });
 });
 

@@ -24,7 +24,7 @@ import {
   CONFIG_SOURCE, resolveConfigDefaults, topicConfigsProblem, type TopicConfigs,
 } from './topic-configs.ts';
 import {
-  FIRST_USER_STREAM_ID, INTERNAL_TOPICS, isInternalTopic, topicNameProblem,
+  FIRST_USER_STREAM_ID, INTERNAL_TOPICS, isInternalTopic, parseSidecarTopicName, topicNameProblem,
 } from './topic-name.ts';
 
 const METRICS_TOPIC_NAME = INTERNAL_TOPICS[2].name;
@@ -190,6 +190,19 @@ export class ControlState {
     return { ok: true, record: { kind: 'topic-created', topic: request.topic, streamIds, configs } };
   }
 
+  /** A sidecar fence topic (topic-name.ts): one partition, internal; refused for any other name. */
+  planCreateSidecarTopic(topic: string): PlanResult {
+    if (parseSidecarTopicName(topic) === null) {
+      return refuse(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION, `"${topic}" is not a sidecar fence topic name`);
+    }
+    if (this.#topics.has(topic)) return refuse(KAFKA_ERROR.TOPIC_ALREADY_EXISTS, `topic "${topic}" already exists`);
+    const collision = this.#collisionProblem(topic);
+    if (collision !== null) return refuse(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION, collision);
+    const countProblem = this.#partitionCountProblem(1, 0);
+    if (countProblem !== null) return refuse(KAFKA_ERROR.INVALID_PARTITIONS, countProblem);
+    return { ok: true, record: { kind: 'topic-created', topic, streamIds: [this.#nextStreamId], configs: {} } };
+  }
+
   planDeleteTopic(topic: string): PlanResult {
     const view = this.#userTopic(topic);
     if (!view.ok) return view;
@@ -298,8 +311,13 @@ export class ControlState {
     if (this.#topics.has(record.topic)) {
       return { ...refuse(KAFKA_ERROR.TOPIC_ALREADY_EXISTS, `topic "${record.topic}" already exists`), stale: false };
     }
-    const nameProblem = topicNameProblem(record.topic) ?? this.#collisionProblem(record.topic);
+    const sidecar = parseSidecarTopicName(record.topic) !== null;
+    const nameProblem = (sidecar ? null : topicNameProblem(record.topic)) ?? this.#collisionProblem(record.topic);
     if (nameProblem !== null) return { ...refuse(KAFKA_ERROR.INVALID_TOPIC_EXCEPTION, nameProblem), stale: false };
+    if (sidecar && (record.streamIds.length !== 1 || Object.keys(record.configs).length > 0)) {
+      return { ...refuse(KAFKA_ERROR.INVALID_REQUEST, `sidecar topic "${record.topic}" has one partition, no configs`),
+        stale: false };
+    }
     const configProblem = topicConfigsProblem(record.configs);
     if (configProblem !== null) return { ...refuse(KAFKA_ERROR.INVALID_CONFIG, configProblem), stale: false };
     const refused = this.#freshStreamIdsRefusal(record.streamIds, 0);
@@ -308,7 +326,7 @@ export class ControlState {
     const topicId = streamIds[0] ?? 0;
     this.#topicsByMetricName.set(metricName(record.topic), record.topic);
     this.#topics.set(record.topic, {
-      name: record.topic, topicId, streamIds, configs: { ...record.configs }, isInternal: false,
+      name: record.topic, topicId, streamIds, configs: { ...record.configs }, isInternal: sidecar,
     });
     this.#addStreams(record.topic, streamIds, 0);
     return { ok: true };
@@ -354,7 +372,8 @@ export class ControlState {
   #applyLogStartMoved(record: Extract<ControlRecord, { kind: 'log-start-moved' }>): ApplyOutcome {
     const partition = this.#partitionsByStreamId.get(record.streamId);
     // __x2_metrics is the one internal stream whose log start moves (its fixed retention).
-    if (partition === undefined || (isInternalTopic(partition.topic) && partition.topic !== METRICS_TOPIC_NAME)) {
+    const internal = isInternalTopic(partition?.topic ?? '') || this.#topics.get(partition?.topic ?? '')?.isInternal;
+    if (partition === undefined || (internal && partition.topic !== METRICS_TOPIC_NAME)) {
       return {
         ...refuse(KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION, `stream ${record.streamId} is not a user partition`),
         stale: false,

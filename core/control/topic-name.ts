@@ -25,6 +25,28 @@ export function isInternalTopic(name: string): boolean {
   return INTERNAL_TOPICS.some((topic) => topic.name === name);
 }
 
+/**
+ * Sidecar fence streams: one internal one-partition topic per (sidecar name, input stream), named
+ * `__x2_sidecar.NAME.INPUTSTREAMID`, created by sidecars through __x2_control like a user topic
+ * (so its streamId comes from the same counter) but internal: hidden from Metadata, retention and
+ * Produce, never deleted by a client. Sidecars append their claims and checkpoints there.
+ */
+export const SIDECAR_TOPIC_PREFIX = '__x2_sidecar.';
+const SIDECAR_TOPIC_NAME = /^__x2_sidecar\.([A-Za-z0-9._-]{1,128})\.([1-9][0-9]{0,15})$/;
+
+export function sidecarTopicName(sidecarName: string, inputStreamId: number): string {
+  return `${SIDECAR_TOPIC_PREFIX}${sidecarName}.${inputStreamId}`;
+}
+
+/** The sidecar name and input streamId a sidecar fence topic is for, or null for any other name. */
+export function parseSidecarTopicName(name: string): { sidecarName: string; inputStreamId: number } | null {
+  const match = SIDECAR_TOPIC_NAME.exec(name);
+  if (!match || name.length > TOPIC_NAME_CHARS_MAX) return null;
+  const inputStreamId = Number(match[2]);
+  if (!Number.isSafeInteger(inputStreamId) || inputStreamId < FIRST_USER_STREAM_ID) return null;
+  return { sidecarName: match[1]!, inputStreamId };
+}
+
 /** Why `name` cannot be a new user topic, or null when it can. */
 export function topicNameProblem(name: string): string | null {
   if (name.length === 0) return 'topic name is empty';
