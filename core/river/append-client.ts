@@ -4,8 +4,14 @@
  *
  * An append is an entry set: its entries get consecutive seqs and go out in one frame, so the set is
  * atomic. The handler hears twice: `onAppended(firstSeq, baseOffsets)` once sequenced, then
- * `onCommitted(committedSeq)` once the committed seq reaches the set's last seq (durable on the
- * write quorum). `appendAsync` wraps the same in promises.
+ * `onCommitted(seq)` once the set is durable as asked: on the write quorum (`ack: 'quorum'`, the
+ * default; seq = the committed seq) or on at least one commit (`ack: 'one'`, Kafka's acks=1; seq
+ * = the durable-on-one seq). `appendAsync` wraps the same in promises.
+ *
+ * A conditional append (`expect`) is sequenced only if each listed stream's next offset, when the
+ * sequencer reaches it, is the expected one; otherwise nothing of it is sequenced and the handler
+ * hears an AppendConditionError with the actual offsets. Writers that must never write twice
+ * (sidecars) fence each other this way.
  *
  * Bounds: at most `inflightMax` appends not yet committed; past that `append` returns false and
  * `whenWritable()` resolves when there is room (backpressure from the sequencer's ring reaches the
@@ -17,7 +23,10 @@ import { assert } from '../base/assert.ts';
 import { X2Error } from '../base/errors.ts';
 import { readU64 } from './frame.ts';
 import { LinkReader, LinkWriter } from './link.ts';
-import { MESSAGE, sendAppend, sendPacked, unpackBody, type AppendEntry, type ErrorBody } from './messages.ts';
+import {
+  APPEND_CONDITIONS_MAX, MESSAGE, sendAppend, sendAppendIf, sendPacked, unpackBody, type AppendCondition,
+  type AppendEntry, type ErrorBody,
+} from './messages.ts';
 import { parseHostPort } from './address.ts';
 
 export type AppendHandler = {
@@ -26,9 +35,61 @@ export type AppendHandler = {
   onError(error: X2Error): void;
 };
 
-type Pending = { requestId: number; entryCount: number; lastSeq: number; handler: AppendHandler };
+export type AppendOptions = {
+  /** 'quorum' (default): onCommitted when durable on the write quorum; 'one': on at least one commit. */
+  ack?: 'quorum' | 'one';
+  /** Conditional append: refused unless every listed stream's next offset equals `nextOffset`. */
+  expect?: readonly AppendCondition[];
+};
+
+/** A conditional append was refused: `actualNextOffsets` are the streams' offsets at that moment. */
+export class AppendConditionError extends X2Error {
+  readonly actualNextOffsets: ReadonlyArray<AppendCondition>;
+
+  constructor(message: string, actualNextOffsets: ReadonlyArray<AppendCondition>) {
+    super('X2_ERR_APPEND_CONDITION', message);
+    this.actualNextOffsets = actualNextOffsets;
+  }
+}
+
+type Pending = { requestId: number; entryCount: number; lastSeq: number; handler: AppendHandler; ackOne: boolean };
 
 export type AppendResult = { firstSeq: number; baseOffsets: readonly number[]; committed: Promise<number> };
+
+/** Pending appends in seq order, waiting for a seq to reach theirs (a head index, not Array.shift). */
+class SeqQueue {
+  #items: Pending[] = [];
+  #head = 0;
+
+  get size(): number { return this.#items.length - this.#head; }
+
+  push(pending: Pending): void { this.#items.push(pending); }
+
+  /** Removes and returns the pendings whose last seq is at or below `seq`. */
+  takeThrough(seq: number, each: (pending: Pending) => void): boolean {
+    let took = false;
+    for (;;) {
+      const pending = this.#items[this.#head];
+      if (!pending || pending.lastSeq > seq) break;
+      this.#items[this.#head] = undefined as unknown as Pending;
+      this.#head += 1;
+      each(pending);
+      took = true;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return took;
+  }
+
+  takeAll(): Pending[] {
+    const all = this.#items.slice(this.#head);
+    this.#items = [];
+    this.#head = 0;
+    return all;
+  }
+}
 
 export class AppendClient {
   readonly address: string;
@@ -41,10 +102,11 @@ export class AppendClient {
   /** Sent, waiting for APPENDED, in request order. */
   readonly #sent: Pending[] = [];
   #sentHead = 0;
-  /** Sequenced, waiting for the committed seq, in seq order. */
-  readonly #sequenced: Pending[] = [];
-  #sequencedHead = 0;
+  /** Sequenced, waiting for the committed seq (ack 'quorum') or the durable-on-one seq (ack 'one'). */
+  readonly #waitingQuorum = new SeqQueue();
+  readonly #waitingOne = new SeqQueue();
   #committedSeq = 0;
+  #durableOneSeq = 0;
   #waiters: Array<() => void> = [];
   #connectWaiters: Array<() => void> = [];
 
@@ -55,8 +117,11 @@ export class AppendClient {
   }
 
   get committedSeq(): number { return this.#committedSeq; }
+  get durableOneSeq(): number { return this.#durableOneSeq; }
   get connected(): boolean { return this.#connected; }
-  get inflight(): number { return this.#sent.length - this.#sentHead + this.#sequenced.length - this.#sequencedHead; }
+  get inflight(): number {
+    return this.#sent.length - this.#sentHead + this.#waitingQuorum.size + this.#waitingOne.size;
+  }
 
   /** Resolves once the link is up (immediately if it is). */
   whenConnected(): Promise<void> {
@@ -71,18 +136,22 @@ export class AppendClient {
   }
 
   /** Sends one entry set; false when not connected or `inflightMax` appends are pending. */
-  append(entries: readonly AppendEntry[], handler: AppendHandler): boolean {
+  append(entries: readonly AppendEntry[], handler: AppendHandler, options: AppendOptions = {}): boolean {
     assert(entries.length > 0 && entries.length <= 0xffff, 'an append holds 1..65535 entries');
+    const expect = options.expect;
+    assert(!expect || (expect.length > 0 && expect.length <= APPEND_CONDITIONS_MAX),
+      `a conditional append names 1..${APPEND_CONDITIONS_MAX} streams`);
     if (!this.#connected || this.inflight >= this.inflightMax || !this.#writer) return false;
     const requestId = this.#nextRequestId;
     this.#nextRequestId = (this.#nextRequestId + 1) >>> 0 || 1;
-    sendAppend(this.#writer, requestId, entries);
-    this.#sent.push({ requestId, entryCount: entries.length, lastSeq: 0, handler });
+    if (expect) sendAppendIf(this.#writer, requestId, expect, entries);
+    else sendAppend(this.#writer, requestId, entries);
+    this.#sent.push({ requestId, entryCount: entries.length, lastSeq: 0, handler, ackOne: options.ack === 'one' });
     return true;
   }
 
   /** The same as `append`, with promises; waits for room first. */
-  async appendAsync(entries: readonly AppendEntry[]): Promise<AppendResult> {
+  async appendAsync(entries: readonly AppendEntry[], options: AppendOptions = {}): Promise<AppendResult> {
     for (;;) {
       await this.whenWritable();
       if (this.#closed) throw unavailable('append client closed');
@@ -96,7 +165,7 @@ export class AppendClient {
           onAppended: (firstSeq, baseOffsets) => resolve({ firstSeq, baseOffsets, committed }),
           onCommitted: resolveCommitted,
           onError: (error) => { reject(error); rejectCommitted(error); },
-        });
+        }, options);
         if (!accepted) resolve({ firstSeq: -1, baseOffsets: [], committed });
       });
       const result = await sequenced;
@@ -143,54 +212,52 @@ export class AppendClient {
       const pending = this.#sent[this.#sentHead];
       if (!pending
         || pending.requestId !== payload.readUInt32LE(0)) return this.#protocolError('APPENDED out of order');
-      this.#shift('sent');
+      this.#shiftSent();
       const firstSeq = readU64(payload, 4);
       const count = payload.readUInt16LE(12);
       const baseOffsets: number[] = new Array<number>(count);
       for (let i = 0; i < count; i++) baseOffsets[i] = readU64(payload, 14 + 8 * i);
       pending.lastSeq = firstSeq + pending.entryCount - 1;
       pending.handler.onAppended(firstSeq, baseOffsets);
-      if (pending.lastSeq <= this.#committedSeq) {
-        pending.handler.onCommitted(this.#committedSeq);
+      const durableSeq = pending.ackOne ? this.#durableOneSeq : this.#committedSeq;
+      if (pending.lastSeq <= durableSeq) {
+        pending.handler.onCommitted(durableSeq);
         this.#wake();
       } else {
-        this.#sequenced.push(pending);
+        (pending.ackOne ? this.#waitingOne : this.#waitingQuorum).push(pending);
       }
     } else if (type === MESSAGE.committed) {
-      this.#committedSeq = Math.max(this.#committedSeq, readU64(payload, 0));
-      let woke = false;
-      for (;;) {
-        const pending = this.#sequenced[this.#sequencedHead];
-        if (!pending || pending.lastSeq > this.#committedSeq) break;
-        this.#shift('sequenced');
-        pending.handler.onCommitted(this.#committedSeq);
-        woke = true;
-      }
-      if (woke) this.#wake();
+      if (payload.length !== 16) return this.#protocolError('COMMITTED of a wrong size');
+      const committedSeq = Math.max(this.#committedSeq, readU64(payload, 0));
+      const durableOneSeq = Math.max(this.#durableOneSeq, readU64(payload, 8), committedSeq);
+      this.#committedSeq = committedSeq;
+      this.#durableOneSeq = durableOneSeq;
+      const tookQuorum = this.#waitingQuorum.takeThrough(committedSeq, (p) => p.handler.onCommitted(committedSeq));
+      const tookOne = this.#waitingOne.takeThrough(durableOneSeq, (p) => p.handler.onCommitted(durableOneSeq));
+      if (tookQuorum || tookOne) this.#wake();
     } else if (type === MESSAGE.appendError) {
       const pending = this.#sent[this.#sentHead];
       if (!pending
         || pending.requestId !== payload.readUInt32LE(0)) return this.#protocolError('APPEND_ERROR out of order');
-      this.#shift('sent');
+      this.#shiftSent();
       const body = unpackBody<ErrorBody>(payload.subarray(4));
-      const code = body.code === 'X2_ERR_APPEND_REJECTED' ? 'X2_ERR_APPEND_REJECTED' : 'X2_ERR_SEQUENCER_UNAVAILABLE';
-      pending.handler.onError(new X2Error(code, body.message, { retriable: body.retriable }));
+      if (body.code === 'X2_ERR_APPEND_CONDITION') {
+        const actual = (body.actual ?? []).map(([streamId, nextOffset]) => ({ streamId, nextOffset }));
+        pending.handler.onError(new AppendConditionError(body.message, actual));
+      } else {
+        const code = body.code === 'X2_ERR_APPEND_REJECTED' ? 'X2_ERR_APPEND_REJECTED' : 'X2_ERR_SEQUENCER_UNAVAILABLE';
+        pending.handler.onError(new X2Error(code, body.message, { retriable: body.retriable }));
+      }
       this.#wake();
     }
   }
 
-  #shift(queue: 'sent' | 'sequenced'): void {
-    // Head indexes instead of Array.shift (O(1)); compact once the dead prefix is large.
-    if (queue === 'sent') {
-      this.#sentHead += 1;
-      if (this.#sentHead > 1024 && this.#sentHead * 2 > this.#sent.length) { this.#sent.splice(0,
-        this.#sentHead); this.#sentHead = 0; }
-    } else {
-      this.#sequencedHead += 1;
-      if (this.#sequencedHead > 1024 && this.#sequencedHead * 2 > this.#sequenced.length) {
-        this.#sequenced.splice(0, this.#sequencedHead);
-        this.#sequencedHead = 0;
-      }
+  #shiftSent(): void {
+    // A head index instead of Array.shift (O(1)); compact once the dead prefix is large.
+    this.#sentHead += 1;
+    if (this.#sentHead > 1024 && this.#sentHead * 2 > this.#sent.length) {
+      this.#sent.splice(0, this.#sentHead);
+      this.#sentHead = 0;
     }
   }
 
@@ -199,11 +266,10 @@ export class AppendClient {
   }
 
   #failAll(error: X2Error): void {
-    const failed = [...this.#sent.slice(this.#sentHead), ...this.#sequenced.slice(this.#sequencedHead)];
+    const failed = [...this.#sent.slice(this.#sentHead), ...this.#waitingQuorum.takeAll(),
+      ...this.#waitingOne.takeAll()];
     this.#sent.length = 0;
     this.#sentHead = 0;
-    this.#sequenced.length = 0;
-    this.#sequencedHead = 0;
     for (const pending of failed) pending.handler.onError(error);
   }
 

@@ -10,8 +10,10 @@
  *   NAK_FRAGMENTS  seq u64, count u16, fragment index u16 x count (the missing parts of one frame)
  *   DURABLE    durableSeq u64
  *   APPEND     requestId u32, entryCount u16, entries (frame.ts entry layout; baseOffset ignored)
+ *   APPEND_IF  requestId u32, conditionCount u16, (streamId u32, nextOffset u64) x conditionCount, then
+ *              entryCount u16, entries: sequenced only if every stream's next offset is as given
  *   APPENDED   requestId u32, firstSeq u64, entryCount u16, baseOffset u64 x entryCount
- *   COMMITTED  committedSeq u64
+ *   COMMITTED  committedSeq u64 (durable on the write quorum), durableOneSeq u64 (on at least one commit)
  *   READ_SEQ   requestId u32, fromSeq u64, bytesMax u32
  *   ENTRIES    requestId u32, entryCount u16, then per entry: seq u64, epoch u32, entry layout
  */
@@ -37,6 +39,7 @@ export const MESSAGE = {
   status: 15,
   ready: 16,
   nakFragments: 17,
+  appendIf: 18,
 } as const;
 
 export type MemberRole = 'commit' | 'subscriber' | 'appender';
@@ -77,7 +80,11 @@ export type Welcome = {
 
 export type Ready = { lastSeq: number };
 export type Repair = { fromSeq: number; toSeq: number; peers: string[] };
-export type ErrorBody = { code: string; message: string; retriable: boolean };
+export type ErrorBody = {
+  code: string; message: string; retriable: boolean;
+  /** X2_ERR_APPEND_CONDITION: the streams' actual next offsets, [streamId, nextOffset]. */
+  actual?: Array<[streamId: number, nextOffset: number]>;
+};
 
 export function sendPacked(writer: LinkWriter, type: number, body: unknown): void {
   writer.send(type, pack(body));
@@ -118,6 +125,49 @@ export function readAppend(payload: Buffer): { requestId: number; entries: River
   if (payload.length < 6) return null;
   const entries = readEntries(payload.subarray(6), payload.readUInt16LE(4));
   return entries && entries.length > 0 ? { requestId: payload.readUInt32LE(0), entries } : null;
+}
+
+/** A stream's expected next offset: the condition of an APPEND_IF. */
+export type AppendCondition = { streamId: number; nextOffset: number };
+const CONDITION_BYTES = 12;
+export const APPEND_CONDITIONS_MAX = 1024;
+
+export function sendAppendIf(writer: LinkWriter, requestId: number, conditions: readonly AppendCondition[],
+  entries: readonly AppendEntry[]): void {
+  let bytes = 8 + CONDITION_BYTES * conditions.length;
+  for (const entry of entries) bytes += ENTRY_HEADER_BYTES + entry.batch.length;
+  const { buffer, position } = writer.reserve(MESSAGE.appendIf, bytes);
+  buffer.writeUInt32LE(requestId >>> 0, position);
+  buffer.writeUInt16LE(conditions.length, position + 4);
+  let cursor = position + 6;
+  for (const condition of conditions) {
+    buffer.writeUInt32LE(condition.streamId >>> 0, cursor);
+    writeU64(buffer, cursor + 4, condition.nextOffset);
+    cursor += CONDITION_BYTES;
+  }
+  buffer.writeUInt16LE(entries.length, cursor);
+  cursor += 2;
+  for (const entry of entries) {
+    cursor = writeEntry(buffer, cursor, { streamId: entry.streamId, recordCount: entry.recordCount, baseOffset: 0,
+      batch: entry.batch });
+  }
+}
+
+/** Decodes an APPEND_IF: null when malformed (the sequencer closes the link). */
+export function readAppendIf(payload: Buffer):
+  { requestId: number; conditions: AppendCondition[]; entries: RiverEntry[] } | null {
+  if (payload.length < 8) return null;
+  const conditionCount = payload.readUInt16LE(4);
+  const entriesAt = 6 + CONDITION_BYTES * conditionCount;
+  if (conditionCount < 1 || conditionCount > APPEND_CONDITIONS_MAX || payload.length < entriesAt + 2) return null;
+  const conditions: AppendCondition[] = [];
+  for (let cursor = 6; cursor < entriesAt; cursor += CONDITION_BYTES) {
+    const nextOffset = readU64(payload, cursor + 4);
+    if (nextOffset < 0) return null;
+    conditions.push({ streamId: payload.readUInt32LE(cursor), nextOffset });
+  }
+  const entries = readEntries(payload.subarray(entriesAt + 2), payload.readUInt16LE(entriesAt));
+  return entries && entries.length > 0 ? { requestId: payload.readUInt32LE(0), conditions, entries } : null;
 }
 
 export function sendAppended(writer: LinkWriter, requestId: number, firstSeq: number,

@@ -6,6 +6,12 @@
  * every unicast member. Appenders hear (seq, baseOffsets) at once and the committed seq later.
  *
  * Committed seq: the W-th highest durable seq reported by the ready commits (W = write quorum).
+ * Appenders also hear the durable-on-one seq (the highest durable seq of any ready commit), which
+ * answers Kafka's acks=1. A conditional append (APPEND_IF) is sequenced only if each named stream's
+ * next offset, at the moment of sequencing, is the one the appender expects; else it is refused
+ * whole with X2_ERR_APPEND_CONDITION and the actual offsets. Stream next offsets are recovered from
+ * the commits on restart, so the condition holds across sequencer generations (a fence for
+ * exactly-once writers such as sidecars).
  * Flow control: the ring only evicts frames at or below the committed seq, so when it is full of
  * uncommitted frames the sequencer stops taking appends (appender sockets are paused) instead of
  * growing memory. A commit that fell behind the ring repairs from a peer commit.
@@ -34,8 +40,8 @@ import {
 } from '../../river/frame.ts';
 import { LinkReader, LinkWriter } from '../../river/link.ts';
 import {
-  MESSAGE, readAppend, readNakFragments, sendAppended, sendPacked, sendSeq, unpackBody, type EpochHistory, type Hello,
-  type Ready, type RiverMode, type Welcome,
+  MESSAGE, readAppend, readAppendIf, readNakFragments, sendAppended, sendPacked, sendSeqPair, unpackBody,
+  type AppendCondition, type EpochHistory, type Hello, type Ready, type RiverMode, type Welcome,
 } from '../../river/messages.ts';
 import { MulticastSender } from '../../river/multicast.ts';
 import { distinctCommits, planRecovery, recoveryQuorum, sameCommit } from './recovery.ts';
@@ -44,6 +50,7 @@ import { RetransmitRing } from '../../river/retransmit-ring.ts';
 export const APPEND_QUEUE_MAX = 4096;
 export const APPEND_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 export const FRAME_COALESCE_BYTES = 64 * 1024;
+export const APPEND_BYTES_MAX = 8 * 1024 * 1024;
 export const LINK_BACKLOG_BYTES_MAX = 32 * 1024 * 1024;
 export const RETRANSMIT_BYTES_MAX = 1024 * 1024;
 const RECORD_BATCH_HEADER_BYTES = 61;
@@ -77,7 +84,13 @@ type Member = {
   durableSeq: number;
 };
 
-type QueuedAppend = { member: Member; requestId: number; entries: RiverEntry[]; bodyBytes: number };
+type QueuedAppend = {
+  member: Member; requestId: number; entries: RiverEntry[]; bodyBytes: number;
+  /** APPEND_IF: checked when the append is sequenced (always the first append of its frame). */
+  conditions: AppendCondition[] | null;
+  /** Why a malformed append is refused: answered in its turn, so answers keep request order. */
+  refusal: string | null;
+};
 
 export class Sequencer {
   readonly options: SequencerOptions;
@@ -91,7 +104,9 @@ export class Sequencer {
   #headSeq = 0;
   #nextSeq = 1;
   #committedSeq = 0;
+  #durableOneSeq = 0;
   #committedSent = 0;
+  #durableOneSent = 0;
   readonly #streamNext = new Map<number, number>();
   readonly #queue: QueuedAppend[] = [];
   #queueHead = 0;
@@ -118,6 +133,7 @@ export class Sequencer {
   retransmits = 0;
   repairsOrdered = 0;
   appendsRejected = 0;
+  appendConditionsFailed = 0;
 
   private constructor(options: SequencerOptions, server: Server) {
     this.options = options;
@@ -136,6 +152,12 @@ export class Sequencer {
     counterFrom(registry, 'x2_river_retransmits_total', 'frames resent from the ring', () => this.retransmits);
     counterFrom(registry, 'x2_river_repairs_ordered_total', 'NAKs below the ring, sent to a peer commit',
       () => this.repairsOrdered);
+    counterFrom(registry, 'x2_river_appends_rejected_total', 'appends refused as malformed',
+      () => this.appendsRejected);
+    counterFrom(registry, 'x2_river_append_conditions_failed_total',
+      'conditional appends refused because a stream was not at the expected offset', () => this.appendConditionsFailed);
+    gaugeFrom(registry, 'x2_river_durable_one_seq', 'highest seq durable on at least one commit',
+      () => Math.max(this.#durableOneSeq, this.#committedSeq));
     gaugeFrom(registry, 'x2_river_last_seq', 'highest seq sequenced', () => this.#nextSeq - 1);
     gaugeFrom(registry, 'x2_river_committed_seq', 'highest seq durable on the write quorum', () => this.#committedSeq);
     gaugeFrom(registry, 'x2_river_epoch', 'sequencer epoch', () => this.#epoch);
@@ -240,7 +262,8 @@ export class Sequencer {
     if (member.hello === null && type !== MESSAGE.hello) return this.#drop(member, 'first message must be HELLO');
     switch (type) {
       case MESSAGE.hello: return this.#onHello(member, unpackBody<Hello>(payload));
-      case MESSAGE.append: return this.#onAppend(member, payload);
+      case MESSAGE.append: return this.#onAppend(member, payload, false);
+      case MESSAGE.appendIf: return this.#onAppend(member, payload, true);
       case MESSAGE.durable: return this.#onDurable(member, readU64(payload, 0));
       case MESSAGE.nak: return this.#onNak(member, readU64(payload, 0), readU64(payload, 8));
       case MESSAGE.nakFragments: return this.#onNakFragments(member, payload);
@@ -336,6 +359,11 @@ export class Sequencer {
     const durable = [...this.#members].filter((m) => m.hello?.role === role && m.ready).map((m) => m.durableSeq)
       .sort((a, b) => b - a);
     if (role === 'subscriber' && durable.length === 0) return this.#commitAll();
+    const durableOne = role === 'commit' ? durable[0] : undefined;
+    if (durableOne !== undefined && durableOne > this.#durableOneSeq) {
+      this.#durableOneSeq = durableOne;
+      this.#scheduleNotice();
+    }
     const candidate = durable[role === 'subscriber' ? durable.length - 1 : this.options.writeQuorum - 1];
     if (candidate === undefined || candidate <= this.#committedSeq) return;
     this.#committedSeq = candidate;
@@ -346,21 +374,28 @@ export class Sequencer {
       this.#latencySize -= 1;
     }
     this.#scheduleDrain();
-    if (!this.#noticeScheduled) {
-      this.#noticeScheduled = true;
-      setImmediate(() => this.#noticeCommitted());
-    }
+    this.#scheduleNotice();
   }
 
   #noticeScheduled = false;
 
-  /** Tells every appender the committed seq (once per turn of the loop, however often it moved). */
+  #scheduleNotice(): void {
+    if (this.#noticeScheduled) return;
+    this.#noticeScheduled = true;
+    setImmediate(() => this.#noticeCommitted());
+  }
+
+  /** Tells every appender the committed and durable-on-one seqs (once per turn of the loop). */
   #noticeCommitted(): void {
     this.#noticeScheduled = false;
-    if (this.#committedSent === this.#committedSeq) return;
+    // Committed implies durable on one; an ephemeral river (R = 0) has only the committed seq.
+    const durableOneSeq = Math.max(this.#durableOneSeq, this.#committedSeq);
+    if (this.#committedSent === this.#committedSeq && this.#durableOneSent === durableOneSeq) return;
     this.#committedSent = this.#committedSeq;
+    this.#durableOneSent = durableOneSeq;
     for (const member of this.#members) {
-      if (member.hello?.role === 'appender') sendSeq(member.writer, MESSAGE.committed, this.#committedSeq);
+      if (member.hello?.role !== 'appender') continue;
+      sendSeqPair(member.writer, MESSAGE.committed, this.#committedSeq, durableOneSeq);
     }
     // Subscribers learn it from the next frame or heartbeat.
     this.#sentSinceHeartbeat = false;
@@ -371,36 +406,42 @@ export class Sequencer {
     this.#committedSeq = this.#nextSeq - 1;
     this.#latencyHead = 0;
     this.#latencySize = 0;
-    if (!this.#noticeScheduled) {
-      this.#noticeScheduled = true;
-      setImmediate(() => this.#noticeCommitted());
-    }
+    this.#scheduleNotice();
   }
 
-  #onAppend(member: Member, payload: Buffer): void {
-    const append = readAppend(payload);
-    if (!append) return this.#drop(member, 'malformed APPEND');
+  #onAppend(member: Member, payload: Buffer, conditional: boolean): void {
+    const append: { requestId: number; entries: RiverEntry[]; conditions?: AppendCondition[] } | null =
+      conditional ? readAppendIf(payload) : readAppend(payload);
+    if (!append) return this.#drop(member, `malformed ${conditional ? 'APPEND_IF' : 'APPEND'}`);
     let bodyBytes = 0;
+    let refusal: string | null = null;
     for (const entry of append.entries) {
-      const problem = batchProblem(entry);
-      if (problem) {
-        this.appendsRejected += 1;
-        sendAppendError(member.writer, append.requestId, 'X2_ERR_APPEND_REJECTED', problem, false);
-        return;
-      }
+      refusal ??= batchProblem(entry);
       bodyBytes += ENTRY_HEADER_BYTES + entry.batch.length;
     }
-    if (bodyBytes > 8 * 1024 * 1024) {
-      this.appendsRejected += 1;
-      sendAppendError(member.writer, append.requestId, 'X2_ERR_APPEND_REJECTED',
-        `append of ${bodyBytes} bytes, at most 8 MiB`, false);
-      return;
-    }
-    this.#queue.push({ member, requestId: append.requestId, entries: append.entries, bodyBytes });
+    if (bodyBytes > APPEND_BYTES_MAX) refusal ??= `append of ${bodyBytes} bytes, at most 8 MiB`;
+    const conditions = append.conditions ?? null;
+    if (refusal) bodyBytes = 0; // its bytes are not sequenced, nor counted against the queue
+    this.#queue.push({ member, requestId: append.requestId, entries: append.entries, bodyBytes, conditions,
+      refusal });
     this.#queueBytes += bodyBytes;
     const full = this.#queue.length - this.#queueHead >= APPEND_QUEUE_MAX || this.#queueBytes >= APPEND_QUEUE_BYTES_MAX;
     if (full && !this.#paused) this.#pauseAppenders(true);
     this.#scheduleDrain();
+  }
+
+  /** Whether an APPEND_IF's expected offsets are the streams' next offsets; if not, refuses it. */
+  #conditionsHold(append: QueuedAppend): boolean {
+    const conditions = append.conditions ?? [];
+    if (conditions.every((c) => (this.#streamNext.get(c.streamId) ?? 0) === c.nextOffset)) return true;
+    this.appendConditionsFailed += 1;
+    const actual = conditions.map((c): [number, number] => [c.streamId, this.#streamNext.get(c.streamId) ?? 0]);
+    const wrong = conditions.filter((c, i) => actual[i]![1] !== c.nextOffset)
+      .map((c) => `stream ${c.streamId} is at offset ${this.#streamNext.get(c.streamId) ?? 0}, ` +
+        `the append expected ${c.nextOffset}`);
+    sendAppendError(append.member.writer, append.requestId, 'X2_ERR_APPEND_CONDITION', wrong.join('; '), false,
+      actual);
+    return false;
   }
 
   #pauseAppenders(pause: boolean): void {
@@ -424,13 +465,26 @@ export class Sequencer {
   #drain(): void {
     if (this.#phase !== 'running') return;
     while (this.#queueHead < this.#queue.length) {
+      const head = this.#queue[this.#queueHead]!;
+      if (head.refusal) {
+        this.appendsRejected += 1;
+        sendAppendError(head.member.writer, head.requestId, 'X2_ERR_APPEND_REJECTED', head.refusal, false);
+      }
+      if (head.refusal || (head.conditions && !this.#conditionsHold(head))) {
+        this.#queue[this.#queueHead] = undefined as unknown as QueuedAppend;
+        this.#queueBytes -= head.bodyBytes;
+        this.#queueHead += 1;
+        continue;
+      }
       let bodyBytes = 0;
       let entryCount = 0;
       let last = this.#queueHead;
       while (last < this.#queue.length) {
         const append = this.#queue[last]!;
+        // A conditional append starts its own frame: its condition is checked against offsets
+        // that include every append sequenced before it and none after.
         if (last > this.#queueHead && (bodyBytes + append.bodyBytes > FRAME_COALESCE_BYTES
-          || entryCount + append.entries.length > 0xffff)) break;
+          || entryCount + append.entries.length > 0xffff || append.conditions || append.refusal)) break;
         bodyBytes += append.bodyBytes;
         entryCount += append.entries.length;
         last += 1;
@@ -594,8 +648,8 @@ function batchProblem(entry: RiverEntry): string | null {
 }
 
 function sendAppendError(writer: LinkWriter, requestId: number, code: string, message: string,
-  retriable: boolean): void {
-  const body = pack({ code, message, retriable });
+  retriable: boolean, actual?: Array<[number, number]>): void {
+  const body = pack(actual ? { code, message, retriable, actual } : { code, message, retriable });
   const { buffer, position } = writer.reserve(MESSAGE.appendError, 4 + body.length);
   buffer.writeUInt32LE(requestId >>> 0, position);
   body.copy(buffer, position + 4);
