@@ -31,11 +31,46 @@ export type NativeVerbsLoad = {
   deviceCount: number | null;
 };
 
+/** A UDP multicast sender (native/src/mmsg.cc): one sendmmsg per `send`, datagrams at offsets of one buffer. */
+export type NativeMmsgSender = {
+  /** Sends `count` datagrams `bytes[offsets[i], offsets[i] + lengths[i])`; returns how many went out. */
+  send(bytes: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** errno name of the last datagram that did not go out since the previous call, or null. */
+  takeError(): string | null;
+  sendBufferBytes(): number;
+  close(): void;
+};
+
+/** Counters of a NativeMmsgReceiver: poll wake-ups, recvmmsg batches, datagrams, truncated, errors. */
+export type NativeMmsgStats = { wakeups: number; batches: number; datagrams: number; truncated: number;
+  errors: number };
+
+/** A UDP multicast receiver (native/src/mmsg.cc): recvmmsg on a libuv poll handle, one callback per batch. */
+export type NativeMmsgReceiver = {
+  receiveBufferBytes(): number;
+  stats(): NativeMmsgStats;
+  /** Stops polling and closes the socket; no callback runs after it. */
+  close(): void;
+};
+
+/** An Error from the native socket code: `code` is the errno name, `syscall` the failed call. */
+export type NativeSocketError = Error & { code?: string; syscall?: string };
+
 export type NativeAddon = {
   crc32c(bytes: Uint8Array, crc: number, start: number, end: number): number;
   interfaces(): NativeInterface[];
   mmsgCheck(): NativeMmsgCheck;
   verbsLoad(): NativeVerbsLoad;
+  /** Throws a NativeSocketError when a socket call fails (bad address, ENODEV, ...). */
+  MmsgSender?: new (group: string, port: number, interfaceAddress: string, ttl: number,
+    sendBufferBytes: number) => NativeMmsgSender;
+  /**
+   * Batches are at most `lengths.length` (1-1024) datagrams of at most `datagramBytesMax` bytes:
+   * `onBatch` gets them packed in one new Buffer, their lengths in `lengths` (valid during the call).
+   */
+  MmsgReceiver?: new (group: string, port: number, interfaceAddress: string, receiveBufferBytes: number,
+    datagramBytesMax: number, lengths: Uint32Array, onBatch: (bytes: Buffer, count: number) => void,
+    onError: (error: NativeSocketError) => void) => NativeMmsgReceiver;
 };
 
 function load(): NativeLoad<NativeAddon> {

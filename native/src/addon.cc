@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "crc32c.h"
+#include "mmsg.h"
 #include "net.h"
 #include "verbs.h"
 
@@ -102,6 +103,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("interfaces", Napi::Function::New(env, Interfaces));
   exports.Set("mmsgCheck", Napi::Function::New(env, MmsgCheck));
   exports.Set("verbsLoad", Napi::Function::New(env, VerbsLoad));
+  x2::InitMmsg(env, exports);
   return exports;
 }
 
