@@ -5,32 +5,86 @@
  * namespace without a route the join fails with ENODEV), with large receive buffers because the
  * buffer size decides loss.
  *
- * Bounds: the send queue is visible (`sendQueueBytes`) so the sequencer can stop producing; the
- * receive buffer is what the kernel grants (net.core.rmem_max caps it). Datagrams pass the
- * optional loss generator before anything else (tests, bench). This is the JS path (dgram); a
- * native batched sendmmsg/recvmmsg path would plug in here with the same frames.
+ * Two drivers behind one API, the same frames on the wire (multicast-driver.ts picks one):
+ * - `mmsg` (native/src/mmsg.cc): `send` copies each datagram into a staging buffer and one
+ *   sendmmsg sends them all when the current turn of the event loop ends (a microtask), or as soon
+ *   as the staging buffer is full; the receiver gets recvmmsg batches, one callback per wake-up.
+ * - `dgram` (Node): one send syscall and one 'message' callback per datagram.
+ *
+ * Bounds: staging holds at most SEND_BATCH_DATAGRAMS_MAX datagrams / SEND_BATCH_BYTES_MAX bytes;
+ * the dgram send queue is visible (`sendQueueBytes`); a native receive batch is at most
+ * RECEIVE_BATCH_DATAGRAMS datagrams of at most the river's MTU; the kernel receive buffer is what
+ * the kernel grants (net.core.rmem_max caps it). Received datagrams pass the optional loss
+ * generator before anything else (tests, bench).
  */
 import { createSocket, type Socket } from 'node:dgram';
+import {
+  nativeAddon, type NativeAddon, type NativeMmsgReceiver, type NativeMmsgSender, type NativeSocketError,
+} from '../../native/index.ts';
 import type { LossGenerator } from './loss-generator.ts';
+import { multicastDriver, type MulticastDriverName } from './multicast-driver.ts';
 
 export const RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 export const SEND_BUFFER_BYTES = 4 * 1024 * 1024;
+/** sendmmsg takes at most 1024 datagrams (UIO_MAXIOV). */
+export const SEND_BATCH_DATAGRAMS_MAX = 1024;
+export const SEND_BATCH_BYTES_MAX = 2 * 1024 * 1024;
+export const RECEIVE_BATCH_DATAGRAMS = 64;
+/** The largest UDP payload over IPv4 fits. */
+export const DATAGRAM_BYTES_MAX = 65536;
+
+type MmsgClasses = Required<Pick<NativeAddon, 'MmsgSender' | 'MmsgReceiver'>>;
+
+function mmsgClasses(): MmsgClasses {
+  const addon = nativeAddon();
+  if (!addon?.MmsgSender || !addon.MmsgReceiver) {
+    throw new Error('the mmsg multicast driver needs the native addon (it is not loaded, or X2_NATIVE=0)');
+  }
+  return { MmsgSender: addon.MmsgSender, MmsgReceiver: addon.MmsgReceiver };
+}
 
 export class MulticastSender {
-  readonly #socket: Socket;
+  readonly driver: MulticastDriverName;
+  readonly #dgram: Socket | null;
+  readonly #native: NativeMmsgSender | null;
   readonly #group: string;
   readonly #port: number;
+  // mmsg staging: datagrams back to back, sent by one sendmmsg.
+  readonly #staging: Buffer;
+  readonly #offsets: Uint32Array;
+  readonly #lengths: Uint32Array;
+  #stagedCount = 0;
+  #stagedBytes = 0;
+  #flushQueued = false;
+  #closed = false;
   datagramsSent = 0;
   bytesSent = 0;
+  /** Syscalls that sent datagrams: sendmmsg calls (mmsg) or sends (dgram). */
+  sendCalls = 0;
   errors = 0;
+  /** errno name of the last datagram that did not go out, or null. */
+  lastError: string | null = null;
 
-  private constructor(socket: Socket, group: string, port: number) {
-    this.#socket = socket;
+  private constructor(driver: MulticastDriverName, dgram: Socket | null, native: NativeMmsgSender | null,
+    group: string, port: number) {
+    this.driver = driver;
+    this.#dgram = dgram;
+    this.#native = native;
     this.#group = group;
     this.#port = port;
+    const staged = native ? SEND_BATCH_DATAGRAMS_MAX : 0;
+    this.#staging = Buffer.allocUnsafe(native ? SEND_BATCH_BYTES_MAX : 0);
+    this.#offsets = new Uint32Array(staged);
+    this.#lengths = new Uint32Array(staged);
   }
 
-  static async open(group: string, port: number, interfaceAddress: string, ttl = 1): Promise<MulticastSender> {
+  /** Opens a sender on `driver` (default: the process-wide choice); rejects with the socket error. */
+  static async open(group: string, port: number, interfaceAddress: string, ttl = 1,
+    driver: MulticastDriverName = multicastDriver().name): Promise<MulticastSender> {
+    if (driver === 'mmsg') {
+      const native = new (mmsgClasses().MmsgSender)(group, port, interfaceAddress, ttl, SEND_BUFFER_BYTES);
+      return new MulticastSender('mmsg', null, native, group, port);
+    }
     const socket = createSocket({ type: 'udp4', sendBufferSize: SEND_BUFFER_BYTES });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -39,46 +93,146 @@ export class MulticastSender {
     socket.setMulticastInterface(interfaceAddress);
     socket.setMulticastTTL(ttl);
     socket.setMulticastLoopback(true);
-    const sender = new MulticastSender(socket, group, port);
-    socket.on('error', () => { sender.errors += 1; });
+    const sender = new MulticastSender('dgram', socket, null, group, port);
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      sender.errors += 1;
+      sender.lastError = error.code ?? error.message;
+    });
     return sender;
   }
 
-  /** Sends one datagram; the bytes must stay unchanged until sent (ring frames do). */
+  /**
+   * Sends one datagram. dgram: the bytes must stay unchanged until sent (ring frames do); mmsg:
+   * they are copied at once and go out with the rest of this turn's datagrams.
+   */
   send(datagram: Buffer): void {
+    if (this.#closed) return;
     this.datagramsSent += 1;
     this.bytesSent += datagram.length;
-    this.#socket.send(datagram, this.#port, this.#group);
+    if (this.#dgram) {
+      this.sendCalls += 1;
+      this.#dgram.send(datagram, this.#port, this.#group);
+      return;
+    }
+    if (this.#stagedCount === SEND_BATCH_DATAGRAMS_MAX || this.#stagedBytes + datagram.length > SEND_BATCH_BYTES_MAX) {
+      this.flush();
+    }
+    datagram.copy(this.#staging, this.#stagedBytes);
+    this.#offsets[this.#stagedCount] = this.#stagedBytes;
+    this.#lengths[this.#stagedCount] = datagram.length;
+    this.#stagedCount += 1;
+    this.#stagedBytes += datagram.length;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushLater);
+    }
   }
 
-  get sendQueueBytes(): number { return this.#socket.getSendQueueSize(); }
+  readonly #flushLater = (): void => {
+    this.#flushQueued = false;
+    this.flush();
+  };
 
-  close(): void { this.#socket.close(); }
+  /** Sends what is staged now (mmsg); called by itself at the end of the turn. */
+  flush(): void {
+    if (!this.#native || this.#stagedCount === 0) return;
+    const count = this.#stagedCount;
+    this.#stagedCount = 0;
+    this.#stagedBytes = 0;
+    const sent = this.#native.send(this.#staging, this.#offsets, this.#lengths, count);
+    this.sendCalls += 1;
+    if (sent < count) {
+      this.errors += count - sent;
+      this.lastError = this.#native.takeError() ?? this.lastError;
+    }
+  }
+
+  /** Bytes accepted but not yet handed to the kernel. */
+  get sendQueueBytes(): number { return this.#dgram ? this.#dgram.getSendQueueSize() : this.#stagedBytes; }
+
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    if (this.#dgram) this.#dgram.close();
+    else this.#native!.close();
+  }
 }
 
+export type ReceiverOptions = {
+  /** Default: the process-wide choice. */
+  driver?: MulticastDriverName;
+  /** The largest datagram the river sends (its MTU); sizes the native receive slots. */
+  datagramBytesMax?: number;
+  /** Receive errors after the join (errno name in `code`); the receiver stays open. */
+  onError?: (error: NativeSocketError) => void;
+};
+
 export class MulticastReceiver {
-  readonly #socket: Socket;
+  readonly driver: MulticastDriverName;
+  readonly #dgram: Socket | null;
+  #native: NativeMmsgReceiver | null = null;
   datagramsReceived = 0;
   bytesReceived = 0;
+  /** Callbacks from the driver: recvmmsg batches (mmsg) or datagrams (dgram). */
+  batchesReceived = 0;
   receiveBufferBytes = 0;
+  errors = 0;
 
-  private constructor(socket: Socket) {
-    this.#socket = socket;
+  private constructor(driver: MulticastDriverName, dgram: Socket | null) {
+    this.driver = driver;
+    this.#dgram = dgram;
   }
 
+  /** Joins `group` on `interfaceAddress`; rejects with the socket error (ENODEV: no such interface). */
   static async open(group: string, port: number, interfaceAddress: string, loss: LossGenerator | null,
-    onDatagram: (datagram: Buffer) => void): Promise<MulticastReceiver> {
-    const socket = createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: RECEIVE_BUFFER_BYTES });
-    const receiver = new MulticastReceiver(socket);
+    onDatagram: (datagram: Buffer) => void, options: ReceiverOptions = {}): Promise<MulticastReceiver> {
+    const driver = options.driver ?? multicastDriver().name;
+    const onError = (error: NativeSocketError): void => {
+      receiver.errors += 1;
+      options.onError?.(error);
+    };
+    const receiver = new MulticastReceiver(driver, driver === 'dgram'
+      ? createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: RECEIVE_BUFFER_BYTES })
+      : null);
+    if (driver === 'mmsg') {
+      const lengths = new Uint32Array(RECEIVE_BATCH_DATAGRAMS);
+      const datagramBytesMax = Math.min(DATAGRAM_BYTES_MAX, Math.max(576, options.datagramBytesMax
+        ?? DATAGRAM_BYTES_MAX));
+      receiver.#native = new (mmsgClasses().MmsgReceiver)(group, port, interfaceAddress, RECEIVE_BUFFER_BYTES,
+        datagramBytesMax, lengths, (bytes, count) => {
+          receiver.batchesReceived += 1;
+          let position = 0;
+          for (let i = 0; i < count; i++) {
+            const end = position + lengths[i]!;
+            const datagram = bytes.subarray(position, end);
+            position = end;
+            if (loss?.shouldDrop()) continue;
+            receiver.datagramsReceived += 1;
+            receiver.bytesReceived += datagram.length;
+            onDatagram(datagram);
+            if (!receiver.#native) return; // closed by the callback
+          }
+        }, onError);
+      receiver.receiveBufferBytes = receiver.#native.receiveBufferBytes();
+      return receiver;
+    }
+    const socket = receiver.#dgram!;
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       // Bound to the group address: only this group's datagrams reach the socket.
       socket.bind(port, group, () => { socket.off('error', reject); resolve(); });
     });
-    socket.addMembership(group, interfaceAddress);
+    try {
+      socket.addMembership(group, interfaceAddress);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
     receiver.receiveBufferBytes = socket.getRecvBufferSize();
-    socket.on('error', () => undefined);
+    socket.on('error', onError);
     socket.on('message', (datagram: Buffer) => {
+      receiver.batchesReceived += 1;
       if (loss?.shouldDrop()) return;
       receiver.datagramsReceived += 1;
       receiver.bytesReceived += datagram.length;
@@ -88,6 +242,12 @@ export class MulticastReceiver {
   }
 
   close(): void {
-    try { this.#socket.close(); } catch { /* already closed */ }
+    if (this.#native) {
+      const native = this.#native;
+      this.#native = null;
+      native.close();
+      return;
+    }
+    try { this.#dgram?.close(); } catch { /* already closed */ }
   }
 }

@@ -23,6 +23,7 @@ import {
   type StoredRiverEntry, type Welcome,
 } from './messages.ts';
 import { MulticastReceiver } from './multicast.ts';
+import { multicastDriver, type RiverDriverName } from './multicast-driver.ts';
 import { PeerClient } from './peer-client.ts';
 import { Reassembler, type CompleteFrame } from './reassembler.ts';
 
@@ -90,6 +91,11 @@ export class RiverMember {
   get lastSeq(): number { return this.#nextDeliverSeq - 1; }
   get lastKnownSeq(): number { return this.#lastKnownSeq; }
   get multicastReceiver(): MulticastReceiver | null { return this.#multicast; }
+  /** The driver this member's river runs on: the multicast driver it uses or will use, or tcp. */
+  get riverDriver(): RiverDriverName {
+    if (this.options.river !== 'multicast' || this.welcome?.group === null) return 'tcp';
+    return this.#multicast?.driver ?? multicastDriver().name;
+  }
 
   start(): void {
     this.#timer = setInterval(() => this.#checkGap(), this.options.nakRetryMs ?? 10);
@@ -191,8 +197,11 @@ export class RiverMember {
     if (this.#multicast && this.#multicastKey === key) return;
     this.#multicast?.close();
     this.#multicast = await MulticastReceiver.open(welcome.group!, welcome.port, interfaceAddress, this.options.loss,
-      (datagram) => this.#onFrames(datagram));
+      (datagram) => this.#onFrames(datagram), { datagramBytesMax: welcome.mtu, onError: (error) =>
+        this.options.log.limited('warn', 'multicast', `multicast receive: ${error.code ?? error.message}`) });
     this.#multicastKey = key;
+    this.options.log.info(`joined ${key} with the ${this.#multicast.driver} driver, receive buffer `
+      + `${this.#multicast.receiveBufferBytes} bytes`);
   }
 
   /** One or more frames back to back (a datagram holds one; a link message may hold several). */

@@ -1,0 +1,53 @@
+/**
+ * Which multicast driver this process uses, decided once: `mmsg` (native/src/mmsg.cc: one sendmmsg
+ * per turn of the event loop, recvmmsg batches) when the native addon is loaded (X2_NATIVE is not
+ * 0) and the probe's sendmmsg/recvmmsg check passes here; `dgram` (Node's dgram, one syscall and
+ * one callback per datagram) otherwise. Both put the same frames on the wire, so members with
+ * different drivers share one river. Roles report the choice once in their log and as
+ * `x2_river_driver{driver=...} 1` on /metrics (`tcp` for a unicast-only river).
+ */
+import type { Log } from '../base/log.ts';
+import { Gauge, type Registry } from '../metrics/metrics.ts';
+import { nativeAddon, nativeStatus } from '../../native/index.ts';
+import { checkMmsgNative } from '../probe/limits.ts';
+
+export type MulticastDriverName = 'mmsg' | 'dgram';
+/** What a role's river runs on: a multicast driver, or `tcp` when it only takes the unicast river. */
+export type RiverDriverName = MulticastDriverName | 'tcp';
+
+export type MulticastDriverChoice = { name: MulticastDriverName; reason: string };
+
+let chosen: MulticastDriverChoice | null = null;
+
+function choose(): MulticastDriverChoice {
+  const addon = nativeAddon();
+  if (!addon) return { name: 'dgram', reason: `native addon not loaded: ${nativeStatus().reason}` };
+  if (!addon.MmsgSender || !addon.MmsgReceiver) {
+    return { name: 'dgram', reason: 'the loaded addon has no MmsgSender (built before it; npm run build:native)' };
+  }
+  const check = checkMmsgNative(addon);
+  if (!check.sendmmsgUsable || !check.recvmmsgUsable) return { name: 'dgram', reason: check.reason ?? 'unusable' };
+  return { name: 'mmsg', reason: 'native addon, sendmmsg/recvmmsg checked on loopback' };
+}
+
+/** The process-wide choice (the first call runs the probe's loopback sendmmsg/recvmmsg check). */
+export function multicastDriver(): MulticastDriverChoice {
+  chosen ??= choose();
+  return chosen;
+}
+
+/** Logs the river driver once and serves it as `x2_river_driver{driver}` (read at scrape time). */
+export function announceRiverDriver(log: Log, registry: Registry, read: () => RiverDriverName): void {
+  const driver = read();
+  log.info(driver === 'tcp'
+    ? 'river driver tcp (unicast river)'
+    : `river multicast driver ${driver} (${multicastDriver().reason})`);
+  new Gauge({
+    name: 'x2_river_driver', help: 'river driver in use: mmsg (native sendmmsg/recvmmsg), dgram (Node), tcp (unicast)',
+    labelNames: ['driver'], registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ driver: read() }, 1);
+    },
+  });
+}
