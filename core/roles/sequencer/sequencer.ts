@@ -44,6 +44,7 @@ import {
   type AppendCondition, type EpochHistory, type Hello, type Ready, type RiverMode, type Welcome,
 } from '../../river/messages.ts';
 import { MulticastSender } from '../../river/multicast.ts';
+import { announceRiverDriver } from '../../river/multicast-driver.ts';
 import { distinctCommits, planRecovery, recoveryQuorum, sameCommit } from './recovery.ts';
 import { RetransmitRing } from '../../river/retransmit-ring.ts';
 
@@ -205,6 +206,7 @@ export class Sequencer {
       const interfaceAddress = options.interfaceAddress ?? '127.0.0.1';
       sequencer.#multicast = await MulticastSender.open(options.group, options.groupPort, interfaceAddress);
     }
+    announceRiverDriver(options.log, options.registry, () => sequencer.#multicast?.driver ?? 'tcp');
     server.on('connection', (socket) => sequencer.#onConnection(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
