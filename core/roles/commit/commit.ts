@@ -26,6 +26,7 @@ import type { LossGenerator } from '../../river/loss-generator.ts';
 import { MESSAGE, sendEntries, type Hello, type RiverMode, type StoredRiverEntry,
   type Welcome } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
+import { announceRiverDriver } from '../../river/multicast-driver.ts';
 import { Store, type SyncPolicy } from '../../storage/store.ts';
 import { CommitRetention } from './retention.ts';
 import { divergencePoint, readEpochHistory, readOrCreateDataId, writeEpochHistory } from './epoch-file.ts';
@@ -83,6 +84,7 @@ export class Commit {
     this.retention = new CommitRetention(store, options.log, () => this.member.committedSeq);
     const registry = options.registry;
     const member = this.member;
+    announceRiverDriver(options.log, registry, () => member.riverDriver);
     counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)',
       () => member.framesReceived);
     counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)',
