@@ -1,7 +1,7 @@
 /**
  * Which multicast driver this process uses, decided once: `mmsg` (native/src/mmsg.cc: one sendmmsg
  * per turn of the event loop, recvmmsg batches) when the native addon is loaded (X2_NATIVE is not
- * 0) and the probe's sendmmsg/recvmmsg check passes here; `dgram` (Node's dgram, one syscall and
+ * 0) and the probe's sendmmsg/recvmmsg check found both calls working here; `dgram` (Node's dgram, one syscall and
  * one callback per datagram) otherwise. Both put the same frames on the wire, so members with
  * different drivers share one river. Roles report the choice once in their log and as
  * `x2_river_driver{driver=...} 1` on /metrics (`tcp` for a unicast-only river).
@@ -26,8 +26,13 @@ function choose(): MulticastDriverChoice {
     return { name: 'dgram', reason: 'the loaded addon has no MmsgSender (built before it; npm run build:native)' };
   }
   const check = checkMmsgNative(addon);
-  if (!check.sendmmsgUsable || !check.recvmmsgUsable) return { name: 'dgram', reason: check.reason ?? 'unusable' };
-  return { name: 'mmsg', reason: 'native addon, sendmmsg/recvmmsg checked on loopback' };
+  // The check fails the syscalls (seccomp: ENOSYS, EPERM) or the delivery; a firewall dropping
+  // loopback UDP (a lossy namespace) loses datagrams without saying anything about the calls.
+  const recvFailed = check.recvmmsgUsable === false && check.reason?.startsWith('recvmmsg failed');
+  if (!check.sendmmsgUsable || recvFailed) return { name: 'dgram', reason: check.reason ?? 'unusable' };
+  return { name: 'mmsg', reason: check.recvmmsgUsable
+    ? 'native addon, sendmmsg/recvmmsg checked on loopback'
+    : `native addon, sendmmsg checked; ${check.reason} (loss on loopback, not a refused call)` };
 }
 
 /** The process-wide choice (the first call runs the probe's loopback sendmmsg/recvmmsg check). */

@@ -4,12 +4,14 @@
  * entries over the appender protocol until a count is acknowledged (committed), then the commits
  * are stopped and their stores read back: both hold every acknowledged entry at the seq and offset
  * the appender was told, each stream's offsets are contiguous, and the two stores are identical
- * (per-stream checksums, entry by entry). /metrics is checked for the committed seq and NAKs.
+ * (per-stream checksums, entry by entry). /metrics is checked for the committed seq and NAKs, and
+ * for the multicast driver each process runs: native batched sendmmsg/recvmmsg (`mmsg`, the
+ * default of dist/x2) or Node's dgram (`dgram`, X2_NATIVE=0), also mixed in one river.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTempDir, requireBinary } from '../harness/x2.ts';
+import { makeTempDir, requireBinary, startX2 } from '../harness/x2.ts';
 import { testSeed } from '../harness/seed.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import {
@@ -24,15 +26,26 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+type RoleName = 'sequencer' | 'c1' | 'c2';
+
+/** The `driver` label of x2_river_driver on a role's /metrics. */
+async function driverOf(role: Role): Promise<string | null> {
+  const text = await (await fetch(`http://127.0.0.1:${role.metricsPort}/metrics`)).text();
+  return /^x2_river_driver\{[^}]*driver="([a-z]+)"[^}]*\} 1$/m.exec(text)?.[1] ?? null;
+}
+
+/** Roles named in `jsDriver` run with X2_NATIVE=0 (the dgram path); the others with the addon. */
 async function runCluster(river: 'unicast' | 'multicast' | 'mixed', loss: number, seed: number,
-  acksWanted: number): Promise<void> {
+  acksWanted: number, jsDriver: readonly RoleName[] = []): Promise<void> {
+  const spawnAs = (name: RoleName) => (args: string[]) =>
+    startX2(args, jsDriver.includes(name) ? { env: { ...process.env, X2_NATIVE: '0' } } : {});
   requireBinary();
   const dir = makeTempDir('x2-river-');
   dirs.push(dir);
   const group = `239.192.${(process.pid >> 8) & 0xff}.${(process.pid & 0xfe) + 1}:${await freePort()}`;
   const sequencer = await startRole('sequencer', ['sequencer', '--listen', '127.0.0.1:0', '--replication', '2',
     '--write-quorum', '2', '--river', river === 'unicast' ? 'unicast' : 'multicast', '--interface', '127.0.0.1',
-    '--group', group]);
+    '--group', group], 0, spawnAs('sequencer'));
   roles.push(sequencer);
   const sequencerAddress = `127.0.0.1:${sequencer.listenPort}`;
   const commits: Role[] = [];
@@ -41,11 +54,16 @@ async function runCluster(river: 'unicast' | 'multicast' | 'mixed', loss: number
     const commitRiver = river === 'mixed' ? (name === 'c1' ? 'multicast' : 'unicast') : river;
     const commit = await startRole(name, ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name),
       '--member-id', name, '--river', commitRiver, '--interface', '127.0.0.1', '--loss', String(loss),
-      '--seed', String(seed + commits.length)]);
+      '--seed', String(seed + commits.length)], 0, spawnAs(name as RoleName));
     commits.push(commit);
     roles.push(commit);
   }
   try {
+    const expectedDrivers = (['sequencer', 'c1', 'c2'] as const).map((name) => {
+      const multicast = river === 'multicast' || river === 'mixed' && name !== 'c2';
+      return multicast ? (jsDriver.includes(name) ? 'dgram' : 'mmsg') : 'tcp';
+    });
+    expect(await Promise.all([sequencer, ...commits].map(driverOf))).toEqual(expectedDrivers);
     const load = new Load(sequencerAddress, 3, { streams: 5 });
     await waitFor(() => load.ackCount >= acksWanted, { timeoutMs: 60_000, what: `${acksWanted} acknowledged appends` });
     await load.stop();
@@ -86,10 +104,23 @@ describe('river on loopback: sequencer + two commits', () => {
     await runCluster('multicast', 0, 1, 3000);
   }, 180_000);
 
+  it('multicast river, mixed drivers: sequencer and c1 native (mmsg), c2 with X2_NATIVE=0 (dgram)', async () => {
+    await runCluster('multicast', 0, 1, 3000, ['c2']);
+  }, 180_000);
+
+  it('multicast river, mixed drivers: sequencer with X2_NATIVE=0 (dgram), commits native (mmsg)', async () => {
+    await runCluster('multicast', 0, 1, 2000, ['sequencer']);
+  }, 180_000);
+
   for (const loss of [0.01, 0.05, 0.2]) {
-    it(`multicast river with ${loss * 100}% of datagrams dropped at each commit (seeded)`, async () => {
+    it(`multicast river (mmsg) with ${loss * 100}% of datagrams dropped at each commit (seeded)`, async () => {
       const seed = testSeed(`river-loss-${loss}`);
       await runCluster('multicast', loss, seed, 2000);
     }, 180_000);
   }
+
+  it('multicast river on the dgram path everywhere (X2_NATIVE=0) with 5% dropped (seeded)', async () => {
+    const seed = testSeed('river-loss-dgram');
+    await runCluster('multicast', 0.05, seed, 2000, ['sequencer', 'c1', 'c2']);
+  }, 180_000);
 });

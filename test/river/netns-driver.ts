@@ -1,8 +1,9 @@
 /**
  * The load driver of netns.test.ts, run inside a network namespace (the test process cannot enter
  * one): appends until `count` entries are acknowledged, waits for the commits to be durable up to
- * the last acknowledged seq, and prints one JSON line: the acks and the commits' NAK counters.
- * and the sequencer's fan-out amplification (bytes sent / bytes appended).
+ * the last acknowledged seq, and prints one JSON line: the acks and the commits' NAK counters,
+ * the sequencer's fan-out amplification (bytes sent / bytes appended) and each role's river driver
+ * (the `driver` label of x2_river_driver, sequencer first).
  * Usage: netns-driver.ts <sequencer host:port> <count> <sequencer-metrics-url> <commit-metrics-url>...
  */
 import { waitFor } from '../harness/wait-for.ts';
@@ -15,6 +16,10 @@ async function scrape(url: string): Promise<Map<string, number>> {
     if (match) values.set(match[1]!, (values.get(match[1]!) ?? 0) + Number(match[2]));
   }
   return values;
+}
+
+async function driverOf(url: string): Promise<string | null> {
+  return /^x2_river_driver\{[^}]*driver="([a-z]+)"/m.exec(await (await fetch(url)).text())?.[1] ?? null;
 }
 
 async function main(): Promise<void> {
@@ -33,7 +38,8 @@ async function main(): Promise<void> {
   const sequencerMetrics = await scrape(sequencerMetricsUrl!);
   const amplification = (sequencerMetrics.get('x2_river_bytes_sent_total') ?? 0)
     / (sequencerMetrics.get('x2_river_bytes_appended_total') ?? 1);
-  process.stdout.write(`${JSON.stringify({ acks: load.acks, errors: load.errors, naks, amplification })}\n`);
+  const drivers = await Promise.all([sequencerMetricsUrl!, ...metricsUrls].map(driverOf));
+  process.stdout.write(`${JSON.stringify({ acks: load.acks, errors: load.errors, naks, amplification, drivers })}\n`);
   process.exit(0);
 }
 

@@ -6,7 +6,9 @@
  * "Specified qdisc kind is unknown"), so each commit's namespace drops 1%, 5% or 20% of its
  * incoming UDP with iptables' random statistic match, independently per commit. Then the commits
  * are stopped and their stores read back: every acknowledged entry is in both, in seq order, and
- * the two stores are identical. Namespaces are named x2r-<pid>-* and deleted afterwards.
+ * the two stores are identical. Every process runs the native batched driver (sendmmsg/recvmmsg,
+ * checked on /metrics), except in the mixed case, where the commit in n3 runs Node's dgram path
+ * (X2_NATIVE=0). Namespaces are named x2r-<pid>-* and deleted afterwards.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +30,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-type DriverResult = { acks: Ack[]; errors: number; naks: number; amplification: number };
+type DriverResult = { acks: Ack[]; errors: number; naks: number; amplification: number; drivers: string[] };
 
 function driver(args: string[]): Promise<DriverResult> {
   const child = network.spawnIn(network.hosts[0]!, process.execPath,
@@ -48,8 +50,11 @@ function driver(args: string[]): Promise<DriverResult> {
 }
 
 describe('river across network namespaces (real multicast over a bridge)', () => {
-  for (const loss of [0.01, 0.05, 0.2]) {
-    it(`${loss * 100}% of river datagrams dropped by each commit's namespace`, async () => {
+  const cases = [{ loss: 0.01, mixed: false }, { loss: 0.05, mixed: false }, { loss: 0.2, mixed: false },
+    { loss: 0.05, mixed: true }];
+  for (const { loss, mixed } of cases) {
+    it(`${loss * 100}% of river datagrams dropped by each commit's namespace`
+      + (mixed ? ', commit in n3 on the dgram path (X2_NATIVE=0)' : ''), async () => {
       const [n1, n2, n3] = network.hosts as [typeof network.hosts[0], typeof network.hosts[0], typeof network.hosts[0]];
       for (const host of [n2, n3]) {
         network.run(host!, 'iptables', ['-F', 'INPUT']);
@@ -61,7 +66,8 @@ describe('river across network namespaces (real multicast over a bridge)', () =>
       const sequencerAddress = `${n1!.address}:7400`;
       const group = '239.192.77.1:7401';
       const spawnIn = (host: typeof n1) => (args: string[]) =>
-        network.spawnIn(host!, X2_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        network.spawnIn(host!, X2_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'],
+          env: mixed && host === n3 ? { ...process.env, X2_NATIVE: '0' } : process.env });
       const roles: Role[] = [await startRole('sequencer', ['sequencer', '--listen', sequencerAddress,
         '--replication', '2', '--river', 'multicast', '--interface', n1!.address, '--group', group,
         '--mtu-bytes', '1500'],
@@ -75,6 +81,7 @@ describe('river across network namespaces (real multicast over a bridge)', () =>
         const metricsUrls = [n1, n2, n3].map((host) => `http://${host!.address}:9400/metrics`);
         const result = await driver([sequencerAddress, '1500', ...metricsUrls]);
         expect(result.errors).toBe(0);
+        expect(result.drivers).toEqual(['mmsg', 'mmsg', mixed ? 'dgram' : 'mmsg']);
         expect(result.acks.length).toBeGreaterThanOrEqual(1500);
         if (loss >= 0.05) expect(result.naks).toBeGreaterThan(0);
         // Multicast: one copy on the wire for both commits (unicast would send >= 2x).
