@@ -2,8 +2,10 @@
  * `x2 bench river`: starts a sequencer and K receivers (commits, or bare subscribers) as child
  * processes of this same executable, drives N appenders over TCP for S seconds, then reports
  * appends/s, MB/s, append-to-commit latency percentiles (HDR histogram), NAKs and retransmits, the
- * fan-out amplification (bytes the sequencer sent / bytes appended) and, per receiver, missing,
- * duplicated and out-of-order entries (all must be 0; otherwise the exit status is 65).
+ * fan-out amplification (bytes the sequencer sent / bytes appended), the river driver of every
+ * process (mmsg: native sendmmsg/recvmmsg; dgram: Node, X2_NATIVE=0; tcp: unicast), CPU seconds per
+ * MB appended (sequencer, receivers; /proc/PID/stat over the timed window) and, per receiver,
+ * missing, duplicated and out-of-order entries (all must be 0; otherwise the exit status is 65).
  *
  * `--child subscriber` is the bare subscriber process this command starts for
  * `--receivers-kind subscriber`: it joins the river, checks delivery, and prints its report as
@@ -20,6 +22,7 @@ import * as hdr from 'hdr-histogram-js';
 import { usageError, X2Error } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
 import { parseBytes, parseDurationMs } from '../../core/base/units.ts';
+import { processCpuSeconds } from '../../core/bench/river-cpu.ts';
 import { measureFdatasync } from '../../core/probe/disk-check.ts';
 import type { HostPort } from '../../core/river/address.ts';
 import { AppendClient, type AppendHandler } from '../../core/river/append-client.ts';
@@ -38,7 +41,7 @@ type BenchFlags = {
 };
 
 type ReceiverReport = DeliveryReport & {
-  receiver: string; naksSent: number; retransmitsReceived: number; repairedEntries: number;
+  receiver: string; naksSent: number; retransmitsReceived: number; repairedEntries: number; driver: string | null;
 };
 
 export type RiverBenchReport = {
@@ -47,6 +50,10 @@ export type RiverBenchReport = {
   latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number };
   fdatasyncP99Us: number | null; p99OverFdatasyncP99: number | null;
   bytesAppended: number; bytesSent: number; amplification: number; naks: number; retransmits: number;
+  /** River driver of the sequencer (each receiver's is in `delivery`). */
+  sequencerDriver: string | null;
+  /** CPU seconds over the timed window per MB appended; receivers: their mean. Null without /proc. */
+  cpuMsPerMb: { sequencer: number | null; receiver: number | null };
   delivery: ReceiverReport[]; ok: boolean;
 };
 
@@ -145,6 +152,17 @@ async function freePort(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
+/** The `driver` label of x2_river_driver on a role's /metrics. */
+async function scrapeDriver(port: number): Promise<string | null> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return /^x2_river_driver\{[^}]*driver="([a-z]+)"/m.exec(text)?.[1] ?? null;
+}
+
+/** CPU seconds of each child (sequencer first), null where /proc has none. */
+function childrenCpuSeconds(children: readonly ChildProcess[]): Array<number | null> {
+  return children.map((child) => processCpuSeconds(child.pid));
+}
+
 async function scrape(port: number): Promise<Map<string, number>> {
   const values = new Map<string, number>();
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -223,6 +241,7 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
       committedCount.push(1);
     }
     const startMs = performance.now();
+    const cpuAtStart = childrenCpuSeconds(children);
     const pumps = clients.map((client, a) => {
       const batch = benchBatch(flags.entryBytes, a);
       const sentAtMs = new Float64Array(flags.inflight + 1);
@@ -268,21 +287,26 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
     await new Promise((resolve) => setTimeout(resolve, flags.duration * 1000));
     running = false;
     const elapsedS = (performance.now() - startMs) / 1000;
+    const cpuAtEnd = childrenCpuSeconds(children);
+    const cpuSeconds = cpuAtEnd.map((end, i) => end === null || cpuAtStart[i] === null ? null
+      : end - cpuAtStart[i]!);
     await waitUntil(() => pumps.every((pump, a) => (committedCount[a] ?? 0) >= pump.sentCount()), 60_000);
     const appends = [...sentCount.values()].reduce((sum, n) => sum + n, 0) - flags.appenders;
     const lastSeq = Math.max(...clients.map((c) => c.committedSeq));
     const sequencerMetrics = await scrape(metricsPort);
+    const sequencerDriver = await scrapeDriver(metricsPort).catch(() => null);
 
     const delivery: ReceiverReport[] = [];
     if (isCommit) {
       for (let i = 0; i < flags.receivers; i++) {
         const metrics = await scrape(receiverMetricsPorts[i]!);
+        const driver = await scrapeDriver(receiverMetricsPorts[i]!).catch(() => null);
         delivery.push({ receiver: `commit-${i}`,
           ...await readBackCommit(sentCount, lastSeq, receiverMetricsPorts[i]!, children[i + 1]!, join(dataRoot,
             `commit-${i}`)),
           naksSent: metrics.get('x2_river_naks_sent_total') ?? 0,
           retransmitsReceived: metrics.get('x2_river_retransmits_received_total') ?? 0,
-          repairedEntries: metrics.get('x2_river_repaired_entries_total') ?? 0 });
+          repairedEntries: metrics.get('x2_river_repaired_entries_total') ?? 0, driver });
       }
     } else {
       for (const child of children.slice(1)) child.kill('SIGTERM');
@@ -296,6 +320,10 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
     const bytesAppended = sequencerMetrics.get('x2_river_bytes_appended_total') ?? 0;
     const bytesSent = sequencerMetrics.get('x2_river_bytes_sent_total') ?? 0;
     const us = (q: number): number => histogram.getValueAtPercentile(q);
+    const mbAppended = (appends * flags.entryBytes) / 1e6;
+    const receiverCpu = cpuSeconds.slice(1).filter((seconds): seconds is number => seconds !== null);
+    const msPerMb = (seconds: number | null): number | null => seconds === null || mbAppended === 0 ? null
+      : round(seconds * 1000 / mbAppended);
     const p99 = us(99);
     return {
       river: flags.river, receivers: flags.receivers, receiversKind: flags.receiversKind, appenders: flags.appenders,
@@ -307,6 +335,9 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
       bytesAppended, bytesSent, amplification: bytesAppended > 0 ? round(bytesSent / bytesAppended) : 0,
       naks: sequencerMetrics.get('x2_river_naks_received_total') ?? 0,
       retransmits: sequencerMetrics.get('x2_river_retransmits_total') ?? 0,
+      sequencerDriver,
+      cpuMsPerMb: { sequencer: msPerMb(cpuSeconds[0] ?? null), receiver: receiverCpu.length === 0 ? null
+        : msPerMb(receiverCpu.reduce((sum, seconds) => sum + seconds, 0) / receiverCpu.length) },
       delivery, ok: errors === 0 && delivery.every((d) => d.missing === 0 && d.duplicated === 0
         && d.outOfOrder === 0 && d.seqGaps === 0),
     };
@@ -386,7 +417,7 @@ async function runSubscriber(flags: BenchFlags): Promise<void> {
   const report = check.finish(new Map());
   process.stdout.write(`${JSON.stringify({ ...report, naksSent: member.naksSent,
     retransmitsReceived: member.retransmitsReceived,
-    repairedEntries: member.entriesRepaired })}\n`);
+    repairedEntries: member.entriesRepaired, driver: member.riverDriver })}\n`);
 }
 
 function round(value: number): number {
@@ -408,6 +439,10 @@ export function formatReport(report: RiverBenchReport): string {
   lines.push(`fan-out     ${report.bytesSent} B sent / ${report.bytesAppended} B appended = `
     + `amplification ${report.amplification}`);
   lines.push(`repair      NAKs ${report.naks}, retransmits ${report.retransmits}`);
+  lines.push(`drivers     sequencer ${report.sequencerDriver ?? '?'}, receivers `
+    + `${report.delivery.map((d) => d.driver ?? '?').join(', ')}`);
+  lines.push(`cpu         ${report.cpuMsPerMb.sequencer ?? '?'} ms per MB appended in the sequencer, `
+    + `${report.cpuMsPerMb.receiver ?? '?'} ms per MB in each receiver (mean)`);
   for (const d of report.delivery) {
     lines.push(`${d.receiver.padEnd(12)}delivered ${d.delivered}, missing ${d.missing}, duplicated ${d.duplicated}, ` +
       `out-of-order ${d.outOfOrder}, seq gaps ${d.seqGaps}; NAKs ${d.naksSent}, ` +
