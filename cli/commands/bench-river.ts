@@ -37,7 +37,7 @@ import { hostPortParser, integerParser, interfaceParser, lossParser } from '../r
 type BenchFlags = {
   receivers: number; receiversKind: 'commit' | 'subscriber'; appenders: number; entryBytes: number; duration: number;
   river: RiverMode; loss: number; seed?: number; json?: boolean; interface: string; inflight: number; rate?: number;
-  writeQuorum?: number; child?: 'subscriber'; sequencer?: HostPort;
+  writeQuorum?: number; child?: 'subscriber'; sequencer?: HostPort; mtuBytes?: number;
 };
 
 type ReceiverReport = DeliveryReport & {
@@ -106,6 +106,9 @@ export function benchRiverCommand(): Command {
       .argParser(integerParser('--write-quorum', 1, 8)))
     .addOption(new Option('--interface <addr>',
       'interface address for the river').argParser(interfaceParser).default('127.0.0.1'))
+    .addOption(new Option('--mtu-bytes <bytes>',
+      'largest river datagram incl. IP/UDP headers, passed to the sequencer (default: the interface MTU)')
+      .argParser(integerParser('--mtu-bytes', 576, 65000)))
     .option('--json', 'print the report as one JSON object')
     .addOption(new Option('--child <kind>',
       'internal: run as the bench subscriber process').choices(['subscriber']).hideHelp())
@@ -200,7 +203,7 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
       String(isCommit ? flags.receivers : 0),
       ...(isCommit && flags.writeQuorum ? ['--write-quorum', String(flags.writeQuorum)] : []),
       '--river', flags.river, '--interface', flags.interface, '--group', group, '--metrics-port',
-        String(metricsPort)], log, 'sequencer'));
+      String(metricsPort), ...(flags.mtuBytes ? ['--mtu-bytes', String(flags.mtuBytes)] : [])], log, 'sequencer'));
     const receiverMetricsPorts: number[] = [];
     const subscriberReports: Array<Promise<ReceiverReport>> = [];
     for (let i = 0; i < flags.receivers; i++) {
