@@ -49,6 +49,7 @@ function median(numbers: number[]): number {
 const format = (value: number, digits = 0): string => value.toFixed(digits);
 const rows: string[] = [];
 const loads: number[] = [];
+const notes: string[] = [];
 for (const entryBytes of values['entry-bytes']!.split(',').map(Number)) {
   for (const receivers of values.receivers!.split(',').map(Number)) {
     const series: Record<'mmsg' | 'dgram', Report[]> = { mmsg: [], dgram: [] };
@@ -65,6 +66,7 @@ for (const entryBytes of values['entry-bytes']!.split(',').map(Number)) {
       p99: median(reports.map((r) => r.latencyUs.p99)) / 1000,
       cpuSequencer: median(reports.map((r) => r.cpuMsPerMb.sequencer ?? NaN)),
       cpuReceiver: median(reports.map((r) => r.cpuMsPerMb.receiver ?? NaN)),
+      fdatasyncP99: median(reports.map((r) => r.fdatasyncP99Us ?? NaN)) / 1000,
     });
     const mmsg = summary(series.mmsg);
     const dgram = summary(series.dgram);
@@ -73,6 +75,12 @@ for (const entryBytes of values['entry-bytes']!.split(',').map(Number)) {
     rows.push(`| ${entryBytes} B | ${receivers} | ${cells(mmsg).join(' | ')} | ${cells(dgram).join(' | ')} | `
       + `${format(mmsg.rate / dgram.rate, 2)} | ${format(mmsg.p99 / dgram.p99, 2)} | `
       + `${format(mmsg.cpuSequencer / dgram.cpuSequencer, 2)} / ${format(mmsg.cpuReceiver / dgram.cpuReceiver, 2)} |`);
+    if (values.kind === 'commit') {
+      notes.push(`${entryBytes} B, ${receivers} commits: fdatasync p99 (same runs, median) `
+        + `${format(mmsg.fdatasyncP99, 1)} ms with mmsg, ${format(dgram.fdatasyncP99, 1)} ms with dgram; `
+        + `append-to-commit p99 / fdatasync p99 = ${format(mmsg.p99 / mmsg.fdatasyncP99, 1)} (mmsg), `
+        + `${format(dgram.p99 / dgram.fdatasyncP99, 1)} (dgram)`);
+    }
     process.stderr.write(`${rows.at(-1)}\n`);
   }
 }
@@ -85,4 +93,4 @@ process.stdout.write([
     + '| dgram p50 / p99 ms | dgram CPU ms/MB seq / recv | appends/s mmsg/dgram | p99 mmsg/dgram '
     + '| CPU/MB mmsg/dgram seq / recv |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...rows, ''].join('\n'));
+  ...rows, '', ...notes, ''].join('\n'));
