@@ -5,7 +5,7 @@
  * p50/p99, CPU ms per MB appended (sequencer, mean receiver), and mmsg/dgram ratios of the medians.
  * Not a test (vitest ignores it): run it on a quiet machine, after `npm run build`:
  *   node test/river/bench-drivers.ts [--rounds 2] [--duration 4] [--kind subscriber|commit]
- *     [--receivers 1,2,4] [--entry-bytes 1024,69] [--mtu-bytes 1500] [--rate R]
+ *     [--receivers 1,2,4] [--entry-bytes 1024,69] [--mtu-bytes 1500] [--rate R] [--x2 PATH (dist/x2)]
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -23,13 +23,15 @@ const { values } = parseArgs({ options: {
   kind: { type: 'string', default: 'subscriber' }, receivers: { type: 'string', default: '1,2,4' },
   'entry-bytes': { type: 'string', default: '1024,69' }, rate: { type: 'string' },
   'mtu-bytes': { type: 'string', default: '1500' },
+  // A private copy keeps a rebuild of dist/x2 by someone else from breaking a long series.
+  x2: { type: 'string', default: X2_BINARY },
 } });
 
 function run(receivers: number, entryBytes: number, native: boolean): Report {
   const args = ['bench', 'river', '--json', '--receivers', String(receivers), '--receivers-kind', values.kind!,
     '--entry-bytes', String(entryBytes), '--duration', values.duration!, '--appenders', '4', '--seed', '7',
     '--mtu-bytes', values['mtu-bytes']!, ...(values.rate ? ['--rate', values.rate] : [])];
-  const result = spawnSync(X2_BINARY, args, { encoding: 'utf8', timeout: 300_000,
+  const result = spawnSync(values.x2!, args, { encoding: 'utf8', timeout: 300_000,
     env: native ? process.env : { ...process.env, X2_NATIVE: '0' } });
   if (result.status !== 0) throw new Error(`x2 ${args.join(' ')}: exit ${result.status}\n${result.stderr}`);
   const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Report;
