@@ -3,13 +3,14 @@
  * CRC-32C, counts), check idempotent producers (producer-table.ts), append one entry per batch
  * through the sequencer (all partitions of a request in as few entry sets as its limits allow,
  * so a request naming thousands of partitions costs one round trip), and answer once every
- * partition's entries are committed and applied here (so the producer's next Fetch on this
- * gateway sees them).
+ * partition's entries are as durable as the request's acks ask.
  *
- * Acks: -1 (all) and 1 are answered when the committed seq (durable on the write quorum) reaches
- * the append; acks=1 is not weaker in x2, it cannot be: the gateway learns durability only as
- * the committed seq. acks=0 gets no response at all. Batches pass byte for byte (compressed or
- * not); the sequencer patches only baseOffset and partitionLeaderEpoch.
+ * Acks: -1 (all) is answered once the committed seq (durable on the write quorum) reaches the
+ * append and this gateway has applied it, so the producer's next Fetch here sees its records.
+ * 1 is answered once the append is durable on at least one commit (the sequencer's durable-on-one
+ * seq), which can be before the quorum: a Fetch still shows it only once committed (the high
+ * watermark stays the committed seq). acks=0 gets no response at all. Batches pass byte for byte
+ * (compressed or not); the sequencer patches only baseOffset and partitionLeaderEpoch.
  * A partition not answered within the request's timeout gets REQUEST_TIMED_OUT (retriable).
  */
 import { produce, type ProduceRequest, type ProduceResponse } from '../../kafka/api/00-produce.ts';
@@ -93,7 +94,7 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
       }, appends);
     }
   }
-  appendPartitions(gateway, appends);
+  appendPartitions(gateway, appends, request.acks === 1 ? 'one' : 'quorum');
   sealed = true;
   finish();
 }
@@ -139,7 +140,7 @@ type PartitionAppend = {
  * APPEND_ENTRIES_MAX entries and APPEND_BYTES_MAX bytes each): one round trip and one wait for
  * the commit per set, however many partitions the request names.
  */
-function appendPartitions(gateway: Gateway, appends: PartitionAppend[]): void {
+function appendPartitions(gateway: Gateway, appends: PartitionAppend[], ack: 'one' | 'quorum'): void {
   let start = 0;
   while (start < appends.length) {
     let end = start;
@@ -154,12 +155,12 @@ function appendPartitions(gateway: Gateway, appends: PartitionAppend[]): void {
       bytes += nextBytes;
       end += 1;
     }
-    appendSet(gateway, appends.slice(start, end));
+    appendSet(gateway, appends.slice(start, end), ack);
     start = end;
   }
 }
 
-function appendSet(gateway: Gateway, set: PartitionAppend[]): void {
+function appendSet(gateway: Gateway, set: PartitionAppend[], ack: 'one' | 'quorum'): void {
   const entries: AppendEntry[] = [];
   const firstEntry: number[] = [];
   for (const partition of set) {
@@ -168,24 +169,29 @@ function appendSet(gateway: Gateway, set: PartitionAppend[]): void {
       entries.push({ streamId: partition.streamId, recordCount: view.header.recordCount, batch: view.bytes });
     }
   }
+  let sequencedOffsets: readonly number[] = [];
+  const answer = (): void => {
+    set.forEach((partition, index) => partition.done(sequencedOffsets[firstEntry[index]!]!, KAFKA_ERROR.NONE));
+  };
   const handler = {
     onAppended: (firstSeq: number, baseOffsets: readonly number[]): void => {
-      gateway.state.whenApplied(firstSeq + entries.length - 1, () => {
-        set.forEach((partition, index) => partition.done(baseOffsets[firstEntry[index]!]!, KAFKA_ERROR.NONE));
-      });
+      sequencedOffsets = baseOffsets;
+      if (ack === 'quorum') gateway.state.whenApplied(firstSeq + entries.length - 1, answer);
     },
-    onCommitted: (): void => undefined,
+    // With ack 'one' this is the durable-on-one seq reaching the set: Kafka's acks=1.
+    onCommitted: (): void => { if (ack === 'one') answer(); },
     onError: (error: Error): void => {
       gateway.log.limited('warn', 'append-error', `append of ${entries.length} batches failed: ${error.message}`);
       for (const partition of set) partition.done(-1, KAFKA_ERROR.NOT_ENOUGH_REPLICAS);
     },
   };
-  if (gateway.appender.append(entries, handler)) return;
+  const options = { ack };
+  if (gateway.appender.append(entries, handler, options)) return;
   // No room or no link: keep our own copies (the request frame is reused) and retry when writable.
   const copies = entries.map((entry) => ({ ...entry, batch: Buffer.from(entry.batch) }));
   const retry = (): void => {
     gateway.appender.whenWritable().then(() => {
-      if (!gateway.appender.append(copies, handler)) retry();
+      if (!gateway.appender.append(copies, handler, options)) retry();
     }, () => handler.onError(new Error('append client closed')));
   };
   retry();
