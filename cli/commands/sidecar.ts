@@ -2,10 +2,12 @@
  * `x2 sidecar`: user logic next to the river (core/roles/sidecar). Parses and checks the flags,
  * loads the user logic (--module, --exec or --where: exactly one), serves /metrics, publishes
  * metrics snapshots to __x2_metrics (what `x2 top` shows) and runs
- * sidecar instances one after another: an instance that lost its sequencer link is replaced by a
- * new one (which claims again and resumes from the checkpoint); a fatal error exits with its code.
- * SIGTERM/SIGINT stop cleanly after the appends in flight are committed.
+ * sidecar instances one after another under one member id (the process's place in its group): an
+ * instance that lost its sequencer link is replaced by a new one (which claims again and resumes
+ * from the checkpoints); a fatal error exits with its code. SIGTERM/SIGINT stop cleanly: the
+ * appends in flight are committed, then a leave record hands the input streams to the others.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -26,7 +28,7 @@ import {
 
 type SidecarFlags = {
   sequencer: HostPort; from: string[]; to: string; module?: string; exec?: string; where?: string; name?: string;
-  member: number; members: number; onError: OnError; partitions: number; inputBytesMax: number;
+  sessionTimeoutMs: number; onError: OnError; partitions: number; inputBytesMax: number;
   river: RiverChoice; interface?: string; metricsPort: number;
 };
 
@@ -98,13 +100,11 @@ export function sidecarCommand(): Command {
     .addOption(new Option('--module <file.mjs>', 'ES module: default export per record, or a batch export'))
     .addOption(new Option('--exec <command>', 'program reading and writing length-prefixed msgpack frames on stdio'))
     .addOption(new Option('--where <expr>', 'keep records whose JSON value matches, e.g. \'value.symbol == "AAPL"\''))
-    .addOption(new Option('--name <name>', 'checkpoint name; sidecars with one name share the work (default: --to)')
-      .argParser(nameParser))
-    .addOption(new Option('--member <i>', 'this member\'s index, 0..members-1')
-      .argParser(integerParser('--member', 0, 1023))
-      .default(0))
-    .addOption(new Option('--members <n>', 'how many sidecars share this name; input stream k goes to member k % n')
-      .argParser(integerParser('--members', 1, 1024)).default(1))
+    .addOption(new Option('--name <name>', 'group and checkpoint name; sidecars with one name share the input '
+      + 'partitions (default: --to)').argParser(nameParser))
+    .addOption(new Option('--session-timeout-ms <ms>',
+      'a member silent this long is expelled and its partitions handed over; heartbeats every third of it')
+      .argParser(integerParser('--session-timeout-ms', 300, 600_000)).default(10_000))
     .addOption(new Option('--on-error <mode>', 'when user logic fails on a record: stop, skip or dead-letter:TOPIC')
       .argParser(onErrorParser).default({ mode: 'stop' }, 'stop'))
     .addOption(new Option('--partitions <n>',
@@ -115,12 +115,11 @@ export function sidecarCommand(): Command {
       .argParser(bytesParser('--input-bytes-max', 1024 * 1024, 64 * 1024 ** 3)).default(1024 ** 3, '1GiB'));
   for (const option of riverOptions()) command.addOption(option);
   return command.action(async (flags: SidecarFlags) => {
-    if (flags.member >= flags.members) {
-      throw usageError('--member', String(flags.member), `an index below --members (${flags.members}) is allowed`);
-    }
     if (flags.from.includes(flags.to)) throw usageError('--to', flags.to, 'a topic that is not also in --from');
     const name = flags.name ?? flags.to;
-    const log = new Log(`sidecar ${name}/${flags.member}`);
+    // Unique per process, stable across its instance restarts (a restart is not a membership change).
+    const memberId = `${process.pid}-${randomBytes(3).toString('hex')}`;
+    const log = new Log(`sidecar ${name}/${memberId}`);
     let current: Sidecar | null = null;
     let stopping = false;
     const stop = (): void => {
@@ -136,9 +135,9 @@ export function sidecarCommand(): Command {
     const server = await serveMetrics(registry, flags.metricsPort);
     const sequencer = `${flags.sequencer.host}:${flags.sequencer.port}`;
     // Snapshots to __x2_metrics, so `x2 top` lists the sidecar with its rates.
-    const publisher = startMetricsPublisher({ role: 'sidecar', nodeId: `sidecar-${name}-${flags.member}`,
+    const publisher = startMetricsPublisher({ role: 'sidecar', nodeId: `sidecar-${name}-${memberId}`,
       river: river.mode, registry, sequencer, state: () => (current?.live ? 'live' : 'replaying') });
-    log.info(`${transform.kind} sidecar "${name}" member ${flags.member}/${flags.members}: ` +
+    log.info(`${transform.kind} sidecar "${name}" member ${memberId}: ` +
       `${flags.from.join(',')} -> ` +
       `${flags.to}; river ${river.mode} (${river.reason}); metrics on :${server.port}/metrics`);
     let end: SidecarEnd = { kind: 'stopped' };
@@ -146,7 +145,8 @@ export function sidecarCommand(): Command {
       current = await Sidecar.start({
         name, sequencer, river: river.mode,
         interfaceAddress: river.interfaceAddress, from: flags.from, to: flags.to, partitionsForCreate: flags.partitions,
-        member: flags.member, members: flags.members, onError: flags.onError, inputBytesMax: flags.inputBytesMax,
+        memberId, sessionTimeoutMs: flags.sessionTimeoutMs, onError: flags.onError,
+        inputBytesMax: flags.inputBytesMax,
         transform, metrics, log,
       });
       if (stopping) current.stop();

@@ -22,13 +22,15 @@ export function kafkaFor(brokers: string[]): Kafka {
   return new Kafka({ clientId: 'sidecar-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
 }
 
-export async function produceTrades(kafka: Kafka, topic: string, count: number): Promise<void> {
+/** Produces trades first..first+count-1 in batches of `batch`. */
+export async function produceTrades(kafka: Kafka, topic: string, count: number, first = 0,
+  batch = 2000): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    for (let start = 0; start < count; start += 2000) {
+    for (let start = first; start < first + count; start += batch) {
       const messages = [];
-      for (let n = start; n < Math.min(count, start + 2000); n++) {
+      for (let n = start; n < Math.min(first + count, start + batch); n++) {
         const trade = tradeOf(n);
         messages.push({ key: trade.symbol, value: JSON.stringify(trade), headers: { source: 'test' } });
       }
@@ -105,8 +107,9 @@ export function expectExactly(records: ReadRecord[], expected: Trade[]): void {
 
 export type SidecarProcess = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
 
-export function startSidecar(args: string[], cwd?: string): SidecarProcess {
-  const child = startX2(['sidecar', '--river', 'unicast', ...args], cwd ? { cwd } : {});
+export function startSidecar(args: string[], cwd?: string, env?: NodeJS.ProcessEnv): SidecarProcess {
+  const child = startX2(['sidecar', '--river', 'unicast', ...args],
+    { ...(cwd ? { cwd } : {}), ...(env ? { env: { ...process.env, ...env } } : {}) });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -117,4 +120,17 @@ export function startSidecar(args: string[], cwd?: string): SidecarProcess {
 export async function stopSidecar(sidecar: SidecarProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   if (sidecar.child.exitCode === null && sidecar.child.signalCode === null) sidecar.child.kill(signal);
   return sidecar.exited;
+}
+
+/** The sidecar's own metrics (its /metrics, the port from its start line): name -> summed value. */
+export async function sidecarMetrics(sidecar: SidecarProcess): Promise<Map<string, number>> {
+  const port = /metrics on :(\d+)\/metrics/.exec(sidecar.output())?.[1];
+  const values = new Map<string, number>();
+  if (port === undefined) return values;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    const match = /^(x2_sidecar_[a-z_]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (match) values.set(match[1]!, (values.get(match[1]!) ?? 0) + Number(match[2]));
+  }
+  return values;
 }

@@ -1,15 +1,24 @@
 /**
- * The records of the sidecar stream `__x2_sidecars` (streamId SIDECARS_STREAM_ID, below the user
- * range like every internal stream): how sidecars keep exactly-once state in the river itself
- * (DESIGN §7). Every sidecar replays this stream; each record names the sidecar (`--name`) and
- * its member index, so many sidecars share the one stream.
+ * The records sidecars keep their shared state in, inside the river itself (DESIGN §7). Two kinds
+ * of stream, both internal:
  *
- *   claim       [1, 1, name, member, members, token]
- *       written once by a starting sidecar instance; the claim's place in the river is the sync
- *       point: the state of (name, member) is every checkpoint sequenced before it.
- *   checkpoint  [1, 2, name, member, token, [[inputStreamId, nextOffset], ...]]
- *       appended in the same entry set (one atomic append) as the output batches it covers:
- *       the next input offset to process per input stream, after this append.
+ * `__x2_sidecars` (streamId SIDECARS_STREAM_ID): group membership. Every record names the sidecar
+ * (`--name`) and a member id (one per sidecar process), so all groups share the one stream.
+ *   join       [2, 3, name, memberId, sessionTimeoutMs]   a member enters (or re-enters) the group
+ *   heartbeat  [2, 4, name, memberId]                     still alive (every session timeout / 3)
+ *   leave      [2, 5, name, memberId]                     clean stop (SIGTERM), after its last append
+ *   expel      [2, 6, name, memberId, byMemberId]         no heartbeat for a session timeout
+ * The live member set is a pure function of this stream's prefix, so every member computes the
+ * same set, and the same assignment (group-membership.ts), at the same seq.
+ *
+ * `__x2_sidecar.NAME.INPUTSTREAMID` (one per input stream, core/control/topic-name.ts): the fence
+ * and the checkpoints of that input stream.
+ *   claim       [2, 1, name, memberId]              a new owner's first append, conditional on the
+ *                                                   stream's end as the owner has read it
+ *   checkpoint  [2, 2, name, memberId, nextOffset]  appended conditionally in the same entry set as
+ *                                                   the outputs it covers: the next input offset
+ * Every append to one of these streams expects the stream's next offset, so once a claim is
+ * sequenced an older owner's appends are refused by the sequencer (X2_ERR_APPEND_CONDITION).
  *
  * Values are msgpack arrays carried as records of an uncompressed RecordBatch (key null).
  * Decoding is strict: anything else is refused with a message naming the problem.
@@ -18,19 +27,29 @@ import { pack, unpack } from 'msgpackr';
 
 export const SIDECARS_STREAM_ID = 120;
 export const SIDECARS_STREAM = '__x2_sidecars';
-const FORMAT_VERSION = 1;
-const KIND_CLAIM = 1;
-const KIND_CHECKPOINT = 2;
+const FORMAT_VERSION = 2;
+const KIND = { claim: 1, checkpoint: 2, join: 3, heartbeat: 4, leave: 5, expel: 6 } as const;
 
-export type SidecarRecord =
-  | { kind: 'claim'; name: string; member: number; members: number; token: string }
-  | { kind: 'checkpoint'; name: string; member: number; token: string; positions: Array<[number, number]> };
+export type MembershipRecord =
+  | { kind: 'join'; name: string; memberId: string; sessionTimeoutMs: number }
+  | { kind: 'heartbeat'; name: string; memberId: string }
+  | { kind: 'leave'; name: string; memberId: string }
+  | { kind: 'expel'; name: string; memberId: string; byMemberId: string };
+
+export type FenceRecord =
+  | { kind: 'claim'; name: string; memberId: string }
+  | { kind: 'checkpoint'; name: string; memberId: string; nextOffset: number };
+
+export type SidecarRecord = MembershipRecord | FenceRecord;
 
 export function encodeSidecarRecord(record: SidecarRecord): Buffer {
-  if (record.kind === 'claim') {
-    return pack([FORMAT_VERSION, KIND_CLAIM, record.name, record.member, record.members, record.token]);
+  const head = [FORMAT_VERSION, KIND[record.kind], record.name, record.memberId];
+  switch (record.kind) {
+    case 'join': return pack([...head, record.sessionTimeoutMs]);
+    case 'expel': return pack([...head, record.byMemberId]);
+    case 'checkpoint': return pack([...head, record.nextOffset]);
+    default: return pack(head);
   }
-  return pack([FORMAT_VERSION, KIND_CHECKPOINT, record.name, record.member, record.token, record.positions]);
 }
 
 function isCount(value: unknown): value is number {
@@ -41,22 +60,24 @@ function isCount(value: unknown): value is number {
 export function decodeSidecarRecord(bytes: Uint8Array): SidecarRecord {
   const fields = unpack(bytes) as unknown;
   if (!Array.isArray(fields) || fields[0] !== FORMAT_VERSION) {
-    throw new Error(`${SIDECARS_STREAM}: not a version ${FORMAT_VERSION} record`);
+    throw new Error(`sidecar record: not a version ${FORMAT_VERSION} record`);
   }
-  const [, kind, name, member] = fields as unknown[];
-  if (typeof name !== 'string' || !isCount(member)) throw new Error(`${SIDECARS_STREAM}: bad name or member`);
-  if (kind === KIND_CLAIM && fields.length === 6 && isCount(fields[4]) && typeof fields[5] === 'string') {
-    return { kind: 'claim', name, member, members: fields[4], token: fields[5] };
+  const [, kind, name, memberId, extra] = fields as unknown[];
+  if (typeof name !== 'string' || typeof memberId !== 'string') {
+    throw new Error('sidecar record: bad name or member id');
   }
-  if (kind === KIND_CHECKPOINT && fields.length === 6 && typeof fields[4] === 'string' && Array.isArray(fields[5])) {
-    const positions: Array<[number, number]> = [];
-    for (const pair of fields[5] as unknown[]) {
-      if (!Array.isArray(pair) || pair.length !== 2 || !isCount(pair[0]) || !isCount(pair[1])) {
-        throw new Error(`${SIDECARS_STREAM}: bad checkpoint position`);
-      }
-      positions.push([pair[0], pair[1]]);
-    }
-    return { kind: 'checkpoint', name, member, token: fields[4], positions };
+  const length = fields.length;
+  if (kind === KIND.claim && length === 4) return { kind: 'claim', name, memberId };
+  if (kind === KIND.heartbeat && length === 4) return { kind: 'heartbeat', name, memberId };
+  if (kind === KIND.leave && length === 4) return { kind: 'leave', name, memberId };
+  if (kind === KIND.checkpoint && length === 5 && isCount(extra)) {
+    return { kind: 'checkpoint', name, memberId, nextOffset: extra };
   }
-  throw new Error(`${SIDECARS_STREAM}: unknown record kind ${String(kind)}`);
+  if (kind === KIND.join && length === 5 && isCount(extra) && extra > 0) {
+    return { kind: 'join', name, memberId, sessionTimeoutMs: extra };
+  }
+  if (kind === KIND.expel && length === 5 && typeof extra === 'string') {
+    return { kind: 'expel', name, memberId, byMemberId: extra };
+  }
+  throw new Error(`sidecar record: unknown kind ${String(kind)} or bad fields (${length} fields)`);
 }

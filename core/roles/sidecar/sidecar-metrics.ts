@@ -14,7 +14,10 @@ export class SidecarMetrics {
   deadLettered = 0;
   appends = 0;
   restarts = 0;
-  staleAppends = 0;
+  fencedAppends = 0;
+  claims = 0;
+  members = 0;
+  ownedStreams = 0;
   lagRecords = 0;
   appliedSeq = 0;
   readonly latency: Histogram | null;
@@ -34,8 +37,14 @@ export class SidecarMetrics {
     counterFrom(registry, 'x2_sidecar_appends_total', 'atomic appends (outputs + checkpoint) committed',
       () => this.appends);
     counterFrom(registry, 'x2_sidecar_restarts_total', 'instance restarts after a lost link', () => this.restarts);
-    counterFrom(registry, 'x2_sidecar_stale_appends_total',
-      'checkpoints of an older instance sequenced after a newer claim', () => this.staleAppends);
+    counterFrom(registry, 'x2_sidecar_fenced_appends_total',
+      'appends refused by the sequencer because another member claimed an input stream since',
+      () => this.fencedAppends);
+    counterFrom(registry, 'x2_sidecar_claims_total', 'input streams this member claimed (handovers in)',
+      () => this.claims);
+    gaugeFrom(registry, 'x2_sidecar_members', 'members of this sidecar\'s group (--name)', () => this.members);
+    gaugeFrom(registry, 'x2_sidecar_owned_streams', 'input streams (partitions) this member processes',
+      () => this.ownedStreams);
     gaugeFrom(registry, 'x2_sidecar_lag_records', 'committed input records not yet processed', () => this.lagRecords);
     gaugeFrom(registry, 'x2_sidecar_applied_seq', 'highest river seq applied', () => this.appliedSeq);
     this.latency = new Histogram({

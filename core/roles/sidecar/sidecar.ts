@@ -1,40 +1,51 @@
 /**
  * The sidecar role: user logic next to the river (DESIGN §8). It joins the river as a subscriber
- * and applies committed entries in seq order: `__x2_control` (topics), `__x2_sidecars`
- * (checkpoints, checkpoint-records.ts) and its input streams. It runs each input record through
- * the Transform and appends the output batches and its new checkpoint through the sequencer as
- * ONE entry set, so outputs and checkpoint are sequenced atomically: exactly once.
+ * and applies committed entries in seq order: `__x2_control` (topics), `__x2_sidecars` (group
+ * membership), its fence streams `__x2_sidecar.NAME.INPUTSTREAMID` (claims and checkpoints,
+ * checkpoint-records.ts) and its input streams. It runs each input record through the Transform
+ * and appends the output batches and the new checkpoints through the sequencer as ONE entry set,
+ * so outputs and checkpoints are sequenced atomically: exactly once.
  *
- * Start: replay the river to the welcomed head, append a claim and wait for it to come back, then
- * create missing output topics and wait for the input topics to exist. Every checkpoint sequenced
- * before the claim is the state; input records at or past the checkpoint (kept while replaying)
- * are processed from there. An instance
- * that loses its sequencer link stops (`done` resolves with a restart): the outcome of its
- * in-flight appends is unknown, and the next instance's claim settles it.
+ * Group: every sidecar process with one --name is a member (a member id per process). Members
+ * join, heartbeat every session timeout / 3, leave on a clean stop, and expel a member silent for
+ * its session timeout; each computes the same round-robin assignment of the input streams from
+ * the same member set (group-membership.ts). Handover and the fence: a member assigned a stream
+ * appends a claim to its fence stream, conditional on the fence's end as the member has read it;
+ * when the claim comes back, everything the fence held before it (the last checkpoint) is the
+ * state, and processing starts there. Every output append is conditional on each touched fence
+ * stream being at the offset the owner expects, so after another member's claim an older owner's
+ * appends are refused by the sequencer (X2_ERR_APPEND_CONDITION) and nothing of them is written:
+ * the refused owner waits for its appends in flight, re-reads, and resumes only the streams it
+ * still owns from their checkpoints. A refused claim (the old owner's last appends came in
+ * between) is retried once those are read.
  *
- * Members: `members` sidecars with the same name split the input streams statically: input
- * stream i (in --from order, partitions ascending) belongs to member i % members.
+ * Start: replay the river to the welcomed head, append a heartbeat as a sync point and wait for
+ * it (everything sequenced before it is applied), create missing output and fence topics, wait
+ * for the inputs, then join. An instance that loses its sequencer link stops (`done` resolves
+ * with a restart): the outcome of its in-flight appends is unknown, the next instance (same
+ * member id) claims again and its claims settle it.
  *
- * Bounds: input held before the claim and waiting to be processed at most inputBytesMax (past it
- * the instance stops with X2_ERR_SIDECAR); one record's outputs at most RECORD_OUTPUTS_BYTES_MAX
- * (more is that record's error); an append is cut past APPEND_BYTES_CUT of outputs; at most
- * APPENDS_INFLIGHT_MAX appends not yet committed.
+ * Bounds: input held uncovered by checkpoints (every member holds every input stream's, see
+ * input-stream.ts) at most inputBytesMax (past it the instance stops with X2_ERR_SIDECAR); one
+ * record's outputs at most RECORD_OUTPUTS_BYTES_MAX (more is that record's error); an append is
+ * cut past APPEND_BYTES_CUT of outputs; at most APPENDS_INFLIGHT_MAX appends not yet committed.
  */
-import { randomBytes } from 'node:crypto';
 import { X2Error } from '../../base/errors.ts';
 import type { Log } from '../../base/log.ts';
 import { ControlState } from '../../control/control-state.ts';
 import { encodeControlRecord } from '../../control/control-records.ts';
-import { INTERNAL_TOPICS } from '../../control/topic-name.ts';
+import { INTERNAL_TOPICS, parseSidecarTopicName, sidecarTopicName } from '../../control/topic-name.ts';
 import { decodeRecords } from '../../kafka/record-batch.ts';
 import { partitionForKey } from '../../records/murmur2.ts';
 import { RecordBatchWriter, type RecordHeader } from '../../records/record-batch-writer.ts';
-import { AppendClient } from '../../river/append-client.ts';
-import type { AppendEntry, RiverMode, StoredRiverEntry } from '../../river/messages.ts';
+import { AppendClient, AppendConditionError } from '../../river/append-client.ts';
+import type { AppendCondition, AppendEntry, RiverMode, StoredRiverEntry } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import {
-  decodeSidecarRecord, encodeSidecarRecord, SIDECARS_STREAM_ID, type SidecarRecord,
+  decodeSidecarRecord, encodeSidecarRecord, SIDECARS_STREAM_ID, type MembershipRecord, type SidecarRecord,
 } from './checkpoint-records.ts';
+import { GroupMembership } from './group-membership.ts';
+import { InputStream } from './input-stream.ts';
 import type { SidecarMetrics } from './sidecar-metrics.ts';
 import type { InputRecord, OutputRecord } from './sidecar-records.ts';
 import type { Outcome, Transform } from './transform.ts';
@@ -47,12 +58,17 @@ export const APPEND_BYTES_TARGET = 512 * 1024;
 export const APPENDS_INFLIGHT_MAX = 16;
 const CONTROL_STREAM_ID = INTERNAL_TOPICS[0].streamId;
 const COMMITTED_POLL_MS = 2;
+/** How often a live member checks its assignment (claims to retry) and the others' silence. */
+const GROUP_TICK_MS = 100;
 const DECODE_BYTES_MAX = 64 * 1024 * 1024;
 
 export type OnError = { mode: 'stop' } | { mode: 'skip' } | { mode: 'dead-letter'; topic: string };
 
 export type SidecarOptions = {
   name: string;
+  /** This process's id in the group (the same across instance restarts). */
+  memberId: string;
+  sessionTimeoutMs: number;
   sequencer: string;
   river: RiverMode;
   interfaceAddress: string | null;
@@ -60,8 +76,6 @@ export type SidecarOptions = {
   to: string;
   /** Partition count for a missing --to or dead-letter topic, created at start. */
   partitionsForCreate: number;
-  member: number;
-  members: number;
   onError: OnError;
   inputBytesMax: number;
   transform: Transform;
@@ -72,8 +86,6 @@ export type SidecarOptions = {
 /** How an instance ended: a clean stop, a restart (link lost) or a fatal error (exit). */
 export type SidecarEnd = { kind: 'stopped' } | { kind: 'restart'; reason: string } | { kind: 'fatal'; error: X2Error };
 
-type Held = { entry: StoredRiverEntry; appliedAtMs: number };
-
 function unavailable(message: string): X2Error {
   return new X2Error('X2_ERR_SEQUENCER_UNAVAILABLE', message, { retriable: true });
 }
@@ -82,39 +94,49 @@ function u8(value: string | null): Buffer | null {
   return value === null ? null : Buffer.from(value, 'utf8');
 }
 
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** One record of an internal stream, as an uncompressed RecordBatch. */
+function internalBatch(writer: RecordBatchWriter, value: Buffer): Buffer {
+  writer.reset();
+  writer.add({ key: null, value, headers: [], timestampMs: Date.now() });
+  return writer.finish();
+}
+
 export class Sidecar {
   readonly options: SidecarOptions;
   readonly log: Log;
   readonly control = new ControlState();
   readonly member: RiverMember;
   readonly appender: AppendClient;
-  readonly token = `${process.pid}-${randomBytes(8).toString('hex')}`;
+  readonly group = new GroupMembership();
   readonly done: Promise<SidecarEnd>;
   #end!: (end: SidecarEnd) => void;
   #ended = false;
   #stopping = false;
   #timer: NodeJS.Timeout;
+  #groupTimer: NodeJS.Timeout | null = null;
   appliedSeq = 0;
   #committedSeq = 0;
   #headSeq = 0;
   readonly #pending: StoredRiverEntry[] = [];
   #pendingHead = 0;
-  #pendingBytes = 0;
-  // River-derived sidecar state (identical on every instance at the same seq).
-  readonly #checkpoints = new Map<number, number>();
-  readonly #claims = new Map<number, string>();
-  readonly #headOffsets = new Map<number, number>();
   #live = false;
-  // Input waiting: before the claim, per input stream; after it, owned streams in seq order.
-  readonly #replayed = new Map<number, Held[]>();
-  readonly #work: Held[] = [];
-  #workHead = 0;
+  // River-derived state: every input stream (held input, checkpoint, fence) by input streamId.
+  readonly #inputs = new Map<number, InputStream>();
+  /** Fence streamId -> its input stream; null for a stream that is no fence of this sidecar. */
+  readonly #fences = new Map<number, InputStream | null>();
   #heldBytes = 0;
   // Processing state (this instance only).
-  readonly #owned = new Set<number>();
-  readonly #nextOffsets = new Map<number, number>();
+  #inputOrder: InputStream[] = [];
+  #lastSequencedSeq = 0;
+  #resyncing = false;
+  #heartbeatAtMs = 0;
+  readonly #expelledAtMs = new Map<string, number>();
   readonly #writers = new Map<number, RecordBatchWriter>();
-  readonly #checkpointWriter = new RecordBatchWriter(1024 * 1024, 4096);
+  readonly #fenceWriters = new Map<number, RecordBatchWriter>();
   #toStreamIds: readonly number[] = [];
   #deadStreamIds: readonly number[] = [];
   #roundRobin = 0;
@@ -129,14 +151,11 @@ export class Sidecar {
       sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress, listen: null,
       loss: null, log: options.log,
     }, {
-      hello: () => Promise.resolve({
-        role: 'subscriber', memberId: `sidecar-${options.name}-${options.member}-${this.token}`,
-      }),
+      hello: () => Promise.resolve({ role: 'subscriber', memberId: `sidecar-${options.name}-${options.memberId}` }),
       welcome: (welcome) => {
         // Uncommitted entries may have been cut by a new sequencer; survivors come again.
         this.#pending.length = 0;
         this.#pendingHead = 0;
-        this.#pendingBytes = 0;
         this.#headSeq = Math.max(this.#headSeq, welcome.headSeq);
         this.#advanceCommitted(welcome.committedSeq);
         return Promise.resolve(this.appliedSeq);
@@ -148,22 +167,22 @@ export class Sidecar {
     }, COMMITTED_POLL_MS);
   }
 
-  /** Starts an instance; resolves once it has claimed and is processing (or has ended). */
+  /** Starts an instance; resolves once it has joined its group (or has ended). */
   static async start(options: SidecarOptions, replayTimeoutMs = 600_000): Promise<Sidecar> {
     const sidecar = new Sidecar(options);
     sidecar.member.start();
     try {
       await sidecar.#waitReplayed(replayTimeoutMs);
-      // The claim is also the sync point: once it is applied, everything sequenced before it is
-      // too, so topics and checkpoints are current.
-      await sidecar.#appendInternal(SIDECARS_STREAM_ID, [encodeSidecarRecord({
-        kind: 'claim', name: options.name, member: options.member, members: options.members, token: sidecar.token,
-      })]);
+      // A sync point: once this heartbeat is applied, everything sequenced before it is too, so
+      // topics, members and checkpoints are current. (A heartbeat of a non-member changes nothing.)
+      await sidecar.#appendInternal(SIDECARS_STREAM_ID,
+        encodeSidecarRecord({ kind: 'heartbeat', name: options.name, memberId: options.memberId }));
       await sidecar.#ensureTopics();
       await sidecar.#waitForInputs();
+      await sidecar.#ensureFences();
       await options.transform.init({
         name: options.name, from: options.from, to: options.to, toPartitions: sidecar.#toStreamIds.length,
-        member: options.member, members: options.members, log: (message) => options.log.info(`module: ${message}`),
+        memberId: options.memberId, log: (message) => options.log.info(`module: ${message}`),
       });
       if (!sidecar.#ended) sidecar.#goLive();
     } catch (error) {
@@ -174,28 +193,46 @@ export class Sidecar {
   }
 
   get live(): boolean { return this.#live; }
-  get ownedStreams(): number[] { return [...this.#owned]; }
 
-  /** Clean stop: no new appends; resolves `done` once those in flight are committed. */
+  /** Input streams this instance processes now (its claims came back and still stand). */
+  get ownedStreams(): number[] {
+    return this.#inputOrder.filter((input) => input.ownership === 'owned').map((input) => input.streamId);
+  }
+
+  /**
+   * Clean stop: no new appends; once those in flight are committed, a leave record hands this
+   * member's streams to the others at once; then `done` resolves.
+   */
   stop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    void this.#drainThenFinish({ kind: 'stopped' });
+    void this.#drain().then(async () => {
+      if (this.#live && !this.#ended && this.appender.connected) {
+        try {
+          const { name, memberId } = this.options;
+          const leave = encodeSidecarRecord({ kind: 'leave', name, memberId });
+          await this.appender.appendAsync([{ streamId: SIDECARS_STREAM_ID, recordCount: 1,
+            batch: internalBatch(new RecordBatchWriter(4096, 16), leave) }]);
+        } catch (error) {
+          this.log.warn(`could not append the leave record (the others take over after the session timeout): ${
+            String(error)}`);
+        }
+      }
+      this.#finish({ kind: 'stopped' });
+    });
   }
 
-  /** Waits (at most 10 s) for the appends in flight to be committed, then ends. */
-  async #drainThenFinish(end: SidecarEnd): Promise<void> {
+  /** Waits (at most 10 s) for the build under way and the appends in flight to be settled. */
+  async #drain(): Promise<void> {
     const deadlineMs = Date.now() + 10_000;
-    while ((this.#pumping || this.appender.inflight > 0) && Date.now() < deadlineMs && !this.#ended) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    this.#finish(end);
+    while ((this.#pumping || this.appender.inflight > 0) && Date.now() < deadlineMs && !this.#ended) await delay(10);
   }
 
   #finish(end: SidecarEnd): void {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#timer);
+    if (this.#groupTimer) clearInterval(this.#groupTimer);
     this.member.close();
     this.appender.close();
     this.#end(end);
@@ -211,7 +248,7 @@ export class Sidecar {
         throw new X2Error('X2_ERR_SEQUENCER_UNAVAILABLE', `river replay did not finish within ${timeoutMs} ms`,
           { retriable: true });
       }
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await delay(20);
     }
   }
 
@@ -220,24 +257,27 @@ export class Sidecar {
     const names = [this.options.to];
     if (this.options.onError.mode === 'dead-letter') names.push(this.options.onError.topic);
     for (const name of names) {
-      // A plan can go stale when another node creates a topic at the same time: plan again.
-      for (let attempt = 0; attempt < 5 && !this.control.topic(name); attempt++) {
-        const plan = this.control.planCreateTopic({
-          topic: name, partitionCount: this.options.partitionsForCreate, replicationFactor: -1, configs: {},
-        }, { commitCount: Math.max(1, this.member.welcome?.peers.length ?? 1) });
-        if (!plan.ok) throw new X2Error('X2_ERR_USAGE', `cannot create topic "${name}": ${plan.errorMessage}`);
-        await this.#appendInternal(CONTROL_STREAM_ID, [encodeControlRecord(plan.record)]);
-        if (this.control.topic(name)) {
-          this.log.info(`created topic "${name}" with ${this.options.partitionsForCreate} partition(s)`);
-        }
-      }
+      await this.#createTopic(name, () => this.control.planCreateTopic({
+        topic: name, partitionCount: this.options.partitionsForCreate, replicationFactor: -1, configs: {},
+      }, { commitCount: Math.max(1, this.member.welcome?.peers.length ?? 1) }));
+      if (this.control.topic(name)) continue;
+      throw new X2Error('X2_ERR_USAGE', `topic "${name}" could not be created (other nodes kept creating topics)`);
     }
     this.#toStreamIds = this.control.topic(this.options.to)?.streamIds ?? [];
     if (this.options.onError.mode === 'dead-letter') {
       this.#deadStreamIds = this.control.topic(this.options.onError.topic)?.streamIds ?? [];
     }
-    if (this.#toStreamIds.length === 0) {
-      throw new X2Error('X2_ERR_USAGE', `--to topic "${this.options.to}" does not exist`);
+  }
+
+  /** Plans and appends a topic creation until the topic exists (a plan goes stale when another node creates one). */
+  async #createTopic(name: string, plan: () => ReturnType<ControlState['planCreateTopic']>): Promise<void> {
+    for (let attempt = 0; attempt < 10 && !this.control.topic(name); attempt++) {
+      const planned = plan();
+      if (!planned.ok) throw new X2Error('X2_ERR_USAGE', `cannot create topic "${name}": ${planned.errorMessage}`);
+      await this.#appendInternal(CONTROL_STREAM_ID, encodeControlRecord(planned.record));
+      if (this.control.topic(name) && !name.startsWith('__')) {
+        this.log.info(`created topic "${name}" with ${this.options.partitionsForCreate} partition(s)`);
+      }
     }
   }
 
@@ -253,31 +293,64 @@ export class Sidecar {
         this.log.warn(`waiting for --from topic(s) ${missing.join(', ')} to be created (known: ${
           this.control.topicNames({ includeInternal: false }).join(', ') || 'none'})`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await delay(50);
     }
   }
 
-  /** Appends internal records as one batch and resolves once that entry is applied here. */
-  async #appendInternal(streamId: number, values: readonly Buffer[]): Promise<void> {
-    const writer = new RecordBatchWriter(8 * 1024 * 1024, 1024);
-    const nowMs = Date.now();
-    for (const value of values) writer.add({ key: null, value, headers: [], timestampMs: nowMs });
-    const batch = Buffer.from(writer.finish());
-    const { firstSeq } = await this.appender.appendAsync([{ streamId, recordCount: values.length, batch }]);
+  /** Creates the fence topic of every input stream when missing; fixes the input order. */
+  async #ensureFences(): Promise<void> {
+    const order: InputStream[] = [];
+    for (const topic of this.options.from) {
+      for (const streamId of this.control.topic(topic)?.streamIds ?? []) {
+        const fenceTopic = sidecarTopicName(this.options.name, streamId);
+        await this.#createTopic(fenceTopic, () => this.control.planCreateSidecarTopic(fenceTopic));
+        const fenceStreamId = this.control.topic(fenceTopic)?.streamIds[0];
+        if (fenceStreamId === undefined) throw unavailable(`fence topic "${fenceTopic}" could not be created`);
+        const input = this.#inputOf(streamId);
+        if (!input) throw unavailable(`input stream ${streamId} of "${topic}" is unknown`);
+        input.fenceStreamId = fenceStreamId;
+        this.#fences.set(fenceStreamId, input);
+        order.push(input);
+      }
+    }
+    this.#inputOrder = order;
+  }
+
+  /** Appends one internal record and resolves once that entry is applied here. */
+  async #appendInternal(streamId: number, value: Buffer): Promise<void> {
+    const batch = internalBatch(new RecordBatchWriter(1024 * 1024, 16), value);
+    const { firstSeq } = await this.appender.appendAsync([{ streamId, recordCount: 1, batch }]);
     const deadlineMs = Date.now() + 60_000;
     while (this.appliedSeq < firstSeq) {
       if (this.#ended) throw new Error('stopped');
       if (Date.now() > deadlineMs) throw unavailable('an internal append was not applied within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 2));
+      await delay(2);
     }
   }
 
   // ---- applying the river, in seq order, committed entries only ----
 
-  #isInput(streamId: number): boolean {
-    if (streamId < 1024) return false;
+  /** The input stream `streamId` is, when it belongs to a --from topic. */
+  #inputOf(streamId: number): InputStream | undefined {
+    let input = this.#inputs.get(streamId);
+    if (input || streamId < 1024) return input;
     const where = this.control.partitionOf(streamId);
-    return where !== undefined && this.options.from.includes(where.topic);
+    if (!where || !this.options.from.includes(where.topic)) return undefined;
+    this.#inputs.set(streamId, input = new InputStream(streamId, where));
+    return input;
+  }
+
+  /** The input stream whose fence `streamId` is, for this sidecar's name. */
+  #fenceOf(streamId: number): InputStream | null {
+    const known = this.#fences.get(streamId);
+    if (known !== undefined) return known;
+    const where = this.control.partitionOf(streamId);
+    if (!where) return null;
+    const parsed = parseSidecarTopicName(where.topic);
+    const input = parsed && parsed.sidecarName === this.options.name ? this.#inputOf(parsed.inputStreamId) : undefined;
+    if (input) input.fenceStreamId = streamId;
+    this.#fences.set(streamId, input ?? null);
+    return input ?? null;
   }
 
   #deliver(entry: StoredRiverEntry): void {
@@ -289,7 +362,6 @@ export class Sidecar {
       const copy = Buffer.allocUnsafe(entry.batch.length);
       copy.set(entry.batch);
       batch = copy;
-      this.#pendingBytes += copy.length;
     } else {
       batch = Buffer.alloc(0);
     }
@@ -312,8 +384,8 @@ export class Sidecar {
       if (entry.seq > limitSeq) break;
       this.#pending[this.#pendingHead] = undefined as unknown as StoredRiverEntry;
       this.#pendingHead += 1;
-      this.#pendingBytes -= entry.batch.length;
       this.#apply(entry);
+      if (this.#ended) return;
       applied = true;
     }
     if (this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length) {
@@ -339,31 +411,49 @@ export class Sidecar {
             `skipped a malformed control record at seq ${entry.seq}: ${String(error)}`);
         }
       }
-    } else if (entry.streamId === SIDECARS_STREAM_ID) {
-      for (const value of this.#values(entry, batch)) {
-        let record: SidecarRecord;
-        try {
-          record = decodeSidecarRecord(value);
-        } catch (error) {
-          this.log.limited('warn', 'sidecars',
-            `skipped a malformed sidecar record at seq ${entry.seq}: ${String(error)}`);
-          continue;
-        }
-        if (record.name === this.options.name) this.#applySidecarRecord(record, entry.seq);
+      return;
+    }
+    if (entry.streamId === SIDECARS_STREAM_ID) {
+      for (const record of this.#sidecarRecords(entry, batch)) {
+        if (record.kind === 'claim' || record.kind === 'checkpoint') continue;
+        this.#applyMembership(record);
       }
-    } else if (this.#isInput(entry.streamId)) {
-      this.#headOffsets.set(entry.streamId, entry.baseOffset + entry.recordCount);
-      const held: Held = { entry: { ...entry, batch }, appliedAtMs: Date.now() };
-      if (!this.#live) {
-        let list = this.#replayed.get(entry.streamId);
-        if (!list) this.#replayed.set(entry.streamId, list = []);
-        list.push(held);
-        this.#hold(batch.length);
-      } else if (this.#owned.has(entry.streamId)) {
-        this.#work.push(held);
-        this.#hold(batch.length);
+      return;
+    }
+    if (entry.streamId < 1024) return;
+    const input = this.#inputOf(entry.streamId);
+    if (input) {
+      input.hold({ entry: { ...entry, batch }, appliedAtMs: Date.now() });
+      this.#heldBytes += batch.length;
+      if (this.#heldBytes > this.options.inputBytesMax) {
+        this.#finish({ kind: 'fatal', error: new X2Error('X2_ERR_SIDECAR',
+          `input not yet covered by a checkpoint passed --input-bytes-max (${this.options.inputBytesMax} bytes): ` +
+          'the user logic is slower than the input; raise the bound or add members') });
+      }
+      return;
+    }
+    const fenced = this.#fenceOf(entry.streamId);
+    if (fenced) {
+      fenced.fenceNext = entry.baseOffset + entry.recordCount;
+      for (const record of this.#sidecarRecords(entry, batch)) {
+        if (record.kind === 'claim') this.#applyClaim(fenced, record.memberId);
+        else if (record.kind === 'checkpoint') this.#heldBytes -= fenced.covered(record.nextOffset);
       }
     }
+  }
+
+  #sidecarRecords(entry: StoredRiverEntry, batch: Buffer): SidecarRecord[] {
+    const records: SidecarRecord[] = [];
+    for (const value of this.#values(entry, batch)) {
+      try {
+        const record = decodeSidecarRecord(value);
+        if (record.name === this.options.name) records.push(record);
+      } catch (error) {
+        this.log.limited('warn', 'sidecars',
+          `skipped a malformed sidecar record at seq ${entry.seq}: ${String(error)}`);
+      }
+    }
+    return records;
   }
 
   #values(entry: StoredRiverEntry, batch: Buffer): Buffer[] {
@@ -380,100 +470,190 @@ export class Sidecar {
     }
   }
 
-  #hold(bytes: number): void {
-    this.#heldBytes += bytes;
-    if (this.#heldBytes > this.options.inputBytesMax) {
-      this.#finish({ kind: 'fatal', error: new X2Error('X2_ERR_SIDECAR',
-        `input waiting to be processed passed --input-bytes-max (${this.options.inputBytesMax} bytes): ` +
-        'the user logic is slower than the input; raise the bound or add members') });
+  #applyMembership(record: MembershipRecord): void {
+    const self = this.options.memberId;
+    if (!this.group.apply(record, Date.now())) return;
+    this.options.metrics.members = this.group.memberIds.length;
+    if (record.kind === 'expel' && record.memberId === self) {
+      this.log.warn(`expelled from "${this.options.name}" by ${record.byMemberId} (silent past the session ` +
+        'timeout): dropping every input stream and joining again');
+      this.#heartbeatAtMs = 0;
+    }
+    if (this.#live) {
+      this.log.info(`group "${this.options.name}" is now ${this.group.memberIds.length} member(s) after ` +
+        `${record.kind} of ${record.memberId === self ? 'this member' : record.memberId}`);
+      this.#reconcile();
     }
   }
 
-  #applySidecarRecord(record: SidecarRecord, seq: number): void {
-    if (record.kind === 'claim') {
-      this.#claims.set(record.member, record.token);
+  #applyClaim(input: InputStream, memberId: string): void {
+    input.claimedBy = memberId;
+    if (memberId !== this.options.memberId) {
+      if (input.ownership !== 'idle') {
+        this.log.info(`${input.label} was claimed by ${memberId}: dropping it`);
+        input.ownership = 'idle';
+        this.#updateOwned();
+      }
       return;
     }
-    if (this.#claims.get(record.member) !== record.token) {
-      this.options.metrics.staleAppends += 1;
-      this.log.error(`checkpoint at seq ${seq} from an older instance of "${record.name}" member ${record.member} ` +
-        'was sequenced after a newer claim: its outputs may be duplicated');
-    }
-    for (const [streamId, nextOffset] of record.positions) {
-      this.#checkpoints.set(streamId, nextOffset);
-      if (!this.#live) this.#trimReplayed(streamId, nextOffset);
-    }
+    if (input.ownership !== 'claiming') return;
+    input.ownership = 'owned';
+    input.resume();
+    this.options.metrics.claims += 1;
+    this.log.info(`claimed ${input.label} at checkpoint ${input.checkpoint} (seq ${this.appliedSeq})`);
+    this.#updateOwned();
   }
 
-  #trimReplayed(streamId: number, nextOffset: number): void {
-    const list = this.#replayed.get(streamId);
-    if (!list) return;
-    let drop = 0;
-    while (drop < list.length && list[drop]!.entry.baseOffset + list[drop]!.entry.recordCount <= nextOffset) {
-      this.#heldBytes -= list[drop]!.entry.batch.length;
-      drop += 1;
-    }
-    if (drop > 0) list.splice(0, drop);
-  }
-
-  #goLive(): void {
-    const inputs: number[] = [];
-    for (const topic of this.options.from) inputs.push(...(this.control.topic(topic)?.streamIds ?? []));
-    inputs.forEach((streamId, index) => {
-      if (index % this.options.members === this.options.member) this.#owned.add(streamId);
-    });
-    const held: Held[] = [];
-    for (const [streamId, list] of this.#replayed) {
-      if (this.#owned.has(streamId)) held.push(...list);
-      else for (const one of list) this.#heldBytes -= one.entry.batch.length;
-    }
-    this.#replayed.clear();
-    held.sort((a, b) => a.entry.seq - b.entry.seq);
-    this.#work.push(...held);
-    for (const streamId of this.#owned) this.#nextOffsets.set(streamId, this.#checkpoints.get(streamId) ?? 0);
-    this.#live = true;
-    this.log.info(`claimed "${this.options.name}" member ${this.options.member}/${this.options.members} at seq ` +
-      `${this.appliedSeq}: ${this.#owned.size} input stream(s), resuming at ${this.#describePositions()}`);
-    this.#updateLag();
-    this.#kick();
-  }
-
-  #describePositions(): string {
-    const parts: string[] = [];
-    for (const [streamId, next] of this.#nextOffsets) {
-      const where = this.control.partitionOf(streamId);
-      parts.push(`${where?.topic ?? streamId}[${where?.partition ?? '?'}]@${next}`);
-    }
-    return parts.join(' ') || 'nothing';
+  #updateOwned(): void {
+    this.options.metrics.ownedStreams = this.ownedStreams.length;
   }
 
   #updateLag(): void {
     let lag = 0;
-    for (const streamId of this.#owned) {
-      lag += Math.max(0, (this.#headOffsets.get(streamId) ?? 0) - (this.#nextOffsets.get(streamId) ?? 0));
-    }
+    for (const input of this.#inputOrder) if (input.ownership === 'owned') lag += input.lag;
     this.options.metrics.lagRecords = lag;
   }
 
-  // ---- processing: input records -> outputs + checkpoint, one atomic append ----
+  // ---- the group: join, heartbeats, expels, claims ----
+
+  #goLive(): void {
+    this.#live = true;
+    this.log.info(`"${this.options.name}" member ${this.options.memberId} joining at seq ${this.appliedSeq}: ` +
+      `${this.#inputOrder.length} input stream(s), ${this.group.memberIds.length} member(s) so far`);
+    this.#groupTick();
+    this.#groupTimer = setInterval(() => this.#groupTick(), GROUP_TICK_MS);
+  }
+
+  /** Heartbeat (or join again), expel the silent, (re)claim what is assigned. */
+  #groupTick(): void {
+    if (this.#ended || this.#stopping || !this.appender.connected) return;
+    const nowMs = Date.now();
+    const self = this.options.memberId;
+    if (nowMs - this.#heartbeatAtMs >= this.options.sessionTimeoutMs / 3) {
+      this.#heartbeatAtMs = nowMs;
+      this.#appendMembership(this.group.has(self)
+        ? { kind: 'heartbeat', name: this.options.name, memberId: self }
+        : { kind: 'join', name: this.options.name, memberId: self, sessionTimeoutMs: this.options.sessionTimeoutMs });
+    }
+    for (const silent of this.group.expired(self, nowMs)) {
+      const sentAtMs = this.#expelledAtMs.get(silent) ?? 0;
+      if (nowMs - sentAtMs < this.options.sessionTimeoutMs) continue;
+      this.#expelledAtMs.set(silent, nowMs);
+      this.log.warn(`member ${silent} of "${this.options.name}" is silent past its session timeout: expelling it`);
+      this.#appendMembership({ kind: 'expel', name: this.options.name, memberId: silent, byMemberId: self });
+    }
+    this.#reconcile();
+  }
+
+  #appendMembership(record: MembershipRecord): void {
+    const batch = internalBatch(new RecordBatchWriter(4096, 16), encodeSidecarRecord(record));
+    this.appender.append([{ streamId: SIDECARS_STREAM_ID, recordCount: 1, batch }], {
+      onAppended: () => undefined,
+      onCommitted: () => undefined,
+      onError: (error) => this.#onAppendError(error),
+    });
+  }
+
+  /** Drops what is no longer assigned, claims what newly is. */
+  #reconcile(): void {
+    if (!this.#live || this.#ended) return;
+    const assigned = new Set(this.#stopping ? [] : this.group.assignment(
+      this.#inputOrder.map((input) => input.streamId), this.options.memberId));
+    for (const input of this.#inputOrder) {
+      if (!assigned.has(input.streamId)) {
+        if (input.ownership !== 'idle') {
+          this.log.info(`${input.label} is assigned to another member now: dropping it`);
+          input.ownership = 'idle';
+        }
+      } else if (input.ownership === 'idle' && !this.#resyncing) {
+        this.#claim(input);
+      }
+    }
+    this.#updateOwned();
+    this.#updateLag();
+    this.#kick();
+  }
+
+  /** Appends a claim conditional on the fence's end as read here; a refusal is retried at the next tick. */
+  #claim(input: InputStream): void {
+    const batch = internalBatch(new RecordBatchWriter(4096, 16),
+      encodeSidecarRecord({ kind: 'claim', name: this.options.name, memberId: this.options.memberId }));
+    const accepted = this.appender.append([{ streamId: input.fenceStreamId, recordCount: 1, batch }], {
+      onAppended: () => undefined,
+      onCommitted: () => undefined,
+      onError: (error) => {
+        if (input.ownership === 'claiming') input.ownership = 'idle';
+        if (!(error instanceof AppendConditionError)) return this.#onAppendError(error);
+        this.log.limited('info', `claim-${input.streamId}`, `claim of ${input.label} refused (${error.message}): ` +
+          'the previous owner\'s last appends came in between; claiming again once they are read');
+      },
+    }, { expect: [{ streamId: input.fenceStreamId, nextOffset: input.fenceNext }] });
+    if (accepted) input.ownership = 'claiming';
+  }
+
+  #onAppendError(error: X2Error): void {
+    this.#finish(error.retriable || error.code === 'X2_ERR_SEQUENCER_UNAVAILABLE'
+      ? { kind: 'restart', reason: error.message } : { kind: 'fatal', error });
+  }
+
+  /**
+   * After a refused append: its outputs and checkpoints were not written, nor those of the appends
+   * after it on the same fences. Wait for everything in flight, read up to the last append that
+   * was sequenced, and resume the streams still owned from their checkpoints.
+   */
+  #resync(reason: string): void {
+    if (this.#resyncing) return;
+    this.#resyncing = true;
+    this.options.metrics.fencedAppends += 1;
+    this.log.warn(`an append was refused (${reason}): re-reading and resuming from the checkpoints`);
+    void (async () => {
+      while ((this.#pumping || this.appender.inflight > 0) && !this.#ended) await delay(5);
+      while (this.appliedSeq < this.#lastSequencedSeq && !this.#ended) await delay(2);
+      if (this.#ended) return;
+      for (const input of this.#inputOrder) {
+        if (input.ownership !== 'owned') continue;
+        if (input.claimedBy === this.options.memberId) input.resume();
+        else input.ownership = 'idle';
+      }
+      this.#resyncing = false;
+      this.#reconcile();
+    })();
+  }
+
+  // ---- processing: input records -> outputs + checkpoints, one atomic conditional append ----
 
   #kick(): void {
-    if (this.#pumping || this.#ended || this.#stopping) return;
+    if (this.#pumping || this.#ended || this.#stopping || this.#resyncing || !this.#live) return;
     this.#pumping = true;
     this.#pump().then(() => { this.#pumping = false; }, (error: unknown) => {
       this.#pumping = false;
       if (error instanceof X2Error && !error.retriable) {
         // --on-error stop and bad input: the appends before the failure still count.
         this.#stopping = true;
-        void this.#drainThenFinish({ kind: 'fatal', error });
+        void this.#drain().then(() => this.#finish({ kind: 'fatal', error }));
       } else {
         this.#finish({ kind: 'restart', reason: String(error) });
       }
     });
   }
 
+  /** The owned stream whose next held entry is the oldest in the river. */
+  #nextWork(): InputStream | undefined {
+    let best: InputStream | undefined;
+    let bestSeq = Infinity;
+    for (const input of this.#inputOrder) {
+      if (input.ownership !== 'owned' || input.appending) continue;
+      const held = input.peek();
+      if (held && held.entry.seq < bestSeq) {
+        best = input;
+        bestSeq = held.entry.seq;
+      }
+    }
+    return best;
+  }
+
   async #pump(): Promise<void> {
-    while (this.#workHead < this.#work.length && !this.#ended && !this.#stopping) {
+    while (this.#nextWork() && !this.#ended && !this.#stopping && !this.#resyncing) {
       if (this.appender.inflight >= this.appender.inflightMax || !this.appender.connected) {
         // Resolves when a commit makes room (never at once here: that would spin on microtasks).
         await this.appender.whenWritable();
@@ -482,10 +662,6 @@ export class Sidecar {
         continue;
       }
       await this.#buildAndAppend();
-    }
-    if (this.#workHead > 1024 && this.#workHead * 2 > this.#work.length) {
-      this.#work.splice(0, this.#workHead);
-      this.#workHead = 0;
     }
   }
 
@@ -506,10 +682,10 @@ export class Sidecar {
     return streamIds[this.#roundRobin % streamIds.length]!;
   }
 
-  /** Takes input from the work queue, runs it, and sends one append. */
+  /** Takes input from the owned streams, runs it, and sends one append. */
   async #buildAndAppend(): Promise<void> {
     const touched = new Set<number>();
-    const positions = new Map<number, number>();
+    const positions = new Map<InputStream, number>();
     let outputBytes = 0;
     let outputCount = 0;
     let firstAppliedAtMs = 0;
@@ -531,18 +707,22 @@ export class Sidecar {
       outputBytes += writer.sizeBytes - before;
       outputCount += 1;
     };
-    while (this.#workHead < this.#work.length && outputBytes < APPEND_BYTES_TARGET && stopError === null) {
-      const held = this.#work[this.#workHead]!;
+    for (;;) {
+      if (outputBytes >= APPEND_BYTES_TARGET || stopError !== null || this.#resyncing) break;
+      const input = this.#nextWork();
+      if (!input) break;
+      const held = input.peek()!;
       const { entry } = held;
-      const next = this.#nextOffsets.get(entry.streamId) ?? 0;
-      const where = this.control.partitionOf(entry.streamId);
-      const records = where && entry.baseOffset + entry.recordCount > next ? this.#decodeInput(entry, where, next) : [];
-      this.#workHead += 1;
-      this.#heldBytes -= entry.batch.length;
-      if (records.length === 0) continue;
+      const next = input.nextOffset;
+      const records = entry.baseOffset + entry.recordCount > next ? this.#decodeInput(entry, input, next) : [];
+      if (records.length === 0) {
+        input.advance();
+        continue;
+      }
       if (firstAppliedAtMs === 0) firstAppliedAtMs = held.appliedAtMs;
       const outcomes = await this.options.transform.apply(records);
       if (this.#ended) return;
+      let cut = false;
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
         const outcome: Outcome = outcomes[i] ?? { outputs: null, error: 'no outcome' };
@@ -575,10 +755,12 @@ export class Sidecar {
           if (this.options.onError.mode === 'stop') {
             stopError = new X2Error('X2_ERR_SIDECAR', `user logic failed on ${at}: ${failure} (--on-error stop; ` +
               `the checkpoint stays at offset ${record.offset}, a restart retries this record)`);
+            cut = true;
             break;
           }
           if (this.options.onError.mode === 'dead-letter') {
-            const headers: RecordHeader[] = Object.entries(record.headers).map(([key, value]) => ({ key, value }));
+            const headers: RecordHeader[] = Object.entries(record.headers)
+              .map(([name, value]) => ({ key: name, value }));
             headers.push({ key: 'x2-error', value: u8(failure) }, { key: 'x2-topic', value: u8(record.topic) },
               { key: 'x2-partition', value: u8(String(record.partition)) },
               { key: 'x2-offset', value: u8(String(record.offset)) });
@@ -591,38 +773,44 @@ export class Sidecar {
             this.options.metrics.deadLettered += 1;
           }
         }
-        positions.set(entry.streamId, record.offset + 1);
-        this.#nextOffsets.set(entry.streamId, record.offset + 1);
+        positions.set(input, record.offset + 1);
+        input.nextOffset = record.offset + 1;
         if (outputBytes >= APPEND_BYTES_CUT && i < records.length - 1) {
-          // The rest of this entry goes into the next append.
-          this.#workHead -= 1;
-          this.#heldBytes += entry.batch.length;
+          // The rest of this entry goes into the next append (the cursor stays on it).
+          cut = true;
           break;
         }
       }
+      if (!cut) input.advance();
     }
     try {
       for (const output of await this.options.transform.flush()) addOutput(output, this.#toStreamIds);
     } catch (error) {
       throw new X2Error('X2_ERR_SIDECAR', `flush() failed: ${String(error)}`);
     }
-    if (positions.size > 0 || touched.size > 0) await this.#send(touched, positions, outputCount, firstAppliedAtMs);
+    if (positions.size === 0 && touched.size > 0) {
+      // Outputs of flush() alone still need a fence: the checkpoint of an owned stream, unchanged.
+      const owner = this.#inputOrder.find((input) => input.ownership === 'owned' && !input.appending);
+      if (owner) positions.set(owner, owner.nextOffset);
+      else this.log.error(`flush() returned ${outputCount} record(s) while no input stream is owned: dropped`);
+    }
+    if (positions.size > 0) await this.#send(touched, positions, outputCount, firstAppliedAtMs);
     this.#roundRobin += 1;
     if (stopError) throw stopError;
   }
 
-  #decodeInput(entry: StoredRiverEntry, where: { topic: string; partition: number }, next: number): InputRecord[] {
+  #decodeInput(entry: StoredRiverEntry, input: InputStream, next: number): InputRecord[] {
     const batch = Buffer.from(entry.batch.buffer, entry.batch.byteOffset, entry.batch.length);
     let decoded;
     try {
       decoded = decodeRecords(batch, DECODE_BYTES_MAX);
     } catch (error) {
-      throw new X2Error('X2_ERR_SIDECAR',
-        `input ${where.topic}[${where.partition}] batch at offset ${entry.baseOffset} is malformed: ${String(error)}`);
+      throw new X2Error('X2_ERR_SIDECAR', `input ${input.label} batch at offset ${entry.baseOffset} is malformed: ${
+        String(error)}`);
     }
     if (!decoded.decoded) {
       throw new X2Error('X2_ERR_SIDECAR',
-        `input ${where.topic}[${where.partition}] batch at offset ${entry.baseOffset}: ${decoded.reason}`);
+        `input ${input.label} batch at offset ${entry.baseOffset}: ${decoded.reason}`);
     }
     const records: InputRecord[] = [];
     for (const record of decoded.records) {
@@ -631,14 +819,19 @@ export class Sidecar {
       const headers: Record<string, Buffer | null> = {};
       for (const header of record.headers) headers[header.key] = header.value;
       records.push({
-        topic: where.topic, partition: where.partition, offset: record.offset, timestamp: record.timestamp,
+        topic: input.topic, partition: input.partition, offset: record.offset, timestamp: record.timestamp,
         key: record.key, value: record.value, headers,
       });
     }
     return records;
   }
 
-  async #send(touched: Set<number>, positions: Map<number, number>, outputCount: number,
+  /**
+   * Sends outputs + one checkpoint per input stream as one append, conditional on each fence being
+   * where this owner left it. One append per fence at a time: the next waits for this one to be
+   * sequenced, so an expected offset can never be met by another member's records instead of ours.
+   */
+  async #send(touched: Set<number>, positions: Map<InputStream, number>, outputCount: number,
     firstAppliedAtMs: number): Promise<void> {
     const entries: AppendEntry[] = [];
     let outputBatchBytes = 0;
@@ -648,33 +841,48 @@ export class Sidecar {
       outputBatchBytes += batch.length;
       entries.push({ streamId, recordCount: writer.recordCount, batch });
     }
-    const checkpoint = this.#checkpointWriter;
-    checkpoint.reset();
-    checkpoint.add({
-      key: null, headers: [], timestampMs: Date.now(), value: encodeSidecarRecord({
-        kind: 'checkpoint', name: this.options.name, member: this.options.member, token: this.token,
-        positions: [...positions],
-      }),
-    });
-    entries.push({ streamId: SIDECARS_STREAM_ID, recordCount: 1, batch: checkpoint.finish() });
-    const metrics = this.options.metrics;
-    for (;;) {
-      const accepted = this.appender.append(entries, {
-        onAppended: () => undefined,
-        onCommitted: () => {
-          metrics.appends += 1;
-          metrics.recordsOut += outputCount;
-          metrics.bytesOut += outputBatchBytes;
-          if (firstAppliedAtMs > 0) metrics.latency?.observe((Date.now() - firstAppliedAtMs) / 1000);
-        },
-        onError: (error) => this.#finish(error.retriable || error.code === 'X2_ERR_SEQUENCER_UNAVAILABLE'
-          ? { kind: 'restart', reason: error.message } : { kind: 'fatal', error }),
+    const expect: AppendCondition[] = [];
+    const fenced: InputStream[] = [];
+    for (const [input, nextOffset] of positions) {
+      let writer = this.#fenceWriters.get(input.fenceStreamId);
+      if (!writer) this.#fenceWriters.set(input.fenceStreamId, writer = new RecordBatchWriter(4096, 16));
+      const value = encodeSidecarRecord({
+        kind: 'checkpoint', name: this.options.name, memberId: this.options.memberId, nextOffset,
       });
-      if (accepted) break;
-      if (!this.appender.connected) throw unavailable('lost the sequencer link');
-      await this.appender.whenWritable();
-      if (this.#ended) return;
+      entries.push({ streamId: input.fenceStreamId, recordCount: 1, batch: internalBatch(writer, value) });
+      expect.push({ streamId: input.fenceStreamId, nextOffset: input.expectNext });
+      input.expectNext += 1;
+      input.appending = true;
+      fenced.push(input);
     }
+    const metrics = this.options.metrics;
+    const settle = (): void => {
+      for (const input of fenced) input.appending = false;
+      this.#kick();
+    };
+    // Heartbeats and claims share the window: wait for room if they took it while building.
+    while (this.appender.inflight >= this.appender.inflightMax && this.appender.connected && !this.#ended) {
+      await this.appender.whenWritable();
+    }
+    if (this.#ended) return;
+    const accepted = this.appender.append(entries, {
+      onAppended: (firstSeq) => {
+        this.#lastSequencedSeq = Math.max(this.#lastSequencedSeq, firstSeq + entries.length - 1);
+        settle();
+      },
+      onCommitted: () => {
+        metrics.appends += 1;
+        metrics.recordsOut += outputCount;
+        metrics.bytesOut += outputBatchBytes;
+        if (firstAppliedAtMs > 0) metrics.latency?.observe((Date.now() - firstAppliedAtMs) / 1000);
+      },
+      onError: (error) => {
+        for (const input of fenced) input.appending = false;
+        if (error instanceof AppendConditionError) this.#resync(error.message);
+        else this.#onAppendError(error);
+      },
+    }, { expect });
+    if (!accepted) throw unavailable('lost the sequencer link');
     this.#updateLag();
   }
 }

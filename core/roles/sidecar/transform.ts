@@ -24,8 +24,8 @@ export type TransformContext = {
   from: readonly string[];
   to: string;
   toPartitions: number;
-  member: number;
-  members: number;
+  /** This sidecar process's id in its group (--name). */
+  memberId: string;
   log(message: string): void;
 };
 
