@@ -8,6 +8,10 @@
  * deleted or cut. A crash in between leaves either a segment below the first retained seq
  * (removed at the next open) or, for truncation, a tail the next open re-indexes: the store is
  * then as before the call, and the caller repeats it.
+ * Cost: a log start move walks the stream's batches from the directory key at or below the new
+ * log start (at most one span, SPAN_ENTRIES batches or SPAN_WRITES index writes); deleting a
+ * segment deletes its index writes' parts by key range; truncation rewrites the parts of the one
+ * index write holding the cut and walks the last kept span of each stream it shortens.
  *
  * Retention truth table for the oldest sealed segment (the active one is never deleted):
  *   fully indexed? | older than retentionMs | store - it >= retentionBytes | no stream needs it | delete
@@ -16,7 +20,8 @@
  *   yes            | any                    | yes                          | any                | yes
  *   yes            | any                    | any                          | yes                | yes
  *   yes            | no                     | no                           | no                 | no (stop)
- * Deleting a segment moves each stream it holds to a log start past its batches there.
+ * Deleting a segment moves each stream it holds to a log start past its batches there (its first
+ * offset in a later segment, from the 'G' keys).
  */
 import * as fs from 'node:fs';
 import { assert } from '../base/assert.ts';
@@ -24,43 +29,57 @@ import { X2Error } from '../base/errors.ts';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './format.ts';
 import { syncDirectory } from './file-io.ts';
 import {
-  encodeCheckpoint, encodeStreamMeta, offsetKey, readU64Value, runBaseOffset, runBatchBytes, runCount, runEndOffset,
-  runSegment, segmentKey, segmentStreamKey, segmentStreamRange, seqKey, sliceRun, streamKey, streamRange,
-  streamStartKey, TAG, tagOnlyKey, timeKeyTimestampMs, u64Value,
+  directoryKey, encodeCheckpoint, encodeSpanStart, encodeStreamMeta, filterPart, partCount, partKey, partSeq,
+  partStreamId,
+  partEndOffset, partWriteKey, readU64Value, segmentKey, segmentStreamKey, segmentStreamRange, seqKey, streamKey,
+  streamRange, streamSegmentKey, streamStartKey, summaryKey, TAG, tagOnlyKey, tagRange, u64Value, type StreamStats,
 } from './index-keys.ts';
 import { scanFrames } from './segment-scan.ts';
 import type { SegmentInfo } from './segment-writer.ts';
-import type { BatchOp, StoreIndex } from './store-index.ts';
+import { pushSpanStart, type BatchOp, type StoreIndex, type StreamState } from './store-index.ts';
 import type { StoreParts } from './store.ts';
 
-/** Deletes index entries of batches of `streamId` wholly below `offset`; returns their batch bytes. */
-async function dropBatchesBelow(index: StoreIndex, streamId: number, offset: number, ops: BatchOp[]): Promise<number> {
-  let removedBytes = 0;
-  const below = { gte: streamStartKey(TAG.offset, streamId), lt: offsetKey(streamId, offset) };
-  for await (const [key, value] of index.db.iterator(below)) {
-    const count = runCount(value);
-    let kept = 0;
-    while (kept < count && runEndOffset(value, kept) <= offset) {
-      removedBytes += runBatchBytes(value, kept);
-      kept += 1;
-    }
-    if (kept === 0) continue;
-    ops.push({ type: 'del', key });
-    if (kept < count) {
-      const rest = sliceRun(value, kept, count);
-      ops.push({ type: 'put', key: offsetKey(streamId, runBaseOffset(value, kept)), value: rest });
-    }
+/** The stream's indexed state just before `offset` (at most its indexed next offset): walks one span. */
+async function statsBefore(index: StoreIndex, stream: StreamState, offset: number): Promise<StreamStats | null> {
+  const target = Math.min(offset, stream.indexed.nextOffset);
+  const span = await index.spanAtMost(stream.streamId, target);
+  if (span === null) return null;
+  const stats = { nextOffset: span.offset, appendedBytes: span.appendedBytes, maxTimestampMs: span.maxTimestampMs };
+  if (span.offset < target) {
+    await index.walk(stream.streamId, span.offset, (location) => {
+      if (location.baseOffset + location.recordCount > target) return false;
+      stats.appendedBytes += location.frameBytes - FRAME_HEADER_BYTES;
+      if (location.maxTimestampMs > stats.maxTimestampMs) stats.maxTimestampMs = location.maxTimestampMs;
+      stats.nextOffset = location.baseOffset + location.recordCount;
+      return true;
+    });
   }
-  return removedBytes;
+  return stats;
 }
 
 async function moveLogStart(index: StoreIndex, streamId: number, offset: number, ops: BatchOp[]): Promise<void> {
   const stream = index.streams.get(streamId);
   if (stream === undefined || offset <= stream.logStartOffset) return;
-  const removedBytes = await dropBatchesBelow(index, streamId, offset, ops);
+  const target = Math.min(offset, stream.indexed.nextOffset);
+  const floor = await index.spanAtMost(streamId, target);
+  const below = await statsBefore(index, stream, target);
+  const bytesBelow = Math.max(below?.appendedBytes ?? 0, stream.indexed.bytesBelowLogStart);
+  stream.sizeBytes -= bytesBelow - stream.indexed.bytesBelowLogStart;
   stream.logStartOffset = offset;
-  stream.sizeBytes -= removedBytes;
-  stream.indexed = { ...stream.indexed, logStartOffset: offset, sizeBytes: stream.indexed.sizeBytes - removedBytes };
+  stream.indexed = { ...stream.indexed, logStartOffset: offset, bytesBelowLogStart: bytesBelow };
+  if (floor !== null && below !== null) {
+    // Reads and walks start at or above the log start from now on, and the parts below it may be
+    // deleted with their segment: a directory key at the log start keeps every walk on kept parts.
+    if (target > floor.offset) {
+      const start = { offset: target, writeSeq: floor.writeSeq, appendedBytes: below.appendedBytes,
+        maxTimestampMs: below.maxTimestampMs };
+      if (stream.span !== null && target > stream.span.offset) {
+        stream.span = pushSpanStart(ops, stream, target, floor.writeSeq, below);
+      } else ops.push({ type: 'put', key: directoryKey(streamId, target), value: encodeSpanStart(start) });
+    }
+    await pushDeletes(index, { gte: streamStartKey(TAG.directory, streamId), lt: directoryKey(streamId, target) },
+      ops);
+  }
   ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(stream.indexed) });
 }
 
@@ -108,17 +127,20 @@ async function segmentHoldings(index: StoreIndex, segment: number): Promise<Arra
   return holdings;
 }
 
-/**
- * Where a stream's batches in `segment` end: the first indexed batch in a later segment, else
- * its indexed next offset. `segment` is the oldest, so the runs walked are those it holds.
- */
+/** Where a stream's batches in `segment` end: its first offset in a later segment, else its indexed next offset. */
 async function endOffsetIn(index: StoreIndex, streamId: number, segment: number,
   indexedNextOffset: number): Promise<number> {
-  for await (const value of index.db.values(streamRange(TAG.offset, streamId))) {
-    const count = runCount(value);
-    for (let i = 0; i < count; i++) if (runSegment(value, i) > segment) return runBaseOffset(value, i);
+  for await (const value of index.db.values({ gt: streamSegmentKey(streamId, segment),
+    lt: streamRange(TAG.streamSegment, streamId).lt, limit: 1 })) {
+    return readU64Value(value);
   }
   return indexedNextOffset;
+}
+
+type KeyRange = { gt?: Buffer; gte?: Buffer; lt: Buffer };
+
+async function pushDeletes(index: StoreIndex, range: KeyRange, ops: BatchOp[]): Promise<void> {
+  for await (const key of index.db.keys(range)) ops.push({ type: 'del', key });
 }
 
 async function deleteSegment(parts: StoreParts, segment: SegmentInfo, nextFirstSeq: number,
@@ -128,11 +150,13 @@ async function deleteSegment(parts: StoreParts, segment: SegmentInfo, nextFirstS
   for (const [streamId, endOffset] of holdings) {
     await moveLogStart(index, streamId, endOffset, ops);
     ops.push({ type: 'del', key: segmentStreamKey(segment.firstSeq, streamId) });
+    ops.push({ type: 'del', key: streamSegmentKey(streamId, segment.firstSeq) });
   }
   ops.push({ type: 'del', key: segmentKey(segment.firstSeq) });
-  for await (const key of index.db.keys({ gte: seqKey(segment.firstSeq), lt: seqKey(nextFirstSeq) })) {
-    ops.push({ type: 'del', key });
-  }
+  await pushDeletes(index, { gte: seqKey(segment.firstSeq), lt: seqKey(nextFirstSeq) }, ops);
+  // Index writes never span segments: the segment's writes are those with a first seq in its range.
+  await pushDeletes(index, { gte: partWriteKey(segment.firstSeq), lt: partWriteKey(nextFirstSeq) }, ops);
+  await pushDeletes(index, { gte: summaryKey(segment.firstSeq), lt: summaryKey(nextFirstSeq) }, ops);
   ops.push({ type: 'put', key: tagOnlyKey(TAG.retained), value: u64Value(nextFirstSeq) });
   await index.db.batch(ops, { sync: true });
   assert(segments[0] === segment);
@@ -177,17 +201,23 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
         `${segment.file}: bad entry at position ${result.position} while truncating`);
     }
     if (i > cutIndex) {
-      for await (const key of index.db.keys(segmentStreamRange(segment.firstSeq))) ops.push({ type: 'del', key });
+      for await (const key of index.db.keys(segmentStreamRange(segment.firstSeq))) {
+        ops.push({ type: 'del', key });
+        ops.push({ type: 'del', key: streamSegmentKey(key.readUInt32BE(9), segment.firstSeq) });
+      }
       ops.push({ type: 'del', key: segmentKey(segment.firstSeq) });
     }
   }
-  for (const [streamId, entry] of dropped) await truncateStream(index, streamId, entry, ops);
-  for await (const key of index.db.keys({ gt: seqKey(seq), lt: Buffer.from([TAG.seq + 1]) })) {
-    ops.push({ type: 'del', key });
+  await truncateParts(index, seq, ops);
+  for (const [streamId, entry] of dropped) {
+    await truncateStream(index, streamId, entry.newNextOffset, seq, cutSegment?.firstSeq ?? -1, ops);
   }
+  const applySpans = index.closeAllSpans(ops, seq + 1);
+  await pushDeletes(index, { gt: seqKey(seq), lt: Buffer.from([TAG.seq + 1]) }, ops);
   ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
     segment: cutSegment?.firstSeq ?? 0, position: cutSegment === null ? 0 : cutPosition, seq }) });
   await index.db.batch(ops, { sync: true });
+  for (const apply of applySpans) apply();
   for (const segment of segments.splice(cutIndex + 1)) {
     await readFiles.drop(segment.file);
     await fs.promises.unlink(segment.file);
@@ -199,44 +229,66 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
   log.warn(`truncated after seq ${seq}: dropped ${droppedCount} never-acknowledged entries`);
 }
 
-async function truncateStream(index: StoreIndex, streamId: number, entry: Dropped, ops: BatchOp[]): Promise<void> {
+/** Deletes the parts of index writes after `seq` and rewrites those of the write holding it. */
+async function truncateParts(index: StoreIndex, seq: number, ops: BatchOp[]): Promise<void> {
+  await pushDeletes(index, { gte: partWriteKey(seq + 1), lt: tagRange(TAG.part).lt }, ops);
+  let holdingWriteSeq: number | null = null;
+  for await (const key of index.db.keys({ gte: tagRange(TAG.part).gte, lt: partWriteKey(seq + 1), reverse: true,
+    limit: 1 })) holdingWriteSeq = readU64Value(key);
+  if (holdingWriteSeq === null) return;
+  for await (const [key, value] of index.db.iterator({ gte: partWriteKey(holdingWriteSeq),
+    lt: partWriteKey(holdingWriteSeq + 1) })) {
+    const kept = filterPart(value, (i) => partSeq(value, i) <= seq);
+    if (kept !== null && partCount(kept) === partCount(value)) continue;
+    ops.push({ type: 'del', key });
+    if (kept === null) continue;
+    const lastIndex = partCount(kept) - 1;
+    ops.push({ type: 'put', key: partKey(holdingWriteSeq, partStreamId(kept, lastIndex),
+      partEndOffset(kept, lastIndex) - 1), value: kept });
+  }
+}
+
+/** Cuts a stream's index state at `next` (its first dropped offset); a stream left empty is forgotten. */
+async function truncateStream(index: StoreIndex, streamId: number, next: number, seq: number, cutSegment: number,
+  ops: BatchOp[]): Promise<void> {
   const stream = index.streams.get(streamId);
   assert(stream !== undefined);
-  const next = entry.newNextOffset;
-  let maxTimestampMs = Number.MIN_SAFE_INTEGER;
+  await pushDeletes(index, { gte: directoryKey(streamId, next), lt: streamRange(TAG.directory, streamId).lt }, ops);
   for await (const [key, value] of index.db.iterator({ ...streamRange(TAG.time, streamId), reverse: true })) {
-    if (readU64Value(value) < next) {
-      maxTimestampMs = timeKeyTimestampMs(key);
-      break;
-    }
+    if (readU64Value(value) < next) break;
     ops.push({ type: 'del', key });
   }
-  let hasBatches = false;
-  for await (const [key, value] of index.db.iterator({ ...streamRange(TAG.offset, streamId), reverse: true })) {
-    const count = runCount(value);
-    let kept = count;
-    while (kept > 0 && runEndOffset(value, kept - 1) > next) kept -= 1;
-    if (kept === count) {
-      hasBatches = true;
-      break;
-    }
-    if (kept === 0) ops.push({ type: 'del', key });
-    else {
-      ops.push({ type: 'put', key, value: sliceRun(value, 0, kept) });
-      hasBatches = true;
-      break;
-    }
-  }
-  if (!hasBatches) {
+  const floor = next > 0 ? await index.spanAtMost(streamId, next - 1) : null;
+  const kept = floor === null ? null : await statsBefore(index, stream, next);
+  if (floor === null || kept === null) {
+    // No batch before `next` is indexed: every batch of the stream was in the dropped tail.
     index.streams.delete(streamId);
     ops.push({ type: 'del', key: streamKey(streamId) });
-  } else {
-    stream.nextOffset = next;
-    stream.logStartOffset = Math.min(stream.logStartOffset, next);
-    stream.sizeBytes -= entry.removedBytes;
-    stream.maxTimestampMs = maxTimestampMs;
-    stream.indexed = { logStartOffset: stream.logStartOffset, nextOffset: next, sizeBytes: stream.sizeBytes,
-      maxTimestampMs };
-    ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(stream.indexed) });
+    await pushDeletes(index, streamRange(TAG.directory, streamId), ops);
+    await pushDeletes(index, streamRange(TAG.time, streamId), ops);
+    await pushDeletes(index, streamRange(TAG.streamSegment, streamId), ops);
+    if (cutSegment >= 0) ops.push({ type: 'del', key: segmentStreamKey(cutSegment, streamId) });
+    return;
+  }
+  stream.span = floor;
+  stream.span = pushSpanStart(ops, stream, next, seq + 1, kept);
+  stream.isSpanOpen = false;
+  stream.spanEntries = 0;
+  stream.nextOffset = next;
+  stream.logStartOffset = Math.min(stream.logStartOffset, next);
+  stream.indexed = { ...stream.indexed, ...kept, logStartOffset: stream.logStartOffset,
+    bytesBelowLogStart: Math.min(stream.indexed.bytesBelowLogStart, kept.appendedBytes) };
+  stream.sizeBytes = kept.appendedBytes - stream.indexed.bytesBelowLogStart;
+  stream.maxTimestampMs = kept.maxTimestampMs;
+  ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(stream.indexed) });
+  // Its first offset in the cut segment stays right only if a kept batch is there.
+  stream.memberOfSegment = -1;
+  if (cutSegment < 0) return;
+  const firstInCut = await index.db.get(streamSegmentKey(streamId, cutSegment));
+  if (firstInCut === undefined) return;
+  if (readU64Value(firstInCut) < next) stream.memberOfSegment = cutSegment;
+  else {
+    ops.push({ type: 'del', key: streamSegmentKey(streamId, cutSegment) });
+    ops.push({ type: 'del', key: segmentStreamKey(cutSegment, streamId) });
   }
 }

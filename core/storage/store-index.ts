@@ -3,38 +3,46 @@
  *
  * Data path: every appended entry gets a Location at once and waits in `pending` (the in-memory
  * tail, which reads consult first). After the segment writer reports it durable, the background
- * indexer writes it to LevelDB in a batch together with the touched streams' metadata and a
- * checkpoint (segment, position, seq) in one atomic write, then drops it from `pending`.
+ * indexer writes it to LevelDB in a batch together with the touched streams' directory keys and
+ * a checkpoint (segment, position, seq) in one atomic write, then drops it from `pending`.
  * LevelDB writes are never on the fdatasync path, and only durable entries are indexed, so the
  * index never points past what the segments hold after a crash: recovery re-reads the segments
  * from the checkpoint (the index may lag; the segments are the truth).
  *
- * Batches of one stream indexed together are stored as one run (index-keys.ts): LevelDB's cost is
- * per operation, so an index write waits for INDEX_BATCH_ENTRIES_MIN entries or INDEX_LAG_MS_MAX.
- * Bounds: one index batch in flight, at most INDEX_BATCH_ENTRIES_MAX entries each; `pending`
- * holds at most the durable-but-unindexed tail plus the write buffers' worth of entries (the
- * store refuses appends past PENDING_ENTRIES_MAX). LevelDB open files are capped (maxOpenFiles),
- * so the store's file count does not grow with the number of streams.
+ * Layout (index-keys.ts): an index write packs its entries, sorted by (stream, offset), into
+ * shared parts of PART_ENTRIES, plus a directory key per stream only where a span starts (new
+ * stream, idle stream resuming, or every SPAN_WRITES writes / SPAN_ENTRIES batches), plus one
+ * summary of the touched streams' state. So the LevelDB operations of a write grow with its
+ * entries / PART_ENTRIES and touched streams / SPAN_WRITES, not with one value per stream.
+ * Open closes every open span (so no summary is needed after it) and deletes the summaries.
+ * Bounds: one index batch in flight, at most INDEX_BATCH_ENTRIES_MAX entries each, never two
+ * segments in one write; `pending` holds at most the durable-but-unindexed tail plus the write
+ * buffers' worth of entries (the store refuses appends past PENDING_ENTRIES_MAX); the span ring
+ * holds each stream at most once per slot. LevelDB open files are capped (maxOpenFiles), so the
+ * store's file count does not grow with the number of streams.
  * Control operations (retention, truncation) run exclusively with index batches (`exclusive`).
  */
+import * as fs from 'node:fs';
 import { ClassicLevel } from 'classic-level';
 import { assert } from '../base/assert.ts';
 import { X2Error } from '../base/errors.ts';
 import { Log } from '../base/log.ts';
 import { FRAME_HEADER_BYTES } from './format.ts';
 import {
-  decodeCheckpoint, decodePositionValue, decodeStreamMeta, encodeCheckpoint, encodeRun, encodeStreamMeta, i64Value,
-  offsetKey, positionValue, readU64Value, RUN_BATCHES_MAX, runBatchBytes, runCount, runEndOffset, runIndexOf,
-  runLocation, runStreamAfter,
-  segmentKey, segmentStreamKey, seqKey, streamEndKey, streamKey, streamStartKey, TAG, tagOnlyKey, timeKey, u64Value,
-  type Checkpoint, type Location, type StreamMeta,
+  decodeCheckpoint, decodePositionValue, decodeSpanStart, decodeStreamMeta, directoryKey, encodeCheckpoint,
+  encodeSpanStart, encodeStreamMeta, forEachSummaryRecord, formatOneLogStartOffset, i64Value, INDEX_FORMAT, partBytes,
+  partCount, partIndexOf, partKey, partKeyWriteSeq, partLocation, partWriteKey, PART_ENTRIES, positionValue,
+  readU64Value, segmentKey, segmentStreamKey, seqKey, SPAN_ENTRIES, SPAN_WRITES, streamEndKey, streamKey,
+  streamSegmentKey, streamStartKey, summaryBytes, summaryKey, TAG, tagOnlyKey, tagRange, timeKey, u64Value,
+  writePartHeader, writePartLocation, writeSummaryRecord, type Checkpoint, type Location, type SpanStart,
+  type StreamMeta, type StreamStats,
 } from './index-keys.ts';
 
 /** One index write takes at most this many entries (bounds the batch a LevelDB write builds). */
 export const INDEX_BATCH_ENTRIES_MAX = 524_288;
 /**
  * The indexer waits until this many durable entries are pending, or INDEX_LAG_MS_MAX passed:
- * larger batches mean longer runs per stream, so fewer LevelDB operations per entry.
+ * larger batches mean fewer LevelDB operations per entry.
  */
 export const INDEX_BATCH_ENTRIES_MIN = 262_144;
 export const INDEX_LAG_MS_MAX = 1000;
@@ -55,10 +63,13 @@ export type PendingLocation = Location & { nextInStream: PendingLocation | null 
 /** Every this many pending locations of a stream, one is kept in an array for binary search. */
 const PENDING_SAMPLE_EVERY = 64;
 
+/** A stream's indexed state as the index holds it (StreamStats plus its log start accounting). */
+export type IndexedStream = StreamMeta;
+
 /**
- * A stream in memory: live values, the values as of the index checkpoint, and its pending tail
- * as a chain (no per-stream array growing with every entry) plus a sparse sample array, so a
- * lookup costs a binary search and at most PENDING_SAMPLE_EVERY steps.
+ * A stream in memory: live values, the values as of the index checkpoint, its open span, and
+ * its pending tail as a chain (no per-stream array growing with every entry) plus a sparse
+ * sample array, so a lookup costs a binary search and at most PENDING_SAMPLE_EVERY steps.
  */
 export class StreamState {
   readonly streamId: number;
@@ -66,7 +77,13 @@ export class StreamState {
   nextOffset: number;
   sizeBytes: number;
   maxTimestampMs: number;
-  indexed: StreamMeta;
+  indexed: IndexedStream;
+  /** The last directory key of the stream (null: none yet); isSpanOpen: batches indexed after it. */
+  span: SpanStart | null = null;
+  isSpanOpen = false;
+  spanEntries = 0;
+  /** The index write (counted since open) that wrote `span`. */
+  spanWriteNumber = 0;
   pendingFirst: PendingLocation | null = null;
   pendingLast: PendingLocation | null = null;
   #samples: PendingLocation[] = [];
@@ -74,17 +91,17 @@ export class StreamState {
   #pendingAdded = 0;
   /** Whether the index holds its 'm' key (written once, then only by control operations). */
   isStored = false;
-  /** The newest segment whose 'g' membership key was written for this stream. */
+  /** The newest segment whose 'g' and 'G' keys were written for this stream. */
   memberOfSegment = -1;
-  /** Scratch of the index batch being built: this stream's locations and its metadata after them. */
-  batchRun: Location[] | null = null;
-  batchMeta: StreamMeta | null = null;
+  /** Scratch of the index batch being built: this stream's first location and entry count in it. */
+  batchFirst: PendingLocation | null = null;
+  batchCount = 0;
 
-  constructor(streamId: number, meta: StreamMeta) {
+  constructor(streamId: number, meta: IndexedStream) {
     this.streamId = streamId;
     this.logStartOffset = meta.logStartOffset;
     this.nextOffset = meta.nextOffset;
-    this.sizeBytes = meta.sizeBytes;
+    this.sizeBytes = meta.appendedBytes - meta.bytesBelowLogStart;
     this.maxTimestampMs = meta.maxTimestampMs;
     this.indexed = { ...meta };
   }
@@ -139,10 +156,26 @@ export class StreamState {
   }
 }
 
+/** The ops that start a span of `stream` at `offset` (closing the previous one) with `stats` before it. */
+export function pushSpanStart(ops: BatchOp[], stream: StreamState, offset: number, writeSeq: number,
+  stats: StreamStats): SpanStart {
+  const previous = stream.span;
+  // The closed span's key: its running max grew, so lookups of timestamps up to it start there.
+  if (previous !== null && stats.maxTimestampMs > previous.maxTimestampMs && offset > previous.offset) {
+    ops.push({ type: 'put', key: timeKey(stream.streamId, stats.maxTimestampMs), value: u64Value(previous.offset) });
+  }
+  const span = { offset, writeSeq, appendedBytes: stats.appendedBytes, maxTimestampMs: stats.maxTimestampMs };
+  ops.push({ type: 'put', key: directoryKey(stream.streamId, offset), value: encodeSpanStart(span) });
+  return span;
+}
+
+type SpanChange = { stream: StreamState; span: SpanStart; isOpen: boolean; entries: number };
+
 export class StoreIndex {
   readonly db: ClassicLevel<Buffer, Buffer>;
   readonly streams = new Map<number, StreamState>();
   readonly #log: Log;
+  readonly #dir: string;
   #pending: Location[] = [];
   /** The stream of each pending location (parallel to #pending: no map lookups per entry). */
   #pendingStreams: StreamState[] = [];
@@ -156,10 +189,17 @@ export class StoreIndex {
   #lastSparseSegment = -1;
   #lastSparsePosition = 0;
   #segmentMaxTimestampMs = new Map<number, number>();
+  /** Index writes since open; slot n % (SPAN_WRITES + 1) lists the streams whose span started at write n. */
+  #writeNumber = 0;
+  readonly #spanRing: StreamState[][] = Array.from({ length: SPAN_WRITES + 1 }, () => []);
+  /** The summary keys of the last writes, oldest first (at most SPAN_WRITES + 1). */
+  #summaryKeys: Buffer[] = [];
   #closed = false;
   indexedSeq = 0;
   indexBatches = 0;
   indexErrors = 0;
+  /** Log starts kept from a format-1 index that open() rebuilt; the store re-applies them. */
+  carriedLogStarts = new Map<number, number>();
 
   /** While paused the indexer writes nothing (recovery benchmarks build an unindexed tail this way). */
   readonly isPaused: boolean;
@@ -169,63 +209,113 @@ export class StoreIndex {
   constructor(dir: string, log: Log, isPaused = false, lagMsMax = INDEX_LAG_MS_MAX) {
     this.isPaused = isPaused;
     this.#lagMsMax = lagMsMax;
-    this.db = new ClassicLevel<Buffer, Buffer>(dir, {
-      keyEncoding: 'buffer', valueEncoding: 'buffer', maxOpenFiles: LEVELDB_OPEN_FILES_MAX,
-      writeBufferSize: LEVELDB_MEMTABLE_BYTES,
-    });
+    this.#dir = dir;
+    this.db = StoreIndex.#level(dir);
     this.#log = log;
   }
 
-  async open(): Promise<{ checkpoint: Checkpoint | null; retainedSeq: number }> {
+  static #level(dir: string): ClassicLevel<Buffer, Buffer> {
+    return new ClassicLevel<Buffer, Buffer>(dir, {
+      keyEncoding: 'buffer', valueEncoding: 'buffer', maxOpenFiles: LEVELDB_OPEN_FILES_MAX,
+      writeBufferSize: LEVELDB_MEMTABLE_BYTES,
+    });
+  }
+
+  async #openLevel(db: ClassicLevel<Buffer, Buffer>): Promise<void> {
     try {
-      await this.db.open();
+      await db.open();
     } catch (error) {
       // LevelDB's own message ("Database failed to open") does not say that another process holds it.
       const cause = (error as { cause?: { code?: string } }).cause;
       if (cause?.code === 'LEVEL_LOCKED') {
-        throw new X2Error('X2_ERR_IO', `${this.db.location}: the store is in use by another process ` +
+        throw new X2Error('X2_ERR_IO', `${db.location}: the store is in use by another process ` +
           '(another x2 commit on the same --data?); one commit per data directory is allowed', { cause: error });
       }
-      throw new X2Error('X2_ERR_IO', `${this.db.location}: the index cannot be opened: ` +
+      throw new X2Error('X2_ERR_IO', `${db.location}: the index cannot be opened: ` +
         `${(cause as Error | undefined)?.message ?? (error as Error).message}`, { cause: error });
     }
+  }
+
+  async open(): Promise<{ checkpoint: Checkpoint | null; retainedSeq: number }> {
+    await this.#openLevel(this.db);
+    const formatValue = await this.db.get(tagOnlyKey(TAG.format));
     const checkpointValue = await this.db.get(tagOnlyKey(TAG.checkpoint));
     const retainedValue = await this.db.get(tagOnlyKey(TAG.retained));
+    const retainedSeq = retainedValue === undefined ? 0 : readU64Value(retainedValue);
+    const format = formatValue === undefined ? (checkpointValue === undefined ? null : 1) : readU64Value(formatValue);
+    if (format === 1) return { checkpoint: null, retainedSeq: await this.#rebuildFormatOne(retainedSeq) };
+    if (format !== null && format !== INDEX_FORMAT) {
+      throw new X2Error('X2_ERR_FORMAT', `${this.#dir}: index format ${format} is not supported (this x2 reads ` +
+        `format ${INDEX_FORMAT}); remove the folder ${this.#dir} and the store rebuilds it from its segments`);
+    }
+    if (format === null) await this.db.put(tagOnlyKey(TAG.format), u64Value(INDEX_FORMAT));
     const checkpoint = checkpointValue === undefined ? null : decodeCheckpoint(checkpointValue);
     this.indexedSeq = checkpoint?.seq ?? 0;
-    for await (const [key, value] of this.db.iterator({ gte: Buffer.from([TAG.stream]),
-      lt: Buffer.from([TAG.stream + 1]) })) {
+    for await (const [key, value] of this.db.iterator(tagRange(TAG.stream))) {
       const stream = new StreamState(key.readUInt32BE(1), decodeStreamMeta(value));
       stream.isStored = true;
       this.streams.set(stream.streamId, stream);
     }
-    await this.#refreshFromLastRuns();
-    return { checkpoint, retainedSeq: retainedValue === undefined ? 0 : readU64Value(retainedValue) };
+    await this.#loadSpans(checkpoint?.seq ?? 0);
+    return { checkpoint, retainedSeq };
   }
 
-  /** A stream's 'm' key is written rarely; its last run carries the newer next offset and size. */
-  async #refreshFromLastRuns(): Promise<void> {
-    const iterator = this.db.iterator<Buffer, Buffer>({ gte: Buffer.from([TAG.offset]),
-      lt: Buffer.from([TAG.offset + 1]),
-      reverse: true });
+  /**
+   * A format-1 index (one run per stream per write) is rebuilt from the segments, which are the
+   * truth: the folder is emptied and the store re-indexes everything; only the log starts (moved
+   * by DeleteRecords or retention) and the first retained seq are carried over.
+   */
+  async #rebuildFormatOne(retainedSeq: number): Promise<number> {
+    for await (const [key, value] of this.db.iterator(tagRange(TAG.stream))) {
+      this.carriedLogStarts.set(key.readUInt32BE(1), formatOneLogStartOffset(value));
+    }
+    this.#log.info(`${this.#dir}: the index is in format 1; rebuilding it in format ${INDEX_FORMAT} from the ` +
+      `segments (${this.carriedLogStarts.size} streams)`);
+    await this.db.close();
+    await fs.promises.rm(this.#dir, { recursive: true, force: true });
+    await fs.promises.mkdir(this.#dir, { recursive: true });
+    // The same ClassicLevel instance reopens on the now empty folder.
+    await this.#openLevel(this.db);
+    await this.db.batch([{ type: 'put', key: tagOnlyKey(TAG.format), value: u64Value(INDEX_FORMAT) },
+      { type: 'put', key: tagOnlyKey(TAG.retained), value: u64Value(retainedSeq) }], { sync: true });
+    return retainedSeq;
+  }
+
+  /**
+   * Each stream's last directory key, then the summaries of the last writes (newer state of open
+   * spans); then every open span is closed and the summaries deleted, in one batch.
+   */
+  async #loadSpans(checkpointSeq: number): Promise<void> {
+    const iterator = this.db.iterator<Buffer, Buffer>({ ...tagRange(TAG.directory), reverse: true });
     try {
       for (const [streamId, stream] of this.streams) {
-        iterator.seek(streamEndKey(TAG.offset, streamId));
+        iterator.seek(streamEndKey(TAG.directory, streamId));
         const entry = await iterator.next();
         if (entry === undefined || entry[0].readUInt32BE(1) !== streamId) continue;
-        const value = entry[1];
-        const nextOffset = runEndOffset(value, runCount(value) - 1);
-        if (nextOffset <= stream.indexed.nextOffset) continue;
-        const after = runStreamAfter(value);
-        stream.indexed = { ...stream.indexed, nextOffset, sizeBytes: after.sizeBytes,
-          maxTimestampMs: after.maxTimestampMs };
-        stream.nextOffset = nextOffset;
-        stream.sizeBytes = after.sizeBytes;
-        stream.maxTimestampMs = after.maxTimestampMs;
+        stream.span = decodeSpanStart(entry[0], entry[1]);
+        takeNewer(stream, { nextOffset: stream.span.offset, appendedBytes: stream.span.appendedBytes,
+          maxTimestampMs: stream.span.maxTimestampMs });
       }
     } finally {
       await iterator.close();
     }
+    const ops: BatchOp[] = [];
+    for await (const [key, value] of this.db.iterator(tagRange(TAG.summary))) {
+      const writeSeq = readU64Value(key);
+      ops.push({ type: 'del', key: summaryKey(writeSeq) });
+      forEachSummaryRecord(value, (streamId, stats) => {
+        const stream = this.streams.get(streamId);
+        if (stream?.span != null && writeSeq >= stream.span.writeSeq && takeNewer(stream, stats)) {
+          stream.isSpanOpen = true;
+        }
+      });
+    }
+    for (const stream of this.streams.values()) {
+      if (!stream.isSpanOpen) continue;
+      stream.span = pushSpanStart(ops, stream, stream.indexed.nextOffset, checkpointSeq + 1, stream.indexed);
+      stream.isSpanOpen = false;
+    }
+    if (ops.length > 0) await this.db.batch(ops, { sync: true });
   }
 
   get pendingCount(): number {
@@ -308,37 +398,27 @@ export class StoreIndex {
   async #writeBatch(): Promise<void> {
     const ops: BatchOp[] = [];
     const touched: StreamState[] = [];
-    const newMembers: StreamState[] = [];
-    const segments: number[] = [];
     let count = 0;
     let last: Location | undefined;
-    let segment = -1;
-    let segmentMaxMs = Number.MIN_SAFE_INTEGER;
+    const firstLocation = this.#pending[this.#pendingHead];
+    if (firstLocation === undefined || firstLocation.seq > this.#durableSeq) return;
+    const segment = firstLocation.segment;
+    const writeSeq = firstLocation.seq;
+    let segmentMaxMs = this.#segmentMaxTimestampMs.get(segment) ?? Number.MIN_SAFE_INTEGER;
     let sparseSegment = this.#lastSparseSegment;
     let sparsePosition = this.#lastSparsePosition;
     for (let i = this.#pendingHead; i < this.#pending.length && count < INDEX_BATCH_ENTRIES_MAX; i++) {
       const location = this.#pending[i];
       const stream = this.#pendingStreams[i];
       assert(location !== undefined && stream !== undefined);
-      if (location.seq > this.#durableSeq) break;
-      if (stream.batchRun === null) {
-        stream.batchRun = [];
-        stream.batchMeta = { ...stream.indexed };
+      // One write never spans two segments: retention deletes a segment's parts by write seq.
+      if (location.seq > this.#durableSeq || location.segment !== segment) break;
+      if (stream.batchCount === 0) {
+        stream.batchFirst = location as PendingLocation;
         touched.push(stream);
       }
-      stream.batchRun.push(location);
-      if (location.segment !== segment) {
-        if (segment >= 0) this.#segmentMaxTimestampMs.set(segment, segmentMaxMs);
-        segment = location.segment;
-        segmentMaxMs = this.#segmentMaxTimestampMs.get(segment) ?? Number.MIN_SAFE_INTEGER;
-        segments.push(segment);
-      }
+      stream.batchCount += 1;
       if (location.maxTimestampMs > segmentMaxMs) segmentMaxMs = location.maxTimestampMs;
-      if (stream.memberOfSegment !== segment) {
-        stream.memberOfSegment = segment;
-        newMembers.push(stream);
-        ops.push({ type: 'put', key: segmentStreamKey(segment, stream.streamId), value: MEMBER_VALUE });
-      }
       if (segment !== sparseSegment || location.position - sparsePosition >= SEQ_INDEX_INTERVAL_BYTES) {
         ops.push({ type: 'put', key: seqKey(location.seq), value: positionValue(segment, location.position) });
         sparseSegment = segment;
@@ -348,38 +428,107 @@ export class StoreIndex {
       count += 1;
     }
     if (last === undefined) return;
-    this.#segmentMaxTimestampMs.set(segment, segmentMaxMs);
+    const writeNumber = this.#writeNumber + 1;
+    const changes: SpanChange[] = [];
+    const indexedAfter: IndexedStream[] = [];
+    const newMembers: StreamState[] = [];
     let isWritten = false;
     try {
-      for (const stream of touched) {
-        const meta = stream.batchMeta;
-        const run = stream.batchRun;
-        assert(meta !== null && run !== null);
-        const lastOfStream = run[run.length - 1];
-        assert(lastOfStream !== undefined);
-        meta.nextOffset = lastOfStream.baseOffset + lastOfStream.recordCount;
-        pushRuns(ops, stream.streamId, run, meta);
-        meta.logStartOffset = stream.logStartOffset;
-        if (!stream.isStored) ops.push({ type: 'put', key: streamKey(stream.streamId), value: encodeStreamMeta(meta) });
+      touched.sort((a, b) => a.streamId - b.streamId);
+      const parts = Buffer.allocUnsafe(partBytes(count) + Math.ceil(count / PART_ENTRIES) * partBytes(0));
+      const summary = Buffer.allocUnsafe(summaryBytes(touched.length));
+      summary[0] = 1;
+      let partStart = 0;
+      let inPart = 0;
+      let previous: Location | null = null;
+      const closePart = (): void => {
+        if (inPart === 0 || previous === null) return;
+        writePartHeader(parts, partStart, inPart);
+        const end = partStart + partBytes(inPart);
+        const lastOffset = previous.baseOffset + previous.recordCount - 1;
+        ops.push({ type: 'put', key: partKey(writeSeq, previous.streamId, lastOffset),
+          value: parts.subarray(partStart, end) });
+        partStart = end;
+        inPart = 0;
+      };
+      touched.forEach((stream, streamIndex) => {
+        const before = stream.indexed;
+        const after: IndexedStream = { ...before, logStartOffset: stream.logStartOffset };
+        let location = stream.batchFirst;
+        assert(location !== null);
+        const firstOffset = location.baseOffset;
+        for (let i = 0; i < stream.batchCount; i++, location = location.nextInStream) {
+          assert(location !== null);
+          writePartLocation(parts, partStart, inPart, location);
+          previous = location;
+          inPart += 1;
+          if (inPart === PART_ENTRIES) closePart();
+          after.appendedBytes += location.frameBytes - FRAME_HEADER_BYTES;
+          if (location.maxTimestampMs > after.maxTimestampMs) after.maxTimestampMs = location.maxTimestampMs;
+          after.nextOffset = location.baseOffset + location.recordCount;
+        }
+        indexedAfter.push(after);
+        writeSummaryRecord(summary, streamIndex, stream.streamId, after);
+        if (stream.memberOfSegment !== segment) {
+          newMembers.push(stream);
+          ops.push({ type: 'put', key: segmentStreamKey(segment, stream.streamId), value: MEMBER_VALUE });
+          ops.push({ type: 'put', key: streamSegmentKey(stream.streamId, segment), value: u64Value(firstOffset) });
+        }
+        if (!stream.isStored) {
+          ops.push({ type: 'put', key: streamKey(stream.streamId), value: encodeStreamMeta(after) });
+        }
+        const isDue = stream.spanEntries >= SPAN_ENTRIES || writeNumber - stream.spanWriteNumber >= SPAN_WRITES;
+        if (stream.span === null || !stream.isSpanOpen || isDue) {
+          changes.push({ stream, span: pushSpanStart(ops, stream, firstOffset, writeSeq, before), isOpen: true,
+            entries: stream.batchCount });
+        } else {
+          changes.push({ stream, span: stream.span, isOpen: true, entries: stream.spanEntries + stream.batchCount });
+        }
+      });
+      closePart();
+      // Spans opened SPAN_WRITES writes ago and not touched since close at their stream's end.
+      for (const stream of this.#spanRing[(writeNumber + 1) % (SPAN_WRITES + 1)] ?? []) {
+        if (stream.batchCount > 0 || !stream.isSpanOpen || stream.spanWriteNumber !== writeNumber - SPAN_WRITES ||
+          this.streams.get(stream.streamId) !== stream) continue;
+        changes.push({ stream, span: pushSpanStart(ops, stream, stream.indexed.nextOffset, writeSeq, stream.indexed),
+          isOpen: false, entries: 0 });
       }
-      for (const segmentWritten of segments) {
-        const maxMs = this.#segmentMaxTimestampMs.get(segmentWritten) ?? 0;
-        ops.push({ type: 'put', key: segmentKey(segmentWritten), value: i64Value(maxMs) });
-      }
+      ops.push({ type: 'put', key: summaryKey(writeSeq), value: summary });
+      const expired = this.#summaryKeys.length >= SPAN_WRITES + 1 ? this.#summaryKeys[0] : undefined;
+      if (expired !== undefined) ops.push({ type: 'del', key: expired });
+      ops.push({ type: 'put', key: segmentKey(segment), value: i64Value(segmentMaxMs) });
       ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
         segment: last.segment, position: last.position + last.frameBytes, seq: last.seq }) });
       await this.db.batch(ops);
       isWritten = true;
+      if (expired !== undefined) this.#summaryKeys.shift();
+      this.#summaryKeys.push(summaryKey(writeSeq));
     } finally {
-      for (const stream of touched) {
-        if (isWritten && stream.batchMeta !== null) {
-          stream.indexed = stream.batchMeta;
+      touched.forEach((stream, i) => {
+        if (isWritten) {
+          stream.indexed = indexedAfter[i] ?? stream.indexed;
           stream.isStored = true;
         }
-        stream.batchRun = null;
-        stream.batchMeta = null;
+        stream.batchFirst = null;
+        stream.batchCount = 0;
+      });
+    }
+    this.#writeNumber = writeNumber;
+    this.#segmentMaxTimestampMs.set(segment, segmentMaxMs);
+    const slot = this.#spanRing[writeNumber % (SPAN_WRITES + 1)];
+    const expiredSlot = this.#spanRing[(writeNumber + 1) % (SPAN_WRITES + 1)];
+    assert(slot !== undefined && expiredSlot !== undefined);
+    expiredSlot.length = 0;
+    for (const stream of newMembers) stream.memberOfSegment = segment;
+    for (const change of changes) {
+      const { stream } = change;
+      if (change.span !== stream.span) {
+        stream.spanWriteNumber = writeNumber;
+        if (change.isOpen) slot.push(stream);
       }
-      if (!isWritten) for (const stream of newMembers) stream.memberOfSegment = -1;
+      stream.span = change.span;
+      stream.isSpanOpen = change.isOpen;
+      stream.spanEntries = change.entries;
     }
     this.indexBatches += 1;
     this.#lastSparseSegment = sparseSegment;
@@ -404,6 +553,26 @@ export class StoreIndex {
     }
   }
 
+  /**
+   * Control operations rewrite directory keys and delete summaries: every span is closed (as at
+   * open) with `ops`, and the summaries are no longer needed; `stats` overrides a stream's state.
+   */
+  closeAllSpans(ops: BatchOp[], writeSeq: number): Array<() => void> {
+    const apply: Array<() => void> = [];
+    for (const key of this.#summaryKeys) ops.push({ type: 'del', key });
+    apply.push(() => { this.#summaryKeys = []; });
+    for (const stream of this.streams.values()) {
+      if (!stream.isSpanOpen) continue;
+      const span = pushSpanStart(ops, stream, stream.indexed.nextOffset, writeSeq, stream.indexed);
+      apply.push(() => {
+        stream.span = span;
+        stream.isSpanOpen = false;
+        stream.spanEntries = 0;
+      });
+    }
+    return apply;
+  }
+
   /** The pending entry with the lowest seq >= `seq`, or undefined (binary search). */
   pendingBySeq(seq: number): Location | undefined {
     let low = this.#pendingHead;
@@ -416,45 +585,79 @@ export class StoreIndex {
     return this.#pending[low];
   }
 
-  /** Indexed batches of `streamId` from the one containing `offset`, until `bytesMax` (at least one). */
-  async locate(streamId: number, offset: number, bytesMax: number, out: Location[]): Promise<number> {
-    let firstKey: Buffer | null = null;
-    let firstValue: Buffer | null = null;
-    for await (const [key, value] of this.db.iterator({
-      lte: offsetKey(streamId, offset), gte: streamStartKey(TAG.offset, streamId), reverse: true, limit: 1,
-    })) {
-      firstKey = key;
-      firstValue = value;
+  /** The directory key of `streamId` at or below `offset` (where a lookup of `offset` starts). */
+  async spanAtMost(streamId: number, offset: number): Promise<SpanStart | null> {
+    for await (const [key, value] of this.db.iterator({ lte: directoryKey(streamId, offset),
+      gte: streamStartKey(TAG.directory, streamId), reverse: true, limit: 1 })) {
+      return decodeSpanStart(key, value);
     }
-    if (firstKey === null || firstValue === null) return 0;
-    const from = runIndexOf(firstValue, offset);
-    if (from < 0) return 0;
-    const taken = { found: 0, bytes: 0 };
-    takeFromRun(streamId, firstValue, from, bytesMax, out, taken);
-    if (taken.bytes >= bytesMax) return taken.found;
-    const iterator = this.db.iterator({ gt: firstKey, lt: streamEndKey(TAG.offset, streamId) });
+    return null;
+  }
+
+  /**
+   * Indexed batches of `streamId` from the one containing `offset`: `take` gets each in order
+   * until it returns false or the indexed batches end. One directory seek, then one part seek
+   * per index write the walk enters (at most SPAN_WRITES + 1 before reaching `offset`).
+   */
+  async walk(streamId: number, offset: number, take: (location: Location) => boolean): Promise<void> {
+    const stream = this.streams.get(streamId);
+    if (stream === undefined || offset >= stream.indexed.nextOffset) return;
+    const span = await this.spanAtMost(streamId, offset);
+    if (span === null) return;
+    const iterator = this.db.iterator({ ...tagRange(TAG.part) });
     try {
-      while (taken.bytes < bytesMax) {
-        const page = await iterator.nextv(16);
-        if (page.length === 0) break;
-        for (const [, value] of page) {
-          if (taken.bytes >= bytesMax) break;
-          takeFromRun(streamId, value, 0, bytesMax, out, taken);
+      let writeSeq = span.writeSeq;
+      let next = offset;
+      while (next < stream.indexed.nextOffset) {
+        iterator.seek(partKey(writeSeq, streamId, next));
+        const entry = await iterator.next();
+        if (entry === undefined) return;
+        const [key, value] = entry;
+        let i = partIndexOf(value, streamId, next);
+        if (i < 0) {
+          // Landed in a later write: seek the stream there. Else this write holds no batch at `next`.
+          writeSeq = partKeyWriteSeq(key) > writeSeq ? partKeyWriteSeq(key) : writeSeq + 1;
+          continue;
         }
+        const count = partCount(value);
+        for (; i < count; i++) {
+          const location = partLocation(value, i);
+          if (location.streamId !== streamId) break;
+          if (!take(location)) return;
+          next = location.baseOffset + location.recordCount;
+        }
+        // The part ended inside the stream's batches: the next part of the same write continues them.
+        writeSeq = i === count ? partKeyWriteSeq(key) : partKeyWriteSeq(key) + 1;
       }
     } finally {
       await iterator.close();
     }
-    return taken.found;
   }
 
-  /** Indexed base offset of the first batch whose running max timestamp reaches `timestampMs`. */
+  /** Indexed batches of `streamId` from the one containing `offset`, until `bytesMax` (at least one). */
+  async locate(streamId: number, offset: number, bytesMax: number, out: Location[]): Promise<number> {
+    let found = 0;
+    let bytes = 0;
+    await this.walk(streamId, offset, (location) => {
+      if (found > 0 && bytes >= bytesMax) return false;
+      out.push(location);
+      found += 1;
+      bytes += location.frameBytes - FRAME_HEADER_BYTES;
+      return bytes < bytesMax;
+    });
+    return found;
+  }
+
+  /**
+   * Where to start looking for the first batch whose max timestamp reaches `timestampMs`: the
+   * span where the running max first reaches it, else the open span (every batch before it is older).
+   */
   async firstTimeAtLeast(streamId: number, timestampMs: number): Promise<number | null> {
     for await (const value of this.db.values({ gte: timeKey(streamId, timestampMs), lt: streamEndKey(TAG.time,
       streamId), limit: 1 })) {
       return readU64Value(value);
     }
-    return null;
+    return this.streams.get(streamId)?.span?.offset ?? null;
   }
 
   /** The nearest sparse seq key at or below `seq`: where to start scanning for it. */
@@ -464,6 +667,11 @@ export class StoreIndex {
       return decodePositionValue(value);
     }
     return null;
+  }
+
+  /** The first part key of writes at or after `writeSeq`, for range deletes by control operations. */
+  static partsFrom(writeSeq: number): Buffer {
+    return partWriteKey(writeSeq);
   }
 
   async close(): Promise<void> {
@@ -477,33 +685,12 @@ export class StoreIndex {
   }
 }
 
-function takeFromRun(streamId: number, value: Buffer, from: number, bytesMax: number, out: Location[],
-  taken: { found: number; bytes: number }): void {
-  const count = runCount(value);
-  for (let i = from; i < count && (taken.found === 0 || taken.bytes < bytesMax); i++) {
-    out.push(runLocation(streamId, value, i));
-    taken.bytes += runBatchBytes(value, i);
-    taken.found += 1;
-  }
-}
-
-/** Puts `locations` (consecutive batches of one stream) as runs, and time keys where the max grows. */
-function pushRuns(ops: BatchOp[], streamId: number, locations: Location[], meta: StreamMeta): void {
-  for (let start = 0; start < locations.length; start += RUN_BATCHES_MAX) {
-    const end = Math.min(locations.length, start + RUN_BATCHES_MAX);
-    const first = locations[start];
-    assert(first !== undefined);
-    const maxTimestampMsBefore = meta.maxTimestampMs;
-    for (let i = start; i < end; i++) {
-      const location = locations[i];
-      assert(location !== undefined);
-      meta.sizeBytes += location.frameBytes - FRAME_HEADER_BYTES;
-      if (location.maxTimestampMs > meta.maxTimestampMs) meta.maxTimestampMs = location.maxTimestampMs;
-    }
-    const value = encodeRun(locations, start, end, meta.sizeBytes, meta.maxTimestampMs);
-    ops.push({ type: 'put', key: offsetKey(streamId, first.baseOffset), value });
-    if (meta.maxTimestampMs > maxTimestampMsBefore) {
-      ops.push({ type: 'put', key: timeKey(streamId, meta.maxTimestampMs), value: u64Value(first.baseOffset) });
-    }
-  }
+/** Replaces the stream's indexed state with `stats` if they are further along; returns whether they were. */
+function takeNewer(stream: StreamState, stats: StreamStats): boolean {
+  if (stats.nextOffset <= stream.indexed.nextOffset) return false;
+  stream.indexed = { ...stream.indexed, ...stats };
+  stream.nextOffset = stats.nextOffset;
+  stream.sizeBytes = stats.appendedBytes - stream.indexed.bytesBelowLogStart;
+  stream.maxTimestampMs = stats.maxTimestampMs;
+  return true;
 }

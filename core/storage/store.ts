@@ -122,6 +122,12 @@ export class Store {
     index.onDurable(writer.durableSeq);
     await index.caughtUp();
     log.debug(`open: the index caught up in ${(performance.now() - indexStartMs).toFixed(0)} ms`);
+    // A rebuilt format-1 index knows only what the segments hold: its streams' log starts come back here.
+    for (const [streamId, offset] of index.carriedLogStarts) {
+      const stream = index.streams.get(streamId);
+      if (stream !== undefined) await store.setLogStartOffset(streamId, Math.min(offset, stream.nextOffset));
+    }
+    index.carriedLogStarts.clear();
     return store;
   }
 
@@ -480,9 +486,7 @@ export function registerEntry(index: StoreIndex, known: StreamState | undefined,
   let stream = known;
   if (stream === undefined) {
     stream = new StreamState(fields.streamId, { logStartOffset: fields.baseOffset, nextOffset: fields.baseOffset,
-      sizeBytes: 0,
-      maxTimestampMs: Number.MIN_SAFE_INTEGER });
-    stream.indexed.nextOffset = fields.baseOffset;
+      appendedBytes: 0, maxTimestampMs: Number.MIN_SAFE_INTEGER, bytesBelowLogStart: 0 });
     index.streams.set(fields.streamId, stream);
   }
   stream.nextOffset = fields.baseOffset + fields.recordCount;
