@@ -30,6 +30,7 @@ import { BENCH_BATCH_BYTES_MIN, BENCH_STREAM_BASE, benchBatch, DeliveryCheck, se
   type DeliveryReport } from '../../core/river/delivery-check.ts';
 import { LossGenerator } from '../../core/river/loss-generator.ts';
 import type { RiverMode } from '../../core/river/messages.ts';
+import { multicastDriver } from '../../core/river/multicast-driver.ts';
 import { RiverMember } from '../../core/river/river-member.ts';
 import { Store } from '../../core/storage/store.ts';
 import { hostPortParser, integerParser, interfaceParser, lossParser } from '../river-options.ts';
@@ -403,6 +404,7 @@ function readChildReport(child: ChildProcess, name: string): Promise<ReceiverRep
 async function runSubscriber(flags: BenchFlags): Promise<void> {
   if (!flags.sequencer) throw usageError('--sequencer', '', 'HOST:PORT is required with --child');
   const log = new Log(`subscriber ${process.pid}`);
+  if (flags.river === 'multicast') multicastDriver(); // a bad X2_RIVER_DRIVER fails here, not at the welcome
   const check = new DeliveryCheck();
   const loss = flags.loss > 0 ? new LossGenerator(flags.loss, flags.seed ?? 1) : null;
   const member = new RiverMember({

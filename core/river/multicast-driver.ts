@@ -3,9 +3,12 @@
  * per turn of the event loop, recvmmsg batches) when the native addon is loaded (X2_NATIVE is not
  * 0) and the probe's sendmmsg/recvmmsg check found both calls working here; `dgram` (Node's dgram, one syscall and
  * one callback per datagram) otherwise. Both put the same frames on the wire, so members with
- * different drivers share one river. Roles report the choice once in their log and as
+ * different drivers share one river. X2_RIVER_DRIVER=dgram forces Node's path with the addon still
+ * loaded (native CRC32C kept: measures the driver alone); =mmsg refuses to start without the native
+ * driver; auto (or unset) decides as above. Any other value is a usage error naming the variable. Roles report the choice once in their log and as
  * `x2_river_driver{driver=...} 1` on /metrics (`tcp` for a unicast-only river).
  */
+import { usageError } from '../base/errors.ts';
 import type { Log } from '../base/log.ts';
 import { Gauge, type Registry } from '../metrics/metrics.ts';
 import { nativeAddon, nativeStatus } from '../../native/index.ts';
@@ -20,6 +23,19 @@ export type MulticastDriverChoice = { name: MulticastDriverName; reason: string 
 let chosen: MulticastDriverChoice | null = null;
 
 function choose(): MulticastDriverChoice {
+  const wanted = process.env['X2_RIVER_DRIVER'] || 'auto';
+  if (wanted !== 'auto' && wanted !== 'mmsg' && wanted !== 'dgram') {
+    throw usageError('X2_RIVER_DRIVER', wanted, 'auto, mmsg or dgram is allowed');
+  }
+  if (wanted === 'dgram') return { name: 'dgram', reason: 'X2_RIVER_DRIVER=dgram' };
+  const choice = chooseNative();
+  if (wanted === 'mmsg' && choice.name !== 'mmsg') {
+    throw usageError('X2_RIVER_DRIVER', wanted, `auto or dgram is allowed here (${choice.reason})`);
+  }
+  return choice;
+}
+
+function chooseNative(): MulticastDriverChoice {
   const addon = nativeAddon();
   if (!addon) return { name: 'dgram', reason: `native addon not loaded: ${nativeStatus().reason}` };
   if (!addon.MmsgSender || !addon.MmsgReceiver) {
@@ -35,7 +51,10 @@ function choose(): MulticastDriverChoice {
     : `native addon, sendmmsg checked; ${check.reason} (loss on loopback, not a refused call)` };
 }
 
-/** The process-wide choice (the first call runs the probe's loopback sendmmsg/recvmmsg check). */
+/**
+ * The process-wide choice (the first call runs the probe's loopback sendmmsg/recvmmsg check).
+ * Throws a usage error for a bad X2_RIVER_DRIVER.
+ */
 export function multicastDriver(): MulticastDriverChoice {
   chosen ??= choose();
   return chosen;

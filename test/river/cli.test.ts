@@ -1,6 +1,6 @@
 /**
  * Goal: `x2 sequencer`, `x2 commit` and `x2 bench river` refuse bad flags and X2_* variables
- * with exit 2 and a message naming the flag, the value and what is allowed, and a running
+ * (X2_RIVER_DRIVER too) with exit 2 and a message naming the flag, the value and what is allowed, and a running
  * sequencer serves the river metrics on /metrics. Method: run dist/x2 with each bad value; start a
  * sequencer and a commit and scrape their /metrics.
  */
@@ -27,6 +27,8 @@ const cases: Array<{ args: string[]; env?: NodeJS.ProcessEnv; flag: string; valu
   { args: ['sequencer', '--listen', 'nowhere'], flag: '--listen', value: 'nowhere' },
   { args: ['sequencer', '--ring-bytes', '10KiB'], flag: '--ring-bytes', value: '10KiB' },
   { args: ['sequencer'], env: { X2_RIVER: 'smoke' }, flag: '--river', value: 'smoke' },
+  { args: ['sequencer', '--listen', '127.0.0.1:0', '--river', 'multicast', '--interface', '127.0.0.1',
+    '--metrics-port', '0'], env: { X2_RIVER_DRIVER: 'fast' }, flag: 'X2_RIVER_DRIVER', value: 'fast' },
   { args: ['commit', '--data', '/tmp', '--sync', 'sometimes'], flag: '--sync', value: 'sometimes' },
   { args: ['commit', '--data', '/tmp', '--loss', '1.5'], flag: '--loss', value: '1.5' },
   { args: ['commit', '--data', '/tmp', '--sequencer', 'no-port'], flag: '--sequencer', value: 'no-port' },
@@ -50,6 +52,18 @@ describe('river CLI', () => {
     expect(result.stderr).toContain('--data');
   });
 
+  it('X2_RIVER_DRIVER=mmsg without the native addon: x2 commit exits 2 naming the variable and why', () => {
+    const dir = makeTempDir('x2-river-cli-');
+    dirs.push(dir);
+    const result = runX2(['commit', '--sequencer', '127.0.0.1:9', '--data', join(dir, 'c'), '--river', 'multicast',
+      '--interface', '127.0.0.1', '--metrics-port', '0'],
+    { env: { X2_NATIVE: '0', X2_RIVER_DRIVER: 'mmsg' }, timeoutMs: 30_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('X2_RIVER_DRIVER');
+    expect(result.stderr).toContain('"mmsg"');
+    expect(result.stderr).toContain('X2_NATIVE=0');
+  });
+
   it('a sequencer and a commit serve the river metrics on /metrics', async () => {
     const dir = makeTempDir('x2-river-cli-');
     dirs.push(dir);
@@ -63,12 +77,14 @@ describe('river CLI', () => {
     const sequencerText = await text(sequencer);
     for (const name of ['x2_river_frames_sent_total', 'x2_river_bytes_sent_total', 'x2_river_naks_received_total',
       'x2_river_retransmits_total', 'x2_river_repairs_ordered_total', 'x2_river_committed_seq',
-      'x2_river_commit_lag_entries', 'x2_river_commit_durable_seq', 'x2_river_append_to_commit_seconds_bucket']) {
+      'x2_river_commit_lag_entries', 'x2_river_commit_durable_seq', 'x2_river_append_to_commit_seconds_bucket',
+      'x2_river_driver{driver="tcp"']) {
       expect(sequencerText, name).toContain(name);
     }
     const commitText = await text(commit);
     for (const name of ['x2_river_frames_received_total', 'x2_river_bytes_received_total', 'x2_river_naks_sent_total',
-      'x2_river_retransmits_received_total', 'x2_river_repaired_entries_total', 'x2_commit_durable_seq']) {
+      'x2_river_retransmits_received_total', 'x2_river_repaired_entries_total', 'x2_commit_durable_seq',
+      'x2_river_driver{driver="tcp"']) {
       expect(commitText, name).toContain(name);
     }
     await stopRole(commit);
