@@ -6,6 +6,7 @@
  * Not a test (vitest ignores it): run it on a quiet machine, after `npm run build`:
  *   node test/river/bench-drivers.ts [--rounds 2] [--duration 4] [--kind subscriber|commit]
  *     [--receivers 1,2,4] [--entry-bytes 1024,69] [--mtu-bytes 1500] [--rate R] [--x2 PATH (dist/x2)]
+ *     [--dgram native-off (X2_NATIVE=0) | driver-only (X2_RIVER_DRIVER=dgram)]
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -25,14 +26,21 @@ const { values } = parseArgs({ options: {
   'mtu-bytes': { type: 'string', default: '1500' },
   // A private copy keeps a rebuild of dist/x2 by someone else from breaking a long series.
   x2: { type: 'string', default: X2_BINARY },
+  // How the dgram runs are made: X2_NATIVE=0 (no addon: JS CRC32C too) or X2_RIVER_DRIVER=dgram
+  // (the addon stays loaded: the driver alone differs).
+  dgram: { type: 'string', default: 'native-off' },
 } });
+if (values.dgram !== 'native-off' && values.dgram !== 'driver-only') {
+  throw new Error(`--dgram: native-off or driver-only is allowed (got ${JSON.stringify(values.dgram)})`);
+}
+const dgramEnv = values.dgram === 'native-off' ? { X2_NATIVE: '0' } : { X2_RIVER_DRIVER: 'dgram' };
 
 function run(receivers: number, entryBytes: number, native: boolean): Report {
   const args = ['bench', 'river', '--json', '--receivers', String(receivers), '--receivers-kind', values.kind!,
     '--entry-bytes', String(entryBytes), '--duration', values.duration!, '--appenders', '4', '--seed', '7',
     '--mtu-bytes', values['mtu-bytes']!, ...(values.rate ? ['--rate', values.rate] : [])];
   const result = spawnSync(values.x2!, args, { encoding: 'utf8', timeout: 300_000,
-    env: native ? process.env : { ...process.env, X2_NATIVE: '0' } });
+    env: native ? process.env : { ...process.env, ...dgramEnv } });
   if (result.status !== 0) throw new Error(`x2 ${args.join(' ')}: exit ${result.status}\n${result.stderr}`);
   const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Report;
   const expected = native ? 'mmsg' : 'dgram';
@@ -87,7 +95,8 @@ for (const entryBytes of values['entry-bytes']!.split(',').map(Number)) {
   }
 }
 process.stdout.write([
-  `${values.kind}s, MTU ${values['mtu-bytes']}, ${values.rounds} rounds of ${values.duration} s `
+  `${values.kind}s, MTU ${values['mtu-bytes']}, dgram runs with ${JSON.stringify(dgramEnv)}, `
+    + `${values.rounds} rounds of ${values.duration} s `
     + 'per driver and setting, '
     + `load average ${format(Math.min(...loads), 1)}-${format(Math.max(...loads), 1)}`,
   '',
