@@ -61,7 +61,7 @@ describe('x2 sidecar exactly once', () => {
     const seed = testSeed('sidecar kill -9');
     const random = prng(seed);
     const args = ['--sequencer', cluster.sequencerAddress, '--from', 'trades', '--to', 'all-out', '--partitions', '3',
-      '--module', 'pass.mjs', '--name', 'passthrough'];
+      '--module', 'pass.mjs', '--name', 'passthrough', '--session-timeout-ms', '2000'];
     const producing = produceTrades(kafka, 'trades', TRADES);
     const admin = kafka.admin();
     await admin.connect();

@@ -28,7 +28,8 @@
  * Bounds: input held uncovered by checkpoints (every member holds every input stream's, see
  * input-stream.ts) at most inputBytesMax (past it the instance stops with X2_ERR_SIDECAR); one
  * record's outputs at most RECORD_OUTPUTS_BYTES_MAX (more is that record's error); an append is
- * cut past APPEND_BYTES_CUT of outputs; at most APPENDS_INFLIGHT_MAX appends not yet committed.
+ * cut past APPEND_BYTES_CUT of outputs; at most APPENDS_INFLIGHT_MAX output appends not yet
+ * committed, and GROUP_APPENDS_INFLIGHT_MAX membership records and claims (on a second link).
  */
 import { X2Error } from '../../base/errors.ts';
 import type { Log } from '../../base/log.ts';
@@ -60,6 +61,7 @@ const CONTROL_STREAM_ID = INTERNAL_TOPICS[0].streamId;
 const COMMITTED_POLL_MS = 2;
 /** How often a live member checks its assignment (claims to retry) and the others' silence. */
 const GROUP_TICK_MS = 100;
+const GROUP_APPENDS_INFLIGHT_MAX = 64;
 const DECODE_BYTES_MAX = 64 * 1024 * 1024;
 
 export type OnError = { mode: 'stop' } | { mode: 'skip' } | { mode: 'dead-letter'; topic: string };
@@ -111,6 +113,8 @@ export class Sidecar {
   readonly control = new ControlState();
   readonly member: RiverMember;
   readonly appender: AppendClient;
+  /** Membership records and claims on a link of their own, so a full output window never delays a heartbeat. */
+  readonly groupAppender: AppendClient;
   readonly group = new GroupMembership();
   readonly done: Promise<SidecarEnd>;
   #end!: (end: SidecarEnd) => void;
@@ -147,6 +151,7 @@ export class Sidecar {
     this.log = options.log;
     this.done = new Promise((resolve) => { this.#end = resolve; });
     this.appender = new AppendClient(options.sequencer, { inflightMax: APPENDS_INFLIGHT_MAX });
+    this.groupAppender = new AppendClient(options.sequencer, { inflightMax: GROUP_APPENDS_INFLIGHT_MAX });
     this.member = new RiverMember({
       sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress, listen: null,
       loss: null, log: options.log,
@@ -163,7 +168,8 @@ export class Sidecar {
       deliver: (entry) => this.#deliver(entry),
     });
     this.#timer = setInterval(() => {
-      this.#advanceCommitted(Math.max(this.member.committedSeq, this.appender.committedSeq));
+      this.#advanceCommitted(Math.max(this.member.committedSeq, this.appender.committedSeq,
+        this.groupAppender.committedSeq));
     }, COMMITTED_POLL_MS);
   }
 
@@ -204,21 +210,27 @@ export class Sidecar {
    * member's streams to the others at once; then `done` resolves.
    */
   stop(): void {
+    this.#leave({ kind: 'stopped' });
+  }
+
+  /** Stops appending, waits for the appends in flight, appends a leave record, then ends with `end`. */
+  #leave(end: SidecarEnd): void {
+    if (!this.#live) return this.#finish(end);
     if (this.#stopping) return;
     this.#stopping = true;
     void this.#drain().then(async () => {
-      if (this.#live && !this.#ended && this.appender.connected) {
+      if (this.#live && !this.#ended && this.groupAppender.connected) {
         try {
           const { name, memberId } = this.options;
           const leave = encodeSidecarRecord({ kind: 'leave', name, memberId });
-          await this.appender.appendAsync([{ streamId: SIDECARS_STREAM_ID, recordCount: 1,
+          await this.groupAppender.appendAsync([{ streamId: SIDECARS_STREAM_ID, recordCount: 1,
             batch: internalBatch(new RecordBatchWriter(4096, 16), leave) }]);
         } catch (error) {
           this.log.warn(`could not append the leave record (the others take over after the session timeout): ${
             String(error)}`);
         }
       }
-      this.#finish({ kind: 'stopped' });
+      this.#finish(end);
     });
   }
 
@@ -235,6 +247,7 @@ export class Sidecar {
     if (this.#groupTimer) clearInterval(this.#groupTimer);
     this.member.close();
     this.appender.close();
+    this.groupAppender.close();
     this.#end(end);
   }
 
@@ -242,7 +255,8 @@ export class Sidecar {
     const deadlineMs = Date.now() + timeoutMs;
     for (;;) {
       const welcome = this.member.welcome;
-      if (welcome && this.member.live && this.appliedSeq >= welcome.headSeq && this.appender.connected) return;
+      if (welcome && this.member.live && this.appliedSeq >= welcome.headSeq && this.appender.connected
+        && this.groupAppender.connected) return;
       if (this.#ended) throw new Error('stopped while replaying');
       if (Date.now() > deadlineMs) {
         throw new X2Error('X2_ERR_SEQUENCER_UNAVAILABLE', `river replay did not finish within ${timeoutMs} ms`,
@@ -426,7 +440,7 @@ export class Sidecar {
       input.hold({ entry: { ...entry, batch }, appliedAtMs: Date.now() });
       this.#heldBytes += batch.length;
       if (this.#heldBytes > this.options.inputBytesMax) {
-        this.#finish({ kind: 'fatal', error: new X2Error('X2_ERR_SIDECAR',
+        this.#leave({ kind: 'fatal', error: new X2Error('X2_ERR_SIDECAR',
           `input not yet covered by a checkpoint passed --input-bytes-max (${this.options.inputBytesMax} bytes): ` +
           'the user logic is slower than the input; raise the bound or add members') });
       }
@@ -526,7 +540,7 @@ export class Sidecar {
 
   /** Heartbeat (or join again), expel the silent, (re)claim what is assigned. */
   #groupTick(): void {
-    if (this.#ended || this.#stopping || !this.appender.connected) return;
+    if (this.#ended || this.#stopping || !this.groupAppender.connected) return;
     const nowMs = Date.now();
     const self = this.options.memberId;
     if (nowMs - this.#heartbeatAtMs >= this.options.sessionTimeoutMs / 3) {
@@ -547,7 +561,7 @@ export class Sidecar {
 
   #appendMembership(record: MembershipRecord): void {
     const batch = internalBatch(new RecordBatchWriter(4096, 16), encodeSidecarRecord(record));
-    this.appender.append([{ streamId: SIDECARS_STREAM_ID, recordCount: 1, batch }], {
+    this.groupAppender.append([{ streamId: SIDECARS_STREAM_ID, recordCount: 1, batch }], {
       onAppended: () => undefined,
       onCommitted: () => undefined,
       onError: (error) => this.#onAppendError(error),
@@ -578,7 +592,7 @@ export class Sidecar {
   #claim(input: InputStream): void {
     const batch = internalBatch(new RecordBatchWriter(4096, 16),
       encodeSidecarRecord({ kind: 'claim', name: this.options.name, memberId: this.options.memberId }));
-    const accepted = this.appender.append([{ streamId: input.fenceStreamId, recordCount: 1, batch }], {
+    const accepted = this.groupAppender.append([{ streamId: input.fenceStreamId, recordCount: 1, batch }], {
       onAppended: () => undefined,
       onCommitted: () => undefined,
       onError: (error) => {
@@ -628,9 +642,9 @@ export class Sidecar {
     this.#pump().then(() => { this.#pumping = false; }, (error: unknown) => {
       this.#pumping = false;
       if (error instanceof X2Error && !error.retriable) {
-        // --on-error stop and bad input: the appends before the failure still count.
-        this.#stopping = true;
-        void this.#drain().then(() => this.#finish({ kind: 'fatal', error }));
+        // --on-error stop and bad input: the appends before the failure still count; leaving
+        // hands the streams over at once (a restart of this process joins as a new member).
+        this.#leave({ kind: 'fatal', error });
       } else {
         this.#finish({ kind: 'restart', reason: String(error) });
       }
