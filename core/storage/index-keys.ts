@@ -135,17 +135,19 @@ export function writePartHeader(target: Buffer, position: number, count: number)
   target.writeUInt32BE(count, position + 1);
 }
 
-/** Writes batch `i` of the part starting at `partPosition`. */
-export function writePartLocation(target: Buffer, partPosition: number, i: number, location: Location): void {
+/** Writes batch `i` of the part starting at `partPosition` (fields as numbers: no Location object per entry). */
+export function writePartEntry(target: Buffer, partPosition: number, i: number, streamId: number, baseOffset: number,
+  recordCount: number, frameBytes: number, segment: number, filePosition: number, seq: number,
+  maxTimestampMs: number): void {
   const position = partPosition + PART_HEADER_BYTES + i * PART_RECORD_BYTES;
-  target.writeUInt32BE(location.streamId, position);
-  writeU64(target, location.baseOffset, position + 4);
-  target.writeUInt32BE(location.recordCount, position + 12);
-  target.writeUInt32BE(location.frameBytes, position + 16);
-  writeU64(target, location.segment, position + 20);
-  writeU64(target, location.position, position + 28);
-  writeU64(target, location.seq, position + 36);
-  writeI64(target, location.maxTimestampMs, position + 44);
+  target.writeUInt32BE(streamId, position);
+  writeU64(target, baseOffset, position + 4);
+  target.writeUInt32BE(recordCount, position + 12);
+  target.writeUInt32BE(frameBytes, position + 16);
+  writeU64(target, segment, position + 20);
+  writeU64(target, filePosition, position + 28);
+  writeU64(target, seq, position + 36);
+  writeI64(target, maxTimestampMs, position + 44);
 }
 
 export function partCount(value: Buffer): number {

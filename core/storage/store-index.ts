@@ -28,13 +28,14 @@ import { assert } from '../base/assert.ts';
 import { X2Error } from '../base/errors.ts';
 import { Log } from '../base/log.ts';
 import { FRAME_HEADER_BYTES } from './format.ts';
+import { NO_SERIAL, PendingTail } from './pending-tail.ts';
 import {
   decodeCheckpoint, decodePositionValue, decodeSpanStart, decodeStreamMeta, directoryKey, encodeCheckpoint,
   encodeSpanStart, encodeStreamMeta, forEachSummaryRecord, formatOneLogStartOffset, i64Value, INDEX_FORMAT, partBytes,
   partCount, partIndexOf, partKey, partKeyWriteSeq, partLocation, partWriteKey, PART_ENTRIES, positionValue,
   readU64Value, segmentKey, segmentStreamKey, seqKey, SPAN_ENTRIES, SPAN_WRITES, streamEndKey, streamKey,
   streamSegmentKey, streamStartKey, summaryBytes, summaryKey, TAG, tagOnlyKey, tagRange, timeKey, u64Value,
-  writePartHeader, writePartLocation, writeSummaryRecord, type Checkpoint, type Location, type SpanStart,
+  writePartEntry, writePartHeader, writeSummaryRecord, type Checkpoint, type Location, type SpanStart,
   type StreamMeta, type StreamStats,
 } from './index-keys.ts';
 
@@ -56,9 +57,6 @@ const MEMBER_VALUE = Buffer.from([1]);
 const LEVELDB_MEMTABLE_BYTES = 16 * 1024 * 1024;
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
-
-/** A location not yet in LevelDB, chained to the next pending location of the same stream. */
-export type PendingLocation = Location & { nextInStream: PendingLocation | null };
 
 /** Every this many pending locations of a stream, one is kept in an array for binary search. */
 const PENDING_SAMPLE_EVERY = 64;
@@ -84,17 +82,17 @@ export class StreamState {
   spanEntries = 0;
   /** The index write (counted since open) that wrote `span`. */
   spanWriteNumber = 0;
-  pendingFirst: PendingLocation | null = null;
-  pendingLast: PendingLocation | null = null;
-  #samples: PendingLocation[] = [];
+  /** Serials of the stream's first and last pending entries in the tail (NO_SERIAL: none). */
+  pendingFirst = NO_SERIAL;
+  pendingLast = NO_SERIAL;
+  #samples: number[] = [];
   #samplesHead = 0;
   #pendingAdded = 0;
   /** Whether the index holds its 'm' key (written once, then only by control operations). */
   isStored = false;
   /** The newest segment whose 'g' and 'G' keys were written for this stream. */
   memberOfSegment = -1;
-  /** Scratch of the index batch being built: this stream's first location and entry count in it. */
-  batchFirst: PendingLocation | null = null;
+  /** Scratch of the index batch being built: this stream's entry count in it. */
   batchCount = 0;
 
   constructor(streamId: number, meta: IndexedStream) {
@@ -106,20 +104,20 @@ export class StreamState {
     this.indexed = { ...meta };
   }
 
-  addPending(location: PendingLocation): void {
-    if (this.pendingLast === null) this.pendingFirst = location;
-    else this.pendingLast.nextInStream = location;
-    this.pendingLast = location;
-    if (this.#pendingAdded % PENDING_SAMPLE_EVERY === 0) this.#samples.push(location);
+  /** Links a new entry of this stream (its serial in `tail`, already chained after pendingLast). */
+  addPending(serial: number): void {
+    if (this.pendingLast === NO_SERIAL) this.pendingFirst = serial;
+    this.pendingLast = serial;
+    if (this.#pendingAdded % PENDING_SAMPLE_EVERY === 0) this.#samples.push(serial);
     this.#pendingAdded += 1;
   }
 
-  /** The pending batch that contains `offset`, or null. */
-  pendingAt(offset: number): PendingLocation | null {
+  /** The serial of the pending batch that contains `offset`, or NO_SERIAL. */
+  pendingAt(tail: PendingTail<StreamState>, offset: number): number {
     const first = this.pendingFirst;
     const last = this.pendingLast;
-    if (first === null || last === null) return null;
-    if (offset < first.baseOffset || offset >= last.baseOffset + last.recordCount) return null;
+    if (first === NO_SERIAL || last === NO_SERIAL) return NO_SERIAL;
+    if (offset < tail.baseOffset(first) || offset >= tail.endOffset(last)) return NO_SERIAL;
     let start = first;
     let low = this.#samplesHead;
     let high = this.#samples.length - 1;
@@ -127,22 +125,22 @@ export class StreamState {
       const middle = (low + high) >>> 1;
       const sample = this.#samples[middle];
       assert(sample !== undefined);
-      if (sample.baseOffset <= offset) {
-        if (sample.baseOffset > start.baseOffset) start = sample;
+      if (tail.baseOffset(sample) <= offset) {
+        if (sample > start) start = sample;
         low = middle + 1;
       } else high = middle - 1;
     }
-    for (let location: PendingLocation | null = start; location !== null; location = location.nextInStream) {
-      if (offset < location.baseOffset + location.recordCount) return location;
+    for (let serial = start; serial !== NO_SERIAL; serial = tail.nextInStream(serial)) {
+      if (offset < tail.endOffset(serial)) return serial;
     }
-    return null;
+    return NO_SERIAL;
   }
 
-  dropPendingHead(): void {
+  dropPendingHead(tail: PendingTail<StreamState>): void {
     const first = this.pendingFirst;
-    assert(first !== null);
-    this.pendingFirst = first.nextInStream;
-    if (this.pendingFirst === null) this.pendingLast = null;
+    assert(first !== NO_SERIAL);
+    this.pendingFirst = tail.nextInStream(first);
+    if (this.pendingFirst === NO_SERIAL) this.pendingLast = NO_SERIAL;
     if (this.#samples[this.#samplesHead] === first) {
       this.#samplesHead += 1;
       if (this.#samplesHead === this.#samples.length) {
@@ -176,10 +174,8 @@ export class StoreIndex {
   readonly streams = new Map<number, StreamState>();
   readonly #log: Log;
   readonly #dir: string;
-  #pending: Location[] = [];
-  /** The stream of each pending location (parallel to #pending: no map lookups per entry). */
-  #pendingStreams: StreamState[] = [];
-  #pendingHead = 0;
+  /** Appended entries not yet in LevelDB, in seq order (each knows its stream: no map lookups). */
+  readonly tail = new PendingTail<StreamState>();
   #durableSeq = 0;
   #running = false;
   #retryTimer: NodeJS.Timeout | null = null;
@@ -319,14 +315,19 @@ export class StoreIndex {
   }
 
   get pendingCount(): number {
-    return this.#pending.length - this.#pendingHead;
+    return this.tail.count;
   }
 
   /** Registers an appended (or recovered) entry; its location is served from memory until indexed. */
-  addPending(location: PendingLocation, stream: StreamState): void {
-    this.#pending.push(location);
-    this.#pendingStreams.push(stream);
-    stream.addPending(location);
+  addPending(stream: StreamState, seq: number, baseOffset: number, recordCount: number, segment: number,
+    position: number, frameBytes: number, maxTimestampMs: number): void {
+    stream.addPending(this.tail.push(stream, stream.pendingLast, seq, stream.streamId, baseOffset, recordCount, segment,
+      position, frameBytes, maxTimestampMs));
+  }
+
+  /** The pending location of `stream` containing `offset` (serial in `tail`), or NO_SERIAL. */
+  pendingAt(stream: StreamState, offset: number): number {
+    return stream.pendingAt(this.tail, offset);
   }
 
   /** Entries up to `seq` are durable: index them in the background. */
@@ -384,8 +385,7 @@ export class StoreIndex {
   }
 
   #hasDurablePending(): boolean {
-    const first = this.#pending[this.#pendingHead];
-    return first !== undefined && first.seq <= this.#durableSeq;
+    return this.tail.count > 0 && this.tail.seq(this.tail.head) <= this.#durableSeq;
   }
 
   #releaseIdleWaiters(): void {
@@ -398,36 +398,34 @@ export class StoreIndex {
   async #writeBatch(): Promise<void> {
     const ops: BatchOp[] = [];
     const touched: StreamState[] = [];
-    let count = 0;
-    let last: Location | undefined;
-    const firstLocation = this.#pending[this.#pendingHead];
-    if (firstLocation === undefined || firstLocation.seq > this.#durableSeq) return;
-    const segment = firstLocation.segment;
-    const writeSeq = firstLocation.seq;
+    const tail = this.tail;
+    if (!this.#hasDurablePending()) return;
+    const segment = tail.segment(tail.head);
+    const writeSeq = tail.seq(tail.head);
     let segmentMaxMs = this.#segmentMaxTimestampMs.get(segment) ?? Number.MIN_SAFE_INTEGER;
     let sparseSegment = this.#lastSparseSegment;
     let sparsePosition = this.#lastSparsePosition;
-    for (let i = this.#pendingHead; i < this.#pending.length && count < INDEX_BATCH_ENTRIES_MAX; i++) {
-      const location = this.#pending[i];
-      const stream = this.#pendingStreams[i];
-      assert(location !== undefined && stream !== undefined);
+    let count = 0;
+    let last = NO_SERIAL;
+    for (let serial = tail.head; serial < tail.tail && count < INDEX_BATCH_ENTRIES_MAX; serial++) {
       // One write never spans two segments: retention deletes a segment's parts by write seq.
-      if (location.seq > this.#durableSeq || location.segment !== segment) break;
-      if (stream.batchCount === 0) {
-        stream.batchFirst = location as PendingLocation;
-        touched.push(stream);
-      }
+      if (tail.seq(serial) > this.#durableSeq || tail.segment(serial) !== segment) break;
+      const stream = tail.owner(serial);
+      assert(stream !== undefined);
+      if (stream.batchCount === 0) touched.push(stream);
       stream.batchCount += 1;
-      if (location.maxTimestampMs > segmentMaxMs) segmentMaxMs = location.maxTimestampMs;
-      if (segment !== sparseSegment || location.position - sparsePosition >= SEQ_INDEX_INTERVAL_BYTES) {
-        ops.push({ type: 'put', key: seqKey(location.seq), value: positionValue(segment, location.position) });
+      const maxTimestampMs = tail.maxTimestampMs(serial);
+      if (maxTimestampMs > segmentMaxMs) segmentMaxMs = maxTimestampMs;
+      const position = tail.position(serial);
+      if (segment !== sparseSegment || position - sparsePosition >= SEQ_INDEX_INTERVAL_BYTES) {
+        ops.push({ type: 'put', key: seqKey(tail.seq(serial)), value: positionValue(segment, position) });
         sparseSegment = segment;
-        sparsePosition = location.position;
+        sparsePosition = position;
       }
-      last = location;
+      last = serial;
       count += 1;
     }
-    if (last === undefined) return;
+    if (last === NO_SERIAL) return;
     const writeNumber = this.#writeNumber + 1;
     const changes: SpanChange[] = [];
     const indexedAfter: IndexedStream[] = [];
@@ -440,13 +438,12 @@ export class StoreIndex {
       summary[0] = 1;
       let partStart = 0;
       let inPart = 0;
-      let previous: Location | null = null;
+      let previous = NO_SERIAL;
       const closePart = (): void => {
-        if (inPart === 0 || previous === null) return;
+        if (inPart === 0 || previous === NO_SERIAL) return;
         writePartHeader(parts, partStart, inPart);
         const end = partStart + partBytes(inPart);
-        const lastOffset = previous.baseOffset + previous.recordCount - 1;
-        ops.push({ type: 'put', key: partKey(writeSeq, previous.streamId, lastOffset),
+        ops.push({ type: 'put', key: partKey(writeSeq, tail.streamId(previous), tail.endOffset(previous) - 1),
           value: parts.subarray(partStart, end) });
         partStart = end;
         inPart = 0;
@@ -454,18 +451,20 @@ export class StoreIndex {
       touched.forEach((stream, streamIndex) => {
         const before = stream.indexed;
         const after: IndexedStream = { ...before, logStartOffset: stream.logStartOffset };
-        let location = stream.batchFirst;
-        assert(location !== null);
-        const firstOffset = location.baseOffset;
-        for (let i = 0; i < stream.batchCount; i++, location = location.nextInStream) {
-          assert(location !== null);
-          writePartLocation(parts, partStart, inPart, location);
-          previous = location;
+        let serial = stream.pendingFirst;
+        const firstOffset = tail.baseOffset(serial);
+        for (let i = 0; i < stream.batchCount; i++, serial = tail.nextInStream(serial)) {
+          assert(serial !== NO_SERIAL);
+          const maxTimestampMs = tail.maxTimestampMs(serial);
+          writePartEntry(parts, partStart, inPart, tail.streamId(serial), tail.baseOffset(serial),
+            tail.recordCount(serial), tail.frameBytes(serial), segment, tail.position(serial), tail.seq(serial),
+            maxTimestampMs);
+          previous = serial;
           inPart += 1;
           if (inPart === PART_ENTRIES) closePart();
-          after.appendedBytes += location.frameBytes - FRAME_HEADER_BYTES;
-          if (location.maxTimestampMs > after.maxTimestampMs) after.maxTimestampMs = location.maxTimestampMs;
-          after.nextOffset = location.baseOffset + location.recordCount;
+          after.appendedBytes += tail.frameBytes(serial) - FRAME_HEADER_BYTES;
+          if (maxTimestampMs > after.maxTimestampMs) after.maxTimestampMs = maxTimestampMs;
+          after.nextOffset = tail.endOffset(serial);
         }
         indexedAfter.push(after);
         writeSummaryRecord(summary, streamIndex, stream.streamId, after);
@@ -498,7 +497,7 @@ export class StoreIndex {
       if (expired !== undefined) ops.push({ type: 'del', key: expired });
       ops.push({ type: 'put', key: segmentKey(segment), value: i64Value(segmentMaxMs) });
       ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
-        segment: last.segment, position: last.position + last.frameBytes, seq: last.seq }) });
+        segment, position: tail.position(last) + tail.frameBytes(last), seq: tail.seq(last) }) });
       await this.db.batch(ops);
       isWritten = true;
       if (expired !== undefined) this.#summaryKeys.shift();
@@ -509,7 +508,6 @@ export class StoreIndex {
           stream.indexed = indexedAfter[i] ?? stream.indexed;
           stream.isStored = true;
         }
-        stream.batchFirst = null;
         stream.batchCount = 0;
       });
     }
@@ -533,23 +531,10 @@ export class StoreIndex {
     this.indexBatches += 1;
     this.#lastSparseSegment = sparseSegment;
     this.#lastSparsePosition = sparsePosition;
+    this.indexedSeq = tail.seq(last);
     for (let i = 0; i < count; i++) {
-      this.#pendingStreams[this.#pendingHead]?.dropPendingHead();
-      this.#pendingHead += 1;
-    }
-    this.#compactPending();
-    this.indexedSeq = last.seq;
-  }
-
-  #compactPending(): void {
-    if (this.#pendingHead === this.#pending.length) {
-      this.#pending = [];
-      this.#pendingStreams = [];
-      this.#pendingHead = 0;
-    } else if (this.#pendingHead > 4096 && this.#pendingHead * 2 > this.#pending.length) {
-      this.#pending = this.#pending.slice(this.#pendingHead);
-      this.#pendingStreams = this.#pendingStreams.slice(this.#pendingHead);
-      this.#pendingHead = 0;
+      tail.owner(tail.head)?.dropPendingHead(tail);
+      tail.shift();
     }
   }
 
@@ -575,14 +560,8 @@ export class StoreIndex {
 
   /** The pending entry with the lowest seq >= `seq`, or undefined (binary search). */
   pendingBySeq(seq: number): Location | undefined {
-    let low = this.#pendingHead;
-    let high = this.#pending.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if ((this.#pending[middle]?.seq ?? Infinity) < seq) low = middle + 1;
-      else high = middle;
-    }
-    return this.#pending[low];
+    const serial = this.tail.firstAtLeast(seq);
+    return serial < this.tail.tail ? this.tail.location(serial) : undefined;
   }
 
   /** The directory key of `streamId` at or below `offset` (where a lookup of `offset` starts). */

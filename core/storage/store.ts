@@ -38,7 +38,8 @@ import { firstOffsetDeltaAtOrAfter } from './record-timestamps.ts';
 import { recoverStore } from './recovery.ts';
 import { FRAME_BYTES_MAX, scanFrames } from './segment-scan.ts';
 import { SegmentInfo, SegmentWriter, type FramePlace, type SyncPolicy } from './segment-writer.ts';
-import { PENDING_ENTRIES_MAX, StoreIndex, StreamState, type PendingLocation } from './store-index.ts';
+import { NO_SERIAL } from './pending-tail.ts';
+import { PENDING_ENTRIES_MAX, StoreIndex, StreamState } from './store-index.ts';
 import { applyRetentionTo, setLogStart, truncateStore } from './store-control.ts';
 
 export type { SyncPolicy } from './segment-writer.ts';
@@ -269,13 +270,13 @@ export class Store {
     let next = offset;
     const end = stream.nextOffset;
     while (next < end && (out.length === 0 || bytes < maxBytes)) {
-      const pending = stream.pendingAt(next);
-      if (pending !== null) {
-        let location: PendingLocation | null = pending;
-        for (; location !== null && (out.length === 0 || bytes < maxBytes); location = location.nextInStream) {
-          out.push(location);
-          bytes += location.frameBytes - FRAME_HEADER_BYTES;
-          next = location.baseOffset + location.recordCount;
+      const { tail } = this.#parts.index;
+      let serial = this.#parts.index.pendingAt(stream, next);
+      if (serial !== NO_SERIAL) {
+        for (; serial !== NO_SERIAL && (out.length === 0 || bytes < maxBytes); serial = tail.nextInStream(serial)) {
+          out.push(tail.location(serial));
+          bytes += tail.frameBytes(serial) - FRAME_HEADER_BYTES;
+          next = tail.endOffset(serial);
         }
         continue;
       }
@@ -492,8 +493,6 @@ export function registerEntry(index: StoreIndex, known: StreamState | undefined,
   stream.nextOffset = fields.baseOffset + fields.recordCount;
   stream.sizeBytes += frameBytes - FRAME_HEADER_BYTES;
   if (maxTimestampMs > stream.maxTimestampMs) stream.maxTimestampMs = maxTimestampMs;
-  index.addPending({
-    seq: fields.seq, streamId: fields.streamId, baseOffset: fields.baseOffset, recordCount: fields.recordCount,
-    segment, position, frameBytes, maxTimestampMs, nextInStream: null,
-  }, stream);
+  index.addPending(stream, fields.seq, fields.baseOffset, fields.recordCount, segment, position, frameBytes,
+    maxTimestampMs);
 }
