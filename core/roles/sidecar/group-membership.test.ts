@@ -45,8 +45,9 @@ describe('GroupMembership', () => {
     group.apply({ kind: 'heartbeat', name: 'g', memberId: 'a' }, 3100);
     expect(group.expired('a', 3200)).toEqual(['b']);
     expect(group.expired('b', 3200)).toEqual([]);
-    // 'a' itself was silent (paused) for longer than half its timeout: it judges nobody.
-    expect(group.expired('a', 3700)).toEqual([]);
+    // 'a' itself was silent (paused) for longer than 2/3 of its timeout: it judges nobody.
+    expect(group.expired('a', 3700)).toEqual(['b']);
+    expect(group.expired('a', 3800)).toEqual([]);
     expect(group.expired('stranger', 3200)).toEqual([]);
   });
 

@@ -62,11 +62,12 @@ export class GroupMembership {
 
   /**
    * Members other than `selfId` silent past their session timeout at nowMs. Empty unless selfId's
-   * own last heartbeat came back within half its session timeout (a paused member judges nobody).
+   * own last heartbeat came back within 2/3 of its session timeout: a member paused for longer
+   * than a session timeout sees everyone silent, and judges nobody until it has caught up.
    */
   expired(selfId: string, nowMs: number): string[] {
     const self = this.#members.get(selfId);
-    if (!self || nowMs - self.lastSeenMs > self.sessionTimeoutMs / 2) return [];
+    if (!self || nowMs - self.lastSeenMs > (self.sessionTimeoutMs * 2) / 3) return [];
     const silent: string[] = [];
     for (const [memberId, member] of this.#members) {
       if (memberId !== selfId && nowMs - member.lastSeenMs > member.sessionTimeoutMs) silent.push(memberId);
