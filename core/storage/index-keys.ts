@@ -33,8 +33,8 @@
  *                                        maxTimestampMs i64, bytesBelowLogStart u64 (written when the
  *                                        stream is first indexed and by control operations)
  *   's' seq u64                        -> segment u64, position u64   (sparse: ~every 64 KiB)
- *   'g' segment u64, streamId u32      -> version byte only   (which streams a segment holds)
- *   'G' streamId u32, segment u64      -> offset u64   (the stream's first offset in that segment)
+ *   'g' segment u64, writeSeq u64      -> streamId u32 ... (the streams whose first batch in the
+ *                                        segment this index write holds: one value per write)
  *   'h' segment u64                    -> maxTimestampMs i64
  *   'c'                                -> segment u64, position u64, seq u64   (indexed up to here)
  *   'r'                                -> first retained seq u64
@@ -51,8 +51,8 @@ export const INDEX_FORMAT = 2;
 const TWO_TO_32 = 2 ** 32;
 
 export const TAG = {
-  part: 0x6f, directory: 0x64, time: 0x74, summary: 0x77, stream: 0x6d, seq: 0x73, segmentStream: 0x67,
-  streamSegment: 0x47, segment: 0x68, checkpoint: 0x63, retained: 0x72, format: 0x76,
+  part: 0x6f, directory: 0x64, time: 0x74, summary: 0x77, stream: 0x6d, seq: 0x73, membership: 0x67,
+  segment: 0x68, checkpoint: 0x63, retained: 0x72, format: 0x76,
 } as const;
 
 /** Batches per part value: LevelDB's cost is per operation, a lookup reads one part. */
@@ -360,34 +360,28 @@ export function decodePositionValue(value: Buffer): { segment: number; position:
   return { segment: readU64(value, 1), position: readU64(value, 9) };
 }
 
-export function segmentStreamKey(segment: number, streamId: number): Buffer {
-  const key = Buffer.allocUnsafe(13);
-  key[0] = TAG.segmentStream;
+export function membershipKey(segment: number, writeSeq: number): Buffer {
+  const key = Buffer.allocUnsafe(17);
+  key[0] = TAG.membership;
   writeU64(key, segment, 1);
-  key.writeUInt32BE(streamId, 9);
+  writeU64(key, writeSeq, 9);
   return key;
 }
 
-export function segmentStreamRange(segment: number): { gte: Buffer; lt: Buffer } {
-  const gte = Buffer.allocUnsafe(9);
-  gte[0] = TAG.segmentStream;
-  writeU64(gte, segment, 1);
-  const lt = Buffer.allocUnsafe(9);
-  lt[0] = TAG.segmentStream;
-  writeU64(lt, segment + 1, 1);
-  return { gte, lt };
+/** Membership keys of `segment` from write `writeSeqMin` on. */
+export function membershipRange(segment: number, writeSeqMin = 0): { gte: Buffer; lt: Buffer } {
+  return { gte: membershipKey(segment, writeSeqMin), lt: membershipKey(segment + 1, 0) };
 }
 
-export function streamSegmentKey(streamId: number, segment: number): Buffer {
-  const key = Buffer.allocUnsafe(13);
-  key[0] = TAG.streamSegment;
-  key.writeUInt32BE(streamId, 1);
-  writeU64(key, segment, 5);
-  return key;
+export function encodeMembership(streamIds: number[]): Buffer {
+  const value = Buffer.allocUnsafe(1 + streamIds.length * 4);
+  value[0] = INDEX_VALUE_VERSION;
+  streamIds.forEach((streamId, i) => value.writeUInt32BE(streamId, 1 + i * 4));
+  return value;
 }
 
-export function streamSegmentKeySegment(key: Buffer): number {
-  return readU64(key, 5);
+export function forEachMember(value: Buffer, visit: (streamId: number) => void): void {
+  for (let position = 1; position + 4 <= value.length; position += 4) visit(value.readUInt32BE(position));
 }
 
 export function segmentKey(segment: number): Buffer {

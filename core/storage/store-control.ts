@@ -20,8 +20,8 @@
  *   yes            | any                    | yes                          | any                | yes
  *   yes            | any                    | any                          | yes                | yes
  *   yes            | no                     | no                           | no                 | no (stop)
- * Deleting a segment moves each stream it holds to a log start past its batches there (its first
- * offset in a later segment, from the 'G' keys).
+ * Deleting a segment moves each stream it holds (its membership keys) to a log start past its
+ * batches there (its first batch with a later segment's seq, found from its directory: one span).
  */
 import * as fs from 'node:fs';
 import { assert } from '../base/assert.ts';
@@ -29,10 +29,10 @@ import { X2Error } from '../base/errors.ts';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './format.ts';
 import { syncDirectory } from './file-io.ts';
 import {
-  directoryKey, encodeCheckpoint, encodeSpanStart, encodeStreamMeta, filterPart, partCount, partKey, partSeq,
-  partStreamId,
-  partEndOffset, partWriteKey, readU64Value, segmentKey, segmentStreamKey, segmentStreamRange, seqKey, streamKey,
-  streamRange, streamSegmentKey, streamStartKey, summaryKey, TAG, tagOnlyKey, tagRange, u64Value, type StreamStats,
+  decodeSpanStart, directoryKey, encodeCheckpoint, encodeSpanStart, encodeStreamMeta, filterPart, forEachMember,
+  membershipRange, partCount, partEndOffset, partKey, partSeq, partStreamId, partWriteKey, readU64Value, segmentKey,
+  seqKey, streamKey, streamRange, streamStartKey, summaryKey, TAG, tagOnlyKey, tagRange, u64Value,
+  type StreamStats,
 } from './index-keys.ts';
 import { scanFrames } from './segment-scan.ts';
 import type { SegmentInfo } from './segment-writer.ts';
@@ -98,7 +98,7 @@ export async function applyRetentionTo(parts: StoreParts, nowMs: number): Promis
     const next = segments[1];
     if (segment === undefined || next === undefined || segment === writer.activeSegment) break;
     if (next.firstSeq - 1 > index.indexedSeq) break;
-    const holdings = await segmentHoldings(index, segment.firstSeq);
+    const holdings = await segmentHoldings(index, segment.firstSeq, next.firstSeq);
     const isOld = options.retentionMs !== undefined && segment.maxTimestampMs > Number.MIN_SAFE_INTEGER &&
       segment.maxTimestampMs < nowMs - options.retentionMs;
     const isOverSize = options.retentionBytes !== undefined &&
@@ -116,25 +116,39 @@ export async function applyRetentionTo(parts: StoreParts, nowMs: number): Promis
 }
 
 /** Streams holding batches in `segment`, each with the offset where its batches there end. */
-async function segmentHoldings(index: StoreIndex, segment: number): Promise<Array<[number, number]>> {
+async function segmentHoldings(index: StoreIndex, segment: number,
+  nextFirstSeq: number): Promise<Array<[number, number]>> {
+  const members = new Set<number>();
+  for await (const value of index.db.values(membershipRange(segment))) forEachMember(value, (id) => members.add(id));
   const holdings: Array<[number, number]> = [];
-  for await (const key of index.db.keys(segmentStreamRange(segment))) {
-    const streamId = key.readUInt32BE(9);
+  for (const streamId of members) {
     const stream = index.streams.get(streamId);
-    if (stream === undefined) continue;
-    holdings.push([streamId, await endOffsetIn(index, streamId, segment, stream.indexed.nextOffset)]);
+    if (stream !== undefined) holdings.push([streamId, await endOffsetIn(index, stream, nextFirstSeq)]);
   }
   return holdings;
 }
 
-/** Where a stream's batches in `segment` end: its first offset in a later segment, else its indexed next offset. */
-async function endOffsetIn(index: StoreIndex, streamId: number, segment: number,
-  indexedNextOffset: number): Promise<number> {
-  for await (const value of index.db.values({ gt: streamSegmentKey(streamId, segment),
-    lt: streamRange(TAG.streamSegment, streamId).lt, limit: 1 })) {
-    return readU64Value(value);
+/**
+ * Where a stream's batches in the oldest segment end: its first batch with a seq of a later
+ * segment (from `nextFirstSeq`), else its indexed next offset. The walk starts at the last span
+ * that began in an index write of the oldest segment, so it covers at most one span.
+ */
+async function endOffsetIn(index: StoreIndex, stream: StreamState, nextFirstSeq: number): Promise<number> {
+  const floor = await index.spanAtMost(stream.streamId, stream.logStartOffset);
+  let from = stream.logStartOffset;
+  for await (const [key, value] of index.db.iterator({ gte: directoryKey(stream.streamId, floor?.offset ?? 0),
+    lt: streamRange(TAG.directory, stream.streamId).lt })) {
+    const span = decodeSpanStart(key, value);
+    if (span.writeSeq >= nextFirstSeq) break;
+    if (span.offset > from) from = span.offset;
   }
-  return indexedNextOffset;
+  let end = stream.indexed.nextOffset;
+  await index.walk(stream.streamId, from, (location) => {
+    if (location.seq < nextFirstSeq) return true;
+    end = Math.max(location.baseOffset, stream.logStartOffset);
+    return false;
+  });
+  return end;
 }
 
 type KeyRange = { gt?: Buffer; gte?: Buffer; lt: Buffer };
@@ -147,11 +161,8 @@ async function deleteSegment(parts: StoreParts, segment: SegmentInfo, nextFirstS
   holdings: Array<[number, number]>, reason: string): Promise<void> {
   const { index, segments, readFiles, dir, log } = parts;
   const ops: BatchOp[] = [];
-  for (const [streamId, endOffset] of holdings) {
-    await moveLogStart(index, streamId, endOffset, ops);
-    ops.push({ type: 'del', key: segmentStreamKey(segment.firstSeq, streamId) });
-    ops.push({ type: 'del', key: streamSegmentKey(streamId, segment.firstSeq) });
-  }
+  for (const [streamId, endOffset] of holdings) await moveLogStart(index, streamId, endOffset, ops);
+  await pushDeletes(index, membershipRange(segment.firstSeq), ops);
   ops.push({ type: 'del', key: segmentKey(segment.firstSeq) });
   await pushDeletes(index, { gte: seqKey(segment.firstSeq), lt: seqKey(nextFirstSeq) }, ops);
   // Index writes never span segments: the segment's writes are those with a first seq in its range.
@@ -200,18 +211,13 @@ export async function truncateStore(parts: StoreParts, seq: number): Promise<voi
       throw new X2Error('X2_ERR_SEGMENT_CRC',
         `${segment.file}: bad entry at position ${result.position} while truncating`);
     }
-    if (i > cutIndex) {
-      for await (const key of index.db.keys(segmentStreamRange(segment.firstSeq))) {
-        ops.push({ type: 'del', key });
-        ops.push({ type: 'del', key: streamSegmentKey(key.readUInt32BE(9), segment.firstSeq) });
-      }
-      ops.push({ type: 'del', key: segmentKey(segment.firstSeq) });
-    }
+    // Memberships of dropped writes go; a kept write may still list a stream whose batches there
+    // were all dropped, which is harmless (its end offset there is then its log start).
+    await pushDeletes(index, membershipRange(segment.firstSeq, i > cutIndex ? 0 : seq + 1), ops);
+    if (i > cutIndex) ops.push({ type: 'del', key: segmentKey(segment.firstSeq) });
   }
   await truncateParts(index, seq, ops);
-  for (const [streamId, entry] of dropped) {
-    await truncateStream(index, streamId, entry.newNextOffset, seq, cutSegment?.firstSeq ?? -1, ops);
-  }
+  for (const [streamId, entry] of dropped) await truncateStream(index, streamId, entry.newNextOffset, seq, ops);
   const applySpans = index.closeAllSpans(ops, seq + 1);
   await pushDeletes(index, { gt: seqKey(seq), lt: Buffer.from([TAG.seq + 1]) }, ops);
   ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
@@ -249,7 +255,7 @@ async function truncateParts(index: StoreIndex, seq: number, ops: BatchOp[]): Pr
 }
 
 /** Cuts a stream's index state at `next` (its first dropped offset); a stream left empty is forgotten. */
-async function truncateStream(index: StoreIndex, streamId: number, next: number, seq: number, cutSegment: number,
+async function truncateStream(index: StoreIndex, streamId: number, next: number, seq: number,
   ops: BatchOp[]): Promise<void> {
   const stream = index.streams.get(streamId);
   assert(stream !== undefined);
@@ -266,8 +272,6 @@ async function truncateStream(index: StoreIndex, streamId: number, next: number,
     ops.push({ type: 'del', key: streamKey(streamId) });
     await pushDeletes(index, streamRange(TAG.directory, streamId), ops);
     await pushDeletes(index, streamRange(TAG.time, streamId), ops);
-    await pushDeletes(index, streamRange(TAG.streamSegment, streamId), ops);
-    if (cutSegment >= 0) ops.push({ type: 'del', key: segmentStreamKey(cutSegment, streamId) });
     return;
   }
   stream.span = floor;
@@ -281,14 +285,6 @@ async function truncateStream(index: StoreIndex, streamId: number, next: number,
   stream.sizeBytes = kept.appendedBytes - stream.indexed.bytesBelowLogStart;
   stream.maxTimestampMs = kept.maxTimestampMs;
   ops.push({ type: 'put', key: streamKey(streamId), value: encodeStreamMeta(stream.indexed) });
-  // Its first offset in the cut segment stays right only if a kept batch is there.
+  // Listed again in the membership of the segment its next batch goes to (a duplicate is harmless).
   stream.memberOfSegment = -1;
-  if (cutSegment < 0) return;
-  const firstInCut = await index.db.get(streamSegmentKey(streamId, cutSegment));
-  if (firstInCut === undefined) return;
-  if (readU64Value(firstInCut) < next) stream.memberOfSegment = cutSegment;
-  else {
-    ops.push({ type: 'del', key: streamSegmentKey(streamId, cutSegment) });
-    ops.push({ type: 'del', key: segmentStreamKey(cutSegment, streamId) });
-  }
 }

@@ -2,7 +2,8 @@
  * Goal: the format-2 index (parts shared by all streams of an index write, a sparse per-stream
  * directory of spans) finds every batch and timestamp of many streams across many index writes:
  * spans closed by write count, by entry count and by idleness, reopen (open spans closed from the
- * summaries), log start moves, truncation; and a format-1 index is rebuilt from the segments.
+ * summaries), log start moves, store-wide retention, truncation; and a format-1 index is rebuilt
+ * from the segments.
  * Method: a seeded random workload over 40 streams with an index write after each sync
  * (indexLagMsMax 0), reads of every stream from random offsets and timestamp lookups compared
  * with arrays of what was appended; then a store whose index format key is removed (what a
@@ -90,12 +91,14 @@ describe('format-2 index: shared parts and spans', () => {
       const random = prng(testSeed('store index spans'));
       const dir = mkdtempSync(join(tmpdir(), 'x2-store-spans-'));
       dirs.push(dir);
-      const options: StoreOptions = { dir, sync: { kind: 'entry-set' }, indexLagMsMax: 0, segmentBytesMax: 512 * 1024 };
+      const options: StoreOptions = { dir, sync: { kind: 'entry-set' }, indexLagMsMax: 0, segmentBytesMax: 512 * 1024,
+        retentionBytes: 2 * 1024 * 1024 };
       let store = await Store.open(options);
       const workload = new Workload();
       // Stream 0 is busy: its spans close by entry count, and every third write is larger than one part,
       // so the other streams' batches sit in a later part; 1-39 are sparse or idle for long stretches.
       const rounds = SPAN_WRITES * 4;
+      let segmentsDeleted = 0;
       for (let round = 0; round < rounds; round++) {
         const busyEntries = round % 3 === 0 ? PART_ENTRIES + 100 : Math.ceil(SPAN_ENTRIES / (SPAN_WRITES - 2));
         for (let i = 0; i < busyEntries; i++) workload.append(store, 0, 1, Math.floor(random() * 1000), 80);
@@ -115,6 +118,15 @@ describe('format-2 index: shared parts and spans', () => {
             stream.logStart = Math.max(stream.logStart, offset);
           }
         }
+        if (round % 10 === 9) {
+          // Retention deletes the oldest segments past 2 MiB: each stream's log start moves past them.
+          segmentsDeleted += (await store.applyRetention(Date.now())).segmentsDeleted;
+          for (const [streamId, stream] of workload.streams) {
+            const logStart = store.stream(streamId)?.logStartOffset ?? -1;
+            expect(logStart).toBeGreaterThanOrEqual(stream.logStart);
+            stream.logStart = logStart;
+          }
+        }
         if (round % 13 === 12) {
           await store.close();
           store = await Store.open(options);
@@ -122,12 +134,16 @@ describe('format-2 index: shared parts and spans', () => {
         }
       }
       await checkEverything(store, workload, random);
+      expect(segmentsDeleted).toBeGreaterThan(0);
       // Truncation: drop the last 30 entries, then append again over the cut.
       const cut = workload.seq - 30;
       await store.truncateAfter(cut);
       for (const [streamId, stream] of workload.streams) {
         stream.batches = stream.batches.filter((b) => b.seq <= cut);
-        if (stream.batches.length === 0) workload.streams.delete(streamId);
+        // A stream left with no batch at or above its log start is forgotten (as the model in store.test.ts).
+        if (!stream.batches.some((b) => b.baseOffset + b.recordCount > stream.logStart)) {
+          workload.streams.delete(streamId);
+        }
       }
       workload.seq = cut;
       await checkEverything(store, workload, random);

@@ -31,12 +31,12 @@ import { FRAME_HEADER_BYTES } from './format.ts';
 import { NO_SERIAL, PendingTail } from './pending-tail.ts';
 import {
   decodeCheckpoint, decodePositionValue, decodeSpanStart, decodeStreamMeta, directoryKey, encodeCheckpoint,
-  encodeSpanStart, encodeStreamMeta, forEachSummaryRecord, formatOneLogStartOffset, i64Value, INDEX_FORMAT, partBytes,
-  partCount, partIndexOf, partKey, partKeyWriteSeq, partLocation, partWriteKey, PART_ENTRIES, positionValue,
-  readU64Value, segmentKey, segmentStreamKey, seqKey, SPAN_ENTRIES, SPAN_WRITES, streamEndKey, streamKey,
-  streamSegmentKey, streamStartKey, summaryBytes, summaryKey, TAG, tagOnlyKey, tagRange, timeKey, u64Value,
-  writePartEntry, writePartHeader, writeSummaryRecord, type Checkpoint, type Location, type SpanStart,
-  type StreamMeta, type StreamStats,
+  encodeMembership, encodeSpanStart, encodeStreamMeta, forEachSummaryRecord, formatOneLogStartOffset, i64Value,
+  INDEX_FORMAT, partBytes, partCount, partIndexOf, partKey, partKeyWriteSeq, partLocation, partWriteKey, PART_ENTRIES,
+  positionValue, membershipKey, readU64Value, segmentKey, seqKey, SPAN_ENTRIES, SPAN_WRITES, streamEndKey, streamKey,
+  streamStartKey, summaryBytes, summaryKey, TAG, tagOnlyKey, tagRange, timeKey, u64Value, writePartEntry,
+  writePartHeader, writeSummaryRecord, type Checkpoint, type Location, type SpanStart, type StreamMeta,
+  type StreamStats,
 } from './index-keys.ts';
 
 /** One index write takes at most this many entries (bounds the batch a LevelDB write builds). */
@@ -52,7 +52,6 @@ export const PENDING_ENTRIES_MAX = 1_000_000;
 const SEQ_INDEX_INTERVAL_BYTES = 64 * 1024;
 const INDEX_RETRY_MS = 500;
 const LEVELDB_OPEN_FILES_MAX = 32;
-const MEMBER_VALUE = Buffer.from([1]);
 /** LevelDB memtable: larger than its 4 MiB default, so fewer level-0 files and compactions. */
 const LEVELDB_MEMTABLE_BYTES = 16 * 1024 * 1024;
 
@@ -90,7 +89,7 @@ export class StreamState {
   #pendingAdded = 0;
   /** Whether the index holds its 'm' key (written once, then only by control operations). */
   isStored = false;
-  /** The newest segment whose 'g' and 'G' keys were written for this stream. */
+  /** The newest segment whose membership key lists this stream. */
   memberOfSegment = -1;
   /** Scratch of the index batch being built: this stream's entry count in it. */
   batchCount = 0;
@@ -468,11 +467,7 @@ export class StoreIndex {
         }
         indexedAfter.push(after);
         writeSummaryRecord(summary, streamIndex, stream.streamId, after);
-        if (stream.memberOfSegment !== segment) {
-          newMembers.push(stream);
-          ops.push({ type: 'put', key: segmentStreamKey(segment, stream.streamId), value: MEMBER_VALUE });
-          ops.push({ type: 'put', key: streamSegmentKey(stream.streamId, segment), value: u64Value(firstOffset) });
-        }
+        if (stream.memberOfSegment !== segment) newMembers.push(stream);
         if (!stream.isStored) {
           ops.push({ type: 'put', key: streamKey(stream.streamId), value: encodeStreamMeta(after) });
         }
@@ -485,6 +480,10 @@ export class StoreIndex {
         }
       });
       closePart();
+      if (newMembers.length > 0) {
+        ops.push({ type: 'put', key: membershipKey(segment, writeSeq),
+          value: encodeMembership(newMembers.map((stream) => stream.streamId)) });
+      }
       // Spans opened SPAN_WRITES writes ago and not touched since close at their stream's end.
       for (const stream of this.#spanRing[(writeNumber + 1) % (SPAN_WRITES + 1)] ?? []) {
         if (stream.batchCount > 0 || !stream.isSpanOpen || stream.spanWriteNumber !== writeNumber - SPAN_WRITES ||
