@@ -1,12 +1,14 @@
 /**
  * Which multicast driver this process uses, decided once: `mmsg` (native/src/mmsg.cc: one sendmmsg
  * per turn of the event loop, recvmmsg batches) when the native addon is loaded (X2_NATIVE is not
- * 0) and the probe's sendmmsg/recvmmsg check found both calls working here; `dgram` (Node's dgram, one syscall and
- * one callback per datagram) otherwise. Both put the same frames on the wire, so members with
- * different drivers share one river. X2_RIVER_DRIVER=dgram forces Node's path with the addon still
- * loaded (native CRC32C kept: measures the driver alone); =mmsg refuses to start without the native
- * driver; auto (or unset) decides as above. Any other value is a usage error naming the variable. Roles report the choice once in their log and as
- * `x2_river_driver{driver=...} 1` on /metrics (`tcp` for a unicast-only river).
+ * 0) and the probe's loopback check saw sendmmsg work and recvmmsg not refused; `dgram` (Node's
+ * dgram, one syscall and one callback per datagram) otherwise. Both put the same frames on the
+ * wire, so members with different drivers share one river.
+ *
+ * X2_RIVER_DRIVER=dgram forces Node's path with the addon still loaded (native CRC32C kept: it
+ * measures the driver alone); =mmsg refuses to start without the native driver; auto (or unset)
+ * decides as above; any other value is a usage error naming the variable. Roles report the choice
+ * once in their log and as `x2_river_driver{driver=...} 1` on /metrics (`tcp`: unicast only).
  */
 import { usageError } from '../base/errors.ts';
 import type { Log } from '../base/log.ts';
