@@ -8,7 +8,8 @@
  * read from each member's own /metrics (x2_sidecar_members, x2_sidecar_owned_streams).
  * Scenarios: three members split; kill -9 of one mid-run (the others take over within the session
  * timeout); a member joins mid-run; a member paused with SIGSTOP past the session timeout, then
- * SIGCONT; a member whose user logic stalls past the session timeout (its late append is refused).
+ * SIGCONT; a member whose user logic stalls past the session timeout (its late append is refused);
+ * kill -9 of the sequencer (members restart their instances and claim again).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -81,13 +82,20 @@ function member(input: string, output: string, module = 'pass.mjs', env?: NodeJS
 /** Waits until the live members report `count` members and own the partitions as `owned` says. */
 async function waitForSplit(members: SidecarProcess[], owned: (counts: number[]) => boolean,
   what: string): Promise<number[]> {
-  let last: number[] = [];
-  return waitFor(async () => {
-    const metrics = await Promise.all(members.map((sidecar) => sidecarMetrics(sidecar)));
-    last = metrics.map((values) => values.get('x2_sidecar_owned_streams') ?? -1);
-    const agreed = metrics.every((values) => values.get('x2_sidecar_members') === members.length);
-    return agreed && owned(last) && last.reduce((sum, n) => sum + n, 0) === PARTITIONS ? last : null;
-  }, { timeoutMs: 60_000, intervalMs: 100, what: `${what} (owned now: ${last.join(', ')})` });
+  let last = '';
+  try {
+    return await waitFor(async () => {
+      const metrics = await Promise.all(members.map((sidecar) => sidecarMetrics(sidecar)));
+      const counts = metrics.map((values) => values.get('x2_sidecar_owned_streams') ?? -1);
+      const sizes = metrics.map((values) => values.get('x2_sidecar_members') ?? -1);
+      last = `owned ${counts.join(', ')}; members seen ${sizes.join(', ')}`;
+      const agreed = sizes.every((size) => size === members.length);
+      return agreed && owned(counts) && counts.reduce((sum, n) => sum + n, 0) === PARTITIONS ? counts : null;
+    }, { timeoutMs: 60_000, intervalMs: 100, what });
+  } catch (error) {
+    const logs = members.map((sidecar, i) => `--- member ${i}:\n${sidecar.output().slice(-6000)}`).join('\n');
+    throw new Error(`${(error as Error).message} (${last})\n${logs}`);
+  }
 }
 
 const even = (counts: number[]): boolean => counts.every((n) => n === PARTITIONS / counts.length);
@@ -199,5 +207,27 @@ describe('x2 sidecar groups', () => {
     await waitForCount('g-stall-out', 30_000, [steady, staller]);
     for (const sidecar of [steady, staller]) expect(await stopSidecar(sidecar), sidecar.output()).toBe(0);
     await expectOutput('g-stall-out', 30_000);
+  }, 120_000);
+
+  // Last: it restarts the shared cluster's sequencer.
+  it('kill -9 of the sequencer mid-run: members reconnect, claim again and write each output once', async () => {
+    await createInput('g-seq');
+    await produceTrades(kafka, 'g-seq', 40_000, 0, 500);
+    const members = [member('g-seq', 'g-seq-out'), member('g-seq', 'g-seq-out')];
+    await waitForSplit(members, even, 'three partitions each');
+    await waitFor(async () => await topicCount(admin, 'g-seq-out') > 0, { timeoutMs: 60_000, what: 'first output' });
+    const atKill = await topicCount(admin, 'g-seq-out');
+    await cluster.kill('sequencer');
+    cluster.restart('sequencer');
+    process.stderr.write(`[sidecar group sequencer kill -9] ${atKill} of 40000 outputs before the kill\n`);
+    // A member with appends pending when the link broke cannot know their outcome: it restarts its
+    // instance and claims again. One with nothing pending reconnects and carries on.
+    await waitForCount('g-seq-out', 40_000, members);
+    await produceTrades(kafka, 'g-seq', 10_000, 40_000, 500);
+    await waitForCount('g-seq-out', 50_000, members);
+    const restarted = members.filter((sidecar) => /restarting: /.test(sidecar.output())).length;
+    process.stderr.write(`[sidecar group sequencer kill -9] members that restarted their instance: ${restarted}\n`);
+    for (const sidecar of members) expect(await stopSidecar(sidecar), sidecar.output()).toBe(0);
+    await expectOutput('g-seq-out', 50_000);
   }, 120_000);
 });
