@@ -55,7 +55,9 @@ stop_up() {
 }
 
 cpu_ticks() { for pid in $ROLE_PIDS; do awk '{printf "%d ", $14 + $15}' "/proc/$pid/stat"; done; }
-seq_metric() { curl -s "$SEQ_METRICS" | awk -v name="$1" '$1 == name || index($1, name "{") == 1 {print $2}'; }
+seq_metric() {
+  { curl -s "$SEQ_METRICS" || true; } | awk -v name="$1" '$1 == name || index($1, name "{") == 1 {print $2}'
+}
 
 echo "round variant acks load1m storageMBps produceMBps ratio ackP50ms | CPU s (ms/MB): sequencer commit1 commit2" \
   "gateway client total | river sent/appended"
@@ -70,11 +72,12 @@ for round in $(seq 1 "$ROUNDS"); do
       APPENDED0=$(seq_metric x2_river_bytes_appended_total)
       /usr/bin/time -o "$WORK/client.time" -f '%U %S' "$X2" bench produce --target "kafka://127.0.0.1:$PORT" \
         --message-bytes 1KiB --acks "$acks" --producers 4 --duration "$SECONDS_RUN" --topic-prefix thr --json \
-        > "$WORK/produce.json" 2> /dev/null
+        > "$WORK/produce.json" 2> "$WORK/produce.err" \
+        || echo "x2 bench produce exited $?: $(tail -c 300 "$WORK/produce.err")"
       TICKS1=$(cpu_ticks); SENT1=$(seq_metric x2_river_bytes_sent_total)
       APPENDED1=$(seq_metric x2_river_bytes_appended_total)
       stop_up
-      python3 - "$round" "$variant" "$acks" "$LOAD" "$TICKS0" "$TICKS1" "$(cat "$WORK/client.time")" \
+      python3 - "$round" "$variant" "$acks" "$LOAD" "$TICKS0" "$TICKS1" "$(tail -n 1 "$WORK/client.time")" \
         "$SENT0" "$SENT1" "$APPENDED0" "$APPENDED1" "$WORK" <<'PY'
 import json, sys
 (round_, variant, acks, load, ticks0, ticks1, client, sent0, sent1, appended0, appended1, work) = sys.argv[1:]
