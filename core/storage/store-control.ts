@@ -76,6 +76,7 @@ async function moveLogStart(index: StoreIndex, streamId: number, offset: number,
       if (stream.span !== null && target > stream.span.offset) {
         stream.span = pushSpanStart(ops, stream, target, floor.writeSeq, below);
       } else ops.push({ type: 'put', key: directoryKey(streamId, target), value: encodeSpanStart(start) });
+      stream.noteSpan(start);
     }
     await pushDeletes(index, { gte: streamStartKey(TAG.directory, streamId), lt: directoryKey(streamId, target) },
       ops);
@@ -276,6 +277,8 @@ async function truncateStream(index: StoreIndex, streamId: number, next: number,
   }
   stream.span = floor;
   stream.span = pushSpanStart(ops, stream, next, seq + 1, kept);
+  stream.forgetSpansFrom(next);
+  stream.noteSpan(stream.span);
   stream.isSpanOpen = false;
   stream.spanEntries = 0;
   stream.nextOffset = next;

@@ -92,7 +92,7 @@ describe('format-2 index: shared parts and spans', () => {
       const dir = mkdtempSync(join(tmpdir(), 'x2-store-spans-'));
       dirs.push(dir);
       const options: StoreOptions = { dir, sync: { kind: 'entry-set' }, indexLagMsMax: 0, segmentBytesMax: 512 * 1024,
-        retentionBytes: 2 * 1024 * 1024 };
+        retentionBytes: 1024 * 1024 };
       let store = await Store.open(options);
       const workload = new Workload();
       // Stream 0 is busy: its spans close by entry count, and every third write is larger than one part,
@@ -119,7 +119,7 @@ describe('format-2 index: shared parts and spans', () => {
           }
         }
         if (round % 10 === 9) {
-          // Retention deletes the oldest segments past 2 MiB: each stream's log start moves past them.
+          // Retention deletes the oldest segments past 1 MiB: each stream's log start moves past them.
           segmentsDeleted += (await store.applyRetention(Date.now())).segmentsDeleted;
           for (const [streamId, stream] of workload.streams) {
             const logStart = store.stream(streamId)?.logStartOffset ?? -1;

@@ -57,6 +57,8 @@ const LEVELDB_MEMTABLE_BYTES = 16 * 1024 * 1024;
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
+/** Directory keys remembered per stream (the highest offsets): bounds memory per stream. */
+const RECENT_SPANS_MAX = 4;
 /** Every this many pending locations of a stream, one is kept in an array for binary search. */
 const PENDING_SAMPLE_EVERY = 64;
 
@@ -81,6 +83,8 @@ export class StreamState {
   spanEntries = 0;
   /** The index write (counted since open) that wrote `span`. */
   spanWriteNumber = 0;
+  /** The stream's directory keys with the highest offsets, ascending: lookups there skip LevelDB. */
+  #recentSpans: SpanStart[] = [];
   /** Serials of the stream's first and last pending entries in the tail (NO_SERIAL: none). */
   pendingFirst = NO_SERIAL;
   pendingLast = NO_SERIAL;
@@ -101,6 +105,33 @@ export class StreamState {
     this.sizeBytes = meta.appendedBytes - meta.bytesBelowLogStart;
     this.maxTimestampMs = meta.maxTimestampMs;
     this.indexed = { ...meta };
+  }
+
+  /** Remembers a directory key written for this stream (only the RECENT_SPANS_MAX highest offsets). */
+  noteSpan(span: SpanStart): void {
+    const spans = this.#recentSpans;
+    let i = spans.length;
+    while (i > 0 && (spans[i - 1]?.offset ?? 0) > span.offset) i -= 1;
+    if (i > 0 && spans[i - 1]?.offset === span.offset) spans[i - 1] = span;
+    else spans.splice(i, 0, span);
+    if (spans.length > RECENT_SPANS_MAX) spans.shift();
+  }
+
+  /** Forgets remembered directory keys at or above `offset` (truncation deleted them). */
+  forgetSpansFrom(offset: number): void {
+    this.#recentSpans = this.#recentSpans.filter((span) => span.offset < offset);
+  }
+
+  /**
+   * The directory key at or below `offset` if it is remembered, else null. The remembered keys are
+   * the highest ones, so the highest remembered one at or below `offset` is the one LevelDB has.
+   */
+  recentSpanAtMost(offset: number): SpanStart | null {
+    for (let i = this.#recentSpans.length - 1; i >= 0; i--) {
+      const span = this.#recentSpans[i];
+      if (span !== undefined && span.offset <= offset) return span;
+    }
+    return null;
   }
 
   /** Links a new entry of this stream (its serial in `tail`, already chained after pendingLast). */
@@ -288,6 +319,7 @@ export class StoreIndex {
         const entry = await iterator.next();
         if (entry === undefined || entry[0].readUInt32BE(1) !== streamId) continue;
         stream.span = decodeSpanStart(entry[0], entry[1]);
+        stream.noteSpan(stream.span);
         takeNewer(stream, { nextOffset: stream.span.offset, appendedBytes: stream.span.appendedBytes,
           maxTimestampMs: stream.span.maxTimestampMs });
       }
@@ -308,6 +340,7 @@ export class StoreIndex {
     for (const stream of this.streams.values()) {
       if (!stream.isSpanOpen) continue;
       stream.span = pushSpanStart(ops, stream, stream.indexed.nextOffset, checkpointSeq + 1, stream.indexed);
+      stream.noteSpan(stream.span);
       stream.isSpanOpen = false;
     }
     if (ops.length > 0) await this.db.batch(ops, { sync: true });
@@ -520,6 +553,7 @@ export class StoreIndex {
     for (const change of changes) {
       const { stream } = change;
       if (change.span !== stream.span) {
+        stream.noteSpan(change.span);
         stream.spanWriteNumber = writeNumber;
         if (change.isOpen) slot.push(stream);
       }
@@ -549,6 +583,7 @@ export class StoreIndex {
       if (!stream.isSpanOpen) continue;
       const span = pushSpanStart(ops, stream, stream.indexed.nextOffset, writeSeq, stream.indexed);
       apply.push(() => {
+        stream.noteSpan(span);
         stream.span = span;
         stream.isSpanOpen = false;
         stream.spanEntries = 0;
@@ -574,41 +609,42 @@ export class StoreIndex {
 
   /**
    * Indexed batches of `streamId` from the one containing `offset`: `take` gets each in order
-   * until it returns false or the indexed batches end. One directory seek, then one part seek
-   * per index write the walk enters (at most SPAN_WRITES + 1 before reaching `offset`).
+   * until it returns false or the indexed batches end. One directory seek (none in the stream's
+   * last span), then one part seek per index write the walk enters (at most SPAN_WRITES + 1
+   * before reaching `offset`, two when a seek lands in a later write).
    */
   async walk(streamId: number, offset: number, take: (location: Location) => boolean): Promise<void> {
     const stream = this.streams.get(streamId);
     if (stream === undefined || offset >= stream.indexed.nextOffset) return;
-    const span = await this.spanAtMost(streamId, offset);
+    // The stream's recent spans are in memory: reads of recent offsets skip the directory seek.
+    const span = stream.recentSpanAtMost(offset) ?? await this.spanAtMost(streamId, offset);
     if (span === null) return;
-    const iterator = this.db.iterator({ ...tagRange(TAG.part) });
-    try {
-      let writeSeq = span.writeSeq;
-      let next = offset;
-      while (next < stream.indexed.nextOffset) {
-        iterator.seek(partKey(writeSeq, streamId, next));
-        const entry = await iterator.next();
-        if (entry === undefined) return;
-        const [key, value] = entry;
-        let i = partIndexOf(value, streamId, next);
-        if (i < 0) {
-          // Landed in a later write: seek the stream there. Else this write holds no batch at `next`.
-          writeSeq = partKeyWriteSeq(key) > writeSeq ? partKeyWriteSeq(key) : writeSeq + 1;
-          continue;
-        }
-        const count = partCount(value);
-        for (; i < count; i++) {
-          const location = partLocation(value, i);
-          if (location.streamId !== streamId) break;
-          if (!take(location)) return;
-          next = location.baseOffset + location.recordCount;
-        }
-        // The part ended inside the stream's batches: the next part of the same write continues them.
-        writeSeq = i === count ? partKeyWriteSeq(key) : partKeyWriteSeq(key) + 1;
+    const partsEnd = tagRange(TAG.part).lt;
+    let writeSeq = span.writeSeq;
+    let next = offset;
+    while (next < stream.indexed.nextOffset) {
+      // A fresh one-entry iterator per seek: an open iterator would read ahead parts it never uses.
+      let entry: [Buffer, Buffer] | undefined;
+      for await (const found of this.db.iterator({ gte: partKey(writeSeq, streamId, next), lt: partsEnd, limit: 1 })) {
+        entry = found;
       }
-    } finally {
-      await iterator.close();
+      if (entry === undefined) return;
+      const [key, value] = entry;
+      let i = partIndexOf(value, streamId, next);
+      if (i < 0) {
+        // Landed in a later write: seek the stream there. Else this write holds no batch at `next`.
+        writeSeq = partKeyWriteSeq(key) > writeSeq ? partKeyWriteSeq(key) : writeSeq + 1;
+        continue;
+      }
+      const count = partCount(value);
+      for (; i < count; i++) {
+        const location = partLocation(value, i);
+        if (location.streamId !== streamId) break;
+        if (!take(location)) return;
+        next = location.baseOffset + location.recordCount;
+      }
+      // The part ended inside the stream's batches: the next part of the same write continues them.
+      writeSeq = i === count ? partKeyWriteSeq(key) : partKeyWriteSeq(key) + 1;
     }
   }
 
