@@ -71,8 +71,10 @@ export class BatchBuilder {
   /** Scheduled send time (µs) of each record, for produce-ack latency. */
   readonly scheduledUs: number[] = [];
 
-  constructor(initialBytes: number) {
-    this.buffer = Buffer.allocUnsafe(Math.max(initialBytes, BATCH_HEADER_BYTES + 64));
+  /** `reuse`: a buffer of an earlier batch that nothing references any more (grown already). */
+  constructor(initialBytes: number, reuse?: Buffer) {
+    const bytes = Math.max(initialBytes, BATCH_HEADER_BYTES + 64);
+    this.buffer = reuse !== undefined && reuse.length >= bytes ? reuse : Buffer.allocUnsafe(bytes);
   }
 
   get recordBytes(): number {

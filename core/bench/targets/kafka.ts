@@ -8,6 +8,8 @@
  * waiting, carrying at most one batch per partition (Kafka's rule for magic 2) and at most
  * `requestBytesMax`. So batches grow exactly as long as the broker is busy: small at low rates
  * (low latency), large at max rate. Buffered record bytes are capped at `bufferedBytesMax`.
+ * Once a request frame holds a copy of its batches, their buffers are kept (at most
+ * `spareBuffersMax` per producer) for the next batches: no regrowth and fewer large allocations.
  * No retries: a failed partition counts its records as failed, with the Kafka error name.
  * Consumer: one Fetch long-poll loop per leader, manual assignment, no groups.
  */
@@ -34,6 +36,8 @@ export const KAFKA_LIMITS = {
   /** Kafka producers default to max.request.size 1 MiB; brokers sized for that see the same requests. */
   requestBytesMax: 1024 * 1024,
   bufferedBytesMax: 32 * 1024 * 1024,
+  /** Per producer: builder buffers kept for reuse (each at most one grown batch). */
+  spareBuffersMax: 8,
   /** acks=0 has no responses to pace it: stop queuing while the socket holds this much. */
   socketBufferedBytesMax: 8 * 1024 * 1024,
   fetchMaxWaitMs: 200,
@@ -321,7 +325,8 @@ function topicIndexMap(spec: WorkloadSpec): Map<string, number> {
   return map;
 }
 
-type SealedBatch = { bytes: Buffer; scheduledUs: number[]; bufferedBytes: number };
+/** `storage`: the builder's buffer, free again once `bytes` is copied into a request frame. */
+type SealedBatch = { bytes: Buffer; storage: Buffer; scheduledUs: number[]; bufferedBytes: number };
 
 /** Per leader: partitions with records waiting, in the order they first got one. */
 type LeaderQueue = { connection: KafkaConnection; waiting: Set<number> };
@@ -340,6 +345,8 @@ export class KafkaProducer implements TargetProducer {
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
   readonly #batchBytesMax: number;
+  /** Buffers of batches already copied into request frames, for new batches to reuse. */
+  readonly #spare: Buffer[] = [];
 
   constructor(spec: WorkloadSpec, leaders: Leaders, connections: Map<number, KafkaConnection>, stats: ProducerStats,
     batchBytesMax: number = KAFKA_LIMITS.batchBytesMax) {
@@ -373,7 +380,7 @@ export class KafkaProducer implements TargetProducer {
       batch = null;
     }
     if (batch === null) {
-      batch = new BatchBuilder(Math.min(this.#batchBytesMax, Math.max(4096, recordBytes * 16)));
+      batch = new BatchBuilder(Math.min(this.#batchBytesMax, Math.max(4096, recordBytes * 16)), this.#spare.pop());
       this.#open[partition] = batch;
     }
     batch.append(key, value, Math.floor(scheduledUs / 1000), scheduledUs);
@@ -389,7 +396,8 @@ export class KafkaProducer implements TargetProducer {
     if (batch === null || batch === undefined) return;
     this.#open[partition] = null;
     this.#sealed[partition]!.push({
-      bytes: batch.seal(this.#spec.compression), scheduledUs: batch.scheduledUs, bufferedBytes: batch.reservedBytes,
+      bytes: batch.seal(this.#spec.compression), storage: batch.buffer, scheduledUs: batch.scheduledUs,
+      bufferedBytes: batch.reservedBytes,
     });
   }
 
@@ -452,6 +460,10 @@ export class KafkaProducer implements TargetProducer {
     const correlationId = connection.nextCorrelationId();
     const frame = this.#encode(correlationId, order.map((index) => chosen[index]!),
       order.map((index) => batches[index]!));
+    // The frame holds copies now: builders' buffers go back for the next batches (no regrowth, less GC).
+    for (const batch of batches) {
+      if (this.#spare.length < KAFKA_LIMITS.spareBuffersMax) this.#spare.push(batch.storage);
+    }
     const byPartition = new Map<number, SealedBatch>();
     for (let index = 0; index < chosen.length; index++) byPartition.set(chosen[index]!, batches[index]!);
     if (this.#spec.acks === 0) {
