@@ -54,6 +54,16 @@ beforeAll(async () => {
     '};',
     '',
   ].join('\n'));
+  // Slow on purpose (1 ms every 20 records), so a run lasts long enough to be interrupted.
+  writeFileSync(join(folder, 'slow.mjs'), [
+    'const pause = new Int32Array(new SharedArrayBuffer(4));',
+    'let count = 0;',
+    'export default (record) => {',
+    '  if (++count % 20 === 0) Atomics.wait(pause, 0, 0, 1);',
+    '  return { key: record.key, value: record.value };',
+    '};',
+    '',
+  ].join('\n'));
 }, 300_000);
 
 afterAll(async () => {
@@ -213,7 +223,7 @@ describe('x2 sidecar groups', () => {
   it('kill -9 of the sequencer mid-run: members reconnect, claim again and write each output once', async () => {
     await createInput('g-seq');
     await produceTrades(kafka, 'g-seq', 40_000, 0, 500);
-    const members = [member('g-seq', 'g-seq-out'), member('g-seq', 'g-seq-out')];
+    const members = [member('g-seq', 'g-seq-out', 'slow.mjs'), member('g-seq', 'g-seq-out', 'slow.mjs')];
     await waitForSplit(members, even, 'three partitions each');
     await waitFor(async () => await topicCount(admin, 'g-seq-out') > 0, { timeoutMs: 60_000, what: 'first output' });
     const atKill = await topicCount(admin, 'g-seq-out');
