@@ -74,7 +74,8 @@ export function topCommand(): Command {
         }
         const width = process.stdout.columns || 120;
         const groupRows = view.groups.reduce((sum, group) => sum + 2 + group.partitions.length, 0);
-        const height = 4 + PANES.length * 2 + view.nodes.length + view.topics.length + groupRows + 1;
+        const height = 4 + PANES.length * 2 + view.nodes.length + view.topics.length + groupRows
+          + Math.max(1, view.sidecarGroups.length) + 1;
         const bootstrap = flags.bootstrap.map((b) => `${b.host}:${b.port}`).join(',');
         const clock = new Date().toISOString().slice(11, 19);
         const lines = renderScreen(view, initialUi(), { gateway: bootstrap, connected: true, problem: null, clock },

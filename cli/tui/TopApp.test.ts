@@ -1,8 +1,9 @@
 /**
  * The Ink app of `x2 top`. Goal: given snapshots it draws the frames the pure view promises at
- * 80 and 120 columns, reacts to keys, says plainly when the cluster is unreachable and recovers,
- * and quits on q. Method: ink-testing-library renders the app with a fake snapshot source (no
- * cluster); keys are written to its stdin and frames read with lastFrame().
+ * 80 and 120 columns (with and without a sidecar group), reacts to keys, says plainly when the
+ * cluster is unreachable and recovers, and quits on q. Method: ink-testing-library renders the
+ * app with a fake snapshot source (no cluster); keys are written to its stdin and frames read
+ * with lastFrame().
  */
 import { createElement } from 'react';
 import { render } from 'ink-testing-library';
@@ -11,7 +12,7 @@ import { X2Error } from '../../core/base/errors.ts';
 import type { NodeSnapshot } from '../../core/metrics/snapshot.ts';
 import type { FeedState } from '../../core/metrics/snapshot-feed.ts';
 import { waitFor } from '../../test/harness/wait-for.ts';
-import { SAMPLE_AT_MS, sampleCluster } from '../../test/top/sample-cluster.ts';
+import { SAMPLE_AT_MS, sampleCluster, sampleSidecars } from '../../test/top/sample-cluster.ts';
 import { TopApp, type SnapshotSource } from './TopApp.tsx';
 
 /** Answers each poll from a script: snapshots, or an error (the cluster is down). */
@@ -91,6 +92,19 @@ describe('x2 top app', () => {
     expect(frame).not.toMatch(/^quotes\.nasdaq/m);
     app.stdin.write('?');
     await frameWith(app, 'any key closes the help');
+  });
+
+  it('shows a sidecar group at 80x24: members with their share, the group line, tab to its pane', async () => {
+    const app = start(new ScriptedSource([[...sampleCluster(), ...sampleSidecars()]]), 80, 24);
+    let frame = await frameWith(app, 'aapl-filt…/4242');
+    const lines = frame.split('\n');
+    expect(lines).toHaveLength(24);
+    expect(Math.max(...lines.map((line) => [...line].length))).toBeLessThanOrEqual(80);
+    expect(frame).toMatch(/^aapl-filt…\/4343 +live .* 40 +1\/3 of 2$/m);
+    expect(frame).toMatch(/^aapl-filter +2 +3 +12k +1\.2k +0\.1 +150 +4 +1$/m);
+    for (let tab = 0; tab < 3; tab++) app.stdin.write('\t');
+    frame = await frameWith(app, '▸ Sidecar groups (2) · sort name');
+    expect(frame).toMatch(/^audit-copy +0\/1 +0 /m);
   });
 
   it('says plainly when the cluster is unreachable, then recovers', async () => {

@@ -21,16 +21,17 @@ describe('key bindings', () => {
 
   it('tab, shift-tab and the arrows switch panes, wrapping around', () => {
     expect(press(initialUi(), ['', { tab: true }]).ui.pane).toBe('topics');
-    expect(press(initialUi(), ['', { tab: true, shift: true }]).ui.pane).toBe('groups');
+    expect(press(initialUi(), ['', { tab: true, shift: true }]).ui.pane).toBe('sidecars');
     const right: [string, Record<string, boolean>] = ['', { rightArrow: true }];
-    expect(press(initialUi(), right, right, right).ui.pane).toBe('nodes');
-    expect(press(initialUi(), ['', { leftArrow: true }]).ui.pane).toBe('groups');
+    expect(press(initialUi(), right, right, right).ui.pane).toBe('sidecars');
+    expect(press(initialUi(), right, right, right, right).ui.pane).toBe('nodes');
+    expect(press(initialUi(), ['', { leftArrow: true }]).ui.pane).toBe('sidecars');
   });
 
   it('s cycles the sort of the focused pane only; up and down scroll it', () => {
     const ui = press(initialUi(), ['s'], ['s'], ['', { downArrow: true }], ['', { downArrow: true }],
       ['', { upArrow: true }]).ui;
-    expect(ui.sortIndex).toEqual({ nodes: 2, topics: 0, groups: 0 });
+    expect(ui.sortIndex).toEqual({ nodes: 2, topics: 0, groups: 0, sidecars: 0 });
     expect(ui.scroll.nodes).toBe(1);
     expect(press(initialUi(), ['', { upArrow: true }]).ui.scroll.nodes).toBe(0);
   });

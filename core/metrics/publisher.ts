@@ -22,7 +22,7 @@ import {
   emptySnapshot, encodeSnapshot, SNAPSHOT_GROUP_PARTITIONS_MAX, type GroupSnapshot, type NodeSnapshot, type Role,
   type TopicSnapshot,
 } from './snapshot.ts';
-import { riverFigures, type ClusterFigures, type RiverFigures } from './snapshot-sources.ts';
+import { riverFigures, sidecarFigures, type ClusterFigures, type RiverFigures } from './snapshot-sources.ts';
 
 export const METRICS_STREAM_ID = INTERNAL_TOPICS[2].streamId;
 export const PUBLISH_INTERVAL_MS = 1000;
@@ -80,6 +80,7 @@ export class MetricsPublisher {
     const memory = process.memoryUsage();
     const river = await riverFigures(options.registry, options.role);
     const cluster = options.cluster?.();
+    const sidecar = options.role === 'sidecar' ? await sidecarFigures(options.registry, options.nodeId) : null;
     const totals: Totals = { atMs: nowMs, cpuMicros: usage.user + usage.system, river, ingestMsgs: 0, ingestBytes: 0,
       egressMsgs: 0, egressBytes: 0, topics: new Map() };
     const previous = this.#previous;
@@ -140,6 +141,7 @@ export class MetricsPublisher {
       egressMsgsPerSec: perSec(totals.egressMsgs, previous?.egressMsgs),
       egressBytesPerSec: perSec(totals.egressBytes, previous?.egressBytes),
       topics, topicsOmitted: cluster?.topicsOmitted ?? 0, groups, groupsOmitted: cluster?.groupsOmitted ?? 0,
+      sidecar,
     };
     this.#previous = totals;
     this.#latest = snapshot;

@@ -11,7 +11,9 @@
 import type { Registry } from 'prom-client';
 import type { ControlState } from '../control/control-state.ts';
 import type { OffsetsState } from '../control/offsets-state.ts';
-import { SNAPSHOT_GROUP_PARTITIONS_MAX, SNAPSHOT_GROUPS_MAX, SNAPSHOT_TOPICS_MAX, type Role } from './snapshot.ts';
+import {
+  SNAPSHOT_GROUP_PARTITIONS_MAX, SNAPSHOT_GROUPS_MAX, SNAPSHOT_TOPICS_MAX, type Role, type SidecarSnapshot,
+} from './snapshot.ts';
 
 export type RiverFigures = {
   epoch: number;
@@ -111,6 +113,26 @@ export async function riverFigures(registry: Registry, role: Role): Promise<Rive
     msgsInTotal: await valueOf(registry, names.msgsIn), bytesInTotal: await valueOf(registry, names.bytesIn),
     msgsOutTotal: await valueOf(registry, names.msgsOut), bytesOutTotal: await valueOf(registry, names.bytesOut),
     naksTotal: await valueOf(registry, names.naks), retransmitsTotal: await valueOf(registry, names.retransmits),
+  };
+}
+
+/**
+ * The group of a sidecar from its node id, which cli/commands/sidecar.ts makes
+ * `sidecar-NAME-PID-HEX` (NAME: letters, digits, ".", "_", "-"; the member id is PID-HEX).
+ */
+export function sidecarGroupOf(nodeId: string): string {
+  const match = /^sidecar-(.+)-\d+-[0-9a-f]+$/.exec(nodeId);
+  return match?.[1] ?? nodeId;
+}
+
+/** A sidecar's group figures from its registry (core/roles/sidecar/sidecar-metrics.ts names them). */
+export async function sidecarFigures(registry: Registry, nodeId: string): Promise<SidecarSnapshot> {
+  return {
+    group: sidecarGroupOf(nodeId), members: await valueOf(registry, 'x2_sidecar_members'),
+    ownedStreams: await valueOf(registry, 'x2_sidecar_owned_streams'),
+    lagRecords: await valueOf(registry, 'x2_sidecar_lag_records'),
+    claimsTotal: await valueOf(registry, 'x2_sidecar_claims_total'),
+    fencedAppendsTotal: await valueOf(registry, 'x2_sidecar_fenced_appends_total'),
   };
 }
 

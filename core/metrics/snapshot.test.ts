@@ -26,6 +26,8 @@ const snapshotArbitrary: fc.Arbitrary<NodeSnapshot> = fc.record({
       highWatermark: fc.nat(), lagRecords: fc.nat(), lagSeconds: fc.double({ min: -1, max: 1e6, noNaN: true })
         .map(noNegativeZero) }),
     { maxLength: 4 }), partitionsOmitted: fc.nat() }), { maxLength: 3 }),
+  sidecar: fc.option(fc.record({ group: name, members: fc.nat(1000), ownedStreams: fc.nat(10_000),
+    lagRecords: fc.nat(), claimsTotal: fc.nat(), fencedAppendsTotal: fc.nat() }), { nil: null }),
 }).map((fields) => ({ ...emptySnapshot(fields.role, fields.nodeId), ...fields }));
 
 describe('snapshot format', () => {
@@ -42,6 +44,24 @@ describe('snapshot format', () => {
       expect(bytes[0]).toBe(SNAPSHOT_VERSION);
       expect(decodeSnapshot(bytes)).toEqual(snapshot);
     }
+  });
+
+  it('reads a snapshot of an x2 from before sidecar groups (no sidecar field) as sidecar null', () => {
+    const { sidecar, ...older } = { ...emptySnapshot('sidecar', 'sidecar-f-1-ab'), msgsInPerSec: 5 };
+    expect(sidecar).toBeNull();
+    const decoded = decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(older)]));
+    expect(decoded).toEqual({ ...older, sidecar: null });
+  });
+
+  it('refuses a sidecar figure of the wrong type, naming it', () => {
+    const sidecar = { group: 'f', members: 2, ownedStreams: 'two', lagRecords: 0, claimsTotal: 0,
+      fencedAppendsTotal: 0 };
+    const bad = { ...emptySnapshot('sidecar', 'sidecar-f-1-ab'), sidecar };
+    expect(() => decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(bad)])))
+      .toThrow(/field sidecar\.ownedStreams is "two", a finite number is allowed/);
+    const notMap = { ...emptySnapshot('sidecar', 'sidecar-f-1-ab'), sidecar: 7 };
+    expect(() => decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(notMap)])))
+      .toThrow(/field sidecar is 7, a map or nil is allowed/);
   });
 
   it('refuses an unknown version, naming it', () => {

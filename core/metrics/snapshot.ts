@@ -14,6 +14,9 @@
  * SNAPSHOT_GROUP_PARTITIONS_MAX partitions each (the rest is counted in `*Omitted`), so one
  * snapshot stays well under a river datagram budget of ~1 MiB. Decoding trusts nothing: a wrong
  * version or a field of the wrong type is refused with X2_ERR_FORMAT naming the field.
+ *
+ * Compatibility within version 1: `sidecar` came later; a snapshot without it (an older x2)
+ * decodes with `sidecar: null`, and an older reader ignores it.
  */
 import { Packr } from 'msgpackr';
 import { X2Error } from '../base/errors.ts';
@@ -55,6 +58,22 @@ export type GroupSnapshot = {
   partitionsOmitted: number;
 };
 
+/** What a sidecar member says about its group (`--name`), from its own metrics. */
+export type SidecarSnapshot = {
+  /** The group's name (`x2 sidecar --name`). */
+  group: string;
+  /** Members of the group as this member sees them (x2_sidecar_members). */
+  members: number;
+  /** Input partitions this member owns now (x2_sidecar_owned_streams). */
+  ownedStreams: number;
+  /** Committed input records of its streams not yet processed (x2_sidecar_lag_records). */
+  lagRecords: number;
+  /** Input streams this member claimed since it started (handovers in). */
+  claimsTotal: number;
+  /** Appends the sequencer refused because another member had claimed a stream since. */
+  fencedAppendsTotal: number;
+};
+
 export type NodeSnapshot = {
   role: Role;
   /** Unique in the cluster: "sequencer", "commit-1", "gateway-0". */
@@ -94,6 +113,8 @@ export type NodeSnapshot = {
   topicsOmitted: number;
   groups: GroupSnapshot[];
   groupsOmitted: number;
+  /** Sidecars only (null on other roles and from an x2 before sidecar groups). */
+  sidecar: SidecarSnapshot | null;
 };
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
@@ -160,6 +181,16 @@ function decodeGroup(fields: Fields, path: string): GroupSnapshot {
   };
 }
 
+function decodeSidecar(fields: Fields): SidecarSnapshot | null {
+  const value = fields['sidecar'];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) throw problem('sidecar', value, 'a map or nil');
+  const sidecar = value as Fields;
+  const n = (name: string): number => num(sidecar, name, 'sidecar.');
+  return { group: text(sidecar, 'group', 'sidecar.'), members: n('members'), ownedStreams: n('ownedStreams'),
+    lagRecords: n('lagRecords'), claimsTotal: n('claimsTotal'), fencedAppendsTotal: n('fencedAppendsTotal') };
+}
+
 /** Decodes one `__x2_metrics` value; throws X2_ERR_FORMAT naming the first bad field. */
 export function decodeSnapshot(bytes: Uint8Array): NodeSnapshot {
   if (bytes.length < 2) throw new X2Error('X2_ERR_FORMAT', `__x2_metrics snapshot: ${bytes.length} bytes is too short`);
@@ -195,6 +226,7 @@ export function decodeSnapshot(bytes: Uint8Array): NodeSnapshot {
     groups: list(fields, 'groups', '', SNAPSHOT_GROUPS_MAX)
       .map((group, index) => decodeGroup(group, `groups[${index}].`)),
     groupsOmitted: n('groupsOmitted'),
+    sidecar: decodeSidecar(fields),
   };
 }
 
@@ -205,6 +237,6 @@ export function emptySnapshot(role: Role, nodeId: string): NodeSnapshot {
     cpuPercent: 0, rssBytes: 0, heapUsedBytes: 0, msgsInPerSec: 0, bytesInPerSec: 0, msgsOutPerSec: 0,
     bytesOutPerSec: 0, lagSeqs: 0, naksTotal: 0, retransmitsTotal: 0, epoch: 0, lastSeq: 0, committedSeq: 0,
     droppedTotal: 0, ingestMsgsPerSec: 0, ingestBytesPerSec: 0, egressMsgsPerSec: 0, egressBytesPerSec: 0,
-    topics: [], topicsOmitted: 0, groups: [], groupsOmitted: 0,
+    topics: [], topicsOmitted: 0, groups: [], groupsOmitted: 0, sidecar: null,
   };
 }

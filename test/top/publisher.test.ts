@@ -1,7 +1,8 @@
 /**
  * The metrics publisher. Goal: a node's snapshot carries its registry's figures as rates and
- * levels, reaches `__x2_metrics` through the sequencer, answers GET /status, and is dropped
- * (counted, never queued without bound) when the sequencer cannot take it. Method: a real
+ * levels (a sidecar's group figures under the names core/roles/sidecar registers), reaches
+ * `__x2_metrics` through the sequencer, answers GET /status, and is dropped (counted, never
+ * queued without bound) when the sequencer cannot take it. Method: a real
  * in-process sequencer (replication 0, so appends commit at once) and a real metrics server;
  * counters are plain numbers read by the registry, as in the roles.
  */
@@ -10,7 +11,9 @@ import { Log } from '../../core/base/log.ts';
 import { Sequencer } from '../../core/roles/sequencer/sequencer.ts';
 import { counterFrom, createRegistry, gaugeFrom, serveMetrics } from '../../core/metrics/metrics.ts';
 import { MetricsPublisher, startMetricsPublisher } from '../../core/metrics/publisher.ts';
-import { decodeSnapshot } from '../../core/metrics/snapshot.ts';
+import { decodeSnapshot, encodeSnapshot } from '../../core/metrics/snapshot.ts';
+import { sidecarGroupOf } from '../../core/metrics/snapshot-sources.ts';
+import { SidecarMetrics } from '../../core/roles/sidecar/sidecar-metrics.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
 const cleanups: Array<() => void> = [];
@@ -51,6 +54,25 @@ describe('metrics publisher', () => {
     expect(second.bytesInPerSec).toBeCloseTo(1_000_000 * 1000 / second.intervalMs, 6);
     expect(second.rssBytes).toBeGreaterThan(0);
     expect(second.cpuPercent).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a sidecar\'s snapshot carries its group, members, owned partitions, lag, claims and fenced appends', async () => {
+    const registry = createRegistry('sidecar');
+    const metrics = new SidecarMetrics(registry);
+    Object.assign(metrics, { members: 3, ownedStreams: 2, lagRecords: 17, claims: 4, fencedAppends: 1 });
+    const publisher = new MetricsPublisher({ role: 'sidecar', nodeId: 'sidecar-aapl.filter-v2-4242-a1b2c3',
+      river: 'unicast', sequencer: '127.0.0.1:1', registry, intervalMs: 3_600_000 });
+    cleanups.push(() => publisher.close());
+    const snapshot = await publisher.build();
+    expect(snapshot.sidecar).toEqual({ group: 'aapl.filter-v2', members: 3, ownedStreams: 2, lagRecords: 17,
+      claimsTotal: 4, fencedAppendsTotal: 1 });
+    expect(decodeSnapshot(encodeSnapshot(snapshot)).sidecar).toEqual(snapshot.sidecar);
+    const commit = new MetricsPublisher({ role: 'commit', nodeId: 'commit-1', river: 'unicast',
+      sequencer: '127.0.0.1:1', registry: createRegistry('commit'), intervalMs: 3_600_000 });
+    cleanups.push(() => commit.close());
+    expect((await commit.build()).sidecar).toBeNull();
+    // An id not made by x2 sidecar is shown whole rather than guessed at.
+    expect(sidecarGroupOf('sidecar-solo')).toBe('sidecar-solo');
   });
 
   it('appends snapshots to streamId 3 through the sequencer and serves the latest on /status', async () => {

@@ -1,6 +1,7 @@
 /**
  * A fixed cluster of node snapshots for the view and app tests: a sequencer, two commits, two
- * gateways (one coordinating group "billing"), three topics. Times are relative to `atMs`.
+ * gateways (one coordinating group "billing"), three topics; and, apart, a sidecar group of two
+ * members. Times are relative to `atMs`.
  */
 import { emptySnapshot, type NodeSnapshot } from '../../core/metrics/snapshot.ts';
 
@@ -37,5 +38,27 @@ export function sampleCluster(atMs = SAMPLE_AT_MS): NodeSnapshot[] {
       egressMsgsPerSec: 200_000, egressBytesPerSec: 20_000_000, topics, groups: [group] }),
     base('gateway', 'gateway-1', { state: 'serving', lastSeq: 98_700, committedSeq: 98_760, lagSeqs: 60,
       cpuPercent: 50, rssBytes: 240 * 1024 * 1024, topics, groups: [{ ...group, state: 'Stable', members: 3 }] }),
+  ];
+}
+
+/**
+ * Sidecar group "aapl-filter": two live members owning 2 and 1 of its 3 input partitions (the
+ * group sees 2 members), and one stale member of group "audit-copy" that was killed.
+ */
+export function sampleSidecars(atMs = SAMPLE_AT_MS): NodeSnapshot[] {
+  const member = (nodeId: string, pid: number, extra: Partial<NodeSnapshot>,
+    sidecar: NonNullable<NodeSnapshot['sidecar']>): NodeSnapshot => ({
+    ...emptySnapshot('sidecar', nodeId), host: 'node-b', pid, river: 'unicast', state: 'live', atMs,
+    startedAtMs: atMs - 30_000, intervalMs: 1000, cpuPercent: 12, rssBytes: 90 * 1024 * 1024, ...extra, sidecar,
+  });
+  return [
+    member('sidecar-aapl-filter-4242-a1b2c3', 4242, { msgsInPerSec: 8000, msgsOutPerSec: 800, bytesInPerSec: 800_000,
+      bytesOutPerSec: 90_000 }, { group: 'aapl-filter', members: 2, ownedStreams: 2, lagRecords: 150, claimsTotal: 3,
+      fencedAppendsTotal: 1 }),
+    member('sidecar-aapl-filter-4343-d4e5f6', 4343, { msgsInPerSec: 4000, msgsOutPerSec: 400, bytesInPerSec: 400_000,
+      bytesOutPerSec: 45_000 }, { group: 'aapl-filter', members: 2, ownedStreams: 1, lagRecords: 40, claimsTotal: 1,
+      fencedAppendsTotal: 0 }),
+    member('sidecar-audit-copy-77-0a0b0c', 77, { atMs: atMs - 20_000 }, { group: 'audit-copy', members: 1,
+      ownedStreams: 1, lagRecords: 9, claimsTotal: 1, fencedAppendsTotal: 0 }),
   ];
 }

@@ -6,7 +6,8 @@
  * Where figures come from: epoch, seq and committed seq from the sequencer; topics and the
  * cluster's ingest/egress from the freshest gateway (every gateway holds the whole view);
  * groups merged over gateways (members are known by the coordinating gateway only). A node
- * silent for STALE_AFTER_MS is shown as "stale" and dropped after FORGET_AFTER_MS.
+ * silent for STALE_AFTER_MS is shown as "stale" and dropped after FORGET_AFTER_MS. Sidecar
+ * groups are summed over their live members' snapshots (each member reports its own share).
  * Bounds: HISTORY_POINTS_MAX samples per sparkline, NODES_MAX nodes.
  */
 import type { GroupSnapshot, NodeSnapshot, TopicSnapshot } from '../../../core/metrics/snapshot.ts';
@@ -37,7 +38,29 @@ export type Summary = {
   egressBytesPerSec: number;
 };
 
-export type NodeRow = NodeSnapshot & { stale: boolean };
+/** A node as shown; for a sidecar, `groupPartitions` is what its group's live members own (else 0). */
+export type NodeRow = NodeSnapshot & { stale: boolean; groupPartitions: number };
+
+/** One sidecar group (`x2 sidecar --name`), summed over its live members. */
+export type SidecarGroupView = {
+  group: string;
+  /**
+   * Members as the group sees itself: the most any live member reports (they agree once settled);
+   * with no live member, the last a stale one reported.
+   */
+  members: number;
+  /** Member processes on screen that are live (not stale). */
+  membersLive: number;
+  /** Input partitions owned by the live members: the group's inputs once the handover is done. */
+  partitions: number;
+  msgsInPerSec: number;
+  msgsOutPerSec: number;
+  bytesOutPerSec: number;
+  /** The largest lag (input records not yet processed) of a live member. */
+  lagRecordsMax: number;
+  claimsTotal: number;
+  fencedAppendsTotal: number;
+};
 
 export type ClusterView = {
   summary: Summary;
@@ -45,6 +68,7 @@ export type ClusterView = {
   nodes: NodeRow[];
   topics: TopicSnapshot[];
   groups: GroupSnapshot[];
+  sidecarGroups: SidecarGroupView[];
 };
 
 export function emptyModel(): ClusterModel {
@@ -109,10 +133,44 @@ function mergeGroups(gateways: readonly NodeSnapshot[], freshest: NodeSnapshot |
   return [...merged.values()];
 }
 
+/** Sidecar groups by name, from the sidecar nodes (stale members count for nothing but the name). */
+function sidecarGroupsOf(nodes: readonly NodeRow[]): Map<string, SidecarGroupView> {
+  const groups = new Map<string, SidecarGroupView>();
+  for (const node of nodes) {
+    if (node.role !== 'sidecar' || node.sidecar === null) continue;
+    let group = groups.get(node.sidecar.group);
+    if (group === undefined) {
+      group = { group: node.sidecar.group, members: 0, membersLive: 0, partitions: 0, msgsInPerSec: 0,
+        msgsOutPerSec: 0, bytesOutPerSec: 0, lagRecordsMax: 0, claimsTotal: 0, fencedAppendsTotal: 0 };
+      groups.set(group.group, group);
+    }
+    if (node.stale) {
+      // Last known, until a live member says what the group is now.
+      if (group.membersLive === 0) group.members = Math.max(group.members, node.sidecar.members);
+      continue;
+    }
+    if (group.membersLive === 0) group.members = 0;
+    group.members = Math.max(group.members, node.sidecar.members);
+    group.membersLive += 1;
+    group.partitions += node.sidecar.ownedStreams;
+    group.msgsInPerSec += node.msgsInPerSec;
+    group.msgsOutPerSec += node.msgsOutPerSec;
+    group.bytesOutPerSec += node.bytesOutPerSec;
+    group.lagRecordsMax = Math.max(group.lagRecordsMax, node.sidecar.lagRecords);
+    group.claimsTotal += node.sidecar.claimsTotal;
+    group.fencedAppendsTotal += node.sidecar.fencedAppendsTotal;
+  }
+  return groups;
+}
+
 /** What the screen shows at `nowMs`. */
 export function clusterView(model: ClusterModel, nowMs: number): ClusterView {
-  const nodes: NodeRow[] = [...model.nodes.values()]
-    .map((node) => ({ ...node, stale: nowMs - node.atMs > STALE_AFTER_MS }));
+  const seen: NodeRow[] = [...model.nodes.values()]
+    .map((node) => ({ ...node, sidecar: node.sidecar ?? null, stale: nowMs - node.atMs > STALE_AFTER_MS,
+      groupPartitions: 0 }));
+  const sidecarGroups = sidecarGroupsOf(seen);
+  const nodes = seen.map((node) => (node.sidecar === null ? node
+    : { ...node, groupPartitions: sidecarGroups.get(node.sidecar.group)?.partitions ?? 0 }));
   const live = nodes.filter((node) => !node.stale);
   const sequencer = live.find((node) => node.role === 'sequencer') ?? nodes.find((node) => node.role === 'sequencer');
   const gateways = live.filter((node) => node.role === 'gateway');
@@ -136,5 +194,6 @@ export function clusterView(model: ClusterModel, nowMs: number): ClusterView {
     nodes,
     topics: gateway?.topics ?? [],
     groups: mergeGroups(gateways, gateway),
+    sidecarGroups: [...sidecarGroups.values()],
   };
 }

@@ -62,9 +62,17 @@ export function sparkline(values: readonly number[], width: number): string {
   return bars.join('').padStart(width, ' ');
 }
 
-/** `text` cut or padded to exactly `width` characters; a cut ends with "…". */
-export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+/**
+ * `text` cut or padded to exactly `width` characters; a cut ends with "…", or, with `keepEnd`, puts
+ * the "…" before the last `keepEnd` characters (when at least 2 others still fit).
+ */
+export function fit(text: string, width: number, align: 'left' | 'right' = 'left', keepEnd = 0): string {
   if (width <= 0) return '';
-  if (text.length > width) return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
+  if (text.length > width) {
+    if (keepEnd > 0 && width - 1 - keepEnd >= 2) {
+      return `${text.slice(0, width - 1 - keepEnd)}…${text.slice(text.length - keepEnd)}`;
+    }
+    return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
+  }
   return align === 'left' ? text.padEnd(width, ' ') : text.padStart(width, ' ');
 }

@@ -1,11 +1,11 @@
 /**
  * The pure view of `x2 top`. Goal: for given snapshots the screen shows the right figures, fits
- * exactly 80x24 and 120x40, and the model merges nodes, topics and groups as documented. Method:
- * a fixed sample cluster (test/top/sample-cluster.ts) rendered without Ink; lines are compared
- * by content and by width.
+ * exactly 80x24 and 120x40, and the model merges nodes, topics, groups and sidecar groups as
+ * documented. Method: a fixed sample cluster and sidecar group (test/top/sample-cluster.ts)
+ * rendered without Ink; lines are compared by content and by width.
  */
 import { describe, expect, it } from 'vitest';
-import { SAMPLE_AT_MS, sampleCluster } from '../../../test/top/sample-cluster.ts';
+import { SAMPLE_AT_MS, sampleCluster, sampleSidecars } from '../../../test/top/sample-cluster.ts';
 import { addSnapshots, clusterView, emptyModel, HISTORY_POINTS_MAX, STALE_AFTER_MS } from './cluster-model.ts';
 import { fit, formatCount, formatMBps, formatSeconds, formatSize, sparkline } from './format.ts';
 import { initialUi, renderScreen, type Connection, type UiState } from './screen.ts';
@@ -40,6 +40,8 @@ describe('format', () => {
     expect(sparkline([0, 0], 4)).toBe('  ▁▁');
     expect(fit('quotes.nasdaq', 6)).toBe('quote…');
     expect(fit('7', 3, 'right')).toBe('  7');
+    expect(fit('aapl-filter/4242', 15, 'left', 5)).toBe('aapl-filt…/4242');
+    expect(fit('aapl-filter/4242', 7, 'left', 5)).toBe('aapl-f…');
   });
 
   it('keeps columns by priority and gives the first column the rest of the width', () => {
@@ -76,6 +78,59 @@ describe('cluster model', () => {
       model = addSnapshots(model, sampleCluster(SAMPLE_AT_MS + second * 1000), SAMPLE_AT_MS + second * 1000);
     }
     expect(model.history.ingestMsgs).toHaveLength(HISTORY_POINTS_MAX);
+  });
+});
+
+describe('sidecar groups', () => {
+  it('sums a group over its live members and keeps a stale member\'s group by name only', () => {
+    const view = viewOf([...sampleCluster(), ...sampleSidecars()]);
+    expect(view.sidecarGroups).toEqual([
+      { group: 'aapl-filter', members: 2, membersLive: 2, partitions: 3, msgsInPerSec: 12_000, msgsOutPerSec: 1200,
+        bytesOutPerSec: 135_000, lagRecordsMax: 150, claimsTotal: 4, fencedAppendsTotal: 1 },
+      { group: 'audit-copy', members: 1, membersLive: 0, partitions: 0, msgsInPerSec: 0, msgsOutPerSec: 0,
+        bytesOutPerSec: 0, lagRecordsMax: 0, claimsTotal: 0, fencedAppendsTotal: 0 },
+    ]);
+    const member = view.nodes.find((node) => node.nodeId === 'sidecar-aapl-filter-4343-d4e5f6');
+    expect(member).toMatchObject({ groupPartitions: 3, stale: false, sidecar: { ownedStreams: 1 } });
+    expect(view.nodes.find((node) => node.role === 'gateway')).toMatchObject({ sidecar: null, groupPartitions: 0 });
+  });
+
+  it('80x24: members as NAME/PID with their share, and one line per group', () => {
+    const lines = screen(80, 24, initialUi(), viewOf([...sampleCluster(), ...sampleSidecars()]));
+    expect(lines.find((line) => line.startsWith('node'))).toMatch(/ +lag +owns$/);
+    expect(lines.find((line) => line.startsWith('aapl-filt…/4242'))).toMatch(/live +ucast +12 .* 150 +2\/3 of 2$/);
+    expect(lines.find((line) => line.startsWith('aapl-filt…/4343'))).toMatch(/ 40 +1\/3 of 2$/);
+    expect(lines.find((line) => line.startsWith('audit-copy/77'))).toMatch(/stale .* 9 +1\/- of 1$/);
+    // Nodes without sidecars keep their figures; the owns cell stays blank.
+    expect(lines.find((line) => line.startsWith('sequencer'))).toMatch(/running +mcast +42 +180M +26\.0 +26\.5 +5 *$/);
+    expect(lines).toContain(`  Sidecar groups (2) · sort name · 1 below${' '.repeat(38)}`);
+    expect(lines.find((line) => line.startsWith('sidecar group')))
+      .toMatch(/^sidecar group +members +parts +msg\/s in +msg\/s out +MB\/s out +max lag +claims +fenced$/);
+    expect(lines.find((line) => line.startsWith('aapl-filter ')))
+      .toMatch(/^aapl-filter +2 +3 +12k +1\.2k +0\.1 +150 +4 +1$/);
+  });
+
+  it('120x40: every column, the whole node label, and a group with no live member as 0/1', () => {
+    const lines = screen(120, 40, initialUi(), viewOf([...sampleCluster(), ...sampleSidecars()]));
+    expect(lines.find((line) => line.startsWith('node')))
+      .toMatch(/node +role +host +state +river +cpu% +mem +MB\/s in +MB\/s out +lag +owns +naks +rtx$/);
+    expect(lines.find((line) => line.startsWith('aapl-filter/4242 ')))
+      .toMatch(/sidecar +node-b +live .* 2\/3 of 2 +0 +0$/);
+    expect(lines.find((line) => line.startsWith('audit-copy '))).toMatch(/^audit-copy +0\/1 +0 /);
+  });
+
+  it('without sidecars the nodes pane has no owns column; the sidecars pane sorts and filters', () => {
+    expect(screen(120, 40).find((line) => line.startsWith('node'))).not.toContain('owns');
+    const view = viewOf([...sampleCluster(), ...sampleSidecars()]);
+    const ui: UiState = { ...initialUi(), pane: 'sidecars', sortIndex: { ...initialUi().sortIndex, sidecars: 2 } };
+    const sorted = screen(100, 30, ui, view);
+    expect(sorted.join('\n')).toContain('▸ Sidecar groups (2) · sort lag');
+    const filtered = screen(100, 30, { ...ui, filter: { ...ui.filter, sidecars: 'audit' } }, view).join('\n');
+    expect(filtered).toContain('▸ Sidecar groups (1) · sort lag, filter "audit"');
+    expect(filtered).not.toMatch(/^aapl-filter /m);
+    // The node filter matches the shown NAME/PID as well as the node id.
+    const nodes = screen(100, 30, { ...initialUi(), filter: { ...initialUi().filter, nodes: 'filter/4343' } }, view);
+    expect(nodes.join('\n')).toContain('▸ Nodes (1)');
   });
 });
 

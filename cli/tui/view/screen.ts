@@ -1,25 +1,28 @@
 /**
  * The whole `x2 top` screen as styled text lines for a given width and height: a summary
- * (epoch, seqs, ingest and egress with sparklines), then the nodes, topics and groups panes,
+ * (epoch, seqs, ingest and egress with sparklines), then the nodes, topics, groups and sidecar
+ * groups panes,
  * then a key line (or the help, or the filter being typed). Pure: the Ink app (cli/tui/TopApp.tsx)
  * only colours these lines, `x2 top --once` prints them, and the tests read them.
  *
  * Layout: every pane gets a title, a header and at least one row; then the focused pane gets
  * the rows it needs, then the others; the rest stays blank below. Fits 80x24; wider screens get
- * more columns (priorities in each table), taller ones more rows.
+ * more columns (priorities in each table), taller ones more rows. The nodes pane has an "owns"
+ * column only while sidecars are on screen, so a cluster without them keeps its columns.
  */
-import type { ClusterView, NodeRow } from './cluster-model.ts';
+import type { ClusterView, NodeRow, SidecarGroupView } from './cluster-model.ts';
 import { fit, formatCount, formatMBps, formatSeconds, formatSize, sparkline } from './format.ts';
 import { fitColumns, headerLine, rowLine, type Column } from './table.ts';
 import type { GroupSnapshot, TopicSnapshot } from '../../../core/metrics/snapshot.ts';
 
-export const PANES = ['nodes', 'topics', 'groups'] as const;
+export const PANES = ['nodes', 'topics', 'groups', 'sidecars'] as const;
 export type Pane = typeof PANES[number];
 
 export const SORTS: Record<Pane, readonly string[]> = {
   nodes: ['name', 'cpu', 'memory', 'in', 'lag'],
   topics: ['name', 'rate', 'size', 'hwm'],
   groups: ['name', 'lag'],
+  sidecars: ['name', 'rate', 'lag'],
 };
 
 export type LineStyle = 'title' | 'summary' | 'paneTitle' | 'paneTitleFocused' | 'header' | 'row' | 'stale' | 'warn'
@@ -39,30 +42,50 @@ export type UiState = {
 export type Connection = { gateway: string; connected: boolean; problem: string | null; clock: string };
 
 export function initialUi(): UiState {
-  return { pane: 'nodes', sortIndex: { nodes: 0, topics: 0, groups: 0 }, filter: { nodes: '', topics: '', groups: '' },
-    filterDraft: null, scroll: { nodes: 0, topics: 0, groups: 0 }, help: false };
+  return { pane: 'nodes', sortIndex: { nodes: 0, topics: 0, groups: 0, sidecars: 0 },
+    filter: { nodes: '', topics: '', groups: '', sidecars: '' }, filterDraft: null,
+    scroll: { nodes: 0, topics: 0, groups: 0, sidecars: 0 }, help: false };
 }
 
 export const HELP_LINES = [
   'x2 top: the whole cluster, read from __x2_metrics through a gateway',
   '',
   '  q, Ctrl-C        quit',
-  '  tab, right, left switch pane (nodes, topics, groups)',
+  '  tab, right, left switch pane (nodes, topics, groups, sidecars)',
   '  up, down         scroll the focused pane',
   '  s                sort the focused pane by the next key',
   '  /                filter the focused pane by name (Enter keeps, Esc clears)',
   '  ?                this help (any key closes it)',
   '',
   'nodes: cpu% of one core, memory = resident set, in/out = MB/s through the node,',
-  'lag = seqs behind (sequencer: not yet durable), naks/rtx = NAKs and retransmits.',
+  'lag = seqs behind (sequencer: not yet durable; sidecar: input records not yet processed),',
+  'naks/rtx = NAKs and retransmits; a sidecar is NAME/PID, owns = its partitions / its group\'s',
+  'of N members. sidecars: one line per --name: members, partitions, records/s, max lag,',
+  'claims (handovers in) and fenced appends (refused after another member\'s claim).',
   'groups: lag in records (committed offset to high watermark) and in seconds at the',
   'current produce rate ("-" when nothing is produced).',
 ];
 
 const RIVER_SHORT: Record<string, string> = { multicast: 'mcast', unicast: 'ucast' };
 
+/** What the node column shows: a sidecar's NAME/PID (its id sidecar-NAME-PID-HEX is too wide at 80 columns). */
+export function nodeLabel(n: NodeRow): string {
+  return n.sidecar === null ? n.nodeId : `${n.sidecar.group}/${n.pid}`;
+}
+
+/**
+ * A sidecar's share: "2/6 of 3" = owns 2 of the 6 partitions its group's live members own, in a
+ * group of 3 members; a stale member's share of its group is unknown ("2/- of 3").
+ */
+function ownsText(n: NodeRow): string {
+  if (n.sidecar === null) return '';
+  return `${n.sidecar.ownedStreams}/${n.stale ? '-' : n.groupPartitions} of ${n.sidecar.members}`;
+}
+
+
 const NODE_COLUMNS: Column<NodeRow>[] = [
-  { title: 'node', width: 10, align: 'left', priority: 0, value: (n) => n.nodeId },
+  { title: 'node', width: 12, align: 'left', priority: 0, value: nodeLabel,
+    keepEnd: (n) => (n.sidecar === null ? 0 : String(n.pid).length + 1) },
   { title: 'role', width: 9, align: 'left', priority: 8, value: (n) => n.role },
   { title: 'host', width: 12, align: 'left', priority: 9, value: (n) => n.host },
   { title: 'state', width: 11, align: 'left', priority: 1, value: (n) => (n.stale ? 'stale' : n.state) },
@@ -72,10 +95,14 @@ const NODE_COLUMNS: Column<NodeRow>[] = [
   { title: 'msg/s in', width: 8, align: 'right', priority: 10, value: (n) => formatCount(n.msgsInPerSec) },
   { title: 'MB/s in', width: 7, align: 'right', priority: 4, value: (n) => formatMBps(n.bytesInPerSec) },
   { title: 'MB/s out', width: 8, align: 'right', priority: 5, value: (n) => formatMBps(n.bytesOutPerSec) },
-  { title: 'lag', width: 6, align: 'right', priority: 2, value: (n) => formatCount(n.lagSeqs) },
+  { title: 'lag', width: 6, align: 'right', priority: 2, value: (n) => formatCount(lagOf(n)) },
   { title: 'naks', width: 5, align: 'right', priority: 7, value: (n) => formatCount(n.naksTotal) },
   { title: 'rtx', width: 5, align: 'right', priority: 7, value: (n) => formatCount(n.retransmitsTotal) },
 ];
+
+/** The node columns while sidecars are on screen: "owns" after "lag". */
+const NODE_COLUMNS_WITH_OWNS: Column<NodeRow>[] = NODE_COLUMNS.flatMap((column) => (column.title !== 'lag' ? [column]
+  : [column, { title: 'owns', width: 9, align: 'right', priority: 5, value: ownsText }]));
 
 const TOPIC_COLUMNS: Column<TopicSnapshot>[] = [
   { title: 'topic', width: 16, align: 'left', priority: 0, value: (t) => t.name },
@@ -84,6 +111,19 @@ const TOPIC_COLUMNS: Column<TopicSnapshot>[] = [
   { title: 'MB/s', width: 6, align: 'right', priority: 2, value: (t) => formatMBps(t.bytesPerSec) },
   { title: 'size', width: 7, align: 'right', priority: 3, value: (t) => formatSize(t.sizeBytes) },
   { title: 'high watermark', width: 14, align: 'right', priority: 1, value: (t) => String(t.highWatermark) },
+];
+
+const SIDECAR_COLUMNS: Column<SidecarGroupView>[] = [
+  { title: 'sidecar group', width: 16, align: 'left', priority: 0, value: (g) => g.group },
+  { title: 'members', width: 7, align: 'right', priority: 1,
+    value: (g) => (g.membersLive === g.members ? String(g.members) : `${g.membersLive}/${g.members}`) },
+  { title: 'parts', width: 5, align: 'right', priority: 1, value: (g) => String(g.partitions) },
+  { title: 'msg/s in', width: 8, align: 'right', priority: 2, value: (g) => formatCount(g.msgsInPerSec) },
+  { title: 'msg/s out', width: 9, align: 'right', priority: 3, value: (g) => formatCount(g.msgsOutPerSec) },
+  { title: 'MB/s out', width: 8, align: 'right', priority: 6, value: (g) => formatMBps(g.bytesOutPerSec) },
+  { title: 'max lag', width: 7, align: 'right', priority: 1, value: (g) => formatCount(g.lagRecordsMax) },
+  { title: 'claims', width: 6, align: 'right', priority: 4, value: (g) => formatCount(g.claimsTotal) },
+  { title: 'fenced', width: 6, align: 'right', priority: 4, value: (g) => formatCount(g.fencedAppendsTotal) },
 ];
 
 type GroupLine = { name: string; state: string; members: string; committed: string; hwm: string; lag: string;
@@ -103,9 +143,14 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Seqs behind for the river roles; for a sidecar, input records not yet processed (it has no seq lag). */
+function lagOf(n: NodeRow): number {
+  return n.sidecar === null ? n.lagSeqs : n.sidecar.lagRecords;
+}
+
 function sortedNodes(nodes: readonly NodeRow[], sort: string): NodeRow[] {
   const key: Record<string, (n: NodeRow) => number> = {
-    cpu: (n) => n.cpuPercent, memory: (n) => n.rssBytes, in: (n) => n.bytesInPerSec, lag: (n) => n.lagSeqs,
+    cpu: (n) => n.cpuPercent, memory: (n) => n.rssBytes, in: (n) => n.bytesInPerSec, lag: lagOf,
   };
   const rank = (n: NodeRow): number => ['sequencer', 'commit', 'gateway', 'sidecar'].indexOf(n.role);
   const read = key[sort];
@@ -118,6 +163,14 @@ function sortedTopics(topics: readonly TopicSnapshot[], sort: string): TopicSnap
   };
   const read = key[sort];
   return [...topics].sort((a, b) => (read ? read(b) - read(a) : 0) || byName(a.name, b.name));
+}
+
+function sortedSidecarGroups(groups: readonly SidecarGroupView[], sort: string): SidecarGroupView[] {
+  const key: Record<string, (g: SidecarGroupView) => number> = {
+    rate: (g) => g.msgsInPerSec, lag: (g) => g.lagRecordsMax,
+  };
+  const read = key[sort];
+  return [...groups].sort((a, b) => (read ? read(b) - read(a) : 0) || byName(a.group, b.group));
 }
 
 function groupLines(groups: readonly GroupSnapshot[], sort: string): GroupLine[] {
@@ -153,8 +206,9 @@ function paneBody(pane: Pane, view: ClusterView, ui: UiState, width: number): Pa
   const keep = (name: string): boolean => filter === '' || name.toLowerCase().includes(filter);
   const suffix = `sort ${sort}${filter === '' ? '' : `, filter "${ui.filter[pane]}"`}`;
   if (pane === 'nodes') {
-    const columns = fitColumns(NODE_COLUMNS, width);
-    const rows = sortedNodes(view.nodes, sort).filter((n) => keep(n.nodeId));
+    const withSidecars = view.nodes.some((n) => n.sidecar !== null);
+    const columns = fitColumns(withSidecars ? NODE_COLUMNS_WITH_OWNS : NODE_COLUMNS, width);
+    const rows = sortedNodes(view.nodes, sort).filter((n) => keep(n.nodeId) || keep(nodeLabel(n)));
     return { title: `Nodes (${rows.length}) · ${suffix}`, header: headerLine(columns),
       rows: rows.map((n) => ({ text: rowLine(columns, n), stale: n.stale })) };
   }
@@ -163,6 +217,12 @@ function paneBody(pane: Pane, view: ClusterView, ui: UiState, width: number): Pa
     const rows = sortedTopics(view.topics, sort).filter((t) => keep(t.name));
     return { title: `Topics (${rows.length}) · ${suffix}`, header: headerLine(columns),
       rows: rows.map((t) => ({ text: rowLine(columns, t), stale: false })) };
+  }
+  if (pane === 'sidecars') {
+    const columns = fitColumns(SIDECAR_COLUMNS, width);
+    const rows = sortedSidecarGroups(view.sidecarGroups, sort).filter((g) => keep(g.group));
+    return { title: `Sidecar groups (${rows.length}) · ${suffix}`, header: headerLine(columns),
+      rows: rows.map((g) => ({ text: rowLine(columns, g), stale: g.membersLive === 0 })) };
   }
   const columns = fitColumns(GROUP_COLUMNS, width);
   const groups = view.groups.filter((g) => keep(g.groupId));

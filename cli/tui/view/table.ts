@@ -12,6 +12,8 @@ export type Column<Row> = {
   /** Lower is kept first when the width is short; the first column is always kept. */
   priority: number;
   value: (row: Row) => string;
+  /** Characters at the end of the value kept when it is cut (the rest is cut before them); default 0. */
+  keepEnd?: (row: Row) => number;
 };
 
 /** The columns that fit `width` (one space between columns), in their declared order. */
@@ -35,5 +37,6 @@ export function headerLine<Row>(columns: readonly Column<Row>[]): string {
 }
 
 export function rowLine<Row>(columns: readonly Column<Row>[], row: Row): string {
-  return columns.map((column) => fit(column.value(row), column.width, column.align)).join(' ');
+  return columns.map((column) => fit(column.value(row), column.width, column.align, column.keepEnd?.(row) ?? 0))
+    .join(' ');
 }
