@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { SAMPLE_AT_MS, sampleCluster, sampleSidecars } from '../../../test/top/sample-cluster.ts';
 import { addSnapshots, clusterView, emptyModel, HISTORY_POINTS_MAX, STALE_AFTER_MS } from './cluster-model.ts';
 import { fit, formatCount, formatMBps, formatSeconds, formatSize, sparkline } from './format.ts';
-import { initialUi, renderScreen, type Connection, type UiState } from './screen.ts';
+import { HELP_LINES, initialUi, renderScreen, type Connection, type UiState } from './screen.ts';
 import { fitColumns, type Column } from './table.ts';
 
 const connection: Connection = { gateway: '127.0.0.1:9092', connected: true, problem: null, clock: '12:00:00' };
@@ -169,6 +169,8 @@ describe('screen', () => {
     expect(filtered).not.toContain('quotes.nasdaq');
     const help = screen(80, 24, { ...initialUi(), help: true }).join('\n');
     expect(help).toContain('s                sort the focused pane');
+    expect(help).toContain('owns 2/6 of 3');
+    for (const line of HELP_LINES) expect(line.length, line).toBeLessThanOrEqual(80);
     const down = renderScreen(viewOf([]), initialUi(), { ...connection, connected: false,
       problem: '127.0.0.1:9092: connect ECONNREFUSED' }, 80, 24).map((line) => line.text).join('\n');
     expect(down).toContain('reconnecting to 127.0.0.1:9092');

@@ -58,12 +58,13 @@ export const HELP_LINES = [
   '  ?                this help (any key closes it)',
   '',
   'nodes: cpu% of one core, memory = resident set, in/out = MB/s through the node,',
-  'lag = seqs behind (sequencer: not yet durable; sidecar: input records not yet processed),',
-  'naks/rtx = NAKs and retransmits; a sidecar is NAME/PID, owns = its partitions / its group\'s',
-  'of N members. sidecars: one line per --name: members, partitions, records/s, max lag,',
-  'claims (handovers in) and fenced appends (refused after another member\'s claim).',
-  'groups: lag in records (committed offset to high watermark) and in seconds at the',
-  'current produce rate ("-" when nothing is produced).',
+  'lag = seqs behind (sequencer: not yet durable), naks/rtx = NAKs and retransmits.',
+  'A sidecar is NAME/PID; its lag is input records not yet processed; owns 2/6 of 3',
+  '= it has 2 partitions, its group\'s live members 6, the group 3 members.',
+  'groups: lag in records (committed offset to high watermark) and in seconds at',
+  'the current produce rate ("-" when nothing is produced).',
+  'sidecars: one line per --name: members, partitions, records/s, max lag, claims',
+  '(partitions taken over) and fenced (appends refused after another\'s claim).',
 ];
 
 const RIVER_SHORT: Record<string, string> = { multicast: 'mcast', unicast: 'ucast' };
