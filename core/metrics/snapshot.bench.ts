@@ -2,8 +2,9 @@
  * Micro-benchmark, run by hand: `node core/metrics/snapshot.bench.ts` (Node 24 strips the types).
  * What a node pays once a second to publish its snapshot, for a gateway holding the largest
  * snapshot (SNAPSHOT_TOPICS_MAX topics, 200 groups of 8 partitions): encode, decode (what
- * `x2 top` pays per node), and the RecordBatch write. Baseline measured in the same run:
- * JSON.stringify of the same object.
+ * `x2 top` pays per node), and the RecordBatch write; and the decode of a sidecar's snapshot (no
+ * topics or groups, its group figures). Baseline measured in the same run: JSON.stringify of the
+ * gateway's snapshot.
  */
 import { Bench } from 'tinybench';
 import { RecordBatchWriter } from '../records/record-batch-writer.ts';
@@ -21,6 +22,10 @@ const snapshot = {
       committedOffset: 999_990, highWatermark: 1_000_000, lagRecords: 10, lagSeconds: 0.01 })) })),
 };
 const encoded = encodeSnapshot(snapshot);
+const sidecarEncoded = encodeSnapshot({ ...emptySnapshot('sidecar', 'sidecar-aapl-filter-4242-a1b2c3'),
+  host: 'bench', atMs: Date.now(), intervalMs: 1000, msgsInPerSec: 12_345.6, state: 'live',
+  sidecar: { group: 'aapl-filter', members: 3, ownedStreams: 2, lagRecords: 17, claimsTotal: 4,
+    fencedAppendsTotal: 0 } });
 const writer = new RecordBatchWriter(8 * 1024 * 1024);
 
 const bench = new Bench({ time: 1000 });
@@ -28,6 +33,7 @@ bench
   .add('baseline: JSON.stringify', () => { JSON.stringify(snapshot); })
   .add('encodeSnapshot (msgpack)', () => { encodeSnapshot(snapshot); })
   .add('decodeSnapshot (msgpack + checks)', () => { decodeSnapshot(encoded); })
+  .add('decodeSnapshot of a sidecar', () => { decodeSnapshot(sidecarEncoded); })
   .add('encode + RecordBatch write', () => {
     writer.reset();
     writer.add({ key: null, value: encodeSnapshot(snapshot), headers: [], timestampMs: 0 });
@@ -39,7 +45,8 @@ const meanMsOf = (task: (typeof bench.tasks)[number] | undefined): number => {
   return result && 'latency' in result ? result.latency.mean : NaN;
 };
 const baseline = meanMsOf(bench.tasks[0]);
-console.log(`snapshot: ${encoded.length} bytes (${SNAPSHOT_TOPICS_MAX} topics, ${SNAPSHOT_GROUPS_MAX} groups x 8)`);
+console.log(`snapshot: ${encoded.length} bytes (${SNAPSHOT_TOPICS_MAX} topics, ${SNAPSHOT_GROUPS_MAX} groups x 8); `
+  + `a sidecar's: ${sidecarEncoded.length} bytes`);
 for (const task of bench.tasks) {
   const meanMs = meanMsOf(task);
   const ratio = (meanMs / baseline).toFixed(2);
