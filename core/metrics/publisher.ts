@@ -1,8 +1,9 @@
 /**
  * The metrics publisher of one node: once a second it builds the node's snapshot
- * (core/metrics/snapshot.ts) from its registry and, on gateways, the cluster view, appends it to
- * `__x2_metrics` (streamId 3) through its own AppendClient to the sequencer, and keeps it as the
- * answer to GET /status on the node's metrics server.
+ * (core/metrics/snapshot.ts) from its registry (on sidecars also their group figures) and, on
+ * gateways, the cluster view, appends it to `__x2_metrics` (streamId 3) through its own
+ * AppendClient to the sequencer, and keeps it as the answer to GET /status on the node's
+ * metrics server.
  *
  * Never on the data path: it runs on a timer, appends at most PUBLISH_INFLIGHT_MAX snapshots at
  * a time on a separate link, and drops a snapshot (counted in `droppedTotal`) rather than wait

@@ -2,7 +2,8 @@
  * Where a node's snapshot figures come from. The river figures are read from the role's own
  * prom-client registry by metric name (the roles already count them there; reading the registry
  * keeps this module free of role internals), and a gateway adds the cluster view it holds
- * anyway: every topic's high watermark and size, and every group's committed offsets.
+ * anyway: every topic's high watermark and size, and every group's committed offsets. A sidecar
+ * adds its group figures (x2_sidecar_* levels and totals, its group name from its node id).
  *
  * Everything here returns totals (monotonic counters and levels); core/metrics/publisher.ts turns
  * totals into rates. Runs once a second off the data path; the cost is O(metrics + partitions),

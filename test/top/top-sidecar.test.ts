@@ -115,6 +115,11 @@ describe('x2 top with a sidecar group', () => {
     ]);
     // Every partition was claimed at least once (4 claims at the start, more if a handover came).
     expect(view.sidecarGroups[0]!.claimsTotal).toBeGreaterThanOrEqual(PARTITIONS);
+    // --once prints every pane, the sidecar group's line included (120 columns on a pipe).
+    const once = runX2(['top', '--bootstrap', cluster.brokers[0]!, '--once', '--wait-ms', '2500']);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stdout).toMatch(/^top-watch +2 +4 /m);
+    expect(once.stdout).toMatch(/^top-watch\/\d+ +sidecar .* 2\/4 of 2 /m);
   });
 
   it('when a member leaves, the other owns all 4 and the group line says 1 member', async () => {
