@@ -1,9 +1,9 @@
 /**
  * The whole `x2 top` screen as styled text lines for a given width and height: a summary
  * (epoch, seqs, ingest and egress with sparklines), then the nodes, topics, groups and sidecar
- * groups panes,
- * then a key line (or the help, or the filter being typed). Pure: the Ink app (cli/tui/TopApp.tsx)
- * only colours these lines, `x2 top --once` prints them, and the tests read them.
+ * groups panes, then a key line (or the help, or the filter being typed). Pure: the Ink app
+ * (cli/tui/TopApp.tsx) only colours these lines, `x2 top --once` prints them, and the tests read
+ * them.
  *
  * Layout: every pane gets a title, a header and at least one row; then the focused pane gets
  * the rows it needs, then the others; the rest stays blank below. Fits 80x24; wider screens get
@@ -82,7 +82,6 @@ function ownsText(n: NodeRow): string {
   if (n.sidecar === null) return '';
   return `${n.sidecar.ownedStreams}/${n.stale ? '-' : n.groupPartitions} of ${n.sidecar.members}`;
 }
-
 
 const NODE_COLUMNS: Column<NodeRow>[] = [
   { title: 'node', width: 12, align: 'left', priority: 0, value: nodeLabel,
