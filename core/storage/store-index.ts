@@ -57,8 +57,11 @@ const LEVELDB_MEMTABLE_BYTES = 16 * 1024 * 1024;
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-/** Directory keys remembered per stream (the highest offsets): bounds memory per stream. */
-const RECENT_SPANS_MAX = 4;
+/**
+ * Span starts remembered per stream (the highest offsets: its directory keys and where each of its
+ * last index writes began): reads there seek the right write at once. Bounds memory per stream.
+ */
+const RECENT_SPANS_MAX = 8;
 /** Every this many pending locations of a stream, one is kept in an array for binary search. */
 const PENDING_SAMPLE_EVERY = 64;
 
@@ -83,7 +86,11 @@ export class StreamState {
   spanEntries = 0;
   /** The index write (counted since open) that wrote `span`. */
   spanWriteNumber = 0;
-  /** The stream's directory keys with the highest offsets, ascending: lookups there skip LevelDB. */
+  /**
+   * Known span starts with the highest offsets, ascending: directory keys, and the first offset
+   * of the stream in each index write (the same meaning: its batches from there are in that write
+   * or later). Lookups at or above the lowest one skip the directory seek.
+   */
   #recentSpans: SpanStart[] = [];
   /** Serials of the stream's first and last pending entries in the tail (NO_SERIAL: none). */
   pendingFirst = NO_SERIAL;
@@ -107,7 +114,7 @@ export class StreamState {
     this.indexed = { ...meta };
   }
 
-  /** Remembers a directory key written for this stream (only the RECENT_SPANS_MAX highest offsets). */
+  /** Remembers a span start of this stream (only the RECENT_SPANS_MAX highest offsets). */
   noteSpan(span: SpanStart): void {
     const spans = this.#recentSpans;
     let i = spans.length;
@@ -123,8 +130,8 @@ export class StreamState {
   }
 
   /**
-   * The directory key at or below `offset` if it is remembered, else null. The remembered keys are
-   * the highest ones, so the highest remembered one at or below `offset` is the one LevelDB has.
+   * The highest remembered span start at or below `offset`, else null. The remembered ones are the
+   * highest, so none in LevelDB lies between it and `offset`.
    */
   recentSpanAtMost(offset: number): SpanStart | null {
     for (let i = this.#recentSpans.length - 1; i >= 0; i--) {
@@ -327,14 +334,23 @@ export class StoreIndex {
       await iterator.close();
     }
     const ops: BatchOp[] = [];
+    // Summaries are kept for a contiguous run of the last writes, so two summaries of a stream in a
+    // row mean the second write's batches start where the first one's ended: a span start to remember.
+    const summarized = new Set<StreamState>();
     for await (const [key, value] of this.db.iterator(tagRange(TAG.summary))) {
       const writeSeq = readU64Value(key);
       ops.push({ type: 'del', key: summaryKey(writeSeq) });
       forEachSummaryRecord(value, (streamId, stats) => {
         const stream = this.streams.get(streamId);
-        if (stream?.span != null && writeSeq >= stream.span.writeSeq && takeNewer(stream, stats)) {
-          stream.isSpanOpen = true;
+        if (stream?.span == null || writeSeq < stream.span.writeSeq) return;
+        const before = stream.indexed;
+        if (!takeNewer(stream, stats)) return;
+        if (summarized.has(stream)) {
+          stream.noteSpan({ offset: before.nextOffset, writeSeq, appendedBytes: before.appendedBytes,
+            maxTimestampMs: before.maxTimestampMs });
         }
+        summarized.add(stream);
+        stream.isSpanOpen = true;
       });
     }
     for (const stream of this.streams.values()) {
@@ -460,6 +476,7 @@ export class StoreIndex {
     if (last === NO_SERIAL) return;
     const writeNumber = this.#writeNumber + 1;
     const changes: SpanChange[] = [];
+    const writeStarts: SpanStart[] = [];
     const indexedAfter: IndexedStream[] = [];
     const newMembers: StreamState[] = [];
     let isWritten = false;
@@ -499,6 +516,8 @@ export class StoreIndex {
           after.nextOffset = tail.endOffset(serial);
         }
         indexedAfter.push(after);
+        writeStarts.push({ offset: firstOffset, writeSeq, appendedBytes: before.appendedBytes,
+          maxTimestampMs: before.maxTimestampMs });
         writeSummaryRecord(summary, streamIndex, stream.streamId, after);
         if (stream.memberOfSegment !== segment) newMembers.push(stream);
         if (!stream.isStored) {
@@ -536,9 +555,11 @@ export class StoreIndex {
       this.#summaryKeys.push(summaryKey(writeSeq));
     } finally {
       touched.forEach((stream, i) => {
-        if (isWritten) {
+        const writeStart = writeStarts[i];
+        if (isWritten && writeStart !== undefined) {
           stream.indexed = indexedAfter[i] ?? stream.indexed;
           stream.isStored = true;
+          stream.noteSpan(writeStart);
         }
         stream.batchCount = 0;
       });
