@@ -79,6 +79,13 @@ export function riverOptions(): Option[] {
 
 export type ResolvedRiver = { mode: RiverMode; interfaceAddress: string | null; mtuBytes: number; reason: string };
 
+/**
+ * River datagram size on loopback: nothing crosses a wire, so frames go out whole (a 64 KiB frame
+ * as one datagram instead of ~47 at 1400 bytes). Measured with `x2 up`: the sequencer's CPU per MB
+ * 2.5x lower, retransmitted bytes from 1-2x of the appended bytes to ~0.1x, produce ~1.5x faster.
+ */
+export const LOOPBACK_MTU_BYTES = 65000;
+
 /** Turns --river/--interface into a driver, probing the host for `auto` (and for a missing interface). */
 export async function resolveRiver(choice: RiverChoice, interfaceAddress: string | undefined): Promise<ResolvedRiver> {
   if (choice === 'unicast') return { mode: 'unicast', interfaceAddress: interfaceAddress ?? null, mtuBytes: 1500,
@@ -94,10 +101,11 @@ export async function resolveRiver(choice: RiverChoice, interfaceAddress: string
       reason: `--river multicast on ${recommended.address ?? '127.0.0.1'} (from x2 probe)` };
   }
   const multicast = recommended.driver === 'multicast' || recommended.driver === 'loopback-multicast';
+  const loopback = recommended.driver === 'loopback-multicast' && !interfaceAddress;
   return {
     mode: multicast ? 'multicast' : 'unicast',
     interfaceAddress: interfaceAddress ?? recommended.address,
-    mtuBytes: Math.min(recommended.mtuBytes ?? 1400, 9000),
+    mtuBytes: loopback ? LOOPBACK_MTU_BYTES : Math.min(recommended.mtuBytes ?? 1400, 9000),
     reason: `x2 probe: ${recommended.driver}: ${recommended.reason}`,
   };
 }

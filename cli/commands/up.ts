@@ -19,7 +19,8 @@ import { parseSidecarSpec, type SidecarSpec } from '../../core/up/sidecar-spec.t
 import { runProbe } from '../../core/probe/probe.ts';
 import { VERSION } from '../version.ts';
 import {
-  integerParser, resolveRiver, riverParser, interfaceParser, type ResolvedRiver, type RiverChoice,
+  integerParser, LOOPBACK_MTU_BYTES, resolveRiver, riverParser, interfaceParser, type ResolvedRiver,
+  type RiverChoice,
 } from '../river-options.ts';
 import { retentionCheckMsOption } from './gateway.ts';
 
@@ -105,7 +106,7 @@ async function chooseRiver(choice: RiverChoice, interfaceAddress: string | undef
   const report = await runProbe({ x2Version: VERSION, multicastTimeoutMs: 300 });
   const loopback = report.multicast.checks.find((check) => check.address === '127.0.0.1');
   if (loopback?.ok) {
-    return { mode: 'multicast', interfaceAddress: '127.0.0.1', mtuBytes: 1400,
+    return { mode: 'multicast', interfaceAddress: '127.0.0.1', mtuBytes: LOOPBACK_MTU_BYTES,
       reason: 'one host: loopback multicast (x2 probe: lo passed the self-test, '
         + `${loopback.receivedCount}/${loopback.sentCount} datagrams)` };
   }

@@ -24,7 +24,12 @@ import {
 import type { LossGenerator } from './loss-generator.ts';
 import { multicastDriver, type MulticastDriverName } from './multicast-driver.ts';
 
-export const RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+/**
+ * Asked for each receiving socket: twice the sequencer's send window (send-window.ts), so a member
+ * that does not read for a while loses nothing the window lets out. The kernel caps it at
+ * net.core.rmem_max unless the native driver may force it (CAP_NET_ADMIN); x2 probe shows both.
+ */
+export const RECEIVE_BUFFER_BYTES = 32 * 1024 * 1024;
 export const SEND_BUFFER_BYTES = 4 * 1024 * 1024;
 /** sendmmsg takes at most 1024 datagrams (UIO_MAXIOV). */
 export const SEND_BATCH_DATAGRAMS_MAX = 1024;

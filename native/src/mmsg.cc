@@ -10,7 +10,7 @@
 // receiver and nothing runs after that.
 //
 // Socket options match the JS path: sender bound to the interface address, IP_MULTICAST_IF,
-// TTL, IP_MULTICAST_LOOP, SO_SNDBUF; receiver SO_REUSEADDR, SO_RCVBUF, bound to the group address,
+// TTL, IP_MULTICAST_LOOP, SO_SNDBUF; receiver SO_REUSEADDR, SO_RCVBUF(FORCE), bound to the group address,
 // joined on the interface address. Errors carry the errno name as `code` and the call as `syscall`.
 // Bounds: a send waits for socket space at most kSendWaitMsMax per call (the rest is dropped and
 // counted, receivers NAK it); a receive never blocks; memory is the ring, fixed at open.
@@ -288,7 +288,10 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
     fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) { Fail(env, "socket"); return; }
     if (!SetInt(fd_, SOL_SOCKET, SO_REUSEADDR, 1)) { Fail(env, "setsockopt(SO_REUSEADDR)"); return; }
-    if (receiveBufferBytes > 0 && !SetInt(fd_, SOL_SOCKET, SO_RCVBUF, static_cast<int>(receiveBufferBytes))) {
+    // SO_RCVBUFFORCE goes past net.core.rmem_max where the process may (CAP_NET_ADMIN): a receiver
+    // descheduled for a few ms must not drop the river; elsewhere SO_RCVBUF, capped by rmem_max.
+    if (receiveBufferBytes > 0 && !SetInt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(receiveBufferBytes)) &&
+        !SetInt(fd_, SOL_SOCKET, SO_RCVBUF, static_cast<int>(receiveBufferBytes))) {
       { Fail(env, "setsockopt(SO_RCVBUF)"); return; }
     }
     // Bound to the group address: only this group's datagrams reach the socket.

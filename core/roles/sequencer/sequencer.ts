@@ -23,6 +23,9 @@
  * persists the new epoch and says ready. Appends are taken once W commits are ready, so every
  * epoch is stored on a write quorum and a later recovery (which hears R-W+1 commits) sees it.
  *
+ * Pacing: at most SEND_WINDOW_BYTES of frames sent and not yet committed (send-window.ts), so the
+ * river never runs further ahead of the commits than they can buffer.
+ *
  * Bounds: ring bytes/frames fixed at start; at most APPEND_QUEUE_MAX appends and APPEND_QUEUE_BYTES_MAX
  * bytes waiting (past either, appender sockets are paused); a frame
  * coalesces appends up to FRAME_COALESCE_BYTES (a lost datagram of a large frame is NAKed and resent
@@ -47,11 +50,14 @@ import { MulticastSender } from '../../river/multicast.ts';
 import { announceRiverDriver } from '../../river/multicast-driver.ts';
 import { distinctCommits, planRecovery, recoveryQuorum, sameCommit } from './recovery.ts';
 import { RetransmitRing } from '../../river/retransmit-ring.ts';
+import { SendWindow } from './send-window.ts';
 
 export const APPEND_QUEUE_MAX = 4096;
 export const APPEND_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 export const FRAME_COALESCE_BYTES = 64 * 1024;
 export const APPEND_BYTES_MAX = 8 * 1024 * 1024;
+/** Uncommitted frame bytes at most (send-window.ts): about what a commit's socket and store buffer. */
+export const SEND_WINDOW_BYTES = 16 * 1024 * 1024;
 export const LINK_BACKLOG_BYTES_MAX = 32 * 1024 * 1024;
 export const RETRANSMIT_BYTES_MAX = 1024 * 1024;
 const RECORD_BATCH_HEADER_BYTES = 61;
@@ -98,6 +104,7 @@ export class Sequencer {
   readonly #server: Server;
   readonly #members = new Set<Member>();
   readonly #ring: RetransmitRing;
+  readonly #window: SendWindow;
   #multicast: MulticastSender | null = null;
   #phase: 'recovering' | 'welcoming' | 'running' = 'recovering';
   #epoch = 0;
@@ -140,6 +147,7 @@ export class Sequencer {
     this.options = options;
     this.#server = server;
     this.#ring = new RetransmitRing(options.ringBytes, Math.max(1024, Math.floor(options.ringBytes / 512)));
+    this.#window = new SendWindow(Math.min(SEND_WINDOW_BYTES, options.ringBytes), this.#ring.framesMax);
     this.#fragmentBodyBytesMax = options.mtuBytes - 28 - FRAME_HEADER_BYTES; // 28 = IPv4 + UDP headers
     assert(this.#fragmentBodyBytesMax >= 256, 'MTU too small for river frames');
 
@@ -162,6 +170,8 @@ export class Sequencer {
     gaugeFrom(registry, 'x2_river_last_seq', 'highest seq sequenced', () => this.#nextSeq - 1);
     gaugeFrom(registry, 'x2_river_committed_seq', 'highest seq durable on the write quorum', () => this.#committedSeq);
     gaugeFrom(registry, 'x2_river_epoch', 'sequencer epoch', () => this.#epoch);
+    gaugeFrom(registry, 'x2_river_window_bytes', 'frame bytes sent and not yet committed (send window)',
+      () => this.#window.bytes);
     const readyCount = (role: string): number =>
       [...this.#members].filter((m) => m.hello?.role === role && m.ready).length;
     gaugeFrom(registry, 'x2_river_commits_ready', 'commits welcomed in this epoch and ready',
@@ -369,6 +379,7 @@ export class Sequencer {
     const candidate = durable[role === 'subscriber' ? durable.length - 1 : this.options.writeQuorum - 1];
     if (candidate === undefined || candidate <= this.#committedSeq) return;
     this.#committedSeq = candidate;
+    this.#window.release(candidate);
     const nowMs = performance.now();
     while (this.#latencySize > 0 && this.#latencySeq[this.#latencyHead]! <= candidate) {
       this.#latency.observe((nowMs - this.#latencyAtMs[this.#latencyHead]!) / 1000);
@@ -406,6 +417,7 @@ export class Sequencer {
   #commitAll(): void {
     if (this.#committedSeq === this.#nextSeq - 1) return;
     this.#committedSeq = this.#nextSeq - 1;
+    this.#window.release(this.#committedSeq);
     this.#latencyHead = 0;
     this.#latencySize = 0;
     this.#scheduleNotice();
@@ -492,6 +504,7 @@ export class Sequencer {
         last += 1;
       }
       const frameBytes = fragmentedBytes(bodyBytes, this.#fragmentBodyBytesMax);
+      if (!this.#window.hasRoom(frameBytes)) break; // as much in flight as the commits can take: wait
       const slot = this.#ring.reserve(frameBytes, this.#committedSeq);
       if (!slot) break; // ring full of uncommitted frames: wait for the committed seq to move
       const firstSeq = this.#nextSeq;
@@ -522,6 +535,7 @@ export class Sequencer {
           committedSeq: this.#committedSeq }, this.#fragmentBodyBytesMax);
       assert(end - slot.position === frameBytes, 'fragmented size mismatch');
       this.#ring.commit(firstSeq, entryCount, frameBytes);
+      this.#window.add(this.#nextSeq - 1, frameBytes);
       this.#send(slot.arena.subarray(slot.position, end));
       this.#recordSent(this.#nextSeq - 1);
       if (this.options.replication === 0) this.#updateCommitted();
