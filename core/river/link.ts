@@ -6,7 +6,9 @@
  * Reading survives split reads: a message inside one received chunk is handed out as a view of that
  * chunk (Node gives a fresh Buffer per read, so views may be kept); a message spanning chunks is
  * assembled once into its own buffer. Writing batches small messages into one chunk per event-loop
- * turn (one socket write, not one per message).
+ * turn (one socket write, not one per message). A chunk is filled turn after turn, each turn's part
+ * handed to the socket as a view and never written again, and replaced only when full: a fresh
+ * 256 KiB chunk per turn per link made the sequencer spend ~20 % of its CPU in GC.
  *
  * Bounds: a message is at most `messageBytesMax` (a bigger length closes the link: bad input);
  * the writer's backlog is visible as `backlogBytes` so callers can stop producing.
@@ -16,6 +18,8 @@ import type { Socket } from 'node:net';
 export const LINK_HEADER_BYTES = 5;
 export const LINK_MESSAGE_BYTES_MAX = 32 * 1024 * 1024;
 const WRITE_CHUNK_BYTES = 256 * 1024;
+/** Below this much room left, a chunk is retired at the end of the turn. */
+const WRITE_CHUNK_REST_BYTES_MIN = 4 * 1024;
 
 export type OnMessage = (type: number, payload: Buffer) => void;
 
@@ -76,6 +80,8 @@ export class LinkReader {
 export class LinkWriter {
   readonly #socket: Socket;
   #chunk: Buffer = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
+  /** Start of this turn's part of the chunk (earlier parts belong to the socket now). */
+  #start = 0;
   #filled = 0;
   #queued: Buffer[] = [];
   #queuedBytes = 0;
@@ -91,7 +97,9 @@ export class LinkWriter {
   get closed(): boolean { return this.#closed || this.#socket.destroyed; }
 
   /** Bytes queued in the socket and not yet handed to the kernel, plus our unflushed chunk. */
-  get backlogBytes(): number { return this.#socket.writableLength + this.#queuedBytes + this.#filled; }
+  get backlogBytes(): number {
+    return this.#socket.writableLength + this.#queuedBytes + this.#filled - this.#start;
+  }
 
   /**
    * Room for one message of `payloadBytes`: returns the buffer and the position where the payload
@@ -99,8 +107,8 @@ export class LinkWriter {
    */
   reserve(type: number, payloadBytes: number): { buffer: Buffer; position: number } {
     const total = LINK_HEADER_BYTES + payloadBytes;
-    if (this.#filled + total > this.#chunk.length) this.#queueChunk();
-    if (total > this.#chunk.length) {
+    if (total > WRITE_CHUNK_BYTES) {
+      this.#queueChunk(false);
       // Queued, not written: the caller fills the payload after this returns.
       const own = Buffer.allocUnsafe(total);
       own.writeUInt32LE(1 + payloadBytes, 0);
@@ -110,6 +118,7 @@ export class LinkWriter {
       this.#scheduleFlush();
       return { buffer: own, position: LINK_HEADER_BYTES };
     }
+    if (this.#filled + total > this.#chunk.length) this.#queueChunk(true);
     const position = this.#filled;
     this.#chunk.writeUInt32LE(1 + payloadBytes, position);
     this.#chunk[position + 4] = type;
@@ -125,7 +134,7 @@ export class LinkWriter {
 
   /** Hands everything reserved so far to the socket (payloads must be written by now). */
   flush(): void {
-    this.#queueChunk();
+    this.#queueChunk(false);
     if (this.#queued.length === 0) return;
     const queued = this.#queued;
     this.#queued = [];
@@ -137,12 +146,18 @@ export class LinkWriter {
     }
   }
 
-  #queueChunk(): void {
-    if (this.#filled === 0) return;
-    this.#queued.push(this.#chunk.subarray(0, this.#filled));
-    this.#queuedBytes += this.#filled;
-    this.#chunk = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
-    this.#filled = 0;
+  /** Queues this turn's part; a new chunk when `retire` or when little room is left in this one. */
+  #queueChunk(retire: boolean): void {
+    if (this.#filled > this.#start) {
+      this.#queued.push(this.#chunk.subarray(this.#start, this.#filled));
+      this.#queuedBytes += this.#filled - this.#start;
+      this.#start = this.#filled;
+    }
+    if (retire || this.#chunk.length - this.#filled < WRITE_CHUNK_REST_BYTES_MIN) {
+      this.#chunk = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
+      this.#start = 0;
+      this.#filled = 0;
+    }
   }
 
   #scheduleFlush(): void {
