@@ -22,17 +22,26 @@ async function driverOf(url: string): Promise<string | null> {
   return /^x2_river_driver\{[^}]*driver="([a-z]+)"/m.exec(await (await fetch(url)).text())?.[1] ?? null;
 }
 
+const startedMs = Date.now();
+/** Each phase's time goes to stderr: the test prints it when something is slow or fails. */
+const phase = (what: string): void => {
+  process.stderr.write(`netns-driver: ${Date.now() - startedMs} ms: ${what}\n`);
+};
+
 async function main(): Promise<void> {
   const [sequencer, countText, sequencerMetricsUrl, ...metricsUrls] = process.argv.slice(2);
   const count = Number(countText);
   const load = new Load(sequencer!, 2, { streams: 3 });
-  await waitFor(() => load.ackCount >= count, { timeoutMs: 90_000, what: `${count} acknowledged appends` });
+  await waitFor(() => load.ackCount >= count, { timeoutMs: 60_000, what: `${count} acknowledged appends` });
+  phase(`${load.ackCount} acknowledged`);
   await load.stop();
+  phase(`load stopped with ${load.ackCount} acknowledged, ${load.errors} errors`);
   const lastSeq = Math.max(...load.acks.map((ack) => ack.seq));
   let naks = 0;
   for (const url of metricsUrls) {
     await waitFor(async () => ((await scrape(url)).get('x2_commit_durable_seq') ?? 0) >= lastSeq,
-      { timeoutMs: 60_000, what: `${url} durable up to ${lastSeq}` });
+      { timeoutMs: 30_000, what: `${url} durable up to ${lastSeq}` });
+    phase(`${url} durable up to ${lastSeq}`);
     naks += (await scrape(url)).get('x2_river_naks_sent_total') ?? 0;
   }
   const sequencerMetrics = await scrape(sequencerMetricsUrl!);

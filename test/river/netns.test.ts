@@ -30,7 +30,11 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-type DriverResult = { acks: Ack[]; errors: number; naks: number; amplification: number; drivers: string[] };
+type DriverResult = {
+  acks: Ack[]; errors: number; naks: number; amplification: number; drivers: string[];
+  /** The driver's stderr: its phase timings. */
+  phases: string;
+};
 
 function driver(args: string[]): Promise<DriverResult> {
   const child = network.spawnIn(network.hosts[0]!, process.execPath,
@@ -42,8 +46,9 @@ function driver(args: string[]): Promise<DriverResult> {
   child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      if (code === 0) resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as DriverResult);
+    // 'close', not 'exit': the exit can come before the last of stdout has been read.
+    child.once('close', (code) => {
+      if (code === 0) resolve({ ...JSON.parse(stdout.trim().split('\n').at(-1)!) as DriverResult, phases: stderr });
       else reject(new Error(`driver exited ${code}: ${stderr.slice(-2000)}`));
     });
   });
@@ -80,6 +85,7 @@ describe('river across network namespaces (real multicast over a bridge)', () =>
       try {
         const metricsUrls = [n1, n2, n3].map((host) => `http://${host!.address}:9400/metrics`);
         const result = await driver([sequencerAddress, '1500', ...metricsUrls]);
+        if (result.phases.length > 0) process.stderr.write(result.phases);
         expect(result.errors).toBe(0);
         expect(result.drivers).toEqual(['mmsg', 'mmsg', mixed ? 'dgram' : 'mmsg']);
         expect(result.acks.length).toBeGreaterThanOrEqual(1500);
@@ -102,6 +108,6 @@ describe('river across network namespaces (real multicast over a bridge)', () =>
       } finally {
         await Promise.all(roles.map((role) => stopRole(role)));
       }
-    }, 180_000);
+    }, 300_000);
   }
 });
