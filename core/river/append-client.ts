@@ -109,10 +109,17 @@ export class AppendClient {
   #durableOneSeq = 0;
   #waiters: Array<() => void> = [];
   #connectWaiters: Array<() => void> = [];
+  readonly #onCommittedSeq: ((committedSeq: number) => void) | null;
 
-  constructor(address: string, options: { inflightMax?: number } = {}) {
+  /**
+   * `onCommittedSeq` hears every advance of the committed seq, whoever appended (a gateway wakes
+   * its readers at once instead of polling).
+   */
+  constructor(address: string,
+    options: { inflightMax?: number; onCommittedSeq?: (committedSeq: number) => void } = {}) {
     this.address = address;
     this.inflightMax = options.inflightMax ?? 1024;
+    this.#onCommittedSeq = options.onCommittedSeq ?? null;
     this.#connect();
   }
 
@@ -230,11 +237,13 @@ export class AppendClient {
       if (payload.length !== 16) return this.#protocolError('COMMITTED of a wrong size');
       const committedSeq = Math.max(this.#committedSeq, readU64(payload, 0));
       const durableOneSeq = Math.max(this.#durableOneSeq, readU64(payload, 8), committedSeq);
+      const advanced = committedSeq > this.#committedSeq;
       this.#committedSeq = committedSeq;
       this.#durableOneSeq = durableOneSeq;
       const tookQuorum = this.#waitingQuorum.takeThrough(committedSeq, (p) => p.handler.onCommitted(committedSeq));
       const tookOne = this.#waitingOne.takeThrough(durableOneSeq, (p) => p.handler.onCommitted(durableOneSeq));
       if (tookQuorum || tookOne) this.#wake();
+      if (advanced) this.#onCommittedSeq?.(committedSeq);
     } else if (type === MESSAGE.appendError) {
       const pending = this.#sent[this.#sentHead];
       if (!pending

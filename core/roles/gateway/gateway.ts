@@ -36,7 +36,8 @@ import { startRetention } from './retention.ts';
 
 export const FETCH_BYTES_MAX = 32 * 1024 * 1024;
 export const APPENDS_INFLIGHT_MAX = 4096;
-const COMMITTED_POLL_MS = 2;
+/** The appender link tells every committed-seq advance; this poll only covers a link that is down. */
+const COMMITTED_POLL_MS = 20;
 const GROUP_TICK_MS = 50;
 
 export type GatewayOptions = {
@@ -93,7 +94,8 @@ export class Gateway {
       control: new ControlState({ partitionCountDefault: options.partitionCountDefault }),
       cacheBytesMax: options.cacheBytesMax, log: options.log,
     });
-    this.appender = new AppendClient(options.sequencer, { inflightMax: APPENDS_INFLIGHT_MAX });
+    this.appender = new AppendClient(options.sequencer, { inflightMax: APPENDS_INFLIGHT_MAX,
+      onCommittedSeq: (committedSeq) => this.state.advanceCommitted(committedSeq) });
     this.member = new RiverMember({
       sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress, listen: null,
       loss: null, log: options.log,
