@@ -107,24 +107,39 @@ export function sendSeq(writer: LinkWriter, type: number, seq: number): void {
 
 export type AppendEntry = { streamId: number; recordCount: number; batch: Uint8Array };
 
-export function sendAppend(writer: LinkWriter, requestId: number, entries: readonly AppendEntry[]): void {
-  let bytes = 6;
+/** Bytes of an entry set as APPEND and APPEND_IF carry it: entryCount u16, then the entries. */
+function entrySetBytes(entries: readonly AppendEntry[]): number {
+  let bytes = 2;
   for (const entry of entries) bytes += ENTRY_HEADER_BYTES + entry.batch.length;
-  const { buffer, position } = writer.reserve(MESSAGE.append, bytes);
-  buffer.writeUInt32LE(requestId >>> 0, position);
-  buffer.writeUInt16LE(entries.length, position + 4);
-  let cursor = position + 6;
+  return bytes;
+}
+
+function writeEntrySet(buffer: Buffer, position: number, entries: readonly AppendEntry[]): void {
+  buffer.writeUInt16LE(entries.length, position);
+  let cursor = position + 2;
   for (const entry of entries) {
     cursor = writeEntry(buffer, cursor, { streamId: entry.streamId, recordCount: entry.recordCount, baseOffset: 0,
       batch: entry.batch });
   }
 }
 
+/** The entry set at `position` of a payload: null when malformed or empty. */
+function readEntrySet(payload: Buffer, position: number): RiverEntry[] | null {
+  if (payload.length < position + 2) return null;
+  const entries = readEntries(payload.subarray(position + 2), payload.readUInt16LE(position));
+  return entries && entries.length > 0 ? entries : null;
+}
+
+export function sendAppend(writer: LinkWriter, requestId: number, entries: readonly AppendEntry[]): void {
+  const { buffer, position } = writer.reserve(MESSAGE.append, 4 + entrySetBytes(entries));
+  buffer.writeUInt32LE(requestId >>> 0, position);
+  writeEntrySet(buffer, position + 4, entries);
+}
+
 /** Decodes an APPEND: null when malformed (the sequencer closes the link). */
 export function readAppend(payload: Buffer): { requestId: number; entries: RiverEntry[] } | null {
-  if (payload.length < 6) return null;
-  const entries = readEntries(payload.subarray(6), payload.readUInt16LE(4));
-  return entries && entries.length > 0 ? { requestId: payload.readUInt32LE(0), entries } : null;
+  const entries = readEntrySet(payload, 4);
+  return entries ? { requestId: payload.readUInt32LE(0), entries } : null;
 }
 
 /** A stream's expected next offset: the condition of an APPEND_IF. */
@@ -134,9 +149,8 @@ export const APPEND_CONDITIONS_MAX = 1024;
 
 export function sendAppendIf(writer: LinkWriter, requestId: number, conditions: readonly AppendCondition[],
   entries: readonly AppendEntry[]): void {
-  let bytes = 8 + CONDITION_BYTES * conditions.length;
-  for (const entry of entries) bytes += ENTRY_HEADER_BYTES + entry.batch.length;
-  const { buffer, position } = writer.reserve(MESSAGE.appendIf, bytes);
+  const { buffer, position } = writer.reserve(MESSAGE.appendIf,
+    6 + CONDITION_BYTES * conditions.length + entrySetBytes(entries));
   buffer.writeUInt32LE(requestId >>> 0, position);
   buffer.writeUInt16LE(conditions.length, position + 4);
   let cursor = position + 6;
@@ -145,12 +159,7 @@ export function sendAppendIf(writer: LinkWriter, requestId: number, conditions: 
     writeU64(buffer, cursor + 4, condition.nextOffset);
     cursor += CONDITION_BYTES;
   }
-  buffer.writeUInt16LE(entries.length, cursor);
-  cursor += 2;
-  for (const entry of entries) {
-    cursor = writeEntry(buffer, cursor, { streamId: entry.streamId, recordCount: entry.recordCount, baseOffset: 0,
-      batch: entry.batch });
-  }
+  writeEntrySet(buffer, cursor, entries);
 }
 
 /** Decodes an APPEND_IF: null when malformed (the sequencer closes the link). */
@@ -166,8 +175,8 @@ export function readAppendIf(payload: Buffer):
     if (nextOffset < 0) return null;
     conditions.push({ streamId: payload.readUInt32LE(cursor), nextOffset });
   }
-  const entries = readEntries(payload.subarray(entriesAt + 2), payload.readUInt16LE(entriesAt));
-  return entries && entries.length > 0 ? { requestId: payload.readUInt32LE(0), conditions, entries } : null;
+  const entries = readEntrySet(payload, entriesAt);
+  return entries ? { requestId: payload.readUInt32LE(0), conditions, entries } : null;
 }
 
 export function sendAppended(writer: LinkWriter, requestId: number, firstSeq: number,

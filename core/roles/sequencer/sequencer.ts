@@ -447,12 +447,11 @@ export class Sequencer {
   /** Whether an APPEND_IF's expected offsets are the streams' next offsets; if not, refuses it. */
   #conditionsHold(append: QueuedAppend): boolean {
     const conditions = append.conditions ?? [];
-    if (conditions.every((c) => (this.#streamNext.get(c.streamId) ?? 0) === c.nextOffset)) return true;
-    this.appendConditionsFailed += 1;
     const actual = conditions.map((c): [number, number] => [c.streamId, this.#streamNext.get(c.streamId) ?? 0]);
-    const wrong = conditions.filter((c, i) => actual[i]![1] !== c.nextOffset)
-      .map((c) => `stream ${c.streamId} is at offset ${this.#streamNext.get(c.streamId) ?? 0}, ` +
-        `the append expected ${c.nextOffset}`);
+    const wrong = conditions.flatMap((c, i) => actual[i]![1] === c.nextOffset ? []
+      : [`stream ${c.streamId} is at offset ${actual[i]![1]}, the append expected ${c.nextOffset}`]);
+    if (wrong.length === 0) return true;
+    this.appendConditionsFailed += 1;
     sendAppendError(append.member.writer, append.requestId, 'X2_ERR_APPEND_CONDITION', wrong.join('; '), false,
       actual);
     return false;
