@@ -121,6 +121,9 @@ export class Load {
 
   get ackCount(): number { return this.acks.length; }
 
+  /** Appends sent and not yet answered, over all appenders. */
+  get inflight(): number { return this.#clients.reduce((sum, client) => sum + client.inflight, 0); }
+
   /** Stops appending and waits until every append in flight was answered one way or the other. */
   async stop(): Promise<void> {
     this.#running = false;

@@ -11,7 +11,7 @@ import { Load } from './cluster.ts';
 
 async function scrape(url: string): Promise<Map<string, number>> {
   const values = new Map<string, number>();
-  for (const line of (await (await fetch(url)).text()).split('\n')) {
+  for (const line of (await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text()).split('\n')) {
     const match = /^([a-z0-9_]+)(?:\{[^}]*\})? ([-\d.e+]+)$/.exec(line);
     if (match) values.set(match[1]!, (values.get(match[1]!) ?? 0) + Number(match[2]));
   }
@@ -19,7 +19,8 @@ async function scrape(url: string): Promise<Map<string, number>> {
 }
 
 async function driverOf(url: string): Promise<string | null> {
-  return /^x2_river_driver\{[^}]*driver="([a-z]+)"/m.exec(await (await fetch(url)).text())?.[1] ?? null;
+  const text = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
+  return /^x2_river_driver\{[^}]*driver="([a-z]+)"/m.exec(text)?.[1] ?? null;
 }
 
 const startedMs = Date.now();
@@ -32,6 +33,9 @@ async function main(): Promise<void> {
   const [sequencer, countText, sequencerMetricsUrl, ...metricsUrls] = process.argv.slice(2);
   const count = Number(countText);
   const load = new Load(sequencer!, 2, { streams: 3 });
+  // A slow run says where it is every 10 s (what is acknowledged, what is still in flight).
+  setInterval(() => phase(`progress: ${load.ackCount} acknowledged, ${load.inflight} in flight, ${load.errors} errors`),
+    10_000).unref();
   await waitFor(() => load.ackCount >= count, { timeoutMs: 60_000, what: `${count} acknowledged appends` });
   phase(`${load.ackCount} acknowledged`);
   await load.stop();
@@ -39,7 +43,9 @@ async function main(): Promise<void> {
   const lastSeq = Math.max(...load.acks.map((ack) => ack.seq));
   let naks = 0;
   for (const url of metricsUrls) {
-    await waitFor(async () => ((await scrape(url)).get('x2_commit_durable_seq') ?? 0) >= lastSeq,
+    const durableSeq = async (): Promise<number> =>
+      (await scrape(url).catch(() => new Map<string, number>())).get('x2_commit_durable_seq') ?? 0;
+    await waitFor(async () => await durableSeq() >= lastSeq,
       { timeoutMs: 30_000, what: `${url} durable up to ${lastSeq}` });
     phase(`${url} durable up to ${lastSeq}`);
     naks += (await scrape(url)).get('x2_river_naks_sent_total') ?? 0;
@@ -48,8 +54,10 @@ async function main(): Promise<void> {
   const amplification = (sequencerMetrics.get('x2_river_bytes_sent_total') ?? 0)
     / (sequencerMetrics.get('x2_river_bytes_appended_total') ?? 1);
   const drivers = await Promise.all([sequencerMetricsUrl!, ...metricsUrls].map(driverOf));
-  process.stdout.write(`${JSON.stringify({ acks: load.acks, errors: load.errors, naks, amplification, drivers })}\n`);
-  process.exit(0);
+  // Exit only once the line is written: a pipe may take it in several writes (a CI run once read
+  // it cut at 146 KB when exit followed the write at once).
+  process.stdout.write(`${JSON.stringify({ acks: load.acks, errors: load.errors, naks, amplification, drivers })}\n`,
+    () => process.exit(0));
 }
 
 main().catch((error: unknown) => {

@@ -36,7 +36,8 @@ type DriverResult = {
   phases: string;
 };
 
-function driver(args: string[]): Promise<DriverResult> {
+/** Runs the load driver in n1; its phase lines reach this test's stderr as they come (a slow run shows where it is). */
+function driver(args: string[], deadline: AbortSignal): Promise<DriverResult> {
   const child = network.spawnIn(network.hosts[0]!, process.execPath,
     ['--import', join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs'), join(REPO_ROOT,
       'test/river/netns-driver.ts'), ...args],
@@ -44,15 +45,32 @@ function driver(args: string[]): Promise<DriverResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
+  });
+  const onDeadline = (): void => { child.kill('SIGKILL'); };
+  deadline.addEventListener('abort', onDeadline, { once: true });
   return new Promise((resolve, reject) => {
     // 'close', not 'exit': the exit can come before the last of stdout has been read.
     child.once('close', (code) => {
-      if (code === 0) resolve({ ...JSON.parse(stdout.trim().split('\n').at(-1)!) as DriverResult, phases: stderr });
-      else reject(new Error(`driver exited ${code}: ${stderr.slice(-2000)}`));
+      deadline.removeEventListener('abort', onDeadline);
+      if (code !== 0) {
+        const why = deadline.aborted ? ' (killed at the test deadline)' : '';
+        reject(new Error(`driver exited ${code}${why}: ${stderr.slice(-2000)}`));
+        return;
+      }
+      try {
+        resolve({ ...JSON.parse(stdout.trim().split('\n').at(-1)!) as DriverResult, phases: stderr });
+      } catch (error) {
+        reject(new Error(`driver output is not one JSON line (${stdout.length} chars): ${String(error)}`));
+      }
     });
   });
 }
+
+/** Each case stops itself before vitest's timeout, so its roles are always stopped and their logs printed. */
+const CASE_DEADLINE_MS = 240_000;
 
 describe('river across network namespaces (real multicast over a bridge)', () => {
   const cases = [{ loss: 0.01, mixed: false }, { loss: 0.05, mixed: false }, { loss: 0.2, mixed: false },
@@ -60,6 +78,7 @@ describe('river across network namespaces (real multicast over a bridge)', () =>
   for (const { loss, mixed } of cases) {
     it(`${loss * 100}% of river datagrams dropped by each commit's namespace`
       + (mixed ? ', commit in n3 on the dgram path (X2_NATIVE=0)' : ''), async () => {
+      const deadline = AbortSignal.timeout(CASE_DEADLINE_MS);
       const [n1, n2, n3] = network.hosts as [typeof network.hosts[0], typeof network.hosts[0], typeof network.hosts[0]];
       for (const host of [n2, n3]) {
         network.run(host!, 'iptables', ['-F', 'INPUT']);
@@ -73,19 +92,20 @@ describe('river across network namespaces (real multicast over a bridge)', () =>
       const spawnIn = (host: typeof n1) => (args: string[]) =>
         network.spawnIn(host!, X2_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'],
           env: mixed && host === n3 ? { ...process.env, X2_NATIVE: '0' } : process.env });
-      const roles: Role[] = [await startRole('sequencer', ['sequencer', '--listen', sequencerAddress,
-        '--replication', '2', '--river', 'multicast', '--interface', n1!.address, '--group', group,
-        '--mtu-bytes', '1500'],
-      9400, spawnIn(n1))];
-      for (const [name, host] of [['c2', n2], ['c3', n3]] as const) {
-        roles.push(await startRole(name, ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name),
-          '--member-id', name, '--listen', `${host!.address}:7410`, '--river', 'multicast',
-          '--interface', host!.address], 9400, spawnIn(host)));
-      }
+      const roles: Role[] = [];
       try {
+        const phase = (what: string): void => { process.stderr.write(`netns test: ${what}\n`); };
+        roles.push(await startRole('sequencer', ['sequencer', '--listen', sequencerAddress,
+          '--replication', '2', '--river', 'multicast', '--interface', n1!.address, '--group', group,
+          '--mtu-bytes', '1500'], 9400, spawnIn(n1)));
+        for (const [name, host] of [['c2', n2], ['c3', n3]] as const) {
+          roles.push(await startRole(name, ['commit', '--sequencer', sequencerAddress, '--data', join(dir, name),
+            '--member-id', name, '--listen', `${host!.address}:7410`, '--river', 'multicast',
+            '--interface', host!.address], 9400, spawnIn(host)));
+        }
+        phase('roles started');
         const metricsUrls = [n1, n2, n3].map((host) => `http://${host!.address}:9400/metrics`);
-        const result = await driver([sequencerAddress, '1500', ...metricsUrls]);
-        if (result.phases.length > 0) process.stderr.write(result.phases);
+        const result = await driver([sequencerAddress, '1500', ...metricsUrls], deadline);
         expect(result.errors).toBe(0);
         expect(result.drivers).toEqual(['mmsg', 'mmsg', mixed ? 'dgram' : 'mmsg']);
         expect(result.acks.length).toBeGreaterThanOrEqual(1500);
@@ -95,6 +115,7 @@ describe('river across network namespaces (real multicast over a bridge)', () =>
         // The sequencer goes first; entries after the last acknowledged one (metrics snapshots the
         // roles append) may not have reached both commits, so the comparison stops at the last ack.
         for (const role of roles) await stopRole(role);
+        phase('roles stopped');
         const [first, second] = [await readCommit(join(dir, 'c2')), await readCommit(join(dir, 'c3'))];
         expect(missingAcks(first, result.acks)).toEqual([]);
         expect(missingAcks(second, result.acks)).toEqual([]);
