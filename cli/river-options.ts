@@ -91,7 +91,9 @@ export async function resolveRiver(choice: RiverChoice, interfaceAddress: string
   if (choice === 'unicast') return { mode: 'unicast', interfaceAddress: interfaceAddress ?? null, mtuBytes: 1500,
     reason: '--river unicast' };
   if (choice === 'multicast' && interfaceAddress) {
-    return { mode: 'multicast', interfaceAddress, mtuBytes: 1400, reason: '--river multicast' };
+    // On a loopback address nothing crosses a wire: whole frames, as with auto.
+    const mtuBytes = interfaceAddress.startsWith('127.') ? LOOPBACK_MTU_BYTES : 1400;
+    return { mode: 'multicast', interfaceAddress, mtuBytes, reason: '--river multicast' };
   }
   const report = await runProbe({ x2Version: VERSION, multicastTimeoutMs: 300 });
   const recommended = report.river;

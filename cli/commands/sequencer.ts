@@ -65,7 +65,8 @@ export function sequencerCommand(): Command {
       sequencer: `${flags.listen.host === '0.0.0.0' ? '127.0.0.1' : flags.listen.host}:${sequencer.port}`,
       state: () => sequencer.phase });
     log.info(`listening on ${flags.listen.host}:${sequencer.port}; river ${river.mode}` +
-      (river.mode === 'multicast' ? ` ${flags.group.host}:${flags.group.port} via ${river.interfaceAddress}` : '') +
+      (river.mode === 'multicast' ? ` ${flags.group.host}:${flags.group.port} via ${river.interfaceAddress}`
+        + `, datagrams up to ${flags.mtuBytes ?? river.mtuBytes} bytes` : '') +
       ` (${river.reason}); R=${flags.replication} W=${writeQuorum}; metrics on :${metrics.port}/metrics`);
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();

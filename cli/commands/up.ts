@@ -189,8 +189,11 @@ export function upCommand(): Command {
         supervisor.start({ name, args: [...args, ...riverArgs, '--metrics-port', String(metricsPort)],
           logFile: join(logDir, file), ...(finalExitCodes ? { finalExitCodes } : {}) });
       };
+      // The datagram size goes to the sequencer (the only sender): without it, an explicit
+      // --interface would make it fall back to the 1400-byte default on loopback.
+      const mtuArgs = river.mode === 'multicast' ? ['--mtu-bytes', String(river.mtuBytes)] : [];
       await addChild('sequencer', ['sequencer', '--listen', sequencer, '--replication', String(flags.commits),
-        '--write-quorum', String(writeQuorum), ...groupArgs], 'sequencer.log');
+        '--write-quorum', String(writeQuorum), ...groupArgs, ...mtuArgs], 'sequencer.log');
       for (let index = 1; index <= flags.commits; index++) {
         await addChild(`commit ${index}`, ['commit', '--sequencer', sequencer, '--data', join(dataDir,
           `commit-${index}`),

@@ -6,6 +6,7 @@
  * must exit 2 naming the flag, the value and what is allowed.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UpProcess } from '../harness/cluster.ts';
@@ -41,6 +42,9 @@ describe('x2 up', () => {
   it('restarts a killed child with the reason logged, stops cleanly, and keeps data for the next start', async () => {
     const up = await UpProcess.start([], dataDir);
     started.push(up);
+    // One host: the river is loopback multicast and its datagrams carry whole frames.
+    expect(up.stdout).toMatch(/river +multicast \(one host: loopback multicast/);
+    expect(readFileSync(`${dataDir}/logs/sequencer.log`, 'utf8')).toContain('via 127.0.0.1, datagrams up to 65000 bytes');
     produceLines(up.bootstrap, 'kept', ['a', 'b', 'c']);
     const commitPath = `${dataDir}/commit-1`;
     const [victim] = pidsUnder(commitPath);
