@@ -28,10 +28,16 @@ const config = {
   output: resolve(dist, 'x2.blob'),
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
+  // V8 starts full collections when the old generation outgrows a limit set from the live heap,
+  // which for x2's small heaps (~15 MB) is a few MB: at 100+ MB/s of produce the sequencer and
+  // gateway ran a mark-compact every ~50 ms. A 128 MB initial limit lets the young generation
+  // do the work (BENCHMARKS.md, "V8 old-space limit").
+  execArgv: ['--initial-old-space-size=128'],
   assets,
 };
 writeFileSync(resolve(dist, 'sea-config.json'), JSON.stringify(config, null, 2));
-run(nodeBinary, ['--experimental-sea-config', resolve(dist, 'sea-config.json')]);
+// The code cache is made under the same V8 flags as it runs with, else V8 rejects it at start.
+run(nodeBinary, [...config.execArgv, '--experimental-sea-config', resolve(dist, 'sea-config.json')]);
 const target = resolve(dist, 'x2');
 rmSync(target, { force: true });
 copyFileSync(nodeBinary, target);

@@ -49,7 +49,9 @@ export function selfCommand(): { file: string; prefix: string[] } {
   } catch {
     isSea = false;
   }
-  return isSea ? { file: process.execPath, prefix: [] } : { file: process.execPath, prefix: [process.argv[1] ?? ''] };
+  // Node's own flags (e.g. `node --cpu-prof dist/x2.cjs up`) reach every child too.
+  return isSea ? { file: process.execPath, prefix: [] }
+    : { file: process.execPath, prefix: [...process.execArgv, process.argv[1] ?? ''] };
 }
 
 export class Supervisor {
