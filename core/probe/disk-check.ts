@@ -77,21 +77,27 @@ function percentile(sortedMs: number[], fraction: number): number {
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
-/** Appends FDATASYNC_WRITE_BYTES and fdatasyncs, repeatedly, in a temp file in `dir`. */
-export function measureFdatasync(dir: string): FdatasyncReport {
+/**
+ * Appends FDATASYNC_WRITE_BYTES and fdatasyncs, repeatedly, in a temp file in `dir`: at most
+ * `limits.countMax` syncs, none started after `limits.budgetMs` (the probe's defaults are small;
+ * a benchmark baseline asks for enough samples to make a p99).
+ */
+export function measureFdatasync(dir: string,
+  limits: { countMax: number; budgetMs: number } = { countMax: FDATASYNC_COUNT_MAX, budgetMs: FDATASYNC_BUDGET_MS },
+): FdatasyncReport {
   const file = path.join(dir, `.x2-probe-${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
   const block = Buffer.alloc(FDATASYNC_WRITE_BYTES, 0x78);
   const samplesMs: number[] = [];
   const fd = fs.openSync(file, 'wx', 0o600);
   const startMs = performance.now();
   try {
-    while (samplesMs.length < FDATASYNC_COUNT_MAX) {
+    while (samplesMs.length < limits.countMax) {
       fs.writeSync(fd, block, 0, block.length, samplesMs.length * block.length);
       const syncStartMs = performance.now();
       fs.fdatasyncSync(fd);
       samplesMs.push(performance.now() - syncStartMs);
       // A slow disk gets fewer samples rather than a longer probe: the budget bounds the burst.
-      if (performance.now() - startMs > FDATASYNC_BUDGET_MS) break;
+      if (performance.now() - startMs > limits.budgetMs) break;
     }
   } finally {
     fs.closeSync(fd);
