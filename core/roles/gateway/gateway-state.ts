@@ -89,10 +89,7 @@ export class GatewayState {
 
   /** The RiverMember's deliver hook: one entry in seq order, exactly once. */
   deliver(entry: StoredRiverEntry): void {
-    // The batch is a view of a frame buffer: copy it out, it may stay in the tail cache.
-    const batch = Buffer.allocUnsafe(entry.batch.length);
-    batch.set(entry.batch);
-    this.#pending.push({ ...entry, batch });
+    this.#pending.push({ ...entry, batch: ownBatch(entry.batch) });
     this.#applyCommitted();
   }
 
@@ -216,4 +213,17 @@ export class GatewayState {
       }
     }
   }
+}
+
+/**
+ * The batch as the tail cache may keep it. It is a view of a frame buffer that nothing reuses
+ * (a reassembled frame, a received datagram batch, a link read): a batch that fills at least half
+ * of that buffer is kept as it is (no copy of the big batches that make up the bytes); a smaller
+ * one is copied out, so a few bytes kept long never pin a buffer of megabytes.
+ */
+export function ownBatch(batch: Buffer): Buffer {
+  if (batch.length * 2 >= batch.buffer.byteLength) return batch;
+  const copy = Buffer.allocUnsafe(batch.length);
+  copy.set(batch);
+  return copy;
 }
