@@ -221,7 +221,7 @@ export class GatewayState {
  * of that buffer is kept as it is (no copy of the big batches that make up the bytes); a smaller
  * one is copied out, so a few bytes kept long never pin a buffer of megabytes.
  */
-export function ownBatch(batch: Buffer): Buffer {
+export function ownBatch(batch: Uint8Array): Uint8Array {
   if (batch.length * 2 >= batch.buffer.byteLength) return batch;
   const copy = Buffer.allocUnsafe(batch.length);
   copy.set(batch);
