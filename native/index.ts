@@ -66,7 +66,9 @@ export type NativeAddon = {
     sendBufferBytes: number) => NativeMmsgSender;
   /**
    * Batches are at most `lengths.length` (1-1024) datagrams of at most `datagramBytesMax` bytes:
-   * `onBatch` gets them packed in one new Buffer, their lengths in `lengths` (valid during the call).
+   * `onBatch` gets the receiver's ring (the same Buffer every call, overwritten by the next read)
+   * and the number of slots filled; datagram i is at i * datagramBytesMax, lengths[i] bytes long
+   * (0: skip it). Both are valid only during the call: copy what you keep.
    */
   MmsgReceiver?: new (group: string, port: number, interfaceAddress: string, receiveBufferBytes: number,
     datagramBytesMax: number, lengths: Uint32Array, onBatch: (bytes: Buffer, count: number) => void,

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decodeFrameHeader, entryBytes, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes, readEntries, writeEntry,
-  writeFragments, type RiverEntry,
+  writeFragments, type FrameHeader, type RiverEntry,
 } from './frame.ts';
 import { Reassembler } from './reassembler.ts';
 
@@ -49,25 +49,35 @@ function datagramsOf(frame: Buffer): Buffer[] {
 }
 
 describe('river frames', () => {
-  it('fragment, shuffle, reassemble and decode to the same entries', () => {
+  it('fragment, shuffle, duplicate, reassemble and decode to the same entries, also from a reused ring', () => {
     fc.assert(fc.property(fc.array(entryArbitrary, { minLength: 1, maxLength: 20 }), fc.integer({ min: 64, max: 9000 }),
-      fc.array(fc.nat()), (entries, fragmentBodyBytesMax, shuffle) => {
+      fc.array(fc.nat()), fc.boolean(), (entries, fragmentBodyBytesMax, shuffle, transient) => {
         const datagrams = datagramsOf(frameOf(entries, fragmentBodyBytesMax));
         for (let i = datagrams.length - 1; i > 0; i--) {
           const j = (shuffle[i] ?? 0) % (i + 1);
           [datagrams[i], datagrams[j]] = [datagrams[j]!, datagrams[i]!];
         }
+        if (datagrams.length > 1) datagrams.push(datagrams[(shuffle[0] ?? 0) % datagrams.length]!); // a duplicate
         const reassembler = new Reassembler();
+        // transient: each datagram goes through one scratch buffer, scribbled over after each add.
+        const ring = Buffer.alloc(fragmentBodyBytesMax + FRAME_HEADER_BYTES);
         let complete = null;
-        for (const datagram of datagrams) {
+        for (const original of datagrams) {
+          const datagram = transient ? ring.subarray(0, original.copy(ring)) : original;
           const header = decodeFrameHeader(datagram, 0, datagram.length);
           if (typeof header === 'string') throw new Error(header);
           expect(header.seq).toBe(7);
           expect(header.epoch).toBe(2);
           expect(header.committedSeq).toBe(5);
-          const result = reassembler.add(header, datagram.subarray(FRAME_HEADER_BYTES));
-          if (result) complete = result;
+          const result = reassembler.add(header, datagram.subarray(FRAME_HEADER_BYTES), transient);
+          if (transient) ring.fill(0xee);
+          if (result) {
+            expect(complete).toBeNull();
+            complete = result;
+          }
         }
+        expect(reassembler.pending).toBe(datagrams.length > 1 ? 1 : 0); // the duplicate opened a new one
+        expect(reassembler.heldBytes).toBeGreaterThanOrEqual(0);
         expect(complete).not.toBeNull();
         const decoded = readEntries(complete!.body, entries.length);
         expect(decoded?.map((e) => ({ ...e, batch: Buffer.from(e.batch) })))
@@ -109,5 +119,35 @@ describe('reassembler partial frames', () => {
       { seq: 10, entryCount: 1, missing: [1, 3] }, { seq: 30, entryCount: 1, missing: [1, 3] },
     ]);
     expect(reassembler.partialsIn(11, 30)).toEqual([]);
+  });
+
+  function fragmentsOf(seq: number, bodyBytes: number, fragmentBodyBytesMax: number): Array<[FrameHeader, Buffer]> {
+    const entries = [{ streamId: 1, recordCount: 1, baseOffset: 0, batch: Buffer.alloc(bodyBytes, 7) }];
+    return datagramsOf(frameOf(entries, fragmentBodyBytesMax, seq)).map((datagram) => {
+      const header = decodeFrameHeader(datagram, 0, datagram.length);
+      if (typeof header === 'string') throw new Error(header);
+      return [header, datagram.subarray(FRAME_HEADER_BYTES)];
+    });
+  }
+
+  it('drops a frame whose fragment sizes contradict each other, and counts it', () => {
+    const reassembler = new Reassembler();
+    const [first, second] = fragmentsOf(5, 1000, 300);
+    expect(reassembler.add(first![0], first![1])).toBeNull();
+    expect(reassembler.add(second![0], second![1].subarray(0, 100))).toBeNull(); // not the last: must be 300 long
+    expect(reassembler.malformed).toBe(1);
+    expect(reassembler.pending).toBe(0);
+    expect(reassembler.heldBytes).toBe(0);
+  });
+
+  it('holds at most bytesMax of partial frames, dropping the oldest', () => {
+    const reassembler = new Reassembler(256, 10_000);
+    for (const seq of [1, 2, 3, 4]) {
+      const [first] = fragmentsOf(seq, 12_000, 4000); // a 16,000-byte buffer each... over the bound
+      expect(reassembler.add(first![0], first![1])).toBeNull();
+    }
+    expect(reassembler.pending).toBe(1);
+    expect(reassembler.partialsIn(0, 10).map((p) => p.seq)).toEqual([4]);
+    expect(reassembler.dropped).toBe(3);
   });
 });

@@ -162,7 +162,7 @@ describe('multicast drivers', () => {
     await Promise.resolve();
     // A fresh receiver sees the datagrams, so the closed ones had their chance.
     const witness: Buffer[] = [];
-    const late = await MulticastReceiver.open(group, port, INTERFACE, null, (one) => witness.push(one),
+    const late = await MulticastReceiver.open(group, port, INTERFACE, null, (one) => witness.push(Buffer.from(one)),
       { driver: 'mmsg' });
     for (let i = 0; i < 10; i++) sender.send(datagram(i, 100));
     await waitFor(() => witness.length >= 10, { timeoutMs: 10_000, what: 'the witness receiver' });

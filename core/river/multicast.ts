@@ -189,7 +189,11 @@ export class MulticastReceiver {
     this.#dgram = dgram;
   }
 
-  /** Joins `group` on `interfaceAddress`; rejects with the socket error (ENODEV: no such interface). */
+  /**
+   * Joins `group` on `interfaceAddress`; rejects with the socket error (ENODEV: no such interface).
+   * `onDatagram`'s buffer is valid only during the call (the native driver reads into a reused
+   * ring): copy what you keep.
+   */
   static async open(group: string, port: number, interfaceAddress: string, loss: LossGenerator | null,
     onDatagram: (datagram: Buffer) => void, options: ReceiverOptions = {}): Promise<MulticastReceiver> {
     const driver = options.driver ?? multicastDriver().name;
@@ -205,13 +209,12 @@ export class MulticastReceiver {
       const datagramBytesMax = Math.min(DATAGRAM_BYTES_MAX, Math.max(576, options.datagramBytesMax
         ?? DATAGRAM_BYTES_MAX));
       receiver.#native = new (mmsgClasses().MmsgReceiver)(group, port, interfaceAddress, RECEIVE_BUFFER_BYTES,
-        datagramBytesMax, lengths, (bytes, count) => {
+        datagramBytesMax, lengths, (ring, count) => {
           receiver.batchesReceived += 1;
-          let position = 0;
           for (let i = 0; i < count; i++) {
-            const end = position + lengths[i]!;
-            const datagram = bytes.subarray(position, end);
-            position = end;
+            if (lengths[i] === 0) continue; // truncated by the kernel: counted natively, NAKed later
+            const start = i * datagramBytesMax;
+            const datagram = ring.subarray(start, start + lengths[i]!);
             if (loss?.shouldDrop()) continue;
             receiver.datagramsReceived += 1;
             receiver.bytesReceived += datagram.length;

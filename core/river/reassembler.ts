@@ -1,60 +1,110 @@
 /**
  * Reassembles fragmented river frames: fragments of one frame share (epoch, seq) and arrive as
  * separate datagrams, possibly out of order or not at all. It sits between frame decoding and the
- * gap tracker. Single-fragment frames pass through without copying.
+ * gap tracker. Every fragment but the last carries the same number of body bytes (writeFragments),
+ * so the first one to arrive sizes the frame's buffer and each is copied to its place on arrival:
+ * one copy per byte, and the fragment may come from a reused receive ring. A single-fragment frame
+ * passes through as it is, or copied when its bytes are `transient` (the ring).
  *
- * Bounds: at most `framesMax` partial frames; when full, the oldest (lowest seq) is dropped, and
- * the gap tracker NAKs it later. Invariant: a completed body has exactly the fragments' bytes, in
- * fragment order.
+ * Bounds: at most `framesMax` partial frames and `bytesMax` bytes held by them; past either, the
+ * oldest (lowest seq) is dropped and the gap tracker NAKs it later. Invariant: a completed body
+ * has exactly the fragments' bytes, in fragment order.
  */
 import type { FrameHeader } from './frame.ts';
 
 type Partial = {
-  epoch: number; entryCount: number; fragmentCount: number; received: number; bytes: number;
-  chunks: Array<Buffer | undefined>;
+  epoch: number; entryCount: number; fragmentCount: number; received: number;
+  /** Which fragments arrived. */
+  have: Uint8Array;
+  /** Body bytes of every fragment but the last; 0 until one of them arrived. */
+  fragmentBytes: number;
+  /** fragmentCount x fragmentBytes once fragmentBytes is known. */
+  whole: Buffer | null;
+  /** The last fragment, kept (copied) until the frame's size is known. */
+  last: Buffer | null;
+  lastBytes: number;
+  /** Bytes this partial holds (its buffer, or the kept last fragment). */
+  heldBytes: number;
 };
 
 export type CompleteFrame = { seq: number; epoch: number; entryCount: number; body: Buffer };
 
+/** Bytes of partial frames held at most, by default: a few large frames with lost fragments. */
+export const REASSEMBLY_BYTES_MAX = 64 * 1024 * 1024;
+
 export class Reassembler {
   readonly framesMax: number;
+  readonly bytesMax: number;
   readonly #partials = new Map<number, Partial>();
+  #heldBytes = 0;
   dropped = 0;
+  /** Fragments that contradicted their frame's other fragments (sizes); the frame is dropped. */
+  malformed = 0;
 
-  constructor(framesMax = 256) {
+  constructor(framesMax = 256, bytesMax = REASSEMBLY_BYTES_MAX) {
     this.framesMax = framesMax;
+    this.bytesMax = bytesMax;
   }
 
-  /** Feeds one fragment; returns the complete frame when this was its last missing fragment. */
-  add(header: FrameHeader, body: Buffer): CompleteFrame | null {
+  /**
+   * Feeds one fragment; returns the complete frame when this was its last missing fragment.
+   * `transient`: `body` is overwritten after this call (a receive ring), so nothing keeps it.
+   */
+  add(header: FrameHeader, body: Buffer, transient = false): CompleteFrame | null {
     if (header.fragmentCount === 1) {
-      return { seq: header.seq, epoch: header.epoch, entryCount: header.entryCount, body };
+      return { seq: header.seq, epoch: header.epoch, entryCount: header.entryCount,
+        body: transient ? Buffer.from(body) : body };
     }
     let partial = this.#partials.get(header.seq);
     if (partial && (partial.epoch !== header.epoch || partial.fragmentCount !== header.fragmentCount)) {
-      this.#partials.delete(header.seq);
+      this.#forget(header.seq, partial);
       partial = undefined;
     }
     if (!partial) {
       if (this.#partials.size >= this.framesMax) this.#dropOldest();
       partial = { epoch: header.epoch, entryCount: header.entryCount, fragmentCount: header.fragmentCount,
-        received: 0, bytes: 0,
-        chunks: new Array<Buffer | undefined>(header.fragmentCount) };
+        received: 0, have: new Uint8Array(header.fragmentCount), fragmentBytes: 0, whole: null, last: null,
+        lastBytes: 0, heldBytes: 0 };
       this.#partials.set(header.seq, partial);
     }
-    if (partial.chunks[header.fragmentIndex] !== undefined) return null;
-    partial.chunks[header.fragmentIndex] = body;
-    partial.received += 1;
-    partial.bytes += body.length;
-    if (partial.received < partial.fragmentCount) return null;
-    this.#partials.delete(header.seq);
-    const whole = Buffer.allocUnsafe(partial.bytes);
-    let position = 0;
-    for (const chunk of partial.chunks) {
-      chunk!.copy(whole, position);
-      position += chunk!.length;
+    const index = header.fragmentIndex;
+    if (index >= partial.fragmentCount || partial.have[index] === 1) return null;
+    const isLast = index === partial.fragmentCount - 1;
+    if (!isLast && partial.fragmentBytes === 0) {
+      if (body.length === 0) return this.#reject(header.seq, partial);
+      partial.fragmentBytes = body.length;
+      this.#hold(partial, partial.fragmentCount * body.length);
+      partial.whole = Buffer.allocUnsafe(partial.fragmentCount * body.length);
+      if (partial.last) {
+        if (partial.last.length > partial.fragmentBytes) return this.#reject(header.seq, partial);
+        partial.last.copy(partial.whole, (partial.fragmentCount - 1) * partial.fragmentBytes);
+        this.#hold(partial, -partial.last.length);
+        partial.last = null;
+      }
     }
-    return { seq: header.seq, epoch: partial.epoch, entryCount: partial.entryCount, body: whole };
+    if (isLast) {
+      if (partial.whole) {
+        if (body.length > partial.fragmentBytes) return this.#reject(header.seq, partial);
+        body.copy(partial.whole, index * partial.fragmentBytes);
+      } else {
+        partial.last = Buffer.from(body);
+        this.#hold(partial, body.length);
+      }
+      partial.lastBytes = body.length;
+    } else {
+      if (body.length !== partial.fragmentBytes) return this.#reject(header.seq, partial);
+      body.copy(partial.whole!, index * partial.fragmentBytes);
+    }
+    partial.have[index] = 1;
+    partial.received += 1;
+    if (partial.received < partial.fragmentCount) {
+      while (this.#heldBytes > this.bytesMax && this.#partials.size > 1) this.#dropOldest();
+      return null;
+    }
+    this.#forget(header.seq, partial);
+    const bytes = (partial.fragmentCount - 1) * partial.fragmentBytes + partial.lastBytes;
+    return { seq: header.seq, epoch: partial.epoch, entryCount: partial.entryCount,
+      body: partial.whole!.subarray(0, bytes) };
   }
 
   /**
@@ -66,7 +116,7 @@ export class Reassembler {
     for (const [seq, partial] of this.#partials) {
       if (seq < fromSeq || seq >= toSeq) continue;
       const missing: number[] = [];
-      for (let i = 0; i < partial.fragmentCount; i++) if (partial.chunks[i] === undefined) missing.push(i);
+      for (let i = 0; i < partial.fragmentCount; i++) if (partial.have[i] === 0) missing.push(i);
       found.push({ seq, entryCount: partial.entryCount, missing });
     }
     return found.sort((a, b) => a.seq - b.seq);
@@ -74,15 +124,37 @@ export class Reassembler {
 
   /** Forgets partial frames below `seq` (already delivered by another path). */
   discardBelow(seq: number): void {
-    for (const key of this.#partials.keys()) if (key < seq) this.#partials.delete(key);
+    for (const [key, partial] of this.#partials) if (key < seq) this.#forget(key, partial);
   }
 
   get pending(): number { return this.#partials.size; }
 
+  /** Bytes held by partial frames. */
+  get heldBytes(): number { return this.#heldBytes; }
+
+  #hold(partial: Partial, bytes: number): void {
+    partial.heldBytes += bytes;
+    this.#heldBytes += bytes;
+  }
+
+  #forget(seq: number, partial: Partial): void {
+    this.#partials.delete(seq);
+    this.#heldBytes -= partial.heldBytes;
+    partial.heldBytes = 0;
+  }
+
+  /** A fragment whose size contradicts its frame's: drop the frame (NAKed whole later). */
+  #reject(seq: number, partial: Partial): null {
+    this.malformed += 1;
+    this.#forget(seq, partial);
+    return null;
+  }
+
   #dropOldest(): void {
     let oldest = Infinity;
     for (const key of this.#partials.keys()) if (key < oldest) oldest = key;
-    this.#partials.delete(oldest);
+    const partial = this.#partials.get(oldest);
+    if (partial) this.#forget(oldest, partial);
     this.dropped += 1;
   }
 }

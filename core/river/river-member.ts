@@ -197,15 +197,18 @@ export class RiverMember {
     if (this.#multicast && this.#multicastKey === key) return;
     this.#multicast?.close();
     this.#multicast = await MulticastReceiver.open(welcome.group!, welcome.port, interfaceAddress, this.options.loss,
-      (datagram) => this.#onFrames(datagram), { datagramBytesMax: welcome.mtu, onError: (error) =>
+      (datagram) => this.#onFrames(datagram, true), { datagramBytesMax: welcome.mtu, onError: (error) =>
         this.options.log.limited('warn', 'multicast', `multicast receive: ${error.code ?? error.message}`) });
     this.#multicastKey = key;
     this.options.log.info(`joined ${key} with the ${this.#multicast.driver} driver, receive buffer `
       + `${this.#multicast.receiveBufferBytes} bytes`);
   }
 
-  /** One or more frames back to back (a datagram holds one; a link message may hold several). */
-  #onFrames(bytes: Buffer): void {
+  /**
+   * One or more frames back to back (a datagram holds one; a link message may hold several).
+   * `transient`: the bytes are the multicast receive ring's, overwritten after this call.
+   */
+  #onFrames(bytes: Buffer, transient = false): void {
     let position = 0;
     while (position < bytes.length) {
       const header = decodeFrameHeader(bytes, position, bytes.length - position);
@@ -225,7 +228,7 @@ export class RiverMember {
           this.#lastKnownSeq = Math.max(this.#lastKnownSeq, header.seq);
         } else {
           if (header.kind === FRAME_KIND.retransmit) this.retransmitsReceived += 1;
-          const frame = this.#reassembler.add(header, bytes.subarray(position + FRAME_HEADER_BYTES, end));
+          const frame = this.#reassembler.add(header, bytes.subarray(position + FRAME_HEADER_BYTES, end), transient);
           if (frame) {
             // Only a complete frame proves its seqs exist: the first fragment of a large frame
             // arrives before the rest, and must not look like a gap.

@@ -3,9 +3,10 @@
 // MmsgSender sends many datagrams with one sendmmsg call: JS hands over one buffer with the
 // datagrams' offsets and lengths (the sequencer's batch of frames and fragments for one turn of
 // the event loop), so no JS object is made per datagram. MmsgReceiver reads with recvmmsg into a
-// fixed ring of `batchMax` slots of `datagramBytesMax` bytes, reused for every read, and hands JS
-// one packed copy of each batch (one allocation per wake-up, never a reference into the ring, so
-// whatever JS keeps stays valid). Readiness comes from a libuv poll handle on the socket, on the
+// fixed ring of `batchMax` slots of `datagramBytesMax` bytes, one Buffer made at open and reused
+// for every read, and hands JS that Buffer: datagram i sits at slot i, valid only during the
+// callback (JS copies what it keeps: no allocation and no copy per wake-up here, the receiver's
+// reassembly is the one copy). Readiness comes from a libuv poll handle on the socket, on the
 // main thread: no reader thread, no queue between threads, no locks; a JS callback can close the
 // receiver and nothing runs after that.
 //
@@ -251,8 +252,9 @@ struct PollHandle {
 
 // new MmsgReceiver(group, port, interfaceAddress, receiveBufferBytes, datagramBytesMax, lengths: Uint32Array,
 //                  onBatch(bytes: Buffer, count), onError(error))
-// A batch is at most lengths.length datagrams; their lengths are written to `lengths`, their bytes
-// packed back to back in `bytes`.
+// A batch is at most lengths.length datagrams: datagram i is at i * datagramBytesMax in `bytes` (the
+// ring, the same Buffer every call, overwritten by the next read), its length in lengths[i]; 0 marks
+// a slot to skip (a datagram larger than datagramBytesMax, truncated by the kernel).
 class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -307,7 +309,9 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
     if (setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof membership) != 0) {
       { Fail(env, "setsockopt(IP_ADD_MEMBERSHIP)"); return; }
     }
-    ring_.resize(static_cast<size_t>(batchMax_) * slotBytes_);
+    Napi::Buffer<uint8_t> ring = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(batchMax_) * slotBytes_);
+    ringData_ = ring.Data();
+    ring_ = Napi::Persistent(ring);
     messages_.resize(batchMax_);
     vectors_.resize(batchMax_);
     uv_loop_t* loop = nullptr;
@@ -383,7 +387,7 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
       return;
     }
     for (uint32_t i = 0; i < batchMax_; i++) {
-      vectors_[i].iov_base = ring_.data() + static_cast<size_t>(i) * slotBytes_;
+      vectors_[i].iov_base = ringData_ + static_cast<size_t>(i) * slotBytes_;
       vectors_[i].iov_len = slotBytes_;
       std::memset(&messages_[i], 0, sizeof messages_[i]);
       messages_[i].msg_hdr.msg_iov = &vectors_[i];
@@ -400,27 +404,21 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
     }
     if (count == 0) return;
     batches_ += 1;
-    size_t packedBytes = 0;
-    for (int i = 0; i < count; i++) {
-      // Larger than datagramBytesMax: a frame we cannot read whole; dropped and counted, NAKed later.
-      if ((messages_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) truncated_ += 1;
-      else packedBytes += messages_[i].msg_len;
-    }
     uint32_t* lengths = lengths_.Value().Data();
-    Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, packedBytes);
-    uint8_t* packed = bytes.Data();
     uint32_t kept = 0;
     for (int i = 0; i < count; i++) {
-      const mmsghdr& message = messages_[i];
-      if ((message.msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;
-      std::memcpy(packed, ring_.data() + static_cast<size_t>(i) * slotBytes_, message.msg_len);
-      packed += message.msg_len;
-      lengths[kept] = message.msg_len;
-      kept += 1;
+      // Larger than datagramBytesMax: a frame we cannot read whole; dropped and counted, NAKed later.
+      if ((messages_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+        truncated_ += 1;
+        lengths[i] = 0;
+      } else {
+        lengths[i] = messages_[i].msg_len;
+        kept += 1;
+      }
     }
     datagrams_ += kept;
     if (kept == 0) return;
-    CallJs(onBatch_, {bytes, Napi::Number::New(env, kept)});
+    CallJs(onBatch_, {ring_.Value(), Napi::Number::New(env, static_cast<uint32_t>(count))});
   }
 
   void CallJs(const Napi::FunctionReference& function, std::initializer_list<napi_value> args) {
@@ -460,6 +458,8 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
     onBatch_.Reset();
     onError_.Reset();
     lengths_.Reset();
+    ring_.Reset();
+    ringData_ = nullptr;
     if (asyncContext_ != nullptr) napi_async_destroy(info.Env(), asyncContext_);
     asyncContext_ = nullptr;
     Unref();
@@ -471,7 +471,9 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
   PollHandle* handle_ = nullptr;
   uint32_t slotBytes_ = 0;
   uint32_t batchMax_ = 0;
-  std::vector<uint8_t> ring_;
+  // The ring is a JS Buffer (handed to onBatch); its memory does not move while referenced.
+  Napi::Reference<Napi::Buffer<uint8_t>> ring_;
+  uint8_t* ringData_ = nullptr;
   std::vector<mmsghdr> messages_;
   std::vector<iovec> vectors_;
   Napi::Reference<Napi::Uint32Array> lengths_;

@@ -44,7 +44,8 @@ describe('x2 up', () => {
     started.push(up);
     // One host: the river is loopback multicast and its datagrams carry whole frames.
     expect(up.stdout).toMatch(/river +multicast \(one host: loopback multicast/);
-    expect(readFileSync(`${dataDir}/logs/sequencer.log`, 'utf8')).toContain('via 127.0.0.1, datagrams up to 65000 bytes');
+    expect(readFileSync(`${dataDir}/logs/sequencer.log`, 'utf8'))
+      .toContain('via 127.0.0.1, datagrams up to 65000 bytes');
     produceLines(up.bootstrap, 'kept', ['a', 'b', 'c']);
     const commitPath = `${dataDir}/commit-1`;
     const [victim] = pidsUnder(commitPath);
