@@ -35,6 +35,30 @@ describe('crc32c', () => {
     }));
   });
 
+  it('the native addon agrees on large inputs (its three-chain blocks of 3 x 256 and 3 x 8192 bytes)', () => {
+    const addon = nativeAddon();
+    expect(addon).not.toBeNull();
+    fc.assert(fc.property(fc.integer({ min: 0, max: 120_000 }), fc.nat(), fc.nat(), fc.nat(),
+      (length, seed, a, b) => {
+        const bytes = Buffer.allocUnsafe(length);
+        let x = seed | 1;
+        for (let i = 0; i < length; i++) {
+          x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+          bytes[i] = x & 0xff;
+        }
+        const start = length === 0 ? 0 : a % Math.min(length, 64); // unaligned starts too
+        const end = start + (length - start === 0 ? 0 : b % (length - start + 1));
+        const crc = addon!.crc32c(bytes, 0, start, end);
+        expect(crc).toBe(crc32cJs(bytes, 0, start, end));
+        const cut = start + Math.floor((end - start) / 3);
+        expect(addon!.crc32c(bytes, addon!.crc32c(bytes, 0, start, cut), cut, end)).toBe(crc);
+      }), { numRuns: 200 });
+    for (const length of [767, 768, 769, 24_575, 24_576, 24_577, 3 * 24_576 + 3 * 256 + 7]) {
+      const bytes = Buffer.alloc(length, 0xa5);
+      expect(addon!.crc32c(bytes, 0, 0, length), `length ${length}`).toBe(crc32cJs(bytes));
+    }
+  });
+
   it('the native addon rejects ranges outside the buffer', () => {
     const addon = nativeAddon();
     expect(addon).not.toBeNull();
