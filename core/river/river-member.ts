@@ -74,10 +74,13 @@ export class RiverMember {
   // Counters (exported as metrics by the role).
   framesReceived = 0;
   bytesReceived = 0;
-  framesRefused = 0;
+  #framesRefused = 0;
   naksSent = 0;
   retransmitsReceived = 0;
   entriesRepaired = 0;
+
+  /** Frames refused: bad CRC, another epoch or river, fragments whose sizes contradict their frame. */
+  get framesRefused(): number { return this.#framesRefused + this.#reassembler.malformed; }
   duplicatesDropped = 0;
 
   constructor(options: MemberOptions, hooks: MemberHooks) {
@@ -213,7 +216,7 @@ export class RiverMember {
     while (position < bytes.length) {
       const header = decodeFrameHeader(bytes, position, bytes.length - position);
       if (typeof header === 'string') {
-        this.framesRefused += 1;
+        this.#framesRefused += 1;
         this.options.log.limited('warn', `frame-${header}`, `refused a river frame: ${header}`);
         return;
       }
@@ -221,7 +224,7 @@ export class RiverMember {
       this.framesReceived += 1;
       this.bytesReceived += end - position;
       if (header.epoch !== this.#epoch || header.riverId !== this.welcome?.riverId || !this.#live && !this.#repairing) {
-        this.framesRefused += 1;
+        this.#framesRefused += 1;
       } else {
         this.committedSeq = Math.max(this.committedSeq, header.committedSeq);
         if (header.kind === FRAME_KIND.heartbeat) {
@@ -245,7 +248,7 @@ export class RiverMember {
   readonly #deliverFrame = (frame: CompleteFrame, skipEntries: number): void => {
     const entries = readEntries(frame.body, frame.entryCount);
     if (!entries) {
-      this.framesRefused += 1;
+      this.#framesRefused += 1;
       return;
     }
     for (let i = skipEntries; i < entries.length; i++) {

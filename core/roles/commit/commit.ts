@@ -89,8 +89,8 @@ export class Commit {
       () => member.framesReceived);
     counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)',
       () => member.bytesReceived);
-    counterFrom(registry, 'x2_river_frames_refused_total', 'frames refused (bad CRC, other epoch)',
-      () => member.framesRefused);
+    counterFrom(registry, 'x2_river_frames_refused_total',
+      'frames refused (bad CRC, other epoch, inconsistent fragments)', () => member.framesRefused);
     counterFrom(registry, 'x2_river_naks_sent_total', 'NAKs sent to the sequencer', () => member.naksSent);
     counterFrom(registry, 'x2_river_retransmits_received_total', 'retransmitted frames received',
       () => member.retransmitsReceived);
