@@ -48,6 +48,10 @@ export const INDEX_BATCH_ENTRIES_MAX = 524_288;
 export const INDEX_BATCH_ENTRIES_MIN = 262_144;
 export const INDEX_LAG_MS_MAX = 1000;
 export const PENDING_ENTRIES_MAX = 1_000_000;
+/** Entries an index write packs between two yields to the event loop (~1-2 ms of work). */
+export const INDEX_BUILD_YIELD_ENTRIES = 4096;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** A sparse seq -> position key at most every this many bytes of a segment (readBySeq). */
 const SEQ_INDEX_INTERVAL_BYTES = 64 * 1024;
 const INDEX_RETRY_MS = 500;
@@ -456,6 +460,8 @@ export class StoreIndex {
     let count = 0;
     let last = NO_SERIAL;
     for (let serial = tail.head; serial < tail.tail && count < INDEX_BATCH_ENTRIES_MAX; serial++) {
+      // Yields as below; entries appended meanwhile are after `serial` and join this write if durable.
+      if (count > 0 && count % INDEX_BUILD_YIELD_ENTRIES === 0) await yieldToLoop();
       // One write never spans two segments: retention deletes a segment's parts by write seq.
       if (tail.seq(serial) > this.#durableSeq || tail.segment(serial) !== segment) break;
       const stream = tail.owner(serial);
@@ -497,13 +503,22 @@ export class StoreIndex {
         partStart = end;
         inPart = 0;
       };
-      touched.forEach((stream, streamIndex) => {
+      let sinceYield = 0;
+      for (let streamIndex = 0; streamIndex < touched.length; streamIndex++) {
+        const stream = touched[streamIndex]!;
         const before = stream.indexed;
         const after: IndexedStream = { ...before, logStartOffset: stream.logStartOffset };
         let serial = stream.pendingFirst;
         const firstOffset = tail.baseOffset(serial);
         for (let i = 0; i < stream.batchCount; i++, serial = tail.nextInStream(serial)) {
           assert(serial !== NO_SERIAL);
+          // A write of tens of thousands of entries would hold the loop for tens of ms (the commit's
+          // river and durable reports wait): yield now and then. Appends meanwhile only extend the
+          // tail; what this write reads (its entries, the streams' first pending) stays put.
+          if (++sinceYield >= INDEX_BUILD_YIELD_ENTRIES) {
+            sinceYield = 0;
+            await yieldToLoop();
+          }
           const maxTimestampMs = tail.maxTimestampMs(serial);
           writePartEntry(parts, partStart, inPart, tail.streamId(serial), tail.baseOffset(serial),
             tail.recordCount(serial), tail.frameBytes(serial), segment, tail.position(serial), tail.seq(serial),
@@ -530,7 +545,7 @@ export class StoreIndex {
         } else {
           changes.push({ stream, span: stream.span, isOpen: true, entries: stream.spanEntries + stream.batchCount });
         }
-      });
+      }
       closePart();
       if (newMembers.length > 0) {
         ops.push({ type: 'put', key: membershipKey(segment, writeSeq),
