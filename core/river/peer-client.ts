@@ -4,7 +4,9 @@
  * holds. One link per client; requests are answered in order.
  *
  * Bounds: one answer is at most `bytesMax` of entries (plus at least one entry); the client holds
- * at most `inflightMax` requests.
+ * at most `inflightMax` requests; a request not answered within `requestTimeoutMs` (connecting
+ * included) closes the link and fails every request on it, so a silent or unreachable peer costs
+ * a repair or a history read seconds, never a wedged member (a TCP connect alone may wait ~2 min).
  */
 import { connect, type Socket } from 'node:net';
 import { X2Error } from '../base/errors.ts';
@@ -12,6 +14,9 @@ import { writeU64 } from './frame.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import { MESSAGE, readEntriesMessage, unpackBody, type ErrorBody, type StoredRiverEntry } from './messages.ts';
 import { parseHostPort } from './address.ts';
+
+/** How long a read may wait for its answer, connecting included. */
+export const PEER_REQUEST_TIMEOUT_MS = 10_000;
 
 type Waiter = { requestId: number; resolve: (entries: StoredRiverEntry[]) => void; reject: (error: Error) => void };
 
@@ -23,9 +28,11 @@ export class PeerClient {
   readonly #ready: Promise<void>;
   #nextRequestId = 1;
   #failure: Error | null = null;
+  readonly #requestTimeoutMs: number;
 
-  constructor(address: string) {
+  constructor(address: string, options: { requestTimeoutMs?: number } = {}) {
     this.address = address;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? PEER_REQUEST_TIMEOUT_MS;
     const { host, port } = parseHostPort(address);
     this.#socket = connect({ host, port, noDelay: true });
     this.#writer = new LinkWriter(this.#socket);
@@ -48,14 +55,24 @@ export class PeerClient {
 
   /** Entries with seq >= fromSeq, in seq order ([] when the peer has none). */
   async readBySeq(fromSeq: number, bytesMax: number): Promise<StoredRiverEntry[]> {
-    await this.#ready;
-    if (this.#socket.destroyed) throw new X2Error('X2_ERR_IO', `peer ${this.address} is not connected`);
-    const requestId = this.#nextRequestId++;
-    const { buffer, position } = this.#writer.reserve(MESSAGE.readSeq, 16);
-    buffer.writeUInt32LE(requestId, position);
-    writeU64(buffer, position + 4, fromSeq);
-    buffer.writeUInt32LE(bytesMax, position + 12);
-    return new Promise((resolve, reject) => this.#waiters.push({ requestId, resolve, reject }));
+    const timer = setTimeout(() => this.#socket.destroy(new X2Error('X2_ERR_IO',
+      `peer ${this.address}: no answer within ${this.#requestTimeoutMs} ms`, { retriable: true })),
+    this.#requestTimeoutMs);
+    try {
+      await this.#ready;
+      if (this.#socket.destroyed) {
+        throw this.#failure ?? new X2Error('X2_ERR_IO', `peer ${this.address} is not connected`);
+      }
+      const requestId = this.#nextRequestId++;
+      const { buffer, position } = this.#writer.reserve(MESSAGE.readSeq, 16);
+      buffer.writeUInt32LE(requestId, position);
+      writeU64(buffer, position + 4, fromSeq);
+      buffer.writeUInt32LE(bytesMax, position + 12);
+      return await new Promise<StoredRiverEntry[]>((resolve, reject) => this.#waiters.push({ requestId, resolve,
+        reject }));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   close(): void { this.#socket.destroy(); }
