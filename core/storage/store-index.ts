@@ -51,6 +51,9 @@ export const PENDING_ENTRIES_MAX = 1_000_000;
 /** Entries an index write packs between two yields to the event loop (~1-2 ms of work). */
 export const INDEX_BUILD_YIELD_ENTRIES = 4096;
 
+/** LevelDB operations added to an index write between two yields to the event loop. */
+const INDEX_WRITE_YIELD_OPS = 256;
+
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** A sparse seq -> position key at most every this many bytes of a segment (readBySeq). */
 const SEQ_INDEX_INTERVAL_BYTES = 64 * 1024;
@@ -564,7 +567,7 @@ export class StoreIndex {
       ops.push({ type: 'put', key: segmentKey(segment), value: i64Value(segmentMaxMs) });
       ops.push({ type: 'put', key: tagOnlyKey(TAG.checkpoint), value: encodeCheckpoint({
         segment, position: tail.position(last) + tail.frameBytes(last), seq: tail.seq(last) }) });
-      await this.db.batch(ops);
+      await this.#writeOps(ops);
       isWritten = true;
       if (expired !== undefined) this.#summaryKeys.shift();
       this.#summaryKeys.push(summaryKey(writeSeq));
@@ -605,6 +608,26 @@ export class StoreIndex {
       tail.owner(tail.head)?.dropPendingHead(tail);
       tail.shift();
     }
+  }
+
+  /**
+   * Writes `ops` as one atomic LevelDB batch, built op by op (a chained batch) with a yield to the
+   * event loop every INDEX_WRITE_YIELD_OPS ops: handing them all over in one call held a commit's
+   * loop for 5-14 ms.
+   */
+  async #writeOps(ops: BatchOp[]): Promise<void> {
+    const batch = this.db.batch();
+    try {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        if (op.type === 'put') batch.put(op.key, op.value); else batch.del(op.key);
+        if ((i + 1) % INDEX_WRITE_YIELD_OPS === 0) await yieldToLoop();
+      }
+    } catch (error) {
+      await batch.close().catch(() => undefined);
+      throw error;
+    }
+    await batch.write();
   }
 
   /**
