@@ -14,6 +14,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { Log } from '../../base/log.ts';
+import { REPLAY_STALL_MS, waitWhileProgressing } from '../../base/wait-progress.ts';
 import { ControlState, type ApplyOutcome } from '../../control/control-state.ts';
 import { KafkaWriter } from '../../kafka/codec/writer.ts';
 import { counterFrom, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
@@ -132,13 +133,13 @@ export class Gateway {
   }
 
   /** Starts the role; resolves once the river is replayed and the Kafka port listens. */
-  static async start(options: GatewayOptions, replayTimeoutMs = 600_000): Promise<Gateway> {
+  static async start(options: GatewayOptions, replayStallMs = REPLAY_STALL_MS): Promise<Gateway> {
     const gateway = new Gateway(options);
     gateway.member.start();
     gateway.#timers.push(setInterval(() => {
       gateway.state.advanceCommitted(Math.max(gateway.member.committedSeq, gateway.appender.committedSeq));
     }, COMMITTED_POLL_MS));
-    await gateway.#waitReplayed(replayTimeoutMs);
+    await gateway.#waitReplayed(replayStallMs);
     await new Promise<void>((resolve, reject) => {
       gateway.#server.once('error', reject);
       gateway.#server.listen(options.listenPort, options.listenHost, () => {
@@ -162,14 +163,23 @@ export class Gateway {
     return typeof address === 'object' && address ? address.port : 0;
   }
 
-  async #waitReplayed(timeoutMs: number): Promise<void> {
-    const deadlineMs = Date.now() + timeoutMs;
-    for (;;) {
-      const welcome = this.member.welcome;
-      if (welcome && this.member.live && this.state.appliedSeq >= welcome.headSeq && this.appender.connected) return;
-      if (Date.now() > deadlineMs) throw new Error(`river replay did not finish within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  /**
+   * Until the river is applied up to the welcomed head. A large store takes long (every stored
+   * entry is read from a commit): no deadline while the applied seq advances, progress logged
+   * every 10 s, a failure after REPLAY_STALL_MS without any.
+   */
+  async #waitReplayed(stallMs: number): Promise<void> {
+    await waitWhileProgressing({
+      what: 'river replay', stallMs, progress: () => this.state.appliedSeq,
+      isDone: () => {
+        const welcome = this.member.welcome;
+        return welcome !== null && this.member.live && this.state.appliedSeq >= welcome.headSeq
+          && this.appender.connected;
+      },
+      abortReason: () => (this.#closing ? 'stopped while replaying' : null),
+      report: (appliedSeq) => this.log.info(
+        `replaying the river: applied seq ${appliedSeq} of ${this.member.welcome?.headSeq ?? '?'}`),
+    });
   }
 
   /** Stops serving; a clean stop appends a `left` record first so the others stop listing it. */

@@ -33,6 +33,7 @@
  */
 import { X2Error } from '../../base/errors.ts';
 import type { Log } from '../../base/log.ts';
+import { REPLAY_STALL_MS, waitWhileProgressing } from '../../base/wait-progress.ts';
 import { ControlState } from '../../control/control-state.ts';
 import { encodeControlRecord } from '../../control/control-records.ts';
 import { INTERNAL_TOPICS, parseSidecarTopicName, sidecarTopicName } from '../../control/topic-name.ts';
@@ -174,11 +175,11 @@ export class Sidecar {
   }
 
   /** Starts an instance; resolves once it has joined its group (or has ended). */
-  static async start(options: SidecarOptions, replayTimeoutMs = 600_000): Promise<Sidecar> {
+  static async start(options: SidecarOptions, replayStallMs = REPLAY_STALL_MS): Promise<Sidecar> {
     const sidecar = new Sidecar(options);
     sidecar.member.start();
     try {
-      await sidecar.#waitReplayed(replayTimeoutMs);
+      await sidecar.#waitReplayed(replayStallMs);
       // A sync point: once this heartbeat is applied, everything sequenced before it is too, so
       // topics, members and checkpoints are current. (A heartbeat of a non-member changes nothing.)
       await sidecar.#appendInternal(SIDECARS_STREAM_ID,
@@ -251,19 +252,19 @@ export class Sidecar {
     this.#end(end);
   }
 
-  async #waitReplayed(timeoutMs: number): Promise<void> {
-    const deadlineMs = Date.now() + timeoutMs;
-    for (;;) {
-      const welcome = this.member.welcome;
-      if (welcome && this.member.live && this.appliedSeq >= welcome.headSeq && this.appender.connected
-        && this.groupAppender.connected) return;
-      if (this.#ended) throw new Error('stopped while replaying');
-      if (Date.now() > deadlineMs) {
-        throw new X2Error('X2_ERR_SEQUENCER_UNAVAILABLE', `river replay did not finish within ${timeoutMs} ms`,
-          { retriable: true });
-      }
-      await delay(20);
-    }
+  /** Until the river is applied up to the welcomed head: no deadline while it advances. */
+  async #waitReplayed(stallMs: number): Promise<void> {
+    await waitWhileProgressing({
+      what: 'river replay', stallMs, progress: () => this.appliedSeq,
+      isDone: () => {
+        const welcome = this.member.welcome;
+        return welcome !== null && this.member.live && this.appliedSeq >= welcome.headSeq && this.appender.connected
+          && this.groupAppender.connected;
+      },
+      abortReason: () => (this.#ended ? 'stopped while replaying' : null),
+      report: (appliedSeq) => this.options.log.info(
+        `replaying the river: applied seq ${appliedSeq} of ${this.member.welcome?.headSeq ?? '?'}`),
+    });
   }
 
   /** Creates the --to and dead-letter topics when missing; records their partition streams. */
