@@ -4,6 +4,7 @@
  * and a program see one truth. Pure: report in, text out.
  */
 import { formatBytes } from '../base/units.ts';
+import { RECEIVE_BUFFER_BYTES } from '../river/multicast.ts';
 import type { InterfaceFlags, ProbeReport, ProbedInterface } from './report.ts';
 
 function flagWords(flags: InterfaceFlags): string {
@@ -89,6 +90,11 @@ export function formatProbeText(report: ProbeReport): string {
     : `  sendmmsg/recvmmsg               ${mmsg.sendmmsgUsable ? 'usable' : 'NOT usable'}/`
       + `${mmsg.recvmmsgUsable ? 'usable' : 'NOT usable'} (${mmsg.receivedCount}/${mmsg.sentCount} datagrams`
       + ` on loopback${mmsg.reason ? `; ${mmsg.reason}` : ''})`);
+  // River receivers ask for RECEIVE_BUFFER_BYTES; only root (SO_RCVBUFFORCE) gets past rmem_max.
+  if (limits.rmemMaxBytes !== null && limits.rmemMaxBytes < RECEIVE_BUFFER_BYTES) {
+    lines.push(`  advice                          river receivers ask for ${formatBytes(RECEIVE_BUFFER_BYTES)} of `
+      + `receive buffer, capped by rmem_max unless root: sysctl -w net.core.rmem_max=${RECEIVE_BUFFER_BYTES}`);
+  }
 
   lines.push('', 'host');
   lines.push(`  kernel       ${host.kernelRelease} ${host.kernelVersion}`);

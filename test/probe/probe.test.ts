@@ -193,6 +193,10 @@ describe('x2 probe text and --data', () => {
     for (const entry of report.interfaces) expect(text.stdout).toMatch(new RegExp(`^  ${entry.name} `, 'm'));
     expect(text.stdout).toMatch(/^native {5}addon loaded from embedded asset x2native\.node$/m);
     expect(text.stdout).toContain(`net.core.rmem_max               ${report.limits.rmemMaxBytes}`);
+    // Advice to raise rmem_max exactly when it is below what river receivers ask for (32 MiB).
+    const advice = `sysctl -w net.core.rmem_max=${32 * 1024 * 1024}`;
+    if ((report.limits.rmemMaxBytes ?? Infinity) < 32 * 1024 * 1024) expect(text.stdout).toContain(advice);
+    else expect(text.stdout).not.toContain(advice);
     const fallback = runX2(['probe'], { bare: true, env: { X2_NATIVE: '0' } });
     expect(fallback.stdout).toMatch(/^native {5}JS fallback: disabled by X2_NATIVE=0$/m);
   });
