@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { benchBatch } from './delivery-check.ts';
 import type { LinkWriter } from './link.ts';
 import { LINK_HEADER_BYTES } from './link.ts';
-import { APPEND_CONDITIONS_MAX, readAppend, readAppendIf, sendAppend, sendAppendIf } from './messages.ts';
+import {
+  APPEND_CONDITIONS_MAX, BATCH_HEADER_BYTES, readAppend, readAppendIf, readEntriesMessage, readEntryHeadersMessage,
+  sendAppend, sendAppendIf, sendEntries, sendEntryHeaders,
+} from './messages.ts';
 
 /** A writer that keeps the payload of the one message reserved on it. */
 function capture(): { writer: LinkWriter; payload: () => Buffer } {
@@ -59,5 +62,40 @@ describe('append messages', () => {
     const hugeOffset = Buffer.from(good);
     hugeOffset.writeUInt32LE(0xffffffff, 6 + 4 + 4); // high word of nextOffset: past a safe integer
     expect(readAppendIf(hugeOffset)).toBeNull();
+  });
+});
+
+describe('entry messages', () => {
+  const stored = [
+    { streamId: 3, recordCount: 1, baseOffset: 5, batch: benchBatch(200, 3), seq: 10, epoch: 2 },
+    { streamId: 1024, recordCount: 1, baseOffset: 7, batch: benchBatch(5000, 4), seq: 11, epoch: 2 },
+  ];
+
+  it('ENTRY_HEADERS keeps internal batches whole and cuts user batches to their header, with their length', () => {
+    const message = capture();
+    sendEntryHeaders(message.writer, 9, stored, (streamId) => streamId < 1024);
+    const decoded = readEntryHeadersMessage(message.payload());
+    expect(decoded?.requestId).toBe(9);
+    const [internal, user] = decoded!.entries;
+    expect(internal).toMatchObject({ streamId: 3, seq: 10, epoch: 2, baseOffset: 5 });
+    expect(internal!.batchBytes).toBeUndefined();
+    expect(Buffer.from(internal!.batch).equals(stored[0]!.batch)).toBe(true);
+    expect(user).toMatchObject({ streamId: 1024, seq: 11, baseOffset: 7, batchBytes: stored[1]!.batch.length });
+    expect(Buffer.from(user!.batch).equals(stored[1]!.batch.subarray(0, BATCH_HEADER_BYTES))).toBe(true);
+    expect(message.payload().length).toBeLessThan(stored[0]!.batch.length + 200);
+    // ENTRIES still carries everything whole.
+    const whole = capture();
+    sendEntries(whole.writer, 9, stored);
+    expect(readEntriesMessage(whole.payload())?.entries.map((e) => e.batch.length))
+      .toEqual(stored.map((e) => e.batch.length));
+  });
+
+  it('ENTRY_HEADERS that is cut short or claims more than its whole batch decodes to null', () => {
+    const message = capture();
+    sendEntryHeaders(message.writer, 9, stored, () => false);
+    const payload = Buffer.from(message.payload());
+    expect(readEntryHeadersMessage(payload.subarray(0, payload.length - 1))).toBeNull();
+    payload.writeUInt32LE(10, 6 + 12); // the first entry's whole length below what it carries
+    expect(readEntryHeadersMessage(payload)).toBeNull();
   });
 });

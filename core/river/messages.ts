@@ -40,6 +40,8 @@ export const MESSAGE = {
   ready: 16,
   nakFragments: 17,
   appendIf: 18,
+  readSeqHeaders: 19,
+  entryHeaders: 20,
 } as const;
 
 export type MemberRole = 'commit' | 'subscriber' | 'appender';
@@ -188,7 +190,14 @@ export function sendAppended(writer: LinkWriter, requestId: number, firstSeq: nu
   for (let i = 0; i < baseOffsets.length; i++) writeU64(buffer, position + 14 + 8 * i, baseOffsets[i]!);
 }
 
-export type StoredRiverEntry = RiverEntry & { seq: number; epoch: number };
+export type StoredRiverEntry = RiverEntry & {
+  seq: number; epoch: number;
+  /** Set by a header-only read (ENTRY_HEADERS): `batch` is the batch's first bytes, this its whole length. */
+  batchBytes?: number;
+};
+
+/** What a header-only read keeps of a batch: the RecordBatch v2 header (offsets, timestamps, producer). */
+export const BATCH_HEADER_BYTES = 61;
 
 export function sendEntries(writer: LinkWriter, requestId: number, entries: readonly StoredRiverEntry[]): void {
   let bytes = 6;
@@ -219,6 +228,51 @@ export function readEntriesMessage(payload: Buffer): { requestId: number; entrie
     const [entry] = readEntries(payload.subarray(cursor + 12, end), 1) ?? [];
     if (!entry) return null;
     entries.push({ ...entry, seq, epoch });
+    cursor = end;
+  }
+  return cursor === payload.length ? { requestId: payload.readUInt32LE(0), entries } : null;
+}
+
+/**
+ * ENTRY_HEADERS, the answer to READ_SEQ_HEADERS: like ENTRIES, but each entry carries its whole
+ * batch length and only the batch's first BATCH_HEADER_BYTES, unless `whole(streamId)`. A gateway
+ * replaying the river needs every batch's header (its index and producer table) and only the
+ * internal streams whole.
+ */
+export function sendEntryHeaders(writer: LinkWriter, requestId: number, entries: readonly StoredRiverEntry[],
+  whole: (streamId: number) => boolean): void {
+  const kept = (entry: StoredRiverEntry): Uint8Array =>
+    whole(entry.streamId) ? entry.batch : entry.batch.subarray(0, Math.min(BATCH_HEADER_BYTES, entry.batch.length));
+  let bytes = 6;
+  for (const entry of entries) bytes += 16 + ENTRY_HEADER_BYTES + kept(entry).length;
+  const { buffer, position } = writer.reserve(MESSAGE.entryHeaders, bytes);
+  buffer.writeUInt32LE(requestId >>> 0, position);
+  buffer.writeUInt16LE(entries.length, position + 4);
+  let cursor = position + 6;
+  for (const entry of entries) {
+    writeU64(buffer, cursor, entry.seq);
+    buffer.writeUInt32LE(entry.epoch >>> 0, cursor + 8);
+    buffer.writeUInt32LE(entry.batch.length, cursor + 12);
+    cursor = writeEntry(buffer, cursor + 16, { ...entry, batch: kept(entry) });
+  }
+}
+
+export function readEntryHeadersMessage(payload: Buffer): { requestId: number; entries: StoredRiverEntry[] } | null {
+  if (payload.length < 6) return null;
+  const count = payload.readUInt16LE(4);
+  const entries: StoredRiverEntry[] = [];
+  let cursor = 6;
+  for (let i = 0; i < count; i++) {
+    if (cursor + 16 + ENTRY_HEADER_BYTES > payload.length) return null;
+    const seq = readU64(payload, cursor);
+    const epoch = payload.readUInt32LE(cursor + 8);
+    const wholeBytes = payload.readUInt32LE(cursor + 12);
+    const keptBytes = payload.readUInt32LE(cursor + 16 + 16);
+    const end = cursor + 16 + ENTRY_HEADER_BYTES + keptBytes;
+    if (end > payload.length || seq < 0 || keptBytes > wholeBytes) return null;
+    const [entry] = readEntries(payload.subarray(cursor + 16, end), 1) ?? [];
+    if (!entry) return null;
+    entries.push(keptBytes < wholeBytes ? { ...entry, seq, epoch, batchBytes: wholeBytes } : { ...entry, seq, epoch });
     cursor = end;
   }
   return cursor === payload.length ? { requestId: payload.readUInt32LE(0), entries } : null;

@@ -12,7 +12,9 @@ import { connect, type Socket } from 'node:net';
 import { X2Error } from '../base/errors.ts';
 import { writeU64 } from './frame.ts';
 import { LinkReader, LinkWriter } from './link.ts';
-import { MESSAGE, readEntriesMessage, unpackBody, type ErrorBody, type StoredRiverEntry } from './messages.ts';
+import {
+  MESSAGE, readEntriesMessage, readEntryHeadersMessage, unpackBody, type ErrorBody, type StoredRiverEntry,
+} from './messages.ts';
 import { parseHostPort } from './address.ts';
 
 /** How long a read may wait for its answer, connecting included. */
@@ -54,7 +56,20 @@ export class PeerClient {
   }
 
   /** Entries with seq >= fromSeq, in seq order ([] when the peer has none). */
-  async readBySeq(fromSeq: number, bytesMax: number): Promise<StoredRiverEntry[]> {
+  readBySeq(fromSeq: number, bytesMax: number): Promise<StoredRiverEntry[]> {
+    return this.#read(MESSAGE.readSeq, fromSeq, bytesMax);
+  }
+
+  /**
+   * The same entries, each user batch cut to its header (`batchBytes` holds its whole length),
+   * internal streams whole: what a gateway's replay needs. `bytesMax` bounds the bytes the peer
+   * reads from its store, not the (much smaller) answer.
+   */
+  readHeadersBySeq(fromSeq: number, bytesMax: number): Promise<StoredRiverEntry[]> {
+    return this.#read(MESSAGE.readSeqHeaders, fromSeq, bytesMax);
+  }
+
+  async #read(type: number, fromSeq: number, bytesMax: number): Promise<StoredRiverEntry[]> {
     const timer = setTimeout(() => this.#socket.destroy(new X2Error('X2_ERR_IO',
       `peer ${this.address}: no answer within ${this.#requestTimeoutMs} ms`, { retriable: true })),
     this.#requestTimeoutMs);
@@ -64,7 +79,7 @@ export class PeerClient {
         throw this.#failure ?? new X2Error('X2_ERR_IO', `peer ${this.address} is not connected`);
       }
       const requestId = this.#nextRequestId++;
-      const { buffer, position } = this.#writer.reserve(MESSAGE.readSeq, 16);
+      const { buffer, position } = this.#writer.reserve(type, 16);
       buffer.writeUInt32LE(requestId, position);
       writeU64(buffer, position + 4, fromSeq);
       buffer.writeUInt32LE(bytesMax, position + 12);
@@ -83,8 +98,8 @@ export class PeerClient {
       this.#socket.destroy(new Error('peer answered out of order'));
       return;
     }
-    if (type === MESSAGE.entries) {
-      const decoded = readEntriesMessage(payload);
+    if (type === MESSAGE.entries || type === MESSAGE.entryHeaders) {
+      const decoded = type === MESSAGE.entries ? readEntriesMessage(payload) : readEntryHeadersMessage(payload);
       if (decoded) waiter.resolve(decoded.entries); else waiter.reject(new Error('malformed ENTRIES from peer'));
     } else if (type === MESSAGE.readError) {
       const body = unpackBody<ErrorBody>(payload.subarray(4));

@@ -28,6 +28,8 @@ import { PeerClient } from './peer-client.ts';
 import { Reassembler, type CompleteFrame } from './reassembler.ts';
 
 export const REPAIR_BYTES_MAX = 1024 * 1024;
+/** Stored bytes a header-only repair read covers per request (its answer is a small part of it). */
+export const REPAIR_HEADER_READ_BYTES = 4 * 1024 * 1024;
 /** Missing ranges NAKed per check: several losses in flight cost one round trip, not one each. */
 export const NAK_RANGES_MAX = 32;
 
@@ -50,6 +52,11 @@ export type MemberOptions = {
   nakRetryMs?: number;
   /** Subscribers: report the delivered seq as the "durable" seq (once per turn of the loop). */
   reportDelivered?: boolean;
+  /**
+   * Repairs from peers read user batches as headers only (entries carry `batchBytes`); internal
+   * streams come whole. A gateway needs no more to rebuild its state, and reads history later.
+   */
+  repairHeadersOnly?: boolean;
   log: Log;
 };
 
@@ -328,7 +335,9 @@ export class RiverMember {
         const client = new PeerClient(peer);
         try {
           while (this.#nextDeliverSeq < toSeq) {
-            const entries = await client.readBySeq(this.#nextDeliverSeq, REPAIR_BYTES_MAX);
+            const entries = this.options.repairHeadersOnly
+              ? await client.readHeadersBySeq(this.#nextDeliverSeq, REPAIR_HEADER_READ_BYTES)
+              : await client.readBySeq(this.#nextDeliverSeq, REPAIR_BYTES_MAX);
             if (entries.length === 0 || entries[0]!.seq !== this.#nextDeliverSeq) break;
             for (const entry of entries) {
               if (entry.seq >= toSeq) break;

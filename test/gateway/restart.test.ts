@@ -4,7 +4,8 @@
  * SIGKILL and restarted, and records produced afterwards must follow the earlier ones; then the
  * coordinator gateway is killed, and the other gateway must take the group over with its
  * committed offsets (a new member resumes exactly after them) and still list the topics; the
- * killed gateway, restarted, replays the river and serves the same records.
+ * killed gateway, restarted, replays the river (header-only reads from the commits, checked on
+ * their metrics) and serves the same records (history reads, whole).
  */
 import { spawnSync } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
@@ -72,5 +73,14 @@ describe('single-role failures', () => {
       '%s\\n'],
       { encoding: 'utf8', timeout: 30_000 }).stdout.trim().split('\n');
     expect(all).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'c-gateway-0', 'c-gateway-1']);
+    // The restarted gateways replayed from the commits with header-only reads (their batches
+    // above came from history reads, whole).
+    let headerReads = 0;
+    for (const commit of ['commit-1', 'commit-2']) {
+      const port = [...cluster.log(commit).matchAll(/metrics on :(\d+)\/metrics/g)].at(-1)?.[1];
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      headerReads += Number(/^x2_commit_peer_header_reads_total(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? 0);
+    }
+    expect(headerReads).toBeGreaterThan(0);
   }, 240_000);
 });

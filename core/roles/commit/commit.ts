@@ -19,11 +19,12 @@ import { mkdirSync } from 'node:fs';
 import { pack } from 'msgpackr';
 import { X2Error } from '../../base/errors.ts';
 import type { Log } from '../../base/log.ts';
+import { FIRST_USER_STREAM_ID } from '../../control/topic-name.ts';
 import { counterFrom, Gauge, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
 import { readU64 } from '../../river/frame.ts';
 import { LinkReader, LinkWriter } from '../../river/link.ts';
 import type { LossGenerator } from '../../river/loss-generator.ts';
-import { MESSAGE, sendEntries, type Hello, type RiverMode, type StoredRiverEntry,
+import { MESSAGE, sendEntries, sendEntryHeaders, type Hello, type RiverMode, type StoredRiverEntry,
   type Welcome } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import { announceRiverDriver } from '../../river/multicast-driver.ts';
@@ -66,6 +67,8 @@ export class Commit {
   #listen = '';
   readonly #dataId: string;
   peerReads = 0;
+  /** Of those, header-only reads (a gateway replaying the river). */
+  peerHeaderReads = 0;
 
   private constructor(options: CommitOptions, store: Store, server: Server) {
     this.options = options;
@@ -97,6 +100,8 @@ export class Commit {
     counterFrom(registry, 'x2_river_repaired_entries_total', 'entries repaired from a peer commit',
       () => member.entriesRepaired);
     counterFrom(registry, 'x2_commit_peer_reads_total', 'read requests served to peers', () => this.peerReads);
+    counterFrom(registry, 'x2_commit_peer_header_reads_total',
+      'of those, header-only reads (user batches cut to their header: gateway replays)', () => this.peerHeaderReads);
     gaugeFrom(registry, 'x2_commit_durable_seq', 'highest seq durable in this store', () => store.durableSeq);
     gaugeFrom(registry, 'x2_commit_last_seq', 'highest seq appended to this store', () => store.lastSeq);
     gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard from the river',
@@ -223,7 +228,7 @@ export class Commit {
     const writer = new LinkWriter(socket);
     let chain = Promise.resolve();
     const reader = new LinkReader((type, payload) => {
-      if (type !== MESSAGE.readSeq || payload.length !== 16) {
+      if ((type !== MESSAGE.readSeq && type !== MESSAGE.readSeqHeaders) || payload.length !== 16) {
         socket.destroy();
         return;
       }
@@ -234,8 +239,13 @@ export class Commit {
       chain = chain.then(async () => {
         this.peerReads += 1;
         try {
-          const entries = fromSeq < 1 ? [] : await this.store.readBySeq(fromSeq, bytesMax);
-          sendEntries(writer, requestId, entries.slice(0, ENTRIES_PER_ANSWER_MAX));
+          const entries = (fromSeq < 1 ? [] : await this.store.readBySeq(fromSeq, bytesMax))
+            .slice(0, ENTRIES_PER_ANSWER_MAX);
+          if (type === MESSAGE.readSeq) sendEntries(writer, requestId, entries);
+          else {
+            this.peerHeaderReads += 1;
+            sendEntryHeaders(writer, requestId, entries, (streamId) => streamId < FIRST_USER_STREAM_ID);
+          }
         } catch (error) {
           sendReadError(writer, requestId, { code: error instanceof X2Error ? error.code : 'X2_ERR_IO',
             message: String(error), retriable: true });

@@ -157,12 +157,18 @@ export class GatewayState {
       this.streams.set(entry.streamId, log);
     }
     const maxTimestampMs = readInt64(batch, BATCH_MAX_TIMESTAMP_POSITION);
-    log.add(entry.baseOffset, entry.recordCount, entry.seq, maxTimestampMs, batch.length);
+    log.add(entry.baseOffset, entry.recordCount, entry.seq, maxTimestampMs, entry.batchBytes ?? batch.length);
     if (entry.streamId < 1024) return;
     const producerId = readInt64(batch, BATCH_PRODUCER_ID_POSITION);
     if (producerId >= 0) {
       this.producers.commit(entry.streamId, producerId, batch.readInt16BE(BATCH_PRODUCER_EPOCH_POSITION),
         batch.readInt32BE(BATCH_BASE_SEQUENCE_POSITION), entry.recordCount, entry.baseOffset, maxTimestampMs);
+    }
+    if (entry.batchBytes !== undefined) {
+      // Only the header came (a replay or a repair from a commit): nothing to cache, and the
+      // cache must stay one unbroken run of the stream's newest batches, so what it held goes.
+      if (log.cache.length > log.cacheHead) this.cache.dropStream(log);
+      return;
     }
     this.cache.add(log, {
       streamId: entry.streamId, seq: entry.seq, baseOffset: entry.baseOffset,

@@ -99,7 +99,7 @@ export class Gateway {
       onCommittedSeq: (committedSeq) => this.state.advanceCommitted(committedSeq) });
     this.member = new RiverMember({
       sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress, listen: null,
-      loss: null, log: options.log,
+      loss: null, log: options.log, repairHeadersOnly: true,
     }, {
       hello: () => Promise.resolve({ role: 'subscriber', memberId: `gateway-${options.nodeId}` }),
       welcome: (welcome) => Promise.resolve(this.state.welcome(welcome)),
