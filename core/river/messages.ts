@@ -200,37 +200,11 @@ export type StoredRiverEntry = RiverEntry & {
 export const BATCH_HEADER_BYTES = 61;
 
 export function sendEntries(writer: LinkWriter, requestId: number, entries: readonly StoredRiverEntry[]): void {
-  let bytes = 6;
-  for (const entry of entries) bytes += 12 + ENTRY_HEADER_BYTES + entry.batch.length;
-  const { buffer, position } = writer.reserve(MESSAGE.entries, bytes);
-  buffer.writeUInt32LE(requestId >>> 0, position);
-  buffer.writeUInt16LE(entries.length, position + 4);
-  let cursor = position + 6;
-  for (const entry of entries) {
-    writeU64(buffer, cursor, entry.seq);
-    buffer.writeUInt32LE(entry.epoch >>> 0, cursor + 8);
-    cursor = writeEntry(buffer, cursor + 12, entry);
-  }
+  writeStoredEntries(writer, MESSAGE.entries, requestId, entries, null);
 }
 
 export function readEntriesMessage(payload: Buffer): { requestId: number; entries: StoredRiverEntry[] } | null {
-  if (payload.length < 6) return null;
-  const count = payload.readUInt16LE(4);
-  const entries: StoredRiverEntry[] = [];
-  let cursor = 6;
-  for (let i = 0; i < count; i++) {
-    if (cursor + 12 + ENTRY_HEADER_BYTES > payload.length) return null;
-    const seq = readU64(payload, cursor);
-    const epoch = payload.readUInt32LE(cursor + 8);
-    const batchBytes = payload.readUInt32LE(cursor + 12 + 16);
-    const end = cursor + 12 + ENTRY_HEADER_BYTES + batchBytes;
-    if (end > payload.length || seq < 0) return null;
-    const [entry] = readEntries(payload.subarray(cursor + 12, end), 1) ?? [];
-    if (!entry) return null;
-    entries.push({ ...entry, seq, epoch });
-    cursor = end;
-  }
-  return cursor === payload.length ? { requestId: payload.readUInt32LE(0), entries } : null;
+  return readStoredEntries(payload, false);
 }
 
 /**
@@ -241,36 +215,52 @@ export function readEntriesMessage(payload: Buffer): { requestId: number; entrie
  */
 export function sendEntryHeaders(writer: LinkWriter, requestId: number, entries: readonly StoredRiverEntry[],
   whole: (streamId: number) => boolean): void {
-  const kept = (entry: StoredRiverEntry): Uint8Array =>
-    whole(entry.streamId) ? entry.batch : entry.batch.subarray(0, Math.min(BATCH_HEADER_BYTES, entry.batch.length));
+  writeStoredEntries(writer, MESSAGE.entryHeaders, requestId, entries, whole);
+}
+
+export function readEntryHeadersMessage(payload: Buffer): { requestId: number; entries: StoredRiverEntry[] } | null {
+  return readStoredEntries(payload, true);
+}
+
+/**
+ * ENTRIES and ENTRY_HEADERS: requestId u32, count u16, then per entry seq u64, epoch u32, (with
+ * `whole` given: the whole batch length u32), the entry (header and the batch bytes kept).
+ */
+function writeStoredEntries(writer: LinkWriter, type: number, requestId: number,
+  entries: readonly StoredRiverEntry[], whole: ((streamId: number) => boolean) | null): void {
+  const prefixBytes = whole ? 16 : 12;
+  const kept = (entry: StoredRiverEntry): Uint8Array => !whole || whole(entry.streamId) ? entry.batch
+    : entry.batch.subarray(0, Math.min(BATCH_HEADER_BYTES, entry.batch.length));
   let bytes = 6;
-  for (const entry of entries) bytes += 16 + ENTRY_HEADER_BYTES + kept(entry).length;
-  const { buffer, position } = writer.reserve(MESSAGE.entryHeaders, bytes);
+  for (const entry of entries) bytes += prefixBytes + ENTRY_HEADER_BYTES + kept(entry).length;
+  const { buffer, position } = writer.reserve(type, bytes);
   buffer.writeUInt32LE(requestId >>> 0, position);
   buffer.writeUInt16LE(entries.length, position + 4);
   let cursor = position + 6;
   for (const entry of entries) {
     writeU64(buffer, cursor, entry.seq);
     buffer.writeUInt32LE(entry.epoch >>> 0, cursor + 8);
-    buffer.writeUInt32LE(entry.batch.length, cursor + 12);
-    cursor = writeEntry(buffer, cursor + 16, { ...entry, batch: kept(entry) });
+    if (whole) buffer.writeUInt32LE(entry.batch.length, cursor + 12);
+    cursor = writeEntry(buffer, cursor + prefixBytes, { ...entry, batch: kept(entry) });
   }
 }
 
-export function readEntryHeadersMessage(payload: Buffer): { requestId: number; entries: StoredRiverEntry[] } | null {
+function readStoredEntries(payload: Buffer, withWholeBytes: boolean):
+  { requestId: number; entries: StoredRiverEntry[] } | null {
   if (payload.length < 6) return null;
+  const prefixBytes = withWholeBytes ? 16 : 12;
   const count = payload.readUInt16LE(4);
   const entries: StoredRiverEntry[] = [];
   let cursor = 6;
   for (let i = 0; i < count; i++) {
-    if (cursor + 16 + ENTRY_HEADER_BYTES > payload.length) return null;
+    if (cursor + prefixBytes + ENTRY_HEADER_BYTES > payload.length) return null;
     const seq = readU64(payload, cursor);
     const epoch = payload.readUInt32LE(cursor + 8);
-    const wholeBytes = payload.readUInt32LE(cursor + 12);
-    const keptBytes = payload.readUInt32LE(cursor + 16 + 16);
-    const end = cursor + 16 + ENTRY_HEADER_BYTES + keptBytes;
+    const keptBytes = payload.readUInt32LE(cursor + prefixBytes + 16);
+    const wholeBytes = withWholeBytes ? payload.readUInt32LE(cursor + 12) : keptBytes;
+    const end = cursor + prefixBytes + ENTRY_HEADER_BYTES + keptBytes;
     if (end > payload.length || seq < 0 || keptBytes > wholeBytes) return null;
-    const [entry] = readEntries(payload.subarray(cursor + 16, end), 1) ?? [];
+    const [entry] = readEntries(payload.subarray(cursor + prefixBytes, end), 1) ?? [];
     if (!entry) return null;
     entries.push(keptBytes < wholeBytes ? { ...entry, seq, epoch, batchBytes: wholeBytes } : { ...entry, seq, epoch });
     cursor = end;
