@@ -24,9 +24,6 @@ import { Log } from '../../core/base/log.ts';
 import { parseBytes, parseDurationMs } from '../../core/base/units.ts';
 import { processCpuSeconds } from '../../core/bench/river-cpu.ts';
 import { measureFdatasync } from '../../core/probe/disk-check.ts';
-
-/** The fdatasync baseline: up to 5000 syncs in one second, enough for a p99. */
-const FDATASYNC_BASELINE_LIMITS = { countMax: 5000, budgetMs: 1000 };
 import type { HostPort } from '../../core/river/address.ts';
 import { AppendClient, type AppendHandler } from '../../core/river/append-client.ts';
 import { BENCH_BATCH_BYTES_MIN, BENCH_STREAM_BASE, benchBatch, DeliveryCheck, setBenchCounter,
@@ -37,6 +34,9 @@ import { multicastDriver } from '../../core/river/multicast-driver.ts';
 import { RiverMember } from '../../core/river/river-member.ts';
 import { Store } from '../../core/storage/store.ts';
 import { hostPortParser, integerParser, interfaceParser, lossParser } from '../river-options.ts';
+
+/** The fdatasync baseline: up to 5000 syncs in one second, enough for a p99. */
+const FDATASYNC_BASELINE_LIMITS = { countMax: 5000, budgetMs: 1000 };
 
 type BenchFlags = {
   receivers: number; receiversKind: 'commit' | 'subscriber'; appenders: number; entryBytes: number; duration: number;
