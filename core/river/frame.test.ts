@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeFrameHeader, entryBytes, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes, readEntries, writeEntry,
-  writeFragments, type FrameHeader, type RiverEntry,
+  decodeFrameHeader, entryBytes, FragmentWriter, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes, readEntries,
+  writeEntry, writeFragments, type FrameHeader, type RiverEntry,
 } from './frame.ts';
 import { Reassembler } from './reassembler.ts';
 
@@ -83,6 +83,37 @@ describe('river frames', () => {
         expect(decoded?.map((e) => ({ ...e, batch: Buffer.from(e.batch) })))
           .toEqual(entries.map((e) => ({ ...e, batch: Buffer.from(e.batch) })));
       }));
+  });
+
+  it('entries written straight into fragments equal the assembled body cut into fragments, patched fields and all', () => {
+    const batchArbitrary = fc.uint8Array({ minLength: 61, maxLength: 2000 });
+    const patchedArbitrary = fc.record({ streamId: fc.nat(2 ** 32 - 1), recordCount: fc.integer({ min: 1, max: 1000 }),
+      baseOffset: fc.nat(2 ** 50), batch: batchArbitrary });
+    const writer = new FragmentWriter(); // one writer reused, like the sequencer's
+    fc.assert(fc.property(fc.array(patchedArbitrary, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 5000 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.nat(100), (entries, fragmentBodyBytesMax, leaderEpoch, offset) => {
+        const originals = entries.map((entry) => Buffer.from(entry.batch));
+        // Expected: the old way, the body assembled with the two RecordBatch fields patched, then cut.
+        const patched = entries.map((entry) => {
+          const batch = Buffer.from(entry.batch);
+          batch.writeBigInt64BE(BigInt(entry.baseOffset), 0);
+          batch.writeInt32BE(leaderEpoch, 12);
+          return { ...entry, batch };
+        });
+        const header = { kind: FRAME_KIND.data, entryCount: entries.length, riverId: 3, epoch: 2, seq: 9,
+          committedSeq: 4 } as const;
+        const body = encodeBody(patched);
+        const expected = Buffer.alloc(fragmentedBytes(body.length, fragmentBodyBytesMax));
+        writeFragments(expected, 0, body, header, fragmentBodyBytesMax);
+        const target = Buffer.alloc(offset + expected.length + 10, 0xaa);
+        writer.begin(target, offset, body.length, fragmentBodyBytesMax);
+        for (const entry of entries) writer.putEntry(entry, leaderEpoch);
+        expect(writer.finish(header)).toBe(offset + expected.length);
+        expect(target.subarray(offset, offset + expected.length).equals(expected)).toBe(true);
+        expect(target.subarray(0, offset).every((byte) => byte === 0xaa)).toBe(true);
+        expect(target.subarray(offset + expected.length).every((byte) => byte === 0xaa)).toBe(true);
+        entries.forEach((entry, i) => expect(Buffer.from(entry.batch).equals(originals[i]!)).toBe(true)); // not patched
+      }), { numRuns: 300 });
   });
 
   it('refuses any single flipped bit', () => {

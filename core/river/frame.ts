@@ -197,21 +197,94 @@ export function readEntries(body: Buffer, entryCount: number): RiverEntry[] | nu
  * fragment. The caller sized `target` with `fragmentedBytes`.
  */
 export function writeFragments(
-  target: Buffer, position: number, body: Buffer, header: Omit<FrameHeader,
-    'fragmentIndex' | 'fragmentCount' | 'bodyBytes'>,
-  fragmentBodyBytesMax: number,
+  target: Buffer, position: number, body: Buffer, header: FragmentsHeader, fragmentBodyBytesMax: number,
 ): number {
-  const fragmentCount = Math.max(1, Math.ceil(body.length / fragmentBodyBytesMax));
-  assert(fragmentCount <= FRAGMENT_COUNT_MAX, 'too many fragments');
-  let cursor = position;
-  for (let fragmentIndex = 0; fragmentIndex < fragmentCount; fragmentIndex++) {
-    const start = fragmentIndex * fragmentBodyBytesMax;
-    const end = Math.min(body.length, start + fragmentBodyBytesMax);
-    body.copy(target, cursor + FRAME_HEADER_BYTES, start, end);
-    writeFrameHeader(target, cursor, { ...header, fragmentIndex, fragmentCount, bodyBytes: end - start });
-    cursor += FRAME_HEADER_BYTES + end - start;
+  const writer = new FragmentWriter();
+  writer.begin(target, position, body.length, fragmentBodyBytesMax);
+  writer.put(body, 0, body.length);
+  return writer.finish(header);
+}
+
+export type FragmentsHeader = Omit<FrameHeader, 'fragmentIndex' | 'fragmentCount' | 'bodyBytes'>;
+
+/** RecordBatch v2 bytes the sequencer patches: baseOffset i64 at 0, partitionLeaderEpoch i32 at 12. */
+const PATCHED_BATCH_BYTES = 16;
+
+/**
+ * Writes a DATA body straight into its fragments at `target[position..]`, leaving room for each
+ * fragment's header: the sequencer encodes entries directly into its retransmit ring, so a body is
+ * never assembled apart and copied again. `begin`, then `put`/`putEntry` exactly `bodyBytes`, then
+ * `finish` writes the headers (their CRCs need the bodies in place). One writer is reused.
+ */
+export class FragmentWriter {
+  #target: Buffer = Buffer.alloc(0);
+  #position = 0;
+  #bodyBytes = 0;
+  #fragmentBodyBytesMax = 1;
+  #written = 0;
+  readonly #scratch = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + PATCHED_BATCH_BYTES);
+
+  begin(target: Buffer, position: number, bodyBytes: number, fragmentBodyBytesMax: number): void {
+    assert(fragmentBodyBytesMax > 0, 'fragment body size must be positive');
+    assert(position + fragmentedBytes(bodyBytes, fragmentBodyBytesMax) <= target.length, 'fragments do not fit');
+    this.#target = target;
+    this.#position = position;
+    this.#bodyBytes = bodyBytes;
+    this.#fragmentBodyBytesMax = fragmentBodyBytesMax;
+    this.#written = 0;
   }
-  return cursor;
+
+  /** Appends `source[start, end)` to the body, across fragment boundaries. */
+  put(source: Uint8Array, start: number, end: number): void {
+    assert(this.#written + end - start <= this.#bodyBytes, 'more body than begun with');
+    const fragmentMax = this.#fragmentBodyBytesMax;
+    let from = start;
+    while (from < end) {
+      const fragmentIndex = Math.floor(this.#written / fragmentMax);
+      const inFragment = this.#written - fragmentIndex * fragmentMax;
+      const bytes = Math.min(end - from, fragmentMax - inFragment);
+      const at = this.#position + fragmentIndex * (FRAME_HEADER_BYTES + fragmentMax) + FRAME_HEADER_BYTES + inFragment;
+      this.#target.set(source.subarray(from, from + bytes), at);
+      from += bytes;
+      this.#written += bytes;
+    }
+  }
+
+  /**
+   * Appends one entry whose RecordBatch (at least 16 bytes) gets `entry.baseOffset` and
+   * `leaderEpoch` patched in: the batch CRC does not cover those two fields.
+   */
+  putEntry(entry: RiverEntry, leaderEpoch: number): void {
+    const scratch = this.#scratch;
+    assert(entry.batch.length >= PATCHED_BATCH_BYTES, 'batch too short to patch');
+    scratch.writeUInt32LE(entry.streamId >>> 0, 0);
+    scratch.writeUInt32LE(entry.recordCount >>> 0, 4);
+    writeU64(scratch, 8, entry.baseOffset);
+    scratch.writeUInt32LE(entry.batch.length, 16);
+    scratch.set(entry.batch.subarray(0, PATCHED_BATCH_BYTES), ENTRY_HEADER_BYTES);
+    scratch.writeUInt32BE(Math.floor(entry.baseOffset / TWO_32), ENTRY_HEADER_BYTES);
+    scratch.writeUInt32BE(entry.baseOffset >>> 0, ENTRY_HEADER_BYTES + 4);
+    scratch.writeInt32BE(leaderEpoch | 0, ENTRY_HEADER_BYTES + 12);
+    this.put(scratch, 0, scratch.length);
+    this.put(entry.batch, PATCHED_BATCH_BYTES, entry.batch.length);
+  }
+
+  /** Writes every fragment's header; returns the position after the last fragment. */
+  finish(header: FragmentsHeader): number {
+    assert(this.#written === this.#bodyBytes, 'body shorter than begun with');
+    const fragmentMax = this.#fragmentBodyBytesMax;
+    const fragmentCount = Math.max(1, Math.ceil(this.#bodyBytes / fragmentMax));
+    assert(fragmentCount <= FRAGMENT_COUNT_MAX, 'too many fragments');
+    const fragment: FrameHeader = { ...header, fragmentIndex: 0, fragmentCount, bodyBytes: 0 };
+    let cursor = this.#position;
+    for (let fragmentIndex = 0; fragmentIndex < fragmentCount; fragmentIndex++) {
+      fragment.fragmentIndex = fragmentIndex;
+      fragment.bodyBytes = Math.min(fragmentMax, this.#bodyBytes - fragmentIndex * fragmentMax);
+      writeFrameHeader(this.#target, cursor, fragment);
+      cursor += FRAME_HEADER_BYTES + fragment.bodyBytes;
+    }
+    return cursor;
+  }
 }
 
 export function fragmentedBytes(bodyBytes: number, fragmentBodyBytesMax: number): number {

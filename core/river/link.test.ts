@@ -90,4 +90,43 @@ describe('link reader', () => {
       }
     }
   }, 60_000);
+
+  it('writer: chunks and large-message buffers are reused once written, not allocated per turn', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const client = connect({ host: '127.0.0.1', port });
+    await once(client, 'connect');
+    const [serverSide] = await accepted;
+    let received = 0;
+    let mismatches = 0;
+    const reader = new LinkReader((type, payload) => {
+      if (payload.length === 0 || payload[0] !== type || payload[payload.length - 1] !== type) mismatches += 1;
+      received += 1;
+    });
+    serverSide.on('data', (chunk: Buffer) => { expect(reader.feed(chunk)).toBeNull(); });
+    const writer = new LinkWriter(client);
+    const small = 100_000; // about two per 256 KiB chunk: a chunk is retired every turn or so
+    const large = 1024 * 1024 + 4096; // each one a buffer of its own, like a gateway's append
+    let sent = 0;
+    for (let turn = 0; turn < 300; turn++) {
+      const size = turn % 2 === 0 ? small : large;
+      const { buffer, position } = writer.reserve(1 + (turn % 200), size);
+      buffer.fill(1 + (turn % 200), position, position + size);
+      sent += 1;
+      await new Promise((resolve) => setTimeout(resolve, 1)); // the socket drains between turns
+    }
+    const deadline = Date.now() + 30_000;
+    while (received < sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    client.destroy();
+    serverSide.destroy();
+    server.close();
+    expect(received).toBe(sent);
+    expect(mismatches).toBe(0);
+    // 300 turns, 150 of them with a 1 MiB message: without reuse that is over 150 buffers.
+    expect(writer.buffersAllocated).toBeLessThan(12);
+  }, 60_000);
 });

@@ -8,7 +8,9 @@
  * assembled once into its own buffer. Writing batches small messages into one chunk per event-loop
  * turn (one socket write, not one per message). A chunk is filled turn after turn, each turn's part
  * handed to the socket as a view and never written again, and replaced only when full: a fresh
- * 256 KiB chunk per turn per link made the sequencer spend ~20 % of its CPU in GC.
+ * 256 KiB chunk per turn per link made the sequencer spend ~20 % of its CPU in GC. A replaced
+ * chunk, and the buffer of a message larger than a chunk, is reused once the socket has written
+ * every part of it (write callbacks), up to a few per link.
  *
  * Bounds: a message is at most `messageBytesMax` (a bigger length closes the link: bad input);
  * the writer's backlog is visible as `backlogBytes` so callers can stop producing.
@@ -77,17 +79,42 @@ export class LinkReader {
   }
 }
 
+/** A write buffer and how many socket writes of it are still in flight. */
+class WriteChunk {
+  readonly bytes: Buffer;
+  pendingWrites = 0;
+  /** No more reservations in it: it goes back to its pool once its writes are done. */
+  retired = false;
+
+  constructor(bytes: number) {
+    this.bytes = Buffer.allocUnsafe(bytes);
+  }
+}
+
+/** Free chunks and large-message buffers are kept up to these bounds, per link. */
+const FREE_CHUNKS_MAX = 4;
+const FREE_LARGE_BYTES_MAX = 16 * 1024 * 1024;
+/** Large-message buffers are sized in steps of this, so one fits the next message of about the same size. */
+const LARGE_STEP_BYTES = 1024 * 1024;
+
 export class LinkWriter {
   readonly #socket: Socket;
-  #chunk: Buffer = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
+  #chunk = new WriteChunk(WRITE_CHUNK_BYTES);
   /** Start of this turn's part of the chunk (earlier parts belong to the socket now). */
   #start = 0;
   #filled = 0;
-  #queued: Buffer[] = [];
+  #queued: Array<{ bytes: Buffer; chunk: WriteChunk }> = [];
   #queuedBytes = 0;
   #flushScheduled = false;
   #closed = false;
+  // Buffers whose writes are done, reused instead of allocated: a fresh buffer per turn (or per
+  // large append) made GC the biggest cost of the gateway and sequencer.
+  readonly #freeChunks: WriteChunk[] = [];
+  readonly #freeLarge: WriteChunk[] = [];
+  #freeLargeBytes = 0;
   bytesWritten = 0;
+  /** Buffers allocated (chunks and large-message buffers), for tests and metrics. */
+  buffersAllocated = 1;
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -110,21 +137,24 @@ export class LinkWriter {
     if (total > WRITE_CHUNK_BYTES) {
       this.#queueChunk(false);
       // Queued, not written: the caller fills the payload after this returns.
-      const own = Buffer.allocUnsafe(total);
+      const large = this.#takeLarge(total);
+      large.retired = true;
+      const own = large.bytes.subarray(0, total);
       own.writeUInt32LE(1 + payloadBytes, 0);
       own[4] = type;
-      this.#queued.push(own);
+      this.#queued.push({ bytes: own, chunk: large });
       this.#queuedBytes += total;
       this.#scheduleFlush();
       return { buffer: own, position: LINK_HEADER_BYTES };
     }
-    if (this.#filled + total > this.#chunk.length) this.#queueChunk(true);
+    if (this.#filled + total > this.#chunk.bytes.length) this.#queueChunk(true);
     const position = this.#filled;
-    this.#chunk.writeUInt32LE(1 + payloadBytes, position);
-    this.#chunk[position + 4] = type;
+    const bytes = this.#chunk.bytes;
+    bytes.writeUInt32LE(1 + payloadBytes, position);
+    bytes[position + 4] = type;
     this.#filled += total;
     this.#scheduleFlush();
-    return { buffer: this.#chunk, position: position + LINK_HEADER_BYTES };
+    return { buffer: bytes, position: position + LINK_HEADER_BYTES };
   }
 
   send(type: number, payload: Uint8Array): void {
@@ -140,23 +170,64 @@ export class LinkWriter {
     this.#queued = [];
     this.#queuedBytes = 0;
     if (this.closed) return;
-    for (const bytes of queued) {
+    for (const { bytes, chunk } of queued) {
       this.bytesWritten += bytes.length;
-      this.#socket.write(bytes);
+      chunk.pendingWrites += 1;
+      this.#socket.write(bytes, () => this.#written(chunk));
     }
+  }
+
+  /** A socket write of `chunk` is done (or failed). */
+  #written(chunk: WriteChunk): void {
+    chunk.pendingWrites -= 1;
+    this.#releaseIfIdle(chunk);
+  }
+
+  /** A retired chunk with no write in flight goes back to its free list (if there is room). */
+  #releaseIfIdle(chunk: WriteChunk): void {
+    if (chunk.pendingWrites > 0 || !chunk.retired) return;
+    if (chunk.bytes.length === WRITE_CHUNK_BYTES) {
+      if (this.#freeChunks.length < FREE_CHUNKS_MAX) this.#freeChunks.push(chunk);
+    } else if (this.#freeLargeBytes + chunk.bytes.length <= FREE_LARGE_BYTES_MAX) {
+      this.#freeLarge.push(chunk);
+      this.#freeLargeBytes += chunk.bytes.length;
+    }
+  }
+
+  /** A free large-message buffer of at least `bytes`, or a new one. */
+  #takeLarge(bytes: number): WriteChunk {
+    const index = this.#freeLarge.findIndex((chunk) => chunk.bytes.length >= bytes);
+    if (index >= 0) {
+      const [chunk] = this.#freeLarge.splice(index, 1);
+      this.#freeLargeBytes -= chunk!.bytes.length;
+      chunk!.retired = false;
+      return chunk!;
+    }
+    this.buffersAllocated += 1;
+    return new WriteChunk(Math.ceil(bytes / LARGE_STEP_BYTES) * LARGE_STEP_BYTES);
   }
 
   /** Queues this turn's part; a new chunk when `retire` or when little room is left in this one. */
   #queueChunk(retire: boolean): void {
     if (this.#filled > this.#start) {
-      this.#queued.push(this.#chunk.subarray(this.#start, this.#filled));
+      this.#queued.push({ bytes: this.#chunk.bytes.subarray(this.#start, this.#filled), chunk: this.#chunk });
       this.#queuedBytes += this.#filled - this.#start;
       this.#start = this.#filled;
     }
-    if (retire || this.#chunk.length - this.#filled < WRITE_CHUNK_REST_BYTES_MIN) {
-      this.#chunk = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
+    if (retire || this.#chunk.bytes.length - this.#filled < WRITE_CHUNK_REST_BYTES_MIN) {
+      const old = this.#chunk;
+      old.retired = true;
+      let next = this.#freeChunks.pop();
+      if (next === undefined) {
+        next = new WriteChunk(WRITE_CHUNK_BYTES);
+        this.buffersAllocated += 1;
+      }
+      next.retired = false;
+      this.#chunk = next;
       this.#start = 0;
       this.#filled = 0;
+      // Every part already written (none queued): free at once; else the last write frees it.
+      if (!this.#queued.some((entry) => entry.chunk === old)) this.#releaseIfIdle(old);
     }
   }
 

@@ -99,6 +99,34 @@ describe('multicast drivers', () => {
     expect(DATAGRAM_BYTES_MAX).toBeGreaterThan(UDP_PAYLOAD_BYTES_MAX);
   });
 
+  it('mmsg: sendStable sends views of a buffer of the caller uncopied, in order with copied sends', async () => {
+    const { sender, received } = await pair('mmsg', 'mmsg', 'multicast-stable-group');
+    const arena = Buffer.alloc(256 * 1024);
+    const other = Buffer.alloc(64 * 1024);
+    let position = 0;
+    const view = (target: Buffer, index: number, bytes: number): Buffer => {
+      const at = target === arena ? position : 0;
+      datagram(index, bytes).copy(target, at);
+      if (target === arena) position += bytes;
+      return target.subarray(at, at + bytes);
+    };
+    sender.sendStable(view(arena, 0, 9000));
+    sender.sendStable(view(arena, 1, 65_000));
+    sender.send(datagram(2, 100)); // copied: the staged views go out first
+    sender.sendStable(view(arena, 3, 1472));
+    sender.sendStable(view(other, 4, 30_000)); // another buffer: the arena's views go out first
+    sender.sendStable(view(arena, 5, 48));
+    expect(sender.sendCalls).toBe(4); // each switch of buffer flushed; the last view waits for the end of the turn
+    await Promise.resolve();
+    expect(sender.sendCalls).toBe(5);
+    await waitFor(() => received.length >= 6, { timeoutMs: 10_000, what: 'six datagrams' });
+    expect(received.map((one) => [one.readUInt32LE(0), one.length])).toEqual([[0, 9000], [1, 65_000], [2, 100],
+      [3, 1472], [4, 30_000], [5, 48]]);
+    const intact = (one: Buffer): boolean => one.every((byte, i) => i < 8 || byte === (one.readUInt32LE(0) & 0xff));
+    expect(received.filter((one) => !intact(one))).toEqual([]);
+    expect(sender.datagramsSent).toBe(6);
+  });
+
   for (const [sendDriver, receiveDriver] of [['mmsg', 'dgram'], ['dgram', 'mmsg'], ['dgram', 'dgram']] as const) {
     it(`${sendDriver} sender -> ${receiveDriver} receiver: the same bytes`, async () => {
       const { sender, receiver, received } = await pair(sendDriver, receiveDriver,

@@ -6,9 +6,11 @@
  * buffer size decides loss.
  *
  * Two drivers behind one API, the same frames on the wire (multicast-driver.ts picks one):
- * - `mmsg` (native/src/mmsg.cc): `send` copies each datagram into a staging buffer and one
- *   sendmmsg sends them all when the current turn of the event loop ends (a microtask), or as soon
- *   as the staging buffer is full; the receiver gets recvmmsg batches, one callback per wake-up.
+ * - `mmsg` (native/src/mmsg.cc): `send` copies each datagram into a staging buffer, `sendStable`
+ *   only notes where it lies (the sequencer's retransmit ring, so a frame is not copied again on
+ *   its way out); one sendmmsg sends them all when the current turn of the event loop ends (a
+ *   microtask), when the staging buffer is full, or before datagrams of another buffer are staged.
+ *   The receiver gets recvmmsg batches, one callback per wake-up.
  * - `dgram` (Node): one send syscall and one 'message' callback per datagram.
  *
  * Bounds: staging holds at most SEND_BATCH_DATAGRAMS_MAX datagrams / SEND_BATCH_BYTES_MAX bytes;
@@ -58,6 +60,9 @@ export class MulticastSender {
   readonly #staging: Buffer;
   readonly #offsets: Uint32Array;
   readonly #lengths: Uint32Array;
+  // What the staged offsets refer to: #staging (copies) or a caller's buffer (sendStable).
+  #source: Uint8Array;
+  #sourceBuffer: ArrayBufferLike | null = null;
   #stagedCount = 0;
   #stagedBytes = 0;
   #flushQueued = false;
@@ -79,6 +84,7 @@ export class MulticastSender {
     this.#port = port;
     const staged = native ? SEND_BATCH_DATAGRAMS_MAX : 0;
     this.#staging = Buffer.allocUnsafe(native ? SEND_BATCH_BYTES_MAX : 0);
+    this.#source = this.#staging;
     this.#offsets = new Uint32Array(staged);
     this.#lengths = new Uint32Array(staged);
   }
@@ -112,21 +118,47 @@ export class MulticastSender {
    */
   send(datagram: Buffer): void {
     if (this.#closed) return;
-    this.datagramsSent += 1;
-    this.bytesSent += datagram.length;
-    if (this.#dgram) {
-      this.sendCalls += 1;
-      this.#dgram.send(datagram, this.#port, this.#group);
-      return;
-    }
-    if (this.#stagedCount === SEND_BATCH_DATAGRAMS_MAX || this.#stagedBytes + datagram.length > SEND_BATCH_BYTES_MAX) {
+    if (this.#dgram) return this.#sendDgram(datagram);
+    if (this.#source !== this.#staging || this.#stagedCount === SEND_BATCH_DATAGRAMS_MAX
+      || this.#stagedBytes + datagram.length > SEND_BATCH_BYTES_MAX) {
       this.flush();
+      this.#source = this.#staging;
+      this.#sourceBuffer = null;
     }
     datagram.copy(this.#staging, this.#stagedBytes);
-    this.#offsets[this.#stagedCount] = this.#stagedBytes;
-    this.#lengths[this.#stagedCount] = datagram.length;
+    this.#stage(this.#stagedBytes, datagram.length);
+  }
+
+  /**
+   * Sends one datagram without copying it: its bytes must stay unchanged until the next `flush`
+   * (the sequencer flushes before its retransmit ring may reuse the space). Datagrams of one
+   * buffer go out together in one sendmmsg at the end of the turn.
+   */
+  sendStable(datagram: Buffer): void {
+    if (this.#closed) return;
+    if (this.#dgram) return this.#sendDgram(datagram);
+    if (this.#sourceBuffer !== datagram.buffer || this.#stagedCount === SEND_BATCH_DATAGRAMS_MAX) {
+      this.flush();
+      this.#sourceBuffer = datagram.buffer;
+      this.#source = new Uint8Array(datagram.buffer);
+    }
+    this.#stage(datagram.byteOffset, datagram.length);
+  }
+
+  #sendDgram(datagram: Buffer): void {
+    this.datagramsSent += 1;
+    this.bytesSent += datagram.length;
+    this.sendCalls += 1;
+    this.#dgram!.send(datagram, this.#port, this.#group);
+  }
+
+  #stage(offset: number, length: number): void {
+    this.datagramsSent += 1;
+    this.bytesSent += length;
+    this.#offsets[this.#stagedCount] = offset;
+    this.#lengths[this.#stagedCount] = length;
     this.#stagedCount += 1;
-    this.#stagedBytes += datagram.length;
+    this.#stagedBytes += length;
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushLater);
@@ -144,7 +176,7 @@ export class MulticastSender {
     const count = this.#stagedCount;
     this.#stagedCount = 0;
     this.#stagedBytes = 0;
-    const sent = this.#native.send(this.#staging, this.#offsets, this.#lengths, count);
+    const sent = this.#native.send(this.#source, this.#offsets, this.#lengths, count);
     this.sendCalls += 1;
     if (sent < count) {
       this.errors += count - sent;

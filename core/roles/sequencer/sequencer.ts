@@ -39,7 +39,7 @@ import type { Log } from '../../base/log.ts';
 import { counterFrom, gaugeFrom, Gauge, Histogram, type Registry } from '../../metrics/metrics.ts';
 import {
   BODY_BYTES_POSITION, ENTRY_HEADER_BYTES, FRAGMENT_INDEX_POSITION, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes,
-  KIND_POSITION, readU64, rewriteHeaderCrc, writeEntry, writeFragments, writeFrameHeader, type RiverEntry,
+  FragmentWriter, KIND_POSITION, readU64, rewriteHeaderCrc, writeFrameHeader, type RiverEntry,
 } from '../../river/frame.ts';
 import { LinkReader, LinkWriter } from '../../river/link.ts';
 import {
@@ -123,7 +123,7 @@ export class Sequencer {
   #drainScheduled = false;
   #sentSinceHeartbeat = false;
   #heartbeatTimer: NodeJS.Timeout | null = null;
-  readonly #body = Buffer.allocUnsafe(FRAME_COALESCE_BYTES * 2 + 16 * 1024 * 1024);
+  readonly #fragmentWriter = new FragmentWriter();
   readonly #fragmentBodyBytesMax: number;
   #nextMemberId = 1;
   // Append-to-commit latency: (last seq, send time) per frame, a bounded ring.
@@ -504,10 +504,13 @@ export class Sequencer {
       }
       const frameBytes = fragmentedBytes(bodyBytes, this.#fragmentBodyBytesMax);
       if (!this.#window.hasRoom(frameBytes)) break; // as much in flight as the commits can take: wait
+      // Staged datagrams are views of the ring (sendStable): out they go before it reuses space.
+      this.#multicast?.flush();
       const slot = this.#ring.reserve(frameBytes, this.#committedSeq);
       if (!slot) break; // ring full of uncommitted frames: wait for the committed seq to move
       const firstSeq = this.#nextSeq;
-      let position = 0;
+      const writer = this.#fragmentWriter;
+      writer.begin(slot.arena, slot.position, bodyBytes, this.#fragmentBodyBytesMax);
       for (let i = this.#queueHead; i < last; i++) {
         const append = this.#queue[i]!;
         const baseOffsets: number[] = new Array<number>(append.entries.length);
@@ -517,21 +520,16 @@ export class Sequencer {
           const baseOffset = this.#streamNext.get(entry.streamId) ?? 0;
           this.#streamNext.set(entry.streamId, baseOffset + entry.recordCount);
           baseOffsets[j] = baseOffset;
-          const batchPosition = position + ENTRY_HEADER_BYTES;
-          position = writeEntry(this.#body, position, { ...entry, baseOffset });
-          // The only two patched fields of the RecordBatch (the batch CRC does not cover them).
-          this.#body.writeBigInt64BE(BigInt(baseOffset), batchPosition);
-          this.#body.writeInt32BE(this.#epoch | 0, batchPosition + 12);
+          entry.baseOffset = baseOffset;
+          writer.putEntry(entry, this.#epoch);
           this.#nextSeq += 1;
           this.entriesAppended += 1;
           this.bytesAppended += entry.batch.length;
         }
         sendAppended(append.member.writer, append.requestId, appendFirstSeq, baseOffsets);
       }
-      assert(position === bodyBytes, 'frame body size mismatch');
-      const end = writeFragments(slot.arena, slot.position, this.#body.subarray(0, bodyBytes),
-        { kind: FRAME_KIND.data, entryCount, riverId: this.options.riverId, epoch: this.#epoch, seq: firstSeq,
-          committedSeq: this.#committedSeq }, this.#fragmentBodyBytesMax);
+      const end = writer.finish({ kind: FRAME_KIND.data, entryCount, riverId: this.options.riverId,
+        epoch: this.#epoch, seq: firstSeq, committedSeq: this.#committedSeq });
       assert(end - slot.position === frameBytes, 'fragmented size mismatch');
       this.#ring.commit(firstSeq, entryCount, frameBytes);
       this.#window.add(this.#nextSeq - 1, frameBytes);
@@ -569,7 +567,7 @@ export class Sequencer {
       let position = 0;
       while (position < frame.length) {
         const end = position + FRAME_HEADER_BYTES + frame.readUInt32LE(position + BODY_BYTES_POSITION);
-        this.#multicast.send(frame.subarray(position, end));
+        this.#multicast.sendStable(frame.subarray(position, end));
         this.framesSent += 1;
         this.bytesSent += end - position;
         position = end;
