@@ -32,22 +32,27 @@ function drain(splitter: FrameSplitter, into: Buffer[]): string {
 }
 
 describe('FrameSplitter', () => {
-  it('yields every frame in order whatever the chunk boundaries', () => {
+  it('yields every frame in order whatever the chunk boundaries, also from one reused read buffer', () => {
     fc.assert(
       fc.property(
         fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 12 }),
         fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 30 }),
-        (bodies, cuts) => {
+        fc.boolean(),
+        (bodies, cuts, reused) => {
           const stream = framed(bodies);
           const splitter = new FrameSplitter(1024, 16);
           const frames: Buffer[] = [];
+          // reused: every chunk is read into one buffer, scribbled over once the splitter says 'more'.
+          const readBuffer = Buffer.alloc(700);
           let position = 0;
           let cutIndex = 0;
           while (position < stream.length) {
             const length = cuts[cutIndex++ % cuts.length] as number;
-            splitter.push(stream.subarray(position, position + length));
+            const piece = stream.subarray(position, position + length);
+            splitter.push(reused ? readBuffer.subarray(0, piece.copy(readBuffer)) : piece);
             position += length;
             expect(drain(splitter, frames)).toBe('more');
+            if (reused) readBuffer.fill(0xee);
           }
           expect(frames).toEqual(bodies.map((body) => Buffer.from(body)));
           expect(splitter.pendingBytes).toBe(0);

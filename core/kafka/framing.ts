@@ -4,9 +4,9 @@
  * of the gateway's request path, before registry.ts reads the header.
  *
  * Method: a chunk that arrives while nothing is pending is read in place (frames are views of
- * the chunk, no copy). Only an incomplete tail is kept, and it is compacted into the
- * connection's own buffer once per push, where the next chunk is appended; there is no
- * Buffer.concat per chunk. Bounds: a declared size above `requestBytesMax` is reported as
+ * the chunk, no copy). Only an incomplete tail is kept: it is copied into the connection's own
+ * buffer before `next` says 'more' (the caller's chunk may be overwritten after that), and the
+ * next chunk is appended there; there is no Buffer.concat per chunk. Bounds: a declared size above `requestBytesMax` is reported as
  * 'oversize' as soon as the 4 size bytes arrive, before any of it is buffered, so the
  * connection can be closed; the connection buffer never exceeds one maximal frame plus one
  * chunk. A negative size is 'malformed'. Both are final for the connection.
@@ -74,11 +74,30 @@ export class FrameSplitter {
     return pendingBytes >= FRAME_SIZE_BYTES + this.#source.readInt32BE(this.#start);
   }
 
+  /**
+   * Keeps an incomplete tail in the connection's own buffer, never in the caller's chunk: the
+   * gateway reads into one reused buffer (reused-read-buffer.ts), overwritten by the next read.
+   */
+  #more(): 'more' {
+    const pendingBytes = this.#end - this.#start;
+    if (pendingBytes > 0 && this.#source !== this.#own) {
+      if (pendingBytes > this.#own.length) {
+        this.#own = Buffer.allocUnsafe(Math.min(Math.max(pendingBytes, this.#own.length * 2),
+          this.requestBytesMax + FRAME_SIZE_BYTES));
+      }
+      this.#source.copy(this.#own, 0, this.#start, this.#end);
+      this.#source = this.#own;
+      this.#start = 0;
+      this.#end = pendingBytes;
+    }
+    return 'more';
+  }
+
   /** The next whole frame (without its size prefix), or why there is none. */
   next(): FrameResult {
     if (this.#failure !== null) return this.#failure;
     const pendingBytes = this.#end - this.#start;
-    if (pendingBytes < FRAME_SIZE_BYTES) return 'more';
+    if (pendingBytes < FRAME_SIZE_BYTES) return this.#more();
     const sizeBytes = this.#source.readInt32BE(this.#start);
     if (sizeBytes < 0 || sizeBytes > this.requestBytesMax) {
       this.failedSizeBytes = sizeBytes;
@@ -86,7 +105,7 @@ export class FrameSplitter {
       this.#start = this.#end;
       return this.#failure;
     }
-    if (pendingBytes < FRAME_SIZE_BYTES + sizeBytes) return 'more';
+    if (pendingBytes < FRAME_SIZE_BYTES + sizeBytes) return this.#more();
     const frameStart = this.#start + FRAME_SIZE_BYTES;
     this.#start = frameStart + sizeBytes;
     return this.#source.subarray(frameStart, this.#start);

@@ -95,7 +95,6 @@ export class Connection {
     this.#log = options.log;
     this.#counters = options.counters;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => { this.#closed = true; });
   }
@@ -135,7 +134,8 @@ export class Connection {
     }
   }
 
-  #onData(chunk: Buffer): void {
+  /** One chunk read from the socket (valid only during the call: the read buffer is reused). */
+  onData(chunk: Buffer): void {
     if (this.#closed) return;
     this.#splitter.push(chunk);
     for (;;) {

@@ -13,6 +13,7 @@
  * cache `cacheBytesMax`; AppendClient in-flight appends APPENDS_INFLIGHT_MAX.
  */
 import { createServer, type Server } from 'node:net';
+import { ADOPTABLE_SERVER_OPTIONS, adoptWithReadBuffer } from '../../base/reused-read-buffer.ts';
 import type { Log } from '../../base/log.ts';
 import { REPLAY_STALL_MS, waitWhileProgressing } from '../../base/wait-progress.ts';
 import { ControlState, type ApplyOutcome } from '../../control/control-state.ts';
@@ -39,6 +40,8 @@ export const FETCH_BYTES_MAX = 32 * 1024 * 1024;
 export const APPENDS_INFLIGHT_MAX = 4096;
 /** The appender link tells every committed-seq advance; this poll only covers a link that is down. */
 const COMMITTED_POLL_MS = 20;
+/** Each connection reads into one buffer of this size, reused (Node's own reads are 64 KiB). */
+const READ_BUFFER_BYTES = 64 * 1024;
 const GROUP_TICK_MS = 50;
 
 export type GatewayOptions = {
@@ -111,7 +114,7 @@ export class Gateway {
     });
     this.fetchWaiters = new FetchWaiters(this);
     this.state.onApplied(() => this.fetchWaiters.recheck());
-    this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    this.#server = createServer(ADOPTABLE_SERVER_OPTIONS, (socket) => this.#onConnection(socket));
     this.#self = { nodeId: options.nodeId, host: options.advertisedHost, port: options.advertisedPort };
     const registry = options.registry;
     counterFrom(registry, 'x2_gateway_requests_total', 'Kafka requests received', () => this.requestsServed);
@@ -206,9 +209,11 @@ export class Gateway {
     });
   }
 
-  #onConnection(socket: import('node:net').Socket): void {
+  #onConnection(accepted: import('node:net').Socket): void {
     this.connectionsOpened += 1;
-    const connection = new Connection(socket, {
+    let connection: Connection | null = null;
+    const socket = adoptWithReadBuffer(accepted, READ_BUFFER_BYTES, (chunk) => connection?.onData(chunk));
+    connection = new Connection(socket, {
       requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log, counters: this.counters,
       dispatch: (context, request) => this.#dispatch(context, request),
     });

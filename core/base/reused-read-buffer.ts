@@ -1,0 +1,52 @@
+/**
+ * Accepted TCP connections that read into one reused buffer instead of a fresh Buffer per read.
+ *
+ * Why: Node allocates a new ArrayBuffer for every read of a socket. At 160 MB/s of produce that
+ * churn of external memory made V8 scavenge every ~40-80 ms in the gateway (client requests) and
+ * in the sequencer (appends). Node reads into a caller's buffer only for sockets created with the
+ * `onread` option, which an accepting server does not pass; so the server is created with
+ * `pauseOnConnect` (the accepted socket never starts reading) and a new Socket with `onread`
+ * adopts its handle. This relies on `_handle` and `_server`, internals of Node's net module that
+ * have not changed in years; when they are missing, the accepted socket is used as it is (fresh
+ * chunks, which meet the same contract). reused-read-buffer.test.ts checks the adoption works on
+ * the pinned Node.
+ *
+ * Contract: a chunk handed to `onChunk` is valid only during the call; whatever outlives it must
+ * be copied. Pausing the returned socket stops reading (readStop), resuming starts it again.
+ */
+import { Socket, type Server } from 'node:net';
+
+/** What Node's net module keeps on an accepted socket (not in its typings). */
+type AcceptedSocket = Socket & { _handle?: { useUserBuffer?: unknown } | null; _server?: Server | null;
+  server?: Server | null };
+
+/** Server options for connections to be adopted by `adoptWithReadBuffer`. */
+export const ADOPTABLE_SERVER_OPTIONS = { noDelay: true, pauseOnConnect: true } as const;
+
+/**
+ * Returns the socket to use for `accepted` (from a server made with ADOPTABLE_SERVER_OPTIONS):
+ * its reads land in one buffer of `readBytes`, passed to `onChunk` as a view of what was read.
+ */
+export function adoptWithReadBuffer(accepted: Socket, readBytes: number, onChunk: (chunk: Buffer) => void): Socket {
+  const old = accepted as AcceptedSocket;
+  const handle = old._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function' || old.destroyed) {
+    accepted.on('data', onChunk);
+    accepted.resume();
+    return accepted;
+  }
+  const buffer = Buffer.allocUnsafe(readBytes);
+  const server = old._server ?? null;
+  // The old socket must never touch the handle again, nor count as the server's connection.
+  old._handle = null;
+  old._server = null;
+  old.server = null;
+  const adopted = new Socket({
+    handle: handle as never, readable: true, writable: true,
+    onread: { buffer, callback: (bytes: number) => { onChunk(buffer.subarray(0, bytes)); return true; } },
+  }) as AcceptedSocket;
+  adopted._server = server;
+  adopted.server = server;
+  return adopted;
+}
+
