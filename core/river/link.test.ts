@@ -20,20 +20,28 @@ function encode(type: number, payload: Buffer): Buffer {
 }
 
 describe('link reader', () => {
-  it('reassembles messages split anywhere', () => {
-    const random = prng(testSeed('link-split'));
-    const messages = Array.from({ length: 500 }, (_, i) => ({ type: 1 + (i % 16),
-      payload: Buffer.from(Array.from({ length: Math.floor(random() * 3000) }, () => Math.floor(random() * 256))) }));
-    const stream = Buffer.concat(messages.map((m) => encode(m.type, m.payload)));
-    const got: Array<{ type: number; payload: Buffer }> = [];
-    const reader = new LinkReader((type, payload) => got.push({ type, payload: Buffer.from(payload) }));
-    for (let position = 0; position < stream.length;) {
-      const size = 1 + Math.floor(random() * (random() < 0.5 ? 7 : 5000));
-      expect(reader.feed(Buffer.from(stream.subarray(position, position + size)))).toBeNull();
-      position += size;
-    }
-    expect(got).toEqual(messages);
-  });
+  for (const transient of [false, true]) {
+    it(`reassembles messages split anywhere${transient ? ', from one reused read buffer (transient)' : ''}`, () => {
+      const random = prng(testSeed('link-split'));
+      const messages = Array.from({ length: 500 }, (_, i) => ({ type: 1 + (i % 16),
+        payload: Buffer.from(Array.from({ length: Math.floor(random() * 3000) }, () => Math.floor(random() * 256))) }));
+      const stream = Buffer.concat(messages.map((m) => encode(m.type, m.payload)));
+      const got: Array<{ type: number; payload: Buffer }> = [];
+      const reader = new LinkReader((type, payload) => got.push({ type, payload: Buffer.from(payload) }), 1 << 20,
+        transient);
+      const readBuffer = Buffer.alloc(5000);
+      for (let position = 0; position < stream.length;) {
+        const size = 1 + Math.floor(random() * (random() < 0.5 ? 7 : 5000));
+        const piece = stream.subarray(position, position + size);
+        // transient: every read lands in the same buffer, scribbled over after the feed.
+        const chunk = transient ? readBuffer.subarray(0, piece.copy(readBuffer)) : Buffer.from(piece);
+        expect(reader.feed(chunk)).toBeNull();
+        if (transient) readBuffer.fill(0xee);
+        position += size;
+      }
+      expect(got).toEqual(messages);
+    });
+  }
 
   it('refuses a length above the bound', () => {
     const reader = new LinkReader(() => undefined, 1024);

@@ -5,7 +5,8 @@
  *
  * Reading survives split reads: a message inside one received chunk is handed out as a view of that
  * chunk (Node gives a fresh Buffer per read, so views may be kept); a message spanning chunks is
- * assembled once into its own buffer. Writing batches small messages into one chunk per event-loop
+ * assembled once into its own buffer. A transient reader (the sequencer's, fed from one reused
+ * read buffer) assembles into one reused buffer instead, and its payloads live only during the call. Writing batches small messages into one chunk per event-loop
  * turn (one socket write, not one per message). A chunk is filled turn after turn, each turn's part
  * handed to the socket as a view and never written again, and replaced only when full: a fresh
  * 256 KiB chunk per turn per link made the sequencer spend ~20 % of its CPU in GC. A replaced
@@ -28,13 +29,21 @@ export type OnMessage = (type: number, payload: Buffer) => void;
 export class LinkReader {
   readonly messageBytesMax: number;
   readonly #onMessage: OnMessage;
+  readonly #transient: boolean;
   #partial: Buffer | null = null; // an incomplete message (header included), assembled across reads
   #partialFilled = 0;
+  #assembly: Buffer | null = null; // transient: the one buffer partial messages are assembled in
   #head: Buffer | null = null; // fewer than LINK_HEADER_BYTES bytes left over from the last read
 
-  constructor(onMessage: OnMessage, messageBytesMax = LINK_MESSAGE_BYTES_MAX) {
+  /**
+   * `transient`: payloads are valid only during `onMessage` (the chunks come from one reused read
+   * buffer, and messages spanning reads are assembled in one reused buffer too); the receiver
+   * copies what it keeps. Otherwise payloads may be kept (fresh chunks, own buffers).
+   */
+  constructor(onMessage: OnMessage, messageBytesMax = LINK_MESSAGE_BYTES_MAX, transient = false) {
     this.#onMessage = onMessage;
     this.messageBytesMax = messageBytesMax;
+    this.#transient = transient;
   }
 
   /** Feeds one received chunk. Returns an error text when the peer sent garbage (close the link). */
@@ -67,7 +76,7 @@ export class LinkReader {
       }
       const total = 4 + length;
       if (available < total) {
-        this.#partial = Buffer.allocUnsafe(total);
+        this.#partial = this.#partialBuffer(total);
         chunk.copy(this.#partial, 0, position);
         this.#partialFilled = available;
         return null;
@@ -76,6 +85,15 @@ export class LinkReader {
       position += total;
     }
     return null;
+  }
+
+  #partialBuffer(total: number): Buffer {
+    if (!this.#transient) return Buffer.allocUnsafe(total);
+    if (this.#assembly === null || this.#assembly.length < total) {
+      const doubled = Math.min(2 * (this.#assembly?.length ?? 0), this.messageBytesMax + 4);
+      this.#assembly = Buffer.allocUnsafe(Math.max(total, doubled));
+    }
+    return this.#assembly.subarray(0, total);
   }
 }
 

@@ -41,7 +41,7 @@ import {
   BODY_BYTES_POSITION, ENTRY_HEADER_BYTES, FRAGMENT_INDEX_POSITION, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes,
   FragmentWriter, KIND_POSITION, readU64, rewriteHeaderCrc, writeFrameHeader, type RiverEntry,
 } from '../../river/frame.ts';
-import { LinkReader, LinkWriter } from '../../river/link.ts';
+import { LINK_MESSAGE_BYTES_MAX, LinkReader, LinkWriter } from '../../river/link.ts';
 import {
   MESSAGE, readAppend, readAppendIf, readNakFragments, sendAppended, sendPacked, sendSeqPair, unpackBody,
   type AppendCondition, type EpochHistory, type Hello, type Ready, type RiverMode, type Welcome,
@@ -51,6 +51,8 @@ import { announceRiverDriver } from '../../river/multicast-driver.ts';
 import { distinctCommits, planRecovery, recoveryQuorum, sameCommit } from './recovery.ts';
 import { RetransmitRing } from '../../river/retransmit-ring.ts';
 import { SendWindow } from './send-window.ts';
+import { AppendArena } from './append-arena.ts';
+import { ADOPTABLE_SERVER_OPTIONS, adoptWithReadBuffer } from '../../base/reused-read-buffer.ts';
 
 export const APPEND_QUEUE_MAX = 4096;
 export const APPEND_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
@@ -58,6 +60,8 @@ export const FRAME_COALESCE_BYTES = 64 * 1024;
 export const APPEND_BYTES_MAX = 8 * 1024 * 1024;
 /** Uncommitted frame bytes at most (send-window.ts): about what a commit's socket and store buffer. */
 export const SEND_WINDOW_BYTES = 16 * 1024 * 1024;
+/** Each member link reads into one reused buffer of this size (few links, much traffic). */
+const READ_BUFFER_BYTES = 256 * 1024;
 export const LINK_BACKLOG_BYTES_MAX = 32 * 1024 * 1024;
 export const RETRANSMIT_BYTES_MAX = 1024 * 1024;
 const RECORD_BATCH_HEADER_BYTES = 61;
@@ -97,6 +101,8 @@ type QueuedAppend = {
   conditions: AppendCondition[] | null;
   /** Why a malformed append is refused: answered in its turn, so answers keep request order. */
   refusal: string | null;
+  /** End of its payload's region in the append arena (released when it leaves the queue), or -1. */
+  arenaEnd: number;
 };
 
 export class Sequencer {
@@ -117,6 +123,8 @@ export class Sequencer {
   #durableOneSent = 0;
   readonly #streamNext = new Map<number, number>();
   readonly #queue: QueuedAppend[] = [];
+  // Queued appends' payloads; the queue's byte bound plus one largest append fits in it.
+  readonly #arena = new AppendArena(APPEND_QUEUE_BYTES_MAX + APPEND_BYTES_MAX + 1024);
   #queueHead = 0;
   #queueBytes = 0;
   #paused = false;
@@ -210,7 +218,7 @@ export class Sequencer {
   static async start(options: SequencerOptions): Promise<Sequencer> {
     assert(options.writeQuorum <= options.replication, 'write quorum above replication');
     assert(options.writeQuorum >= 1 || options.replication === 0, 'write quorum below 1');
-    const server = createServer({ noDelay: true });
+    const server = createServer(ADOPTABLE_SERVER_OPTIONS);
     const sequencer = new Sequencer(options, server);
     if (options.group !== null) {
       const interfaceAddress = options.interfaceAddress ?? '127.0.0.1';
@@ -248,19 +256,22 @@ export class Sequencer {
     this.#multicast?.close();
   }
 
-  #onConnection(socket: Socket): void {
-    const member: Member = { id: this.#nextMemberId++, socket, writer: new LinkWriter(socket), hello: null,
+  #onConnection(accepted: Socket): void {
+    let member: Member | null = null;
+    // Payloads live only during #onMessage: what waits (appends) is copied into the arena.
+    const reader = new LinkReader((type, payload) => this.#onMessage(member!, type, payload),
+      LINK_MESSAGE_BYTES_MAX, true);
+    const socket = adoptWithReadBuffer(accepted, READ_BUFFER_BYTES, (chunk) => {
+      const problem = reader.feed(chunk);
+      if (problem) this.#drop(member!, problem);
+    });
+    member = { id: this.#nextMemberId++, socket, writer: new LinkWriter(socket), hello: null,
       river: 'unicast', welcomed: false, ready: false, durableSeq: 0 };
     this.#members.add(member);
-    const reader = new LinkReader((type, payload) => this.#onMessage(member, type, payload));
-    socket.on('data', (chunk: Buffer) => {
-      const problem = reader.feed(chunk);
-      if (problem) this.#drop(member, problem);
-    });
     socket.on('error', () => undefined);
     socket.on('close', () => {
-      this.#members.delete(member);
-      if (member.hello?.role === 'commit') this.options.log.info(`commit ${member.hello.memberId} left`);
+      this.#members.delete(member!);
+      if (member!.hello?.role === 'commit') this.options.log.info(`commit ${member!.hello.memberId} left`);
     });
   }
 
@@ -423,9 +434,15 @@ export class Sequencer {
     this.#scheduleNotice();
   }
 
-  #onAppend(member: Member, payload: Buffer, conditional: boolean): void {
+  #onAppend(member: Member, received: Buffer, conditional: boolean): void {
+    // The payload lives only during this call: the queued append reads its copy in the arena.
+    const arenaStart = this.#arena.take(received.length);
+    const payload = arenaStart < 0 ? Buffer.from(received)
+      : this.#arena.bytes.subarray(arenaStart, arenaStart + received.copy(this.#arena.bytes, arenaStart));
+    const arenaEnd = arenaStart < 0 ? -1 : arenaStart + received.length;
     const append: { requestId: number; entries: RiverEntry[]; conditions?: AppendCondition[] } | null =
       conditional ? readAppendIf(payload) : readAppend(payload);
+    if (!append && arenaEnd >= 0) this.#arena.release(arenaEnd);
     if (!append) return this.#drop(member, `malformed ${conditional ? 'APPEND_IF' : 'APPEND'}`);
     let bodyBytes = 0;
     let refusal: string | null = null;
@@ -437,7 +454,7 @@ export class Sequencer {
     const conditions = append.conditions ?? null;
     if (refusal) bodyBytes = 0; // its bytes are not sequenced, nor counted against the queue
     this.#queue.push({ member, requestId: append.requestId, entries: append.entries, bodyBytes, conditions,
-      refusal });
+      refusal, arenaEnd });
     this.#queueBytes += bodyBytes;
     const full = this.#queue.length - this.#queueHead >= APPEND_QUEUE_MAX || this.#queueBytes >= APPEND_QUEUE_BYTES_MAX;
     if (full && !this.#paused) this.#pauseAppenders(true);
@@ -484,6 +501,7 @@ export class Sequencer {
         sendAppendError(head.member.writer, head.requestId, 'X2_ERR_APPEND_REJECTED', head.refusal, false);
       }
       if (head.refusal || (head.conditions && !this.#conditionsHold(head))) {
+        if (head.arenaEnd >= 0) this.#arena.release(head.arenaEnd);
         this.#queue[this.#queueHead] = undefined as unknown as QueuedAppend;
         this.#queueBytes -= head.bodyBytes;
         this.#queueHead += 1;
@@ -536,7 +554,11 @@ export class Sequencer {
       this.#send(slot.arena.subarray(slot.position, end));
       this.#recordSent(this.#nextSeq - 1);
       if (this.options.replication === 0) this.#updateCommitted();
-      for (let i = this.#queueHead; i < last; i++) this.#queue[i] = undefined as unknown as QueuedAppend;
+      for (let i = this.#queueHead; i < last; i++) {
+        const arenaEnd = this.#queue[i]!.arenaEnd;
+        if (arenaEnd >= 0) this.#arena.release(arenaEnd);
+        this.#queue[i] = undefined as unknown as QueuedAppend;
+      }
       this.#queueBytes -= bodyBytes;
       this.#queueHead = last;
     }
