@@ -6,12 +6,13 @@
  * Method: a chunk that arrives while nothing is pending is read in place (frames are views of
  * the chunk, no copy). Only an incomplete tail is kept: it is copied into the connection's own
  * buffer before `next` says 'more' (the caller's chunk may be overwritten after that), and the
- * next chunk is appended there; there is no Buffer.concat per chunk. Bounds: a declared size above `requestBytesMax` is reported as
- * 'oversize' as soon as the 4 size bytes arrive, before any of it is buffered, so the
- * connection can be closed; the connection buffer never exceeds one maximal frame plus one
- * chunk. A negative size is 'malformed'. Both are final for the connection.
- * Invariant for callers: a returned frame is valid until the next `push`; bytes kept longer
- * (queued produce records) must be copied out first.
+ * next chunk is appended there; there is no Buffer.concat per chunk.
+ * Bounds: a declared size above `requestBytesMax` is reported as 'oversize' as soon as the 4 size
+ * bytes arrive, before any of it is buffered, so the connection can be closed; the connection
+ * buffer never exceeds one maximal frame plus one chunk. A negative size is 'malformed'. Both are
+ * final for the connection.
+ * Invariant for callers: a returned frame is valid until the next `push` (and the gateway's
+ * chunks only until its read callback returns); bytes kept longer must be copied out first.
  */
 import { assert } from '../base/assert.ts';
 

@@ -6,12 +6,13 @@
  * Reading survives split reads: a message inside one received chunk is handed out as a view of that
  * chunk (Node gives a fresh Buffer per read, so views may be kept); a message spanning chunks is
  * assembled once into its own buffer. A transient reader (the sequencer's, fed from one reused
- * read buffer) assembles into one reused buffer instead, and its payloads live only during the call. Writing batches small messages into one chunk per event-loop
- * turn (one socket write, not one per message). A chunk is filled turn after turn, each turn's part
- * handed to the socket as a view and never written again, and replaced only when full: a fresh
- * 256 KiB chunk per turn per link made the sequencer spend ~20 % of its CPU in GC. A replaced
- * chunk, and the buffer of a message larger than a chunk, is reused once the socket has written
- * every part of it (write callbacks), up to a few per link.
+ * read buffer) assembles into one reused buffer instead, and its payloads live only during the call.
+ * Writing batches small messages into one chunk per event-loop turn (one socket write, not one
+ * per message). A chunk is filled turn after turn, each turn's part handed to the socket as a view
+ * and never written again, and replaced only when full: a fresh 256 KiB chunk per turn per link
+ * made the sequencer spend ~20 % of its CPU in GC. A replaced chunk, and the buffer of a message
+ * larger than a chunk, is reused once the socket has written every part of it (write callbacks),
+ * up to a few per link.
  *
  * Bounds: a message is at most `messageBytesMax` (a bigger length closes the link: bad input);
  * the writer's backlog is visible as `backlogBytes` so callers can stop producing.
