@@ -44,32 +44,33 @@ export class GapTracker {
     }
   }
 
-  /** Offers one complete frame; delivers what became contiguous. */
-  offer(frame: CompleteFrame, deliver: Deliver): void {
+  /** Offers one complete frame; delivers what became contiguous. Returns true when it holds the frame. */
+  offer(frame: CompleteFrame, deliver: Deliver): boolean {
     const endSeq = frame.seq + frame.entryCount;
     if (endSeq <= this.#nextSeq) {
       this.duplicates += 1;
-      return;
+      return false;
     }
     if (frame.seq > this.#nextSeq) {
       if (this.#pending.has(frame.seq)) {
         this.duplicates += 1;
-        return;
+        return false;
       }
       if (this.#pending.size >= this.pendingFramesMax
         || this.#pendingBytes + frame.body.length > this.pendingBytesMax) {
         this.overflowDropped += 1;
-        return;
+        return false;
       }
       this.#pending.set(frame.seq, frame);
       this.#pendingBytes += frame.body.length;
       this.#version += 1;
-      return;
+      return true;
     }
     deliver(frame, this.#nextSeq - frame.seq);
     this.#nextSeq = endSeq;
     this.#version += 1;
     this.drain(deliver);
+    return false;
   }
 
   /**

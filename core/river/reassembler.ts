@@ -27,7 +27,13 @@ type Partial = {
   heldBytes: number;
 };
 
-export type CompleteFrame = { seq: number; epoch: number; entryCount: number; body: Buffer };
+/** `own`: the buffer the reassembler allocated for the body (null when `body` is the caller's), for `recycle`. */
+export type CompleteFrame = { seq: number; epoch: number; entryCount: number; body: Buffer; own?: Buffer | null };
+
+/** Frame buffers kept for reuse at most (count and bytes), and the size step new ones are rounded to. */
+const POOL_BUFFERS_MAX = 8;
+const POOL_BYTES_MAX = 32 * 1024 * 1024;
+const POOL_STEP_BYTES = 64 * 1024;
 
 /** Bytes of partial frames held at most, by default: a few large frames with lost fragments. */
 export const REASSEMBLY_BYTES_MAX = 64 * 1024 * 1024;
@@ -36,6 +42,9 @@ export class Reassembler {
   readonly framesMax: number;
   readonly bytesMax: number;
   readonly #partials = new Map<number, Partial>();
+  readonly #pool: Buffer[] = [];
+  #poolBytes = 0;
+  #buffersAllocated = 0;
   #heldBytes = 0;
   dropped = 0;
   /** Fragments that contradicted their frame's other fragments (sizes); the frame is dropped. */
@@ -52,8 +61,11 @@ export class Reassembler {
    */
   add(header: FrameHeader, body: Buffer, transient = false): CompleteFrame | null {
     if (header.fragmentCount === 1) {
-      return { seq: header.seq, epoch: header.epoch, entryCount: header.entryCount,
-        body: transient ? Buffer.from(body) : body };
+      if (!transient) return { seq: header.seq, epoch: header.epoch, entryCount: header.entryCount, body };
+      const own = this.#take(body.length);
+      body.copy(own);
+      return { seq: header.seq, epoch: header.epoch, entryCount: header.entryCount, body: own.subarray(0, body.length),
+        own };
     }
     let partial = this.#partials.get(header.seq);
     if (partial && (partial.epoch !== header.epoch || partial.fragmentCount !== header.fragmentCount)) {
@@ -74,7 +86,7 @@ export class Reassembler {
       if (body.length === 0) return this.#reject(header.seq, partial);
       partial.fragmentBytes = body.length;
       this.#hold(partial, partial.fragmentCount * body.length);
-      partial.whole = Buffer.allocUnsafe(partial.fragmentCount * body.length);
+      partial.whole = this.#take(partial.fragmentCount * body.length);
       if (partial.last) {
         if (partial.last.length > partial.fragmentBytes) return this.#reject(header.seq, partial);
         partial.last.copy(partial.whole, (partial.fragmentCount - 1) * partial.fragmentBytes);
@@ -104,7 +116,35 @@ export class Reassembler {
     this.#forget(header.seq, partial);
     const bytes = (partial.fragmentCount - 1) * partial.fragmentBytes + partial.lastBytes;
     return { seq: header.seq, epoch: partial.epoch, entryCount: partial.entryCount,
-      body: partial.whole!.subarray(0, bytes) };
+      body: partial.whole!.subarray(0, bytes), own: partial.whole };
+  }
+
+  /**
+   * Gives back a completed frame's buffer once nothing refers to its body any more (the member
+   * delivered it and its receiver copied the entries): the next frame reuses it instead of a new
+   * allocation. Bounded: at most POOL_BUFFERS_MAX buffers, POOL_BYTES_MAX bytes.
+   */
+  recycle(own: Buffer): void {
+    if (this.#pool.length >= POOL_BUFFERS_MAX || this.#poolBytes + own.length > POOL_BYTES_MAX) return;
+    this.#pool.push(own);
+    this.#poolBytes += own.length;
+  }
+
+  /** Buffers allocated for frame bodies (tests: reuse shows as few). */
+  get buffersAllocated(): number { return this.#buffersAllocated; }
+
+  #take(bytes: number): Buffer {
+    // The first pooled buffer that fits and is not much larger (a small frame must not pin a big one).
+    const index = this.#pool.findIndex((own) => own.length >= bytes && own.length <= 2 * bytes + POOL_STEP_BYTES);
+    if (index >= 0) {
+      const own = this.#pool[index]!;
+      this.#pool[index] = this.#pool[this.#pool.length - 1]!;
+      this.#pool.pop();
+      this.#poolBytes -= own.length;
+      return own;
+    }
+    this.#buffersAllocated += 1;
+    return Buffer.allocUnsafe(Math.ceil(bytes / POOL_STEP_BYTES) * POOL_STEP_BYTES);
   }
 
   /**

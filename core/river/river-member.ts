@@ -40,6 +40,11 @@ export type MemberHooks = {
   welcome(welcome: Welcome): Promise<number>;
   /** One entry, in seq order, exactly once. */
   deliver(entry: StoredRiverEntry): void;
+  /**
+   * True when nothing the receiver keeps refers to a batch delivered so far (it copied them all):
+   * then the member reuses the frame buffers for the next frames. Absent: never.
+   */
+  holdsNoDelivered?(): boolean;
 };
 
 export type MemberOptions = {
@@ -243,7 +248,8 @@ export class RiverMember {
             // Only a complete frame proves its seqs exist: the first fragment of a large frame
             // arrives before the rest, and must not look like a gap.
             this.#lastKnownSeq = Math.max(this.#lastKnownSeq, frame.seq + frame.entryCount - 1);
-            this.#tracker.offer(frame, this.#deliverFrame);
+            const held = this.#tracker.offer(frame, this.#deliverFrame);
+            if (!held && frame.own && this.hooks.holdsNoDelivered?.()) this.#reassembler.recycle(frame.own);
           }
         }
       }

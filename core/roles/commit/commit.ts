@@ -82,6 +82,8 @@ export class Commit {
       hello: () => this.#hello(),
       welcome: (welcome) => this.#welcome(welcome),
       deliver: (entry) => this.#deliver(entry),
+      // The store copies each entry into its write buffer, unless it is queued behind a full one.
+      holdsNoDelivered: () => !this.#pumping,
     });
     store.onDurable((durableSeq) => this.member.reportDurable(durableSeq));
     this.retention = new CommitRetention(store, options.log, () => this.member.committedSeq);
