@@ -161,6 +161,25 @@ export class KafkaConnection {
     this.#socket.write(frame);
   }
 
+  /**
+   * Like sendFrame, for a frame in parts (header pieces and record batches, written in one corked
+   * writev): the batches are not copied into a frame. `onWritten` runs once the socket no longer
+   * needs the parts (written, or failed), so their buffers can be reused.
+   */
+  sendFrameParts(parts: Buffer[], correlationId: number, handle: ResponseHandler | null,
+    onWritten: () => void): void {
+    if (this.#failure !== null) {
+      if (handle !== null) handle(null, this.#failure);
+      onWritten();
+      return;
+    }
+    if (handle !== null) this.#pending.push({ correlationId, flexible: false, handle });
+    this.#socket.cork();
+    for (let i = 0; i < parts.length - 1; i++) this.#socket.write(parts[i]!);
+    this.#socket.write(parts[parts.length - 1]!, () => onWritten());
+    this.#socket.uncork();
+  }
+
   close(): void {
     this.#socket.destroy();
     this.#fail(new KafkaConnectionError(`kafka://${this.address.host}:${this.address.port}: connection closed`));

@@ -8,8 +8,9 @@
  * waiting, carrying at most one batch per partition (Kafka's rule for magic 2) and at most
  * `requestBytesMax`. So batches grow exactly as long as the broker is busy: small at low rates
  * (low latency), large at max rate. Buffered record bytes are capped at `bufferedBytesMax`.
- * Once a request frame holds a copy of its batches, their buffers are kept (at most
- * `spareBuffersMax` per producer) for the next batches: no regrowth and fewer large allocations.
+ * A request goes out as parts in one corked writev (header pieces and the batches themselves, not
+ * copied into a frame); once written, the batches' buffers are kept (at most `spareBuffersMax`
+ * per producer) for the next batches: no regrowth and fewer large allocations.
  * No retries: a failed partition counts its records as failed, with the Kafka error name.
  * Consumer: one Fetch long-poll loop per leader, manual assignment, no groups.
  */
@@ -458,71 +459,83 @@ export class KafkaProducer implements TargetProducer {
     const order = chosen.map((partition, index) => index).sort((a, b) => chosen[a]! - chosen[b]!);
     const connection = queue.connection;
     const correlationId = connection.nextCorrelationId();
-    const frame = this.#encode(correlationId, order.map((index) => chosen[index]!),
+    const parts = this.#encode(correlationId, order.map((index) => chosen[index]!),
       order.map((index) => batches[index]!));
-    // The frame holds copies now: builders' buffers go back for the next batches (no regrowth, less GC).
-    for (const batch of batches) {
-      if (this.#spare.length < KAFKA_LIMITS.spareBuffersMax) this.#spare.push(batch.storage);
-    }
+    // The batches go out as they are (writev): once written, builders' buffers go back for the next
+    // batches (no copy into a request frame, no regrowth, less GC).
+    const onWritten = (): void => {
+      for (const batch of batches) {
+        if (this.#spare.length < KAFKA_LIMITS.spareBuffersMax) this.#spare.push(batch.storage);
+      }
+    };
     const byPartition = new Map<number, SealedBatch>();
     for (let index = 0; index < chosen.length; index++) byPartition.set(chosen[index]!, batches[index]!);
     if (this.#spec.acks === 0) {
-      connection.sendFrame(frame, correlationId, false, null);
+      connection.sendFrameParts(parts, correlationId, null, onWritten);
       for (const [partition, batch] of byPartition) this.#finishBatch(batch, null, partition);
       return;
     }
     this.#inFlight++;
-    connection.sendFrame(frame, correlationId, false, (reader, error) => {
+    connection.sendFrameParts(parts, correlationId, (reader, error) => {
       this.#inFlight--;
       this.#onResponse(byPartition, reader, error);
       this.pump();
-    });
+    }, onWritten);
   }
 
-  #encode(correlationId: number, partitions: number[], batches: SealedBatch[]): Buffer {
+  /** The Produce request as parts: one buffer of header pieces, each batch a part of its own. */
+  #encode(correlationId: number, partitions: number[], batches: SealedBatch[]): Buffer[] {
     const spec = this.#spec;
     const clientIdBytes = CLIENT_ID.length;
-    let bytes = 4 + 2 + 2 + 4 + 2 + clientIdBytes + 2 + 2 + 4 + 4;
+    const requestHeaderBytes = 4 + 2 + 2 + 4 + 2 + clientIdBytes + 2 + 2 + 4 + 4;
+    let bytes = requestHeaderBytes;
+    let headerBytes = requestHeaderBytes;
     let topicCount = 0;
     let previousTopic = -1;
     for (let index = 0; index < partitions.length; index++) {
       const topicIndex = Math.floor(partitions[index]! / spec.partitions);
       if (topicIndex !== previousTopic) {
         bytes += 2 + this.#topicNameBytes[topicIndex]!.length + 4;
+        headerBytes += 2 + this.#topicNameBytes[topicIndex]!.length + 4;
         topicCount++;
         previousTopic = topicIndex;
       }
       bytes += 4 + 4 + batches[index]!.bytes.length;
+      headerBytes += 4 + 4;
     }
-    const frame = Buffer.allocUnsafe(bytes);
-    let p = frame.writeInt32BE(bytes - 4, 0);
-    p = frame.writeInt16BE(produce.apiKey, p);
-    p = frame.writeInt16BE(this.#version, p);
-    p = frame.writeInt32BE(correlationId, p);
-    p = frame.writeInt16BE(clientIdBytes, p);
-    p += frame.write(CLIENT_ID, p, 'latin1');
-    p = frame.writeInt16BE(-1, p);
-    p = frame.writeInt16BE(spec.acks, p);
-    p = frame.writeInt32BE(KAFKA_LIMITS.produceTimeoutMs, p);
-    p = frame.writeInt32BE(topicCount, p);
+    const header = Buffer.allocUnsafe(headerBytes);
+    const parts: Buffer[] = [];
+    let partStart = 0;
+    let p = header.writeInt32BE(bytes - 4, 0);
+    p = header.writeInt16BE(produce.apiKey, p);
+    p = header.writeInt16BE(this.#version, p);
+    p = header.writeInt32BE(correlationId, p);
+    p = header.writeInt16BE(clientIdBytes, p);
+    p += header.write(CLIENT_ID, p, 'latin1');
+    p = header.writeInt16BE(-1, p);
+    p = header.writeInt16BE(spec.acks, p);
+    p = header.writeInt32BE(KAFKA_LIMITS.produceTimeoutMs, p);
+    p = header.writeInt32BE(topicCount, p);
     let index = 0;
     while (index < partitions.length) {
       const topicIndex = Math.floor(partitions[index]! / spec.partitions);
       let end = index;
       while (end < partitions.length && Math.floor(partitions[end]! / spec.partitions) === topicIndex) end++;
       const name = this.#topicNameBytes[topicIndex]!;
-      p = frame.writeInt16BE(name.length, p);
-      p += name.copy(frame, p);
-      p = frame.writeInt32BE(end - index, p);
+      p = header.writeInt16BE(name.length, p);
+      p += name.copy(header, p);
+      p = header.writeInt32BE(end - index, p);
       for (; index < end; index++) {
         const batch = batches[index]!.bytes;
-        p = frame.writeInt32BE(partitions[index]! % spec.partitions, p);
-        p = frame.writeInt32BE(batch.length, p);
-        p += batch.copy(frame, p);
+        p = header.writeInt32BE(partitions[index]! % spec.partitions, p);
+        p = header.writeInt32BE(batch.length, p);
+        parts.push(header.subarray(partStart, p), batch);
+        partStart = p;
       }
     }
-    assert(p === bytes, `produce frame size ${p} differs from the computed ${bytes}`);
-    return frame;
+    assert(p === headerBytes, `produce header size ${p} differs from the computed ${headerBytes}`);
+    assert(parts.reduce((sum, part) => sum + part.length, 0) === bytes, 'produce frame size differs from the computed');
+    return parts;
   }
 
   #onResponse(byPartition: Map<number, SealedBatch>, reader: KafkaReader | null, error: Error | null): void {
