@@ -7,13 +7,17 @@
  * `serveStatus` (core/metrics/publisher.ts registers the node's latest snapshot).
  */
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry };
 
 export function createRegistry(role: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ role });
+  // Process metrics every Node service has: CPU, memory, event-loop lag (a stalled loop delays
+  // every append and ack behind it), GC pauses by kind. Sampled by prom-client, not per record.
+  collectDefaultMetrics({ register: registry,
+    gcDurationBuckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1] });
   return registry;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Goal: `x2 sequencer`, `x2 commit` and `x2 bench river` refuse bad flags and X2_* variables
  * (X2_RIVER_DRIVER too) with exit 2 and a message naming the flag, the value and what is allowed, and a running
- * sequencer serves the river metrics on /metrics. Method: run dist/x2 with each bad value; start a
+ * sequencer serves the river metrics (and the standard process and Node ones) on /metrics. Method: run dist/x2 with each bad value; start a
  * sequencer and a commit and scrape their /metrics.
  */
 import { rmSync } from 'node:fs';
@@ -86,6 +86,13 @@ describe('river CLI', () => {
       'x2_river_retransmits_received_total', 'x2_river_repaired_entries_total', 'x2_commit_durable_seq',
       'x2_river_driver{driver="tcp"']) {
       expect(commitText, name).toContain(name);
+    }
+    // The standard process and Node metrics, labelled with the role (the man pages name them).
+    for (const [role, body] of [['sequencer', sequencerText], ['commit', commitText]] as const) {
+      for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes',
+        'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']) {
+        expect(body, `${role} ${name}`).toMatch(new RegExp(`^${name}\\{role="${role}"\\} \\d`, 'm'));
+      }
     }
     await stopRole(commit);
     await stopRole(sequencer);
