@@ -6,7 +6,7 @@
  * few per event-loop turn, and compare what a LinkReader receives.
  */
 import { once } from 'node:events';
-import { createServer, connect, type Socket } from 'node:net';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { prng, testSeed } from '../../test/harness/seed.ts';
 import { LINK_HEADER_BYTES, LinkReader, LinkWriter } from './link.ts';
@@ -17,6 +17,20 @@ function encode(type: number, payload: Buffer): Buffer {
   out[4] = type;
   payload.copy(out, LINK_HEADER_BYTES);
   return out;
+}
+
+/** A connected TCP pair on loopback. */
+async function loopbackPair(): Promise<{ server: Server; client: Socket; serverSide: Socket }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect({ host: '127.0.0.1', port });
+  await once(client, 'connect');
+  const [serverSide] = await accepted;
+  return { server, client, serverSide };
 }
 
 describe('link reader', () => {
@@ -59,15 +73,7 @@ describe('link reader', () => {
     });
     const messages = sizes.map((size, i) => ({ type: 1 + (i % 200),
       payload: Buffer.from(Array.from({ length: size }, (_, j) => (i * 31 + j) & 0xff)) }));
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    const accepted = once(server, 'connection') as Promise<[Socket]>;
-    const client = connect({ host: '127.0.0.1', port });
-    await once(client, 'connect');
-    const [serverSide] = await accepted;
+    const { server, client, serverSide } = await loopbackPair();
     const got: Array<{ type: number; payload: Buffer }> = [];
     const reader = new LinkReader((type, payload) => got.push({ type, payload: Buffer.from(payload) }));
     serverSide.on('data', (chunk: Buffer) => { expect(reader.feed(chunk)).toBeNull(); });
@@ -100,15 +106,7 @@ describe('link reader', () => {
   }, 60_000);
 
   it('writer: chunks and large-message buffers are reused once written, not allocated per turn', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    const accepted = once(server, 'connection') as Promise<[Socket]>;
-    const client = connect({ host: '127.0.0.1', port });
-    await once(client, 'connect');
-    const [serverSide] = await accepted;
+    const { server, client, serverSide } = await loopbackPair();
     let received = 0;
     let mismatches = 0;
     const reader = new LinkReader((type, payload) => {
