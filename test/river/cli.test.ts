@@ -1,8 +1,8 @@
 /**
  * Goal: `x2 sequencer`, `x2 commit` and `x2 bench river` refuse bad flags and X2_* variables
  * (X2_RIVER_DRIVER too) with exit 2 and a message naming the flag, the value and what is allowed, and a running
- * sequencer serves the river metrics (and the standard process and Node ones) on /metrics. Method: run dist/x2 with each bad value; start a
- * sequencer and a commit and scrape their /metrics.
+ * sequencer serves the river metrics (and the standard process and Node ones) on /metrics.
+ * Method: run dist/x2 with each bad value; start a sequencer and a commit and scrape their /metrics.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
