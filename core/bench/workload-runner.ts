@@ -80,6 +80,19 @@ export type RunOptions = {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+/** Longest pause between two looks at a paced schedule: bounds how late a record (or a read) gets. */
+const PAUSE_US_MAX = 100;
+
+/**
+ * Sleeps the thread for `us` microseconds (under 1 ms) without spinning. setTimeout cannot wait
+ * less than 1 ms, and looping on setImmediate until the next record was due kept a core busy:
+ * at 20,000 records/s of 100 B the client used 45 us of CPU per record, more than the whole
+ * cluster it measured, on the cores they share.
+ */
+function pauseUs(us: number): void {
+  Atomics.wait(pauseCell, 0, 0, us / 1000);
+}
 
 class Received implements ConsumerSink {
   readonly tallies: PartitionTally[];
@@ -267,7 +280,10 @@ async function driveProducer(producer: TargetProducer, spec: WorkloadSpec, produ
     else if (schedule.paced) {
       const waitUs = schedule.waitUs(nowUs());
       if (waitUs >= 1000) await sleep(Math.max(0, Math.min(waitUs / 1000, (endUs - nowUs()) / 1000)));
-      else await yieldToIo();
+      else {
+        if (waitUs > 0) pauseUs(Math.min(waitUs, PAUSE_US_MAX));
+        await yieldToIo();
+      }
     } else await yieldToIo();
   }
 }
