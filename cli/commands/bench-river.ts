@@ -240,7 +240,7 @@ async function runBench(flags: BenchFlags): Promise<RiverBenchReport> {
     const committedCount: number[] = [];
     // Warm-up: one append per appender, committed before timing starts (joins, recovery).
     for (let a = 0; a < flags.appenders; a++) {
-      const client = new AppendClient(sequencerAddress, { inflightMax: flags.inflight });
+      const client = new AppendClient(sequencerAddress, { inflightMax: flags.inflight, committedNotices: 'own' });
       clients.push(client);
       const batch = benchBatch(flags.entryBytes, a);
       setBenchCounter(batch, 0);

@@ -64,7 +64,9 @@ export class MetricsPublisher {
   constructor(options: PublisherOptions) {
     this.options = options;
     this.#latest = emptySnapshot(options.role, options.nodeId);
-    this.#client = new AppendClient(options.sequencer, { inflightMax: PUBLISH_INFLIGHT_MAX });
+    // One append a second: no need to hear of every other commit on the river.
+    this.#client = new AppendClient(options.sequencer, { inflightMax: PUBLISH_INFLIGHT_MAX,
+      committedNotices: 'own' });
     this.#timer = setInterval(() => this.#tick(), options.intervalMs ?? PUBLISH_INTERVAL_MS);
     this.#timer.unref();
     serveStatus(options.registry, () => this.#latest);

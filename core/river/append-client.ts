@@ -25,7 +25,7 @@ import { readU64 } from './frame.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import {
   APPEND_CONDITIONS_MAX, MESSAGE, sendAppend, sendAppendIf, sendPacked, unpackBody, type AppendCondition,
-  type AppendEntry, type ErrorBody,
+  type AppendEntry, type ErrorBody, type Hello,
 } from './messages.ts';
 import { parseHostPort } from './address.ts';
 
@@ -110,16 +110,22 @@ export class AppendClient {
   #waiters: Array<() => void> = [];
   #connectWaiters: Array<() => void> = [];
   readonly #onCommittedSeq: ((committedSeq: number) => void) | null;
+  readonly #committedNotices: 'every' | 'own';
 
   /**
    * `onCommittedSeq` hears every advance of the committed seq, whoever appended (a gateway wakes
-   * its readers at once instead of polling).
+   * its readers at once instead of polling). `committedNotices: 'own'` asks the sequencer for the
+   * committed seq only while an append of this client waits for it (`committedSeq` then lags when
+   * others append): for clients that append now and then, so they are not woken for every frame.
    */
-  constructor(address: string,
-    options: { inflightMax?: number; onCommittedSeq?: (committedSeq: number) => void } = {}) {
+  constructor(address: string, options: { inflightMax?: number; onCommittedSeq?: (committedSeq: number) => void;
+    committedNotices?: 'every' | 'own' } = {}) {
     this.address = address;
     this.inflightMax = options.inflightMax ?? 1024;
     this.#onCommittedSeq = options.onCommittedSeq ?? null;
+    this.#committedNotices = options.committedNotices ?? 'every';
+    assert(this.#committedNotices === 'every' || this.#onCommittedSeq === null,
+      'onCommittedSeq needs every committed notice');
     this.#connect();
   }
 
@@ -196,7 +202,8 @@ export class AppendClient {
     const reader = new LinkReader((type, payload) => this.#onMessage(type, payload));
     socket.on('connect', () => {
       this.#writer = writer;
-      sendPacked(writer, MESSAGE.hello, { role: 'appender', memberId: `appender-${process.pid}` });
+      sendPacked(writer, MESSAGE.hello, { role: 'appender', memberId: `appender-${process.pid}`,
+        committedNotices: this.#committedNotices } satisfies Hello);
       this.#connected = true;
       for (const wake of this.#connectWaiters.splice(0)) wake();
       this.#wake();

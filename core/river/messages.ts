@@ -52,6 +52,12 @@ export type EpochHistory = Array<[epoch: number, startSeq: number]>;
 export type Hello = {
   role: MemberRole;
   memberId: string;
+  /**
+   * Appenders: which COMMITTED notices they want. 'every' (the default): each advance, whoever
+   * appended (gateways wake their readers on it); 'own': only while one of their own appends is
+   * not known committed, so an appender that writes once a second is not woken for every frame.
+   */
+  committedNotices?: 'every' | 'own';
   /** Commits: a random id stored with the data, the same across restarts: one data folder, one member. */
   dataId?: string;
   river?: RiverMode;

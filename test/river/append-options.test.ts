@@ -6,7 +6,8 @@
  * has the entry on disk, while `ack: 'quorum'` waits for the write quorum). Method: `x2 sequencer`
  * and two `x2 commit` from dist/x2 on loopback (unicast river), driven with the AppendClient; a
  * commit is frozen with SIGSTOP to tell one durable copy from two. A malformed append queued
- * behind good ones is refused in its turn (answers keep request order, the link stays up).
+ * behind good ones is refused in its turn (answers keep request order, the link stays up). An
+ * appender that asks for its own committed notices only is told nothing while it has none waiting.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -178,6 +179,32 @@ describe('appender protocol options, real sequencer and commits', () => {
       expect(answers).toEqual(['first sequenced', 'bad X2_ERR_APPEND_REJECTED', 'last sequenced']);
       expect(writer.connected).toBe(true);
       expect(await metric(cluster.sequencer, 'x2_river_appends_rejected_total')).toBe(1);
+    } finally {
+      await Promise.all(roles.map((role) => stopRole(role)));
+    }
+  }, 120_000);
+
+  it("committedNotices 'own': an idle appender hears nothing of others' appends, its own still commit", async () => {
+    const cluster = await startCluster();
+    try {
+      const busy = client(cluster.address);
+      const quiet = new AppendClient(cluster.address, { inflightMax: 64, committedNotices: 'own' });
+      clients.push(quiet);
+      const first = await quiet.appendAsync([entry(BENCH_STREAM_BASE + 20, 1)]);
+      const firstCommitted = await first.committed;
+      expect(firstCommitted).toBeGreaterThanOrEqual(first.firstSeq);
+      let lastBusySeq = 0;
+      for (let i = 0; i < 50; i++) {
+        const result = await busy.appendAsync([entry(BENCH_STREAM_BASE + 21, i)]);
+        await result.committed;
+        lastBusySeq = result.firstSeq;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300)); // any late notice would arrive by now
+      expect(busy.committedSeq).toBeGreaterThanOrEqual(lastBusySeq);
+      expect(quiet.committedSeq).toBe(firstCommitted); // told nothing of the 50 others
+      const second = await quiet.appendAsync([entry(BENCH_STREAM_BASE + 20, 2)]);
+      expect(await second.committed).toBeGreaterThanOrEqual(second.firstSeq);
+      expect(second.firstSeq).toBeGreaterThan(lastBusySeq);
     } finally {
       await Promise.all(roles.map((role) => stopRole(role)));
     }

@@ -93,6 +93,9 @@ type Member = {
   welcomed: boolean;
   ready: boolean;
   durableSeq: number;
+  /** Appenders: the last seq of their appends sequenced so far, and the committed seq last sent to them. */
+  sequencedSeq: number;
+  noticedCommittedSeq: number;
 };
 
 type QueuedAppend = {
@@ -266,7 +269,7 @@ export class Sequencer {
       if (problem) this.#drop(member!, problem);
     });
     member = { id: this.#nextMemberId++, socket, writer: new LinkWriter(socket), hello: null,
-      river: 'unicast', welcomed: false, ready: false, durableSeq: 0 };
+      river: 'unicast', welcomed: false, ready: false, durableSeq: 0, sequencedSeq: 0, noticedCommittedSeq: 0 };
     this.#members.add(member);
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -409,7 +412,10 @@ export class Sequencer {
     setImmediate(() => this.#noticeCommitted());
   }
 
-  /** Tells every appender the committed and durable-on-one seqs (once per turn of the loop). */
+  /**
+   * Tells appenders the committed and durable-on-one seqs (once per turn of the loop): all of them,
+   * except those that asked only about their own appends and have none waiting.
+   */
   #noticeCommitted(): void {
     this.#noticeScheduled = false;
     // Committed implies durable on one; an ephemeral river (R = 0) has only the committed seq.
@@ -419,6 +425,8 @@ export class Sequencer {
     this.#durableOneSent = durableOneSeq;
     for (const member of this.#members) {
       if (member.hello?.role !== 'appender') continue;
+      if (member.hello.committedNotices === 'own' && member.sequencedSeq <= member.noticedCommittedSeq) continue;
+      member.noticedCommittedSeq = this.#committedSeq;
       sendSeqPair(member.writer, MESSAGE.committed, this.#committedSeq, durableOneSeq);
     }
     // Subscribers learn it from the next frame or heartbeat.
@@ -545,6 +553,7 @@ export class Sequencer {
           this.bytesAppended += entry.batch.length;
         }
         sendAppended(append.member.writer, append.requestId, appendFirstSeq, baseOffsets);
+        append.member.sequencedSeq = this.#nextSeq - 1;
       }
       const end = writer.finish({ kind: FRAME_KIND.data, entryCount, riverId: this.options.riverId,
         epoch: this.#epoch, seq: firstSeq, committedSeq: this.#committedSeq });

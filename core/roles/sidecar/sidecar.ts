@@ -152,7 +152,9 @@ export class Sidecar {
     this.log = options.log;
     this.done = new Promise((resolve) => { this.#end = resolve; });
     this.appender = new AppendClient(options.sequencer, { inflightMax: APPENDS_INFLIGHT_MAX });
-    this.groupAppender = new AppendClient(options.sequencer, { inflightMax: GROUP_APPENDS_INFLIGHT_MAX });
+    // The main appender hears every committed advance; this one needs only its own.
+    this.groupAppender = new AppendClient(options.sequencer, { inflightMax: GROUP_APPENDS_INFLIGHT_MAX,
+      committedNotices: 'own' });
     this.member = new RiverMember({
       sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress, listen: null,
       loss: null, log: options.log,
