@@ -9,12 +9,17 @@
  * behind good ones is refused in its turn (answers keep request order, the link stays up). An
  * appender that asks for its own committed notices only is told nothing while it has none waiting.
  */
+import { once } from 'node:events';
 import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { pack } from 'msgpackr';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppendClient, AppendConditionError, type AppendHandler } from '../../core/river/append-client.ts';
 import { BENCH_STREAM_BASE, benchBatch } from '../../core/river/delivery-check.ts';
 import { X2Error } from '../../core/base/errors.ts';
+import { crc32c } from '../../native/index.ts';
+import { MESSAGE } from '../../core/river/messages.ts';
 import { makeTempDir, requireBinary } from '../harness/x2.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { freePort, metric, readCommit, settleAndStop, startRole, stopRole, type Role } from './cluster.ts';
@@ -205,6 +210,47 @@ describe('appender protocol options, real sequencer and commits', () => {
       const second = await quiet.appendAsync([entry(BENCH_STREAM_BASE + 20, 2)]);
       expect(await second.committed).toBeGreaterThanOrEqual(second.firstSeq);
       expect(second.firstSeq).toBeGreaterThan(lastBusySeq);
+    } finally {
+      await Promise.all(roles.map((role) => stopRole(role)));
+    }
+  }, 120_000);
+
+  it('a malformed APPEND while appends are queued costs only its link; nothing stored changes', async () => {
+    const cluster = await startCluster();
+    try {
+      const writer = client(cluster.address);
+      await writer.whenConnected();
+      // Hundreds of 20 KB appends fired at once queue in the sequencer (its append arena) ...
+      const sent = new Map<number, Buffer>(); // seq -> batch
+      const results = Array.from({ length: 300 }, (_, i) => {
+        const batch = benchBatch(20_000, i);
+        return writer.appendAsync([{ streamId: BENCH_STREAM_BASE + 30 + (i % 3), recordCount: 1, batch }])
+          .then(async (result) => { sent.set(result.firstSeq, batch); await result.committed; });
+      });
+      // ... while another appender sends a HELLO, then an APPEND whose entry count lies.
+      const raw = connect({ host: '127.0.0.1', port: Number(cluster.address.split(':')[1]) });
+      await once(raw, 'connect');
+      const message = (type: number, payload: Buffer): Buffer => {
+        const head = Buffer.alloc(5);
+        head.writeUInt32LE(1 + payload.length, 0);
+        head[4] = type;
+        return Buffer.concat([head, payload]);
+      };
+      const lying = Buffer.alloc(4 + 2 + 40, 7);
+      lying.writeUInt16LE(5, 4); // five entries announced, none there
+      raw.write(Buffer.concat([message(MESSAGE.hello, pack({ role: 'appender', memberId: 'liar' })),
+        message(MESSAGE.append, lying)]));
+      const closed = once(raw, 'close');
+      await Promise.all(results);
+      await closed; // the sequencer dropped that link
+      const lastSeq = Math.max(...sent.keys());
+      await settleAndStop(cluster.sequencer, cluster.commits, lastSeq);
+      for (const name of ['c1', 'c2']) {
+        const stored = await readCommit(join(cluster.dir, name));
+        for (const [seq, batch] of sent) {
+          expect(stored.bySeq.get(seq)?.[2], `${name} seq ${seq}`).toBe(crc32c(batch, 0, 16, batch.length));
+        }
+      }
     } finally {
       await Promise.all(roles.map((role) => stopRole(role)));
     }

@@ -47,4 +47,14 @@ describe('append arena', () => {
     expect(arena.take(10_000)).toBe(0); // empty: starts over, the whole capacity free
     expect(arena.take(1)).toBe(-1);
   });
+
+  it('refuses a release out of the order regions were taken', () => {
+    const arena = new AppendArena(1000);
+    expect(arena.take(100)).toBe(0);
+    expect(arena.take(100)).toBe(100);
+    expect(() => arena.release(200)).toThrow(/in the order taken/); // the newest, not the oldest
+    arena.release(100);
+    arena.release(200);
+    expect(arena.held).toBe(0);
+  });
 });

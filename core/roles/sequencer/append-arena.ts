@@ -18,6 +18,10 @@ export class AppendArena {
   #head = 0; // where the next region starts (unless it wraps)
   #tail = 0; // start of the oldest held region
   #held = 0;
+  // Ends of the held regions, oldest first (from #endsHead): a release out of order is a bug that
+  // would let new appends overwrite queued ones, so it fails loudly instead.
+  #ends: number[] = [];
+  #endsHead = 0;
 
   constructor(capacityBytes: number) {
     assert(Number.isSafeInteger(capacityBytes) && capacityBytes > 0, 'arena capacity must be positive');
@@ -44,16 +48,25 @@ export class AppendArena {
     }
     this.#head = start + length;
     this.#held += 1;
+    this.#ends.push(this.#head);
     return start;
   }
 
   /** Releases the oldest held region, which ends at `end`. */
   release(end: number): void {
     assert(this.#held > 0, 'release without a held region');
+    assert(this.#ends[this.#endsHead] === end, 'append arena regions must be released in the order taken');
+    this.#endsHead += 1;
+    if (this.#endsHead > 1024 && this.#endsHead * 2 > this.#ends.length) {
+      this.#ends.splice(0, this.#endsHead);
+      this.#endsHead = 0;
+    }
     this.#held -= 1;
     if (this.#held === 0) {
       this.#head = 0;
       this.#tail = 0;
+      this.#ends.length = 0;
+      this.#endsHead = 0;
     } else {
       this.#tail = end;
     }

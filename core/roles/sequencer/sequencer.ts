@@ -443,15 +443,21 @@ export class Sequencer {
   }
 
   #onAppend(member: Member, received: Buffer, conditional: boolean): void {
-    // The payload lives only during this call: the queued append reads its copy in the arena.
-    const arenaStart = this.#arena.take(received.length);
-    const payload = arenaStart < 0 ? Buffer.from(received)
-      : this.#arena.bytes.subarray(arenaStart, arenaStart + received.copy(this.#arena.bytes, arenaStart));
-    const arenaEnd = arenaStart < 0 ? -1 : arenaStart + received.length;
     const append: { requestId: number; entries: RiverEntry[]; conditions?: AppendCondition[] } | null =
-      conditional ? readAppendIf(payload) : readAppend(payload);
-    if (!append && arenaEnd >= 0) this.#arena.release(arenaEnd);
+      conditional ? readAppendIf(received) : readAppend(received);
     if (!append) return this.#drop(member, `malformed ${conditional ? 'APPEND_IF' : 'APPEND'}`);
+    // The payload lives only during this call: the queued append reads a copy, in the arena (taken
+    // only for a well-formed append, so regions are released in the order they were taken).
+    const arenaStart = this.#arena.take(received.length);
+    const copy = arenaStart < 0 ? Buffer.allocUnsafe(received.length)
+      : this.#arena.bytes.subarray(arenaStart, arenaStart + received.length);
+    received.copy(copy);
+    for (const entry of append.entries) {
+      assert(entry.batch.buffer === received.buffer, 'an entry outside its APPEND payload');
+      const at = entry.batch.byteOffset - received.byteOffset;
+      entry.batch = copy.subarray(at, at + entry.batch.length);
+    }
+    const arenaEnd = arenaStart < 0 ? -1 : arenaStart + received.length;
     let bodyBytes = 0;
     let refusal: string | null = null;
     for (const entry of append.entries) {
