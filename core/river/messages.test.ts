@@ -4,13 +4,14 @@
  * sequencing garbage. Method: encode with the real senders into a capturing writer, decode, and
  * cut or patch the bytes.
  */
+import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { benchBatch } from './delivery-check.ts';
 import type { LinkWriter } from './link.ts';
 import { LINK_HEADER_BYTES } from './link.ts';
 import {
   APPEND_CONDITIONS_MAX, BATCH_HEADER_BYTES, readAppend, readAppendIf, readEntriesMessage, readEntryHeadersMessage,
-  sendAppend, sendAppendIf, sendEntries, sendEntryHeaders,
+  sendAppend, sendAppendIf, sendEntries, sendEntryHeaders, unpackBody,
 } from './messages.ts';
 
 /** A writer that keeps the payload of the one message reserved on it. */
@@ -62,6 +63,16 @@ describe('append messages', () => {
     const hugeOffset = Buffer.from(good);
     hugeOffset.writeUInt32LE(0xffffffff, 6 + 4 + 4); // high word of nextOffset: past a safe integer
     expect(readAppendIf(hugeOffset)).toBeNull();
+  });
+});
+
+describe('msgpack bodies', () => {
+  it('come out as copies: scribbling over the payload afterwards changes nothing kept', () => {
+    const payload = pack({ memberId: 'c1', blob: Buffer.from('kept bytes'), history: [[1, 1]] });
+    const body = unpackBody<{ memberId: string; blob: Uint8Array; history: number[][] }>(payload);
+    payload.fill(0xee); // the sequencer's read buffer is reused
+    expect(Buffer.from(body.blob).toString()).toBe('kept bytes');
+    expect(body).toMatchObject({ memberId: 'c1', history: [[1, 1]] });
   });
 });
 

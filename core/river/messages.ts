@@ -17,7 +17,7 @@
  *   READ_SEQ   requestId u32, fromSeq u64, bytesMax u32
  *   ENTRIES    requestId u32, entryCount u16, then per entry: seq u64, epoch u32, entry layout
  */
-import { pack, unpack } from 'msgpackr';
+import { pack, Unpackr } from 'msgpackr';
 import { ENTRY_HEADER_BYTES, readEntries, readU64, writeEntry, writeU64, type RiverEntry } from './frame.ts';
 import type { LinkWriter } from './link.ts';
 
@@ -98,8 +98,12 @@ export function sendPacked(writer: LinkWriter, type: number, body: unknown): voi
   writer.send(type, pack(body));
 }
 
+// Binary fields come out copied, not as views: the sequencer reads into a reused buffer, and a
+// member that sent bytes where a string belongs must not leave views of it in kept state.
+const bodyUnpacker = new Unpackr({ useRecords: false, copyBuffers: true }); // as msgpackr's unpack(), but copying
+
 export function unpackBody<T>(payload: Buffer): T {
-  return unpack(payload) as T;
+  return bodyUnpacker.unpack(payload) as T;
 }
 
 export function sendSeqPair(writer: LinkWriter, type: number, first: number, second: number): void {
