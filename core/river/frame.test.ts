@@ -9,7 +9,7 @@ import {
   decodeFrameHeader, entryBytes, FragmentWriter, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes, readEntries,
   writeEntry, writeFragments, type FrameHeader, type RiverEntry,
 } from './frame.ts';
-import { Reassembler } from './reassembler.ts';
+import { REASSEMBLY_BYTES_MAX, Reassembler } from './reassembler.ts';
 
 const entryArbitrary = fc.record({
   streamId: fc.nat(2 ** 32 - 1),
@@ -172,8 +172,9 @@ describe('reassembler partial frames', () => {
     expect(reassembler.heldBytes).toBe(0);
   });
 
-  it('reuses a recycled frame buffer for the next frames, which still decode exactly', () => {
-    const reassembler = new Reassembler();
+  it('reuses a recycled frame buffer for the next frames, which still decode exactly (pooled only)', () => {
+    const reassembler = new Reassembler(256, REASSEMBLY_BYTES_MAX, true);
+    const unpooled = new Reassembler();
     for (let seq = 1; seq <= 50; seq++) {
       const entries = [{ streamId: seq, recordCount: 1, baseOffset: seq, batch: Buffer.alloc(900 + seq, seq) }];
       let complete = null;
@@ -188,8 +189,16 @@ describe('reassembler partial frames', () => {
       expect(Buffer.from(decoded![0]!.batch).equals(entries[0]!.batch)).toBe(true);
       complete!.own!.fill(0xee); // whatever the receiver leaves in it must not matter
       reassembler.recycle(complete!.own!);
+      // Unpooled (a gateway, which keeps frames): a single-fragment copy is sized exactly, never reused.
+      const single = datagramsOf(frameOf(entries, 4000, seq))[0]!;
+      const header = decodeFrameHeader(single, 0, single.length);
+      if (typeof header === 'string') throw new Error(header);
+      const copied = unpooled.add(header, single.subarray(FRAME_HEADER_BYTES), true)!;
+      expect(copied.own!.length).toBe(single.length - FRAME_HEADER_BYTES);
+      unpooled.recycle(copied.own!);
     }
     expect(reassembler.buffersAllocated).toBe(1);
+    expect(unpooled.buffersAllocated).toBe(50);
   });
 
   it('holds at most bytesMax of partial frames, dropping the oldest', () => {

@@ -135,4 +135,36 @@ describe('link reader', () => {
     // 300 turns, 150 of them with a 1 MiB message: without reuse that is over 150 buffers.
     expect(writer.buffersAllocated).toBeLessThan(12);
   }, 60_000);
+
+  it('writer: a chunk is not reused while a part of it is still queued, whatever order writes complete in', () => {
+    // A socket whose writes complete only when the test says so, and which keeps what it was given.
+    const pending: Array<{ bytes: Buffer; copy: Buffer; done: () => void }> = [];
+    const fake = {
+      writableLength: 0, destroyed: false, once: () => fake,
+      write(bytes: Buffer, done: () => void) {
+        pending.push({ bytes, copy: Buffer.from(bytes), done });
+        return true;
+      },
+    };
+    const writer = new LinkWriter(fake as unknown as Socket);
+    const fill = (type: number, bytes: number): void => {
+      const { buffer, position } = writer.reserve(type, bytes);
+      buffer.fill(type, position, position + bytes);
+    };
+    fill(1, 100_000); // part A of the first chunk
+    writer.flush(); // A is in the socket, not yet written
+    fill(2, 100_000); // part B, same chunk
+    fill(3, 100_000); // no room: the first chunk is retired with B still queued here
+    pending.shift()!.done(); // A completes before B was even handed to the socket
+    writer.flush(); // B (first chunk) and C (second chunk) go to the socket
+    for (let type = 4; type < 12; type++) { // more chunks retire and are reused meanwhile
+      fill(type, 100_000);
+      writer.flush();
+      const other = pending.findIndex((write) => write.copy[4] !== 2); // keep B, complete the others in order
+      if (other >= 0) pending.splice(other, 1)[0]!.done();
+    }
+    // Whatever was handed to the socket is still the bytes it was given.
+    for (const write of pending) expect(write.bytes.equals(write.copy), `message type ${write.copy[4]}`).toBe(true);
+    expect(pending.some((write) => write.copy[4] === 2)).toBe(true); // B was held to the end
+  });
 });

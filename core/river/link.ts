@@ -98,9 +98,10 @@ export class LinkReader {
   }
 }
 
-/** A write buffer and how many socket writes of it are still in flight. */
+/** A write buffer and how many parts of it are queued or being written. */
 class WriteChunk {
   readonly bytes: Buffer;
+  /** Parts handed out (queued here, or in the socket) and not yet written: counted when queued. */
   pendingWrites = 0;
   /** No more reservations in it: it goes back to its pool once its writes are done. */
   retired = false;
@@ -161,6 +162,7 @@ export class LinkWriter {
       const own = large.bytes.subarray(0, total);
       own.writeUInt32LE(1 + payloadBytes, 0);
       own[4] = type;
+      large.pendingWrites += 1;
       this.#queued.push({ bytes: own, chunk: large });
       this.#queuedBytes += total;
       this.#scheduleFlush();
@@ -188,21 +190,23 @@ export class LinkWriter {
     const queued = this.#queued;
     this.#queued = [];
     this.#queuedBytes = 0;
-    if (this.closed) return;
+    if (this.closed) {
+      for (const { chunk } of queued) this.#written(chunk); // dropped: nothing refers to them now
+      return;
+    }
     for (const { bytes, chunk } of queued) {
       this.bytesWritten += bytes.length;
-      chunk.pendingWrites += 1;
       this.#socket.write(bytes, () => this.#written(chunk));
     }
   }
 
-  /** A socket write of `chunk` is done (or failed). */
+  /** A part of `chunk` was written by the socket (or failed, or was dropped). */
   #written(chunk: WriteChunk): void {
     chunk.pendingWrites -= 1;
     this.#releaseIfIdle(chunk);
   }
 
-  /** A retired chunk with no write in flight goes back to its free list (if there is room). */
+  /** A retired chunk with no part queued or in flight goes back to its free list (if there is room). */
   #releaseIfIdle(chunk: WriteChunk): void {
     if (chunk.pendingWrites > 0 || !chunk.retired) return;
     if (chunk.bytes.length === WRITE_CHUNK_BYTES) {
@@ -229,6 +233,7 @@ export class LinkWriter {
   /** Queues this turn's part; a new chunk when `retire` or when little room is left in this one. */
   #queueChunk(retire: boolean): void {
     if (this.#filled > this.#start) {
+      this.#chunk.pendingWrites += 1;
       this.#queued.push({ bytes: this.#chunk.bytes.subarray(this.#start, this.#filled), chunk: this.#chunk });
       this.#queuedBytes += this.#filled - this.#start;
       this.#start = this.#filled;
@@ -245,8 +250,8 @@ export class LinkWriter {
       this.#chunk = next;
       this.#start = 0;
       this.#filled = 0;
-      // Every part already written (none queued): free at once; else the last write frees it.
-      if (!this.#queued.some((entry) => entry.chunk === old)) this.#releaseIfIdle(old);
+      // Every part already written: free at once; else the last part's write frees it.
+      this.#releaseIfIdle(old);
     }
   }
 

@@ -136,7 +136,8 @@ export class MulticastSender {
    */
   sendStable(datagram: Buffer): void {
     if (this.#closed) return;
-    if (this.#dgram) return this.#sendDgram(datagram);
+    // dgram may still read the bytes after the next flush (address lookup, an async retry): a copy.
+    if (this.#dgram) return this.#sendDgram(Buffer.from(datagram));
     if (this.#sourceBuffer !== datagram.buffer || this.#stagedCount === SEND_BATCH_DATAGRAMS_MAX) {
       this.flush();
       this.#sourceBuffer = datagram.buffer;

@@ -42,6 +42,7 @@ export class Reassembler {
   readonly framesMax: number;
   readonly bytesMax: number;
   readonly #partials = new Map<number, Partial>();
+  readonly #pooled: boolean;
   readonly #pool: Buffer[] = [];
   #poolBytes = 0;
   #buffersAllocated = 0;
@@ -50,9 +51,14 @@ export class Reassembler {
   /** Fragments that contradicted their frame's other fragments (sizes); the frame is dropped. */
   malformed = 0;
 
-  constructor(framesMax = 256, bytesMax = REASSEMBLY_BYTES_MAX) {
+  /**
+   * `pooled`: frame buffers come from the pool that `recycle` fills, sized in 64 KiB steps so they
+   * fit the next frames; for a receiver that recycles (a commit). Otherwise each is exactly sized.
+   */
+  constructor(framesMax = 256, bytesMax = REASSEMBLY_BYTES_MAX, pooled = false) {
     this.framesMax = framesMax;
     this.bytesMax = bytesMax;
+    this.#pooled = pooled;
   }
 
   /**
@@ -125,7 +131,8 @@ export class Reassembler {
    * allocation. Bounded: at most POOL_BUFFERS_MAX buffers, POOL_BYTES_MAX bytes.
    */
   recycle(own: Buffer): void {
-    if (this.#pool.length >= POOL_BUFFERS_MAX || this.#poolBytes + own.length > POOL_BYTES_MAX) return;
+    if (!this.#pooled || this.#pool.length >= POOL_BUFFERS_MAX) return;
+    if (this.#poolBytes + own.length > POOL_BYTES_MAX) return;
     this.#pool.push(own);
     this.#poolBytes += own.length;
   }
@@ -134,6 +141,10 @@ export class Reassembler {
   get buffersAllocated(): number { return this.#buffersAllocated; }
 
   #take(bytes: number): Buffer {
+    if (!this.#pooled) {
+      this.#buffersAllocated += 1;
+      return Buffer.allocUnsafe(bytes);
+    }
     // The first pooled buffer that fits and is not much larger (a small frame must not pin a big one).
     const index = this.#pool.findIndex((own) => own.length >= bytes && own.length <= 2 * bytes + POOL_STEP_BYTES);
     if (index >= 0) {

@@ -68,7 +68,7 @@ export type MemberOptions = {
 export class RiverMember {
   readonly options: MemberOptions;
   readonly hooks: MemberHooks;
-  readonly #reassembler = new Reassembler();
+  readonly #reassembler: Reassembler;
   #tracker = new GapTracker(1);
   #socket: Socket | null = null;
   #writer: LinkWriter | null = null;
@@ -98,6 +98,8 @@ export class RiverMember {
   constructor(options: MemberOptions, hooks: MemberHooks) {
     this.options = options;
     this.hooks = hooks;
+    // Pooled frame buffers only for a receiver that gives them back (it copies what it keeps).
+    this.#reassembler = new Reassembler(undefined, undefined, hooks.holdsNoDelivered !== undefined);
   }
 
   get epoch(): number { return this.#epoch; }

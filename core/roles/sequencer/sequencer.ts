@@ -285,6 +285,7 @@ export class Sequencer {
   }
 
   #onMessage(member: Member, type: number, payload: Buffer): void {
+    if (member.socket.destroyed) return; // dropped (bad input earlier in the same read): ignore the rest
     if (member.hello === null && type !== MESSAGE.hello) return this.#drop(member, 'first message must be HELLO');
     switch (type) {
       case MESSAGE.hello: return this.#onHello(member, unpackBody<Hello>(payload));
