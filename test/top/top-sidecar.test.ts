@@ -9,6 +9,8 @@
  * session (named x2topsc-<pid>, killed in afterAll) read with capture-pane.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from '../harness/cluster.ts';
@@ -66,10 +68,19 @@ async function screenWhere(check: (screen: string) => boolean, what: string): Pr
 beforeAll(async () => {
   cluster = await Cluster.start();
   await cluster.ready();
-  admin = kafkaFor(cluster.brokers).admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: INPUT, numPartitions: PARTITIONS }] });
-  await produceTrades(kafkaFor(cluster.brokers), INPUT, TRADES);
+  try {
+    admin = kafkaFor(cluster.brokers).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: INPUT, numPartitions: PARTITIONS }] });
+    await produceTrades(kafkaFor(cluster.brokers), INPUT, TRADES);
+  } catch (error) {
+    // Seen once in a full run: kafkajs "Closed connection" on every retry. The roles' logs say why.
+    for (const file of readdirSync(cluster.dataDir).filter((name) => name.endsWith('.log'))) {
+      const lines = readFileSync(join(cluster.dataDir, file), 'utf8').trimEnd().split('\n');
+      process.stderr.write(`--- ${file} (last 40 lines)\n${lines.slice(-40).join('\n')}\n`);
+    }
+    throw error;
+  }
   execFileSync('tmux', ['new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24',
     `${X2_BINARY} top --bootstrap ${cluster.brokers[0]!}; echo TOP-EXIT=$?; sleep 600`]);
   tmuxStarted = true;
