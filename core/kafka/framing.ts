@@ -55,9 +55,7 @@ export class FrameSplitter {
     assert(!this.#isWholeFramePending(), 'push called before the pending frames were taken');
     const neededBytes = pendingBytes + chunk.length;
     if (neededBytes > this.#own.length) {
-      // Grow to what is needed now; bounded by one maximal frame plus this chunk.
-      const doubledBytes = Math.min(this.#own.length * 2, this.requestBytesMax + FRAME_SIZE_BYTES);
-      const grown = Buffer.allocUnsafe(Math.max(neededBytes, doubledBytes));
+      const grown = this.#grown(neededBytes);
       this.#source.copy(grown, 0, this.#start, this.#end);
       this.#own = grown;
     } else if (this.#source !== this.#own || this.#start !== 0) {
@@ -82,16 +80,19 @@ export class FrameSplitter {
   #more(): 'more' {
     const pendingBytes = this.#end - this.#start;
     if (pendingBytes > 0 && this.#source !== this.#own) {
-      if (pendingBytes > this.#own.length) {
-        this.#own = Buffer.allocUnsafe(Math.min(Math.max(pendingBytes, this.#own.length * 2),
-          this.requestBytesMax + FRAME_SIZE_BYTES));
-      }
+      if (pendingBytes > this.#own.length) this.#own = this.#grown(pendingBytes);
       this.#source.copy(this.#own, 0, this.#start, this.#end);
       this.#source = this.#own;
       this.#start = 0;
       this.#end = pendingBytes;
     }
     return 'more';
+  }
+
+  /** A new own buffer for `neededBytes`: bounded by one maximal frame plus one chunk. */
+  #grown(neededBytes: number): Buffer {
+    const doubledBytes = Math.min(this.#own.length * 2, this.requestBytesMax + FRAME_SIZE_BYTES);
+    return Buffer.allocUnsafe(Math.max(neededBytes, doubledBytes));
   }
 
   /** The next whole frame (without its size prefix), or why there is none. */
