@@ -17,11 +17,12 @@
 import type { Log } from '../../base/log.ts';
 import { ControlState, type ApplyOutcome } from '../../control/control-state.ts';
 import { OffsetsState } from '../../control/offsets-state.ts';
-import { INTERNAL_TOPICS } from '../../control/topic-name.ts';
+import { FIRST_USER_STREAM_ID, INTERNAL_TOPICS } from '../../control/topic-name.ts';
 import {
   BATCH_BASE_SEQUENCE_POSITION, BATCH_MAX_TIMESTAMP_POSITION, BATCH_PRODUCER_EPOCH_POSITION, BATCH_PRODUCER_ID_POSITION,
 } from '../../kafka/record-batch.ts';
 import type { StoredRiverEntry, Welcome } from '../../river/messages.ts';
+import { BatchSlabs, ownBatch } from './batch-slabs.ts';
 import { internalBatchValues } from './internal-batch.ts';
 import { GATEWAYS_STREAM_ID, GatewayMembers } from './membership.ts';
 import { ProducerTable } from './producer-table.ts';
@@ -46,6 +47,7 @@ export class GatewayState {
   readonly producers = new ProducerTable();
   readonly streams = new Map<number, StreamLog>();
   readonly cache: TailCache;
+  readonly #slabs = new BatchSlabs();
   readonly #log: Log;
   appliedSeq = 0;
   #committedSeq = 0;
@@ -89,7 +91,10 @@ export class GatewayState {
 
   /** The RiverMember's deliver hook: one entry in seq order, exactly once. */
   deliver(entry: StoredRiverEntry): void {
-    this.#pending.push({ ...entry, batch: ownBatch(entry.batch) });
+    // Only what the tail cache will hold may go into a slab (batch-slabs.ts: the bound).
+    const cached = entry.streamId >= FIRST_USER_STREAM_ID && entry.batchBytes === undefined
+      && entry.batch.length <= this.cache.cacheBytesMax;
+    this.#pending.push({ ...entry, batch: cached ? this.#slabs.own(entry.batch) : ownBatch(entry.batch) });
     this.#applyCommitted();
   }
 
@@ -158,7 +163,7 @@ export class GatewayState {
     }
     const maxTimestampMs = readInt64(batch, BATCH_MAX_TIMESTAMP_POSITION);
     log.add(entry.baseOffset, entry.recordCount, entry.seq, maxTimestampMs, entry.batchBytes ?? batch.length);
-    if (entry.streamId < 1024) return;
+    if (entry.streamId < FIRST_USER_STREAM_ID) return;
     const producerId = readInt64(batch, BATCH_PRODUCER_ID_POSITION);
     if (producerId >= 0) {
       this.producers.commit(entry.streamId, producerId, batch.readInt16BE(BATCH_PRODUCER_EPOCH_POSITION),
@@ -214,22 +219,10 @@ export class GatewayState {
   #afterControl(value: Buffer): void {
     if (value[1] !== TOPIC_DELETED_KIND) return;
     for (const [streamId, log] of this.streams) {
-      if (streamId >= 1024 && log.cache.length > 0 && this.control.partitionOf(streamId) === undefined) {
+      if (streamId >= FIRST_USER_STREAM_ID && log.cache.length > 0
+        && this.control.partitionOf(streamId) === undefined) {
         this.cache.dropStream(log);
       }
     }
   }
-}
-
-/**
- * The batch as the tail cache may keep it. It is a view of a frame buffer that nothing reuses
- * (a reassembled frame, a received datagram batch, a link read): a batch that fills at least half
- * of that buffer is kept as it is (no copy of the big batches that make up the bytes); a smaller
- * one is copied out, so a few bytes kept long never pin a buffer of megabytes.
- */
-export function ownBatch(batch: Uint8Array): Uint8Array {
-  if (batch.length * 2 >= batch.buffer.byteLength) return batch;
-  const copy = Buffer.allocUnsafe(batch.length);
-  copy.set(batch);
-  return copy;
 }
