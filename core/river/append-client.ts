@@ -269,7 +269,10 @@ export class AppendClient {
   }
 
   #shiftSent(): void {
-    // A head index instead of Array.shift (O(1)); compact once the dead prefix is large.
+    // A head index instead of Array.shift (O(1)); compact once the dead prefix is large. The slot
+    // is cleared at once: a gateway's handler holds its whole Produce request (at 10,000
+    // partitions, a thousand dead slots held ~400,000 partitions' objects for every major GC).
+    this.#sent[this.#sentHead] = undefined as unknown as Pending;
     this.#sentHead += 1;
     if (this.#sentHead > 1024 && this.#sentHead * 2 > this.#sent.length) {
       this.#sent.splice(0, this.#sentHead);

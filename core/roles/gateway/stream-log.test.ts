@@ -50,4 +50,29 @@ describe('TailCache', () => {
     expect(one.cache[from!.from]!.baseOffset).toBe(28);
     expect(one.cache.length - one.cacheHead).toBe(5);
   });
+
+  it('keeps each stream array at most about twice its live batches while evicting (dead slots go)', () => {
+    const streamCount = 500;
+    const streams = new Map<number, StreamLog>();
+    for (let id = 0; id < streamCount; id++) streams.set(id, new StreamLog(id));
+    const cache = new TailCache(20 * streamCount * 100);
+    cache.bind((streamId) => streams.get(streamId));
+    const nextOffset = new Array<number>(streamCount).fill(0);
+    let seq = 0;
+    for (let i = 0; i < 200 * streamCount; i++) {
+      const id = (i * 7919) % streamCount;
+      const log = streams.get(id)!;
+      const baseOffset = nextOffset[id]!;
+      nextOffset[id] = baseOffset + 3;
+      cache.add(log, { streamId: id, seq: ++seq, baseOffset, lastOffset: baseOffset + 2, batch: Buffer.alloc(100) });
+    }
+    for (const log of streams.values()) {
+      const live = log.cache.length - log.cacheHead;
+      expect(live).toBe(20);
+      expect(log.cache.length).toBeLessThanOrEqual(2 * live + 16);
+      // The live batches are the newest, in offset order, and found by offset.
+      expect(log.cache[log.cacheHead]!.baseOffset).toBe(nextOffset[log.streamId]! - 60);
+      expect(log.cachedFrom(nextOffset[log.streamId]! - 1)).not.toBeNull();
+    }
+  });
 });
