@@ -6,9 +6,9 @@
  * of megabytes.
  *
  * Small batches that the tail cache will keep are copied into slabs: shared buffers of `slabBytes`
- * filled in delivery order. One Buffer each cost a fresh 8 KiB pool every few batches; at 10,000
- * partitions (a few records per batch) that allocation and the external-memory GC it drives were a
- * fifth of the gateway's CPU.
+ * filled in delivery order. A Buffer each (a slice of Node's shared pool) cost a fresh pool every
+ * hundred batches, and let one cached batch pin a pool of other, long-gone bytes; at 10,000
+ * partitions (a few records per batch) that allocation was a fifth of the gateway's JS time.
  *
  * Bound: batches arrive in seq order and the tail cache evicts in seq order, so a slab is freed
  * once the last of its batches has left the cache. Only batches the cache will hold may go into a
@@ -19,7 +19,10 @@ import { assert } from '../../base/assert.ts';
 
 export const SLAB_BYTES_DEFAULT = 1024 * 1024;
 
-/** `batch` itself when it fills at least half of its buffer; otherwise a copy of its own. */
+/**
+ * `batch` itself when it fills at least half of its buffer; otherwise a copy (for batches kept
+ * briefly: a small one is a slice of Node's shared pool).
+ */
 export function ownBatch(batch: Uint8Array): Uint8Array {
   if (batch.length * 2 >= batch.buffer.byteLength) return batch;
   const copy = Buffer.allocUnsafe(batch.length);
@@ -46,7 +49,11 @@ export class BatchSlabs {
    */
   own(batch: Uint8Array): Uint8Array {
     if (batch.length * 2 >= batch.buffer.byteLength) return batch;
-    if (batch.length * 4 > this.slabBytes) return ownBatch(batch);
+    if (batch.length * 4 > this.slabBytes) {
+      const copy = Buffer.allocUnsafeSlow(batch.length);
+      copy.set(batch);
+      return copy;
+    }
     if (this.#slab === null || this.#position + batch.length > this.#slab.length) {
       // allocUnsafeSlow: a buffer of its own, never a slice of Node's shared pool.
       this.#slab = Buffer.allocUnsafeSlow(this.slabBytes);
