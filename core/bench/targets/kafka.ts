@@ -383,12 +383,14 @@ export class KafkaProducer implements TargetProducer {
     if (batch === null) {
       batch = new BatchBuilder(Math.min(this.#batchBytesMax, Math.max(4096, recordBytes * 16)), this.#spare.pop());
       this.#open[partition] = batch;
+      // A partition with an open batch is always waiting (#sendRequest removes only partitions with
+      // neither open nor sealed batches), so this runs once per batch, not per record.
+      queue.waiting.add(partition);
     }
     batch.append(key, value, Math.floor(scheduledUs / 1000), scheduledUs);
     batch.reservedBytes += recordBytes;
     this.#bufferedBytes += recordBytes;
     this.#stats.sent++;
-    queue.waiting.add(partition);
     return true;
   }
 
