@@ -61,6 +61,8 @@ export type NativeAddon = {
   interfaces(): NativeInterface[];
   mmsgCheck(): NativeMmsgCheck;
   verbsLoad(): NativeVerbsLoad;
+  /** posix_fadvise(POSIX_FADV_DONTNEED) in the libuv pool; resolves null or the errno name. */
+  dropPageCache(fd: number, offset: number, length: number): Promise<string | null>;
   /** Throws a NativeSocketError when a socket call fails (bad address, ENODEV, ...). */
   MmsgSender?: new (group: string, port: number, interfaceAddress: string, ttl: number,
     sendBufferBytes: number) => NativeMmsgSender;
@@ -102,3 +104,11 @@ export const crc32c: (bytes: Uint8Array, crc?: number, start?: number, end?: num
   addon
     ? (bytes, crc = 0, start = 0, end = bytes.length) => addon.crc32c(bytes, crc, start, end)
     : crc32cJs;
+
+/**
+ * Asks the kernel to drop the page cache of `fd`'s bytes [offset, offset + length): clean pages
+ * go at once, so a writer that calls it behind its fdatasync reuses warm pages. Resolves null, or
+ * the errno name; the JS twin cannot do it and resolves 'ENOTSUP' (pages stay to the kernel).
+ */
+export const dropPageCache: (fd: number, offset: number, length: number) => Promise<string | null> =
+  addon ? (fd, offset, length) => addon.dropPageCache(fd, offset, length) : () => Promise.resolve('ENOTSUP');

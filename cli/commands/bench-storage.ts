@@ -4,6 +4,7 @@
  * baseline from the same run and a recovery measurement. This file validates flags and prints.
  */
 import { parseBenchDurationMs } from '../bench-flags.ts';
+import { pageCacheKeepBytes, pageCacheKeepOption } from '../store-flags.ts';
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
@@ -78,7 +79,7 @@ function checkDataDir(value: string): string {
 
 type BenchStorageFlags = {
   data: string; streams: number; entryBytes: number; duration?: number; count?: number; sync: SyncPolicy;
-  segmentBytesMax?: number; baseline?: boolean; recoveryTail?: number; json?: boolean;
+  segmentBytesMax?: number; pageCacheKeep: number | 'all'; baseline?: boolean; recoveryTail?: number; json?: boolean;
 };
 
 const number = (value: number, digits = 0): string =>
@@ -94,6 +95,9 @@ export function formatStorageBench(result: StorageBenchResult): string {
     `  open files      ${result.openFiles}  (${result.openFilesAtStart} before the store opened)`,
     `  index size      ${formatBytes(result.indexBytes)}`,
     `  segments        ${result.segmentFiles} files, ${formatBytes(result.segmentBytes)}`,
+    `  page cache      ${result.pageCacheKeepBytes === null ? 'every page kept'
+      : `${formatBytes(result.pageCacheKeepBytes)} kept behind the end`}, ` +
+      `${formatBytes(result.pageCacheDroppedBytes)} dropped`,
   ];
   if (result.baseline !== null) {
     const b = result.baseline;
@@ -127,6 +131,7 @@ export function benchStorageCommand(): Command {
     .addOption(new Option('--sync <policy>', 'entry-set | interval:MS | bytes:SIZE')
       .argParser(parseSyncPolicy).default({ kind: 'entry-set' }, 'entry-set'))
     .addOption(new Option('--segment-bytes-max <size>', 'segment roll size').argParser(parseSegmentBytes))
+    .addOption(pageCacheKeepOption())
     .option('--baseline', 'also time a raw sequential write + fdatasync of the same bytes at the same cadence')
     .addOption(new Option('--recovery-tail <entries>', 'then append this many unindexed entries and time the reopen')
       .argParser(parseCount('--recovery-tail', 1, 100_000_000)))
@@ -135,7 +140,8 @@ export function benchStorageCommand(): Command {
       const result = await runStorageBench({
         dir: flags.data, streams: flags.streams, entryBytes: flags.entryBytes, sync: flags.sync,
         durationMs: flags.count === undefined ? (flags.duration ?? 10_000) : null, count: flags.count ?? null,
-        segmentBytesMax: flags.segmentBytesMax ?? null, baseline: flags.baseline === true,
+        segmentBytesMax: flags.segmentBytesMax ?? null, pageCacheKeepBytes: pageCacheKeepBytes(flags.pageCacheKeep),
+        baseline: flags.baseline === true,
         recoveryTailEntries: flags.recoveryTail ?? null,
       });
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatStorageBench(result));

@@ -16,6 +16,7 @@ import type { HostPort } from '../../core/river/address.ts';
 import { LossGenerator } from '../../core/river/loss-generator.ts';
 import { Commit } from '../../core/roles/commit/commit.ts';
 import { retentionCheckMsOption } from './gateway.ts';
+import { pageCacheKeepBytes, pageCacheKeepOption } from '../store-flags.ts';
 import type { SyncPolicy } from '../../core/storage/store.ts';
 import { DEFAULT_SEQUENCER, hostPortParser, integerParser, lossParser, resolveRiver, riverOptions,
   type RiverChoice } from '../river-options.ts';
@@ -23,7 +24,7 @@ import { DEFAULT_SEQUENCER, hostPortParser, integerParser, lossParser, resolveRi
 type CommitFlags = {
   sequencer: HostPort; listen: HostPort; data: string; river: RiverChoice; interface?: string; metricsPort: number;
   memberId?: string; sync: SyncPolicy; loss: number; seed?: number;
-  retentionMs: number; retentionBytes: number; retentionCheckMs: number;
+  retentionMs: number; retentionBytes: number; retentionCheckMs: number; pageCacheKeep: number | 'all';
 };
 
 /** Store-wide --retention-ms: -1 (unlimited) or a duration of at least 1 s. */
@@ -90,6 +91,7 @@ export function commitCommand(): Command {
     .addOption(new Option('--sync <policy>',
       'when to fdatasync: entry-set (every append batch), interval:MS, bytes:SIZE')
       .env('X2_SYNC').argParser(parseSyncPolicy).default({ kind: 'entry-set' } satisfies SyncPolicy, 'entry-set'))
+    .addOption(pageCacheKeepOption())
     .addOption(new Option('--loss <fraction>', 'test/bench: drop this fraction of received river datagrams (seeded)')
       .env('X2_LOSS').argParser(lossParser).default(0))
     .addOption(new Option('--seed <n>', 'seed of the --loss generator (printed; default random)').env('X2_SEED')
@@ -113,7 +115,8 @@ export function commitCommand(): Command {
     const commit = await Commit.start({
       memberId, sequencer: `${flags.sequencer.host}:${flags.sequencer.port}`, listenHost: flags.listen.host,
       listenPort: flags.listen.port, dataDir: flags.data, river: river.mode, interfaceAddress: river.interfaceAddress,
-      sync: flags.sync, loss, log, registry, retentionCheckMs: flags.retentionCheckMs,
+      sync: flags.sync, pageCacheKeepBytes: pageCacheKeepBytes(flags.pageCacheKeep), loss, log, registry,
+      retentionCheckMs: flags.retentionCheckMs,
       retentionMs: flags.retentionMs < 0 ? undefined : flags.retentionMs,
       retentionBytes: flags.retentionBytes < 0 ? undefined : flags.retentionBytes,
     });

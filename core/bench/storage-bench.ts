@@ -20,6 +20,8 @@ import { syntheticBatch } from '../storage/synthetic-batch.ts';
 export type StorageBenchOptions = {
   dir: string; streams: number; entryBytes: number; sync: SyncPolicy;
   durationMs: number | null; count: number | null; segmentBytesMax: number | null;
+  /** As a commit's --page-cache-keep: null keeps every page. */
+  pageCacheKeepBytes: number | null;
   baseline: boolean; recoveryTailEntries: number | null;
 };
 
@@ -29,8 +31,8 @@ export type Recovery = { tailEntries: number; storeBytes: number; recoveryMs: nu
 export type Throughput = { entries: number; seconds: number; entriesPerSecond: number; megabytesPerSecond: number };
 
 export type StorageBenchResult = Throughput & {
-  streams: number; entryBytes: number; sync: string;
-  fsyncs: number; fsyncsPerSecond: number; entriesPerFsync: number;
+  streams: number; entryBytes: number; sync: string; pageCacheKeepBytes: number | null;
+  pageCacheDroppedBytes: number; fsyncs: number; fsyncsPerSecond: number; entriesPerFsync: number;
   openFiles: number; openFilesAtStart: number; indexBytes: number; segmentFiles: number; segmentBytes: number;
   baseline: (Throughput & { entriesPerFsync: number; ratio: number }) | null;
   recovery: Recovery | null;
@@ -100,7 +102,7 @@ async function drive(store: Store, options: StorageBenchOptions, firstSeq: numbe
 
 export async function runStorageBench(options: StorageBenchOptions): Promise<StorageBenchResult> {
   const storeOptions: StoreOptions = {
-    dir: options.dir, sync: options.sync,
+    dir: options.dir, sync: options.sync, pageCacheKeepBytes: options.pageCacheKeepBytes,
     ...(options.segmentBytesMax === null ? {} : { segmentBytesMax: options.segmentBytesMax }),
   };
   const openFilesAtStart = openFileCount();
@@ -114,10 +116,12 @@ export async function runStorageBench(options: StorageBenchOptions): Promise<Sto
   const openFiles = openFileCount();
   const segments = store.segmentFiles();
   await store.close();
+  const pageCacheDroppedBytes = store.metrics.pageCacheDroppedBytes; // close drops the last synced pages
   const main = throughput(entries, options.entryBytes, elapsedMs);
   const entriesPerFsync = entries / Math.max(1, fsyncs);
   const result: StorageBenchResult = {
     ...main, streams: options.streams, entryBytes: options.entryBytes, sync: syncPolicyText(options.sync),
+    pageCacheKeepBytes: options.pageCacheKeepBytes, pageCacheDroppedBytes,
     fsyncs, fsyncsPerSecond: fsyncs / main.seconds, entriesPerFsync, openFiles, openFilesAtStart,
     indexBytes: directoryBytes(path.join(options.dir, 'index')), segmentFiles: segments.length,
     segmentBytes: segments.reduce((sum, s) => sum + s.bytes, 0), baseline: null, recovery: null,

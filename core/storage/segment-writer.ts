@@ -14,12 +14,19 @@
  * write) on a timer and on every append/sync; meanwhile append and sync fail with
  * X2_ERR_DISK_FULL (retriable). A failed fdatasync poisons the writer (X2_ERR_IO): after one,
  * the page cache cannot be trusted, so only a reopen (recovery) continues.
+ * Page cache: after each sync the writer drops the synced pages of the segment that lie more
+ * than `pageCacheKeepBytes` behind its end (posix_fadvise DONTNEED, in the libuv pool, one drop at
+ * a time). A store writes each byte once and reads mostly recent data, so old pages only crowd
+ * out others; and on a VM, writing into pages the kernel just freed costs a fraction of faulting
+ * in fresh ones (BENCHMARKS.md, "The page cache on this VM").
  * Invariants: durableSeq <= writtenSeq <= lastSeq; seq strictly increases; a segment is fully
  * written and synced before the next one is created.
  */
 import * as path from 'node:path';
+import { dropPageCache } from '../../native/index.ts';
 import { assert } from '../base/assert.ts';
 import { X2Error } from '../base/errors.ts';
+import { type Log } from '../base/log.ts';
 import {
   encodeFrame, encodeSegmentHeader, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, segmentFileName,
   type FrameFields,
@@ -37,6 +44,9 @@ export class SegmentInfo {
   readonly epoch: number;
   readonly file: string;
   writtenEnd = 0;
+  /** Bytes before this were dropped from the page cache; the last drop began at pageCacheDropStart. */
+  pageCacheDroppedEnd = 0;
+  pageCacheDropStart = 0;
   maxTimestampMs = Number.MIN_SAFE_INTEGER;
 
   constructor(dir: string, firstSeq: number, epoch: number) {
@@ -74,10 +84,15 @@ export type FramePlace = { segment: SegmentInfo | null; position: number };
 
 /** Sync with no pending `sync()` under the bytes policy happens after this much idle time. */
 const BYTES_POLICY_IDLE_MS = 10;
+/** Pages are dropped in steps of at least this much: one pool round trip per few MB written. */
+const PAGE_CACHE_DROP_BYTES_MIN = 4 * 1024 * 1024;
 
 export type SegmentWriterOptions = {
   dir: string; sync: SyncPolicy; segmentBytesMax: number; bufferBytes: number; diskFullRetryMs: number;
   segments: SegmentInfo[];
+  /** Synced bytes of a segment left in the page cache behind its end; null keeps every page. */
+  pageCacheKeepBytes: number | null;
+  log: Log;
   /** Called after each sync, and when a write fails (then `error` says why). */
   onDurable: (durableSeq: number) => void;
 };
@@ -102,11 +117,14 @@ export class SegmentWriter {
   #failure: X2Error | null = null;
   #closed = false;
   #writtenWaiters: Array<{ seq: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  #dropping: Promise<void> | null = null;
+  #dropErrorLogged = false;
   lastSeq = 0;
   writtenSeq = 0;
   durableSeq = 0;
   fsyncs = 0;
   bytesWritten = 0;
+  pageCacheDroppedBytes = 0;
 
   constructor(options: SegmentWriterOptions) {
     this.#options = options;
@@ -332,10 +350,14 @@ export class SegmentWriter {
   /** Closes the current file (synced first: segments are sealed whole) and opens `segment`. */
   async #switchTo(segment: SegmentInfo, create: boolean): Promise<void> {
     if (this.#fd !== null) {
-      if (this.#fdSegment !== segment) {
+      const closing = this.#fdSegment;
+      if (closing !== segment && closing !== null) {
         await fdatasync(this.#fd);
         this.fsyncs += 1;
+        await this.#dropping;
+        this.#dropBehind(closing, closing.writtenEnd, 1);
       }
+      await this.#dropping;
       await closeFile(this.#fd);
       this.#fd = null;
       this.#fdSegment = null;
@@ -349,17 +371,51 @@ export class SegmentWriter {
     assert(this.#fd !== null, 'sync without an open segment');
     this.#syncRequested = false;
     const unsyncedBytes = this.#unsyncedBytes;
+    const segment = this.#fdSegment;
+    const syncedEnd = segment?.writtenEnd ?? 0;
     await fdatasync(this.#fd);
     this.fsyncs += 1;
     this.#lastSyncMs = Date.now();
     this.#unsyncedBytes -= unsyncedBytes;
     this.durableSeq = seq;
     this.#options.onDurable(seq);
+    if (segment !== null) this.#dropBehind(segment, syncedEnd, PAGE_CACHE_DROP_BYTES_MIN);
+  }
+
+  /**
+   * Starts dropping `segment`'s pages before `syncedEnd - pageCacheKeepBytes` (all synced, so
+   * clean). Not awaited: the next write goes on while the pool drops; the fd is only closed or
+   * truncated after `#dropping` settles. At most one drop runs; a skipped one is caught up later.
+   * A segment being sealed drops whatever is left (`stepBytesMin` 1): there is no later.
+   * Each drop also covers the range of the one before: the kernel skips pages still in another
+   * CPU's LRU batch, and a second pass a few MB later finds them free (fincore showed ~15 %
+   * of a range left after one pass, ~0 after two).
+   */
+  #dropBehind(segment: SegmentInfo, syncedEnd: number, stepBytesMin: number): void {
+    const keepBytes = this.#options.pageCacheKeepBytes;
+    const fd = this.#fd;
+    if (keepBytes === null || this.#dropping !== null || fd === null) return;
+    const newStart = segment.pageCacheDroppedEnd;
+    const end = syncedEnd - keepBytes;
+    if (end - newStart < stepBytesMin) return;
+    const start = segment.pageCacheDropStart;
+    segment.pageCacheDropStart = newStart;
+    segment.pageCacheDroppedEnd = end;
+    this.#dropping = dropPageCache(fd, start, end - start).then((error) => {
+      this.#dropping = null;
+      if (error === null) {
+        this.pageCacheDroppedBytes += end - newStart;
+      } else if (!this.#dropErrorLogged) {
+        this.#dropErrorLogged = true;
+        this.#options.log.warn(`pages stay in the page cache: fadvise ${error}`);
+      }
+    });
   }
 
   /** Cuts the store back to `segment` ending at `end` (segments after it already removed). */
   async truncate(segment: SegmentInfo | null, end: number, seq: number): Promise<void> {
     assert(this.#filling.length === 0 && this.#writing === null && !this.#pumping, 'truncate while writing');
+    await this.#dropping;
     if (this.#fd !== null) {
       await closeFile(this.#fd);
       this.#fd = null;
@@ -374,6 +430,8 @@ export class SegmentWriter {
         await closeFile(fd);
       }
       segment.writtenEnd = end;
+      segment.pageCacheDroppedEnd = Math.min(segment.pageCacheDroppedEnd, end);
+      segment.pageCacheDropStart = Math.min(segment.pageCacheDropStart, end);
     }
     this.resume(segment, end, seq);
   }
@@ -384,6 +442,13 @@ export class SegmentWriter {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     this.#rejectWrittenWaiters(new X2Error('X2_ERR_IO', 'store closed'));
+    await this.#dropping;
+    // A drop skipped while another ran is caught up here, if everything written is synced.
+    const segment = this.#fdSegment;
+    if (segment !== null && this.durableSeq === this.writtenSeq) {
+      this.#dropBehind(segment, segment.writtenEnd, 1);
+      await this.#dropping;
+    }
     if (this.#fd !== null) await closeFile(this.#fd);
     this.#fd = null;
   }

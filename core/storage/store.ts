@@ -50,6 +50,11 @@ export type StoreOptions = {
   retentionMs?: number; retentionBytes?: number;
   /** Each of the two write buffers; an entry must fit one. Default 8 MiB. */
   writeBufferBytes?: number;
+  /**
+   * Synced bytes of the active segment left in the page cache behind its end; older pages are
+   * dropped. null keeps every page (the kernel decides). Default 64 MiB.
+   */
+  pageCacheKeepBytes?: number | null;
   /** How often a write that failed with a full disk is retried. Default 1000 ms. */
   diskFullRetryMs?: number;
   /**
@@ -68,10 +73,11 @@ export type StreamInfo = { logStartOffset: number; nextOffset: number; sizeBytes
 
 export type StoreMetrics = {
   fsyncs: number; bytesWritten: number; indexBatches: number; indexErrors: number;
-  corruptEntriesDetected: number; diskFullErrors: number;
+  corruptEntriesDetected: number; diskFullErrors: number; pageCacheDroppedBytes: number;
 };
 
 export const SEGMENT_BYTES_MAX_DEFAULT = 1024 ** 3;
+export const PAGE_CACHE_KEEP_BYTES_DEFAULT = 64 * 1024 * 1024;
 const WRITE_BUFFER_BYTES_DEFAULT = 8 * 1024 * 1024;
 
 /** Internals shared with recovery and the control operations (store-control.ts). */
@@ -106,6 +112,8 @@ export class Store {
       dir, sync: options.sync, segmentBytesMax: options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT,
       bufferBytes: options.writeBufferBytes ?? WRITE_BUFFER_BYTES_DEFAULT,
       diskFullRetryMs: options.diskFullRetryMs ?? 1000, segments,
+      pageCacheKeepBytes: options.pageCacheKeepBytes === undefined ? PAGE_CACHE_KEEP_BYTES_DEFAULT
+        : options.pageCacheKeepBytes, log,
       onDurable: (seq) => { if (store !== null) store.#onWriterProgress(seq); },
     });
     const index = new StoreIndex(path.join(dir, 'index'), log, options.indexing === 'paused', options.indexLagMsMax);
@@ -145,7 +153,7 @@ export class Store {
     return {
       fsyncs: writer.fsyncs, bytesWritten: writer.bytesWritten, indexBatches: index.indexBatches,
       indexErrors: index.indexErrors, corruptEntriesDetected: this.#corruptEntries,
-        diskFullErrors: this.#diskFullErrors,
+        diskFullErrors: this.#diskFullErrors, pageCacheDroppedBytes: writer.pageCacheDroppedBytes,
     };
   }
 

@@ -31,6 +31,7 @@ const cases: Array<{ args: string[]; env?: NodeJS.ProcessEnv; flag: string; valu
     '--metrics-port', '0'], env: { X2_RIVER_DRIVER: 'fast' }, flag: 'X2_RIVER_DRIVER', value: 'fast' },
   { args: ['commit', '--data', '/tmp', '--sync', 'sometimes'], flag: '--sync', value: 'sometimes' },
   { args: ['commit', '--data', '/tmp', '--loss', '1.5'], flag: '--loss', value: '1.5' },
+  { args: ['commit', '--data', '/tmp', '--page-cache-keep', 'most'], flag: '--page-cache-keep', value: 'most' },
   { args: ['commit', '--data', '/tmp', '--sequencer', 'no-port'], flag: '--sequencer', value: 'no-port' },
   { args: ['bench', 'river', '--receivers', '0'], flag: '--receivers', value: '0' },
   { args: ['bench', 'river', '--river', 'smoke'], flag: '--river', value: 'smoke' },
@@ -84,7 +85,8 @@ describe('river CLI', () => {
     const commitText = await text(commit);
     for (const name of ['x2_river_frames_received_total', 'x2_river_bytes_received_total', 'x2_river_naks_sent_total',
       'x2_river_retransmits_received_total', 'x2_river_repaired_entries_total', 'x2_commit_durable_seq',
-      'x2_river_driver{driver="tcp"']) {
+      'x2_river_driver{driver="tcp"', 'x2_store_fsyncs_total', 'x2_store_bytes_written_total',
+      'x2_store_page_cache_dropped_bytes_total']) {
       expect(commitText, name).toContain(name);
     }
     // The standard process and Node metrics, labelled with the role (the man pages name them).

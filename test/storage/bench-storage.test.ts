@@ -30,18 +30,31 @@ describe('x2 bench storage', () => {
       expect(report[key], key).toBeGreaterThan(0);
     }
     expect(report['segmentFiles']).toBe(1);
+    expect(report['pageCacheKeepBytes']).toBe(64 * 1024 * 1024);
     expect(report.baseline['ratio']).toBeGreaterThan(0);
     expect(report.recovery['tailEntries']).toBe(500);
     expect(report.recovery['recoveryMs']).toBeGreaterThan(0);
   });
 
   it('prints the text report with the interval policy', () => {
-    const result = runX2(['bench', 'storage', '--data', join(dir, 'b'), '--duration', '300ms', '--sync', 'interval:5'],
-      { bare: true });
+    const result = runX2(['bench', 'storage', '--data', join(dir, 'b'), '--duration', '300ms', '--sync', 'interval:5',
+      '--page-cache-keep', 'all'], { bare: true });
     expect(result.code, result.stderr).toBe(0);
-    for (const label of ['entries/s', 'MB/s', 'fsyncs/s', 'open files', 'index size', 'sync interval:5']) {
+    for (const label of ['entries/s', 'MB/s', 'fsyncs/s', 'open files', 'index size', 'sync interval:5',
+      'page cache      every page kept, 0 B dropped']) {
       expect(result.stdout).toContain(label);
     }
+  });
+
+  it('drops synced pages behind --page-cache-keep from the executable (the embedded native addon)', () => {
+    const result = runX2(['bench', 'storage', '--data', join(dir, 'd'), '--count', '400', '--entry-bytes', '64KiB',
+      '--page-cache-keep', '1MiB', '--json'], { bare: true });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as Record<string, number>;
+    expect(report['pageCacheKeepBytes']).toBe(1024 * 1024);
+    // ~26 MB written: everything but the last 1 MiB is dropped by the time the store closes.
+    expect(report['pageCacheDroppedBytes']).toBeGreaterThan(report['segmentBytes']! - 2 * 1024 * 1024);
+    expect(result.stderr).not.toMatch(/page cache/);
   });
 
   it('rejects bad flags with exit 2, naming the flag, the value and what is allowed', () => {
@@ -51,6 +64,7 @@ describe('x2 bench storage', () => {
       [['--entry-bytes', '12'], /--entry-bytes: a size from 77 .* \(got "12"\)/],
       [['--duration', '-3'], /--duration: a positive duration/],
       [['--count', '1.5'], /--count: a whole number/],
+      [['--page-cache-keep', 'most'], /--page-cache-keep: a size from 0 to 1TiB .* or 'all' is allowed \(got "most"\)/],
     ];
     for (const [flags, message] of cases) {
       const result = runX2(['bench', 'storage', '--data', join(dir, 'c'), ...flags], { bare: true });

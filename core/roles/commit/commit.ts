@@ -45,6 +45,8 @@ export type CommitOptions = {
   river: RiverMode;
   interfaceAddress: string | null;
   sync: SyncPolicy;
+  /** Synced bytes of the active segment left in the page cache (null = every page). */
+  pageCacheKeepBytes: number | null;
   /** Store-wide retention (undefined = unlimited) and how often it and log start moves are checked. */
   retentionMs: number | undefined;
   retentionBytes: number | undefined;
@@ -113,12 +115,19 @@ export class Commit {
     counterFrom(registry, 'x2_commit_segments_deleted_total', 'segment files deleted by retention',
       () => this.retention.segmentsDeleted);
     gaugeFrom(registry, 'x2_river_epoch', 'epoch of the last welcome', () => member.epoch);
+    counterFrom(registry, 'x2_store_fsyncs_total', 'fdatasync calls of the store', () => store.metrics.fsyncs);
+    counterFrom(registry, 'x2_store_bytes_written_total', 'bytes written to segment files',
+      () => store.metrics.bytesWritten);
+    counterFrom(registry, 'x2_store_page_cache_dropped_bytes_total',
+      'synced segment bytes dropped from the page cache (--page-cache-keep)',
+      () => store.metrics.pageCacheDroppedBytes);
   }
 
   static async start(options: CommitOptions): Promise<Commit> {
     mkdirSync(options.dataDir, { recursive: true });
     const store = await Store.open({ dir: join(options.dataDir, 'store'), sync: options.sync,
-      retentionMs: options.retentionMs, retentionBytes: options.retentionBytes });
+      retentionMs: options.retentionMs, retentionBytes: options.retentionBytes,
+      pageCacheKeepBytes: options.pageCacheKeepBytes });
     const server = createServer({ noDelay: true });
     const commit = new Commit(options, store, server);
     server.on('connection', (socket) => commit.#onPeer(socket));
