@@ -8,7 +8,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { crc32c } from '../../native/index.ts';
 import { AppendClient, type AppendHandler } from '../../core/river/append-client.ts';
-import { BENCH_STREAM_BASE, benchBatch, setBenchCounter } from '../../core/river/delivery-check.ts';
+import {
+  BENCH_BATCH_BYTES_MIN, BENCH_STREAM_BASE, BENCH_TAG_POSITION, benchBatch, setBenchCounter,
+} from '../../core/river/delivery-check.ts';
 import { Store } from '../../core/storage/store.ts';
 import { startX2 } from '../harness/x2.ts';
 import { waitFor } from '../harness/wait-for.ts';
@@ -136,8 +138,8 @@ export class Load {
 
 export type StoredCommit = {
   lastSeq: number;
-  /** seq -> [streamId, baseOffset, crc of the batch] */
-  bySeq: Map<number, [number, number, number]>;
+  /** seq -> [streamId, baseOffset, crc of the batch, the bench tag "appender:counter" or ""] */
+  bySeq: Map<number, [number, number, number, string]>;
   /** per stream: record count and a running CRC32C over its batches in offset order */
   streams: Map<number, { records: number; checksum: number; contiguous: boolean }>;
 };
@@ -145,7 +147,7 @@ export type StoredCommit = {
 /** Reads a stopped commit's store, every entry in seq order. */
 export async function readCommit(dataDir: string): Promise<StoredCommit> {
   const store = await Store.open({ dir: join(dataDir, 'store'), sync: { kind: 'entry-set' } });
-  const bySeq = new Map<number, [number, number, number]>();
+  const bySeq = new Map<number, [number, number, number, string]>();
   const streams = new Map<number, { records: number; checksum: number; contiguous: boolean }>();
   try {
     let next = 1;
@@ -155,7 +157,9 @@ export async function readCommit(dataDir: string): Promise<StoredCommit> {
       for (const entry of entries) {
         // The sequencer patched baseOffset and partitionLeaderEpoch; compare the rest (the producer's bytes).
         const crc = crc32c(entry.batch, 0, 16, entry.batch.length);
-        bySeq.set(entry.seq, [entry.streamId, entry.baseOffset, crc]);
+        const tag = entry.streamId >= BENCH_STREAM_BASE && entry.batch.length >= BENCH_BATCH_BYTES_MIN
+          ? `${entry.batch.readUInt32LE(BENCH_TAG_POSITION)}:${entry.batch.readUInt32LE(BENCH_TAG_POSITION + 4)}` : '';
+        bySeq.set(entry.seq, [entry.streamId, entry.baseOffset, crc, tag]);
         const stream = streams.get(entry.streamId) ?? { records: 0, checksum: 0, contiguous: true };
         if (entry.baseOffset !== stream.records) stream.contiguous = false;
         stream.records += entry.recordCount;
@@ -170,11 +174,12 @@ export async function readCommit(dataDir: string): Promise<StoredCommit> {
   }
 }
 
-/** Checks that an acknowledged entry sits in `commit` where the appender was told. */
+/** Checks that an acknowledged entry sits in `commit` where the appender was told, with its own bytes. */
 export function missingAcks(commit: StoredCommit, acks: readonly Ack[]): Ack[] {
   return acks.filter((ack) => {
     const stored = commit.bySeq.get(ack.seq);
-    return !stored || stored[0] !== ack.streamId || stored[1] !== ack.baseOffset;
+    return !stored || stored[0] !== ack.streamId || stored[1] !== ack.baseOffset
+      || stored[3] !== `${ack.appender}:${ack.counter}`;
   });
 }
 
@@ -207,7 +212,7 @@ export async function settleAndStop(sequencer: Role, commits: readonly Role[], l
 }
 
 /** The part of a stored commit that the test's appenders wrote: seqs up to `lastSeq`, bench streams only. */
-export function ownPart(commit: StoredCommit, lastSeq: number): { bySeq: Map<number, [number, number, number]>;
+export function ownPart(commit: StoredCommit, lastSeq: number): { bySeq: StoredCommit['bySeq'];
   streams: Map<number, { records: number; checksum: number; contiguous: boolean }> } {
   const bySeq = new Map([...commit.bySeq].filter(([seq]) => seq <= lastSeq));
   const streams = new Map([...commit.streams].filter(([streamId]) => streamId >= BENCH_STREAM_BASE));

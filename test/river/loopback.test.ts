@@ -36,7 +36,7 @@ async function driverOf(role: Role): Promise<string | null> {
 
 /** Roles named in `jsDriver` run with X2_NATIVE=0 (the dgram path); the others with the addon. */
 async function runCluster(river: 'unicast' | 'multicast' | 'mixed', loss: number, seed: number,
-  acksWanted: number, jsDriver: readonly RoleName[] = []): Promise<void> {
+  acksWanted: number, jsDriver: readonly RoleName[] = [], bigEntryBytes = 0): Promise<void> {
   const spawnAs = (name: RoleName) => (args: string[]) =>
     startX2(args, jsDriver.includes(name) ? { env: { ...process.env, X2_NATIVE: '0' } } : {});
   requireBinary();
@@ -64,10 +64,14 @@ async function runCluster(river: 'unicast' | 'multicast' | 'mixed', loss: number
       return multicast ? (jsDriver.includes(name) ? 'dgram' : 'mmsg') : 'tcp';
     });
     expect(await Promise.all([sequencer, ...commits].map(driverOf))).toEqual(expectedDrivers);
-    const load = new Load(sequencerAddress, 3, { streams: 5 });
-    await waitFor(() => load.ackCount >= acksWanted, { timeoutMs: 60_000, what: `${acksWanted} acknowledged appends` });
-    await load.stop();
-    expect(load.errors).toBe(0);
+    // With bigEntryBytes, 2 more appenders send entries of that size among the small ones.
+    const loads = [new Load(sequencerAddress, 3, { streams: 5 })];
+    if (bigEntryBytes > 0) loads.push(new Load(sequencerAddress, 2, { streams: 5, entryBytes: bigEntryBytes }));
+    const load = { get acks() { return loads.flatMap((one) => one.acks); } };
+    await waitFor(() => loads.every((one) => one.ackCount >= acksWanted / loads.length),
+      { timeoutMs: 60_000, what: `${acksWanted} acknowledged appends` });
+    for (const one of loads) await one.stop();
+    expect(loads.map((one) => one.errors)).toEqual(loads.map(() => 0));
     const lastSeq = Math.max(...load.acks.map((ack) => ack.seq));
     expect(await metric(sequencer, 'x2_river_committed_seq')).toBeGreaterThanOrEqual(lastSeq);
     const naks = await metric(commits[0]!, 'x2_river_naks_sent_total') + await metric(commits[1]!,
@@ -102,6 +106,11 @@ describe('river on loopback: sequencer + two commits', () => {
 
   it('multicast river', async () => {
     await runCluster('multicast', 0, 1, 3000);
+  }, 180_000);
+
+  it('multicast river, 96 KiB entries among small ones (sequenced straight from the link, or from the arena '
+    + 'when they wait)', async () => {
+    await runCluster('multicast', 0, 1, 3000, [], 96 * 1024);
   }, 180_000);
 
   it('multicast river, mixed drivers: sequencer and c1 native (mmsg), c2 with X2_NATIVE=0 (dgram)', async () => {

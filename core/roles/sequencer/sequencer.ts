@@ -447,33 +447,45 @@ export class Sequencer {
     const append: { requestId: number; entries: RiverEntry[]; conditions?: AppendCondition[] } | null =
       conditional ? readAppendIf(received) : readAppend(received);
     if (!append) return this.#drop(member, `malformed ${conditional ? 'APPEND_IF' : 'APPEND'}`);
-    // The payload lives only during this call: the queued append reads a copy, in the arena (taken
-    // only for a well-formed append, so regions are released in the order they were taken).
-    const arenaStart = this.#arena.take(received.length);
-    const copy = arenaStart < 0 ? Buffer.allocUnsafe(received.length)
-      : this.#arena.bytes.subarray(arenaStart, arenaStart + received.length);
-    received.copy(copy);
-    for (const entry of append.entries) {
-      assert(entry.batch.buffer === received.buffer, 'an entry outside its APPEND payload');
-      const at = entry.batch.byteOffset - received.byteOffset;
-      entry.batch = copy.subarray(at, at + entry.batch.length);
-    }
-    const arenaEnd = arenaStart < 0 ? -1 : arenaStart + received.length;
     let bodyBytes = 0;
     let refusal: string | null = null;
     for (const entry of append.entries) {
+      assert(entry.batch.buffer === received.buffer, 'an entry outside its APPEND payload');
       refusal ??= batchProblem(entry);
       bodyBytes += ENTRY_HEADER_BYTES + entry.batch.length;
     }
     if (bodyBytes > APPEND_BYTES_MAX) refusal ??= `append of ${bodyBytes} bytes, at most 8 MiB`;
     const conditions = append.conditions ?? null;
     if (refusal) bodyBytes = 0; // its bytes are not sequenced, nor counted against the queue
-    this.#queue.push({ member, requestId: append.requestId, entries: append.entries, bodyBytes, conditions,
-      refusal, arenaEnd });
+    const queued: QueuedAppend = { member, requestId: append.requestId, entries: append.entries, bodyBytes,
+      conditions, refusal, arenaEnd: -1 };
+    this.#queue.push(queued);
     this.#queueBytes += bodyBytes;
+    // The payload lives only during this call. An append that fills a frame on its own and finds
+    // nothing queued is sequenced now, straight from it (one pass over its bytes fewer); one that
+    // waits reads a copy in the arena (taken only for a well-formed append, so regions are
+    // released in the order they were taken).
+    if (bodyBytes >= FRAME_COALESCE_BYTES && this.#queue.length - this.#queueHead === 1) {
+      this.#drain();
+      if (this.#queue[this.#queueHead] !== queued) return;
+    }
+    this.#keep(queued, received);
     const full = this.#queue.length - this.#queueHead >= APPEND_QUEUE_MAX || this.#queueBytes >= APPEND_QUEUE_BYTES_MAX;
     if (full && !this.#paused) this.#pauseAppenders(true);
     this.#scheduleDrain();
+  }
+
+  /** Moves a queued append's batches from its link payload (reused after this turn) to the arena. */
+  #keep(queued: QueuedAppend, received: Buffer): void {
+    const arenaStart = this.#arena.take(received.length);
+    const copy = arenaStart < 0 ? Buffer.allocUnsafe(received.length)
+      : this.#arena.bytes.subarray(arenaStart, arenaStart + received.length);
+    received.copy(copy);
+    for (const entry of queued.entries) {
+      const at = entry.batch.byteOffset - received.byteOffset;
+      entry.batch = copy.subarray(at, at + entry.batch.length);
+    }
+    queued.arenaEnd = arenaStart < 0 ? -1 : arenaStart + received.length;
   }
 
   /** Whether an APPEND_IF's expected offsets are the streams' next offsets; if not, refuses it. */
