@@ -174,7 +174,8 @@ export function formatWorkloadResult(result: WorkloadResult): string {
     const c = result.consumed;
     lines.push(`  consumed      ${number(c.records)} of ${number(c.expected ?? 0)} expected; ` +
       `${number(c.recordsPerSecond)} rec/s, ${number(c.megabytesPerSecond, 1)} MB/s; lost ${number(c.lost ?? 0)}, ` +
-      `out of order ${number(c.outOfOrder)}`);
+      `out of order ${number(c.outOfOrder)}` +
+      (c.mismatchedPartitions === null ? '' : `, partitions with changed bytes ${number(c.mismatchedPartitions)}`));
     if (c.firstError !== null) lines.push(`  read error    ${c.firstError}`);
   }
   if (result.ackLatency !== null || result.e2eLatency !== null) {
@@ -196,6 +197,9 @@ function failureOf(result: WorkloadResult): string | null {
       problems.push(`${number(result.consumed.lost ?? 0)} records never arrived`);
     }
     if (result.consumed.outOfOrder > 0) problems.push(`${number(result.consumed.outOfOrder)} records out of order`);
+    if ((result.consumed.mismatchedPartitions ?? 0) > 0) {
+      problems.push(`${number(result.consumed.mismatchedPartitions ?? 0)} partitions read back other bytes than were sent`);
+    }
   }
   return problems.length === 0 ? null : problems.join('; ');
 }

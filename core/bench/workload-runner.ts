@@ -57,6 +57,11 @@ export type ProducedFigures = {
 export type ConsumedFigures = {
   records: number; recordsPerSecond: number; megabytesPerSecond: number; outOfOrder: number;
   expected: number | null; lost: number | null; firstError: string | null;
+  /**
+   * e2e: partitions that got back as many records as were sent but whose checksum differs from
+   * the sent one (bytes changed on the way); null for consume, which has nothing to compare with.
+   */
+  mismatchedPartitions: number | null;
 };
 
 export type WorkloadResult = {
@@ -224,6 +229,8 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
       megabytesPerSecond: rate(received.bytes / 1e6, consumingSeconds),
       outOfOrder: received.tallies.reduce((sum, tally) => sum + tally.outOfOrder, 0),
       expected: expectedTotal, lost, firstError: received.firstError,
+      mismatchedPartitions: options.mode === 'consume' ? null : received.tallies.filter((tally, index) =>
+        tally.records === sent[index]!.records && tally.checksum !== sent[index]!.checksum).length,
     };
   }
   const partitions = options.mode === 'produce'

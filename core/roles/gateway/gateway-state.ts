@@ -5,7 +5,9 @@
  * its high watermark, batch index, idempotent-producer table and live-tail cache.
  *
  * Entries arrive from the RiverMember as they are multicast, before they are durable; they wait
- * in `pending` (copied out of the frame) until the committed seq reaches them. On a new welcome
+ * in `pending` until the committed seq reaches them. Big user batches stay views of their river
+ * frame, counted in `frames` (frame-refs.ts) so the member reuses the buffer once nothing refers
+ * to it; small ones are copied into slabs (batch-slabs.ts), internal ones always copied. On a new welcome
  * (sequencer restart) the uncommitted ones are dropped: the new sequencer may have cut them, and
  * anything that survived comes again. Entries at or below the welcome's head seq are applied at
  * once: the recovery made them the river's history.
@@ -23,6 +25,7 @@ import {
 } from '../../kafka/record-batch.ts';
 import type { StoredRiverEntry, Welcome } from '../../river/messages.ts';
 import { BatchSlabs, ownBatch } from './batch-slabs.ts';
+import { FrameRefs } from './frame-refs.ts';
 import { internalBatchValues } from './internal-batch.ts';
 import { GATEWAYS_STREAM_ID, GatewayMembers } from './membership.ts';
 import { ProducerTable } from './producer-table.ts';
@@ -32,6 +35,9 @@ export const CONTROL_STREAM_ID = INTERNAL_TOPICS[0].streamId;
 export const OFFSETS_STREAM_ID = INTERNAL_TOPICS[1].streamId;
 const OUTCOMES_KEPT = 1024;
 const TOPIC_DELETED_KIND = 2;
+
+/** `held`: the batch is a view into a river frame buffer, counted in GatewayState.frames. */
+type PendingEntry = StoredRiverEntry & { held: boolean };
 
 /** Called when the entry at `seq` (or a later one) has been applied; control outcomes for control entries. */
 type SeqWaiter = { seq: number; done: (outcomes: ApplyOutcome[]) => void };
@@ -47,12 +53,13 @@ export class GatewayState {
   readonly producers = new ProducerTable();
   readonly streams = new Map<number, StreamLog>();
   readonly cache: TailCache;
+  readonly frames = new FrameRefs();
   readonly #slabs = new BatchSlabs();
   readonly #log: Log;
   appliedSeq = 0;
   #committedSeq = 0;
   #headSeq = 0;
-  readonly #pending: StoredRiverEntry[] = [];
+  readonly #pending: PendingEntry[] = [];
   #pendingHead = 0;
   readonly #waiters: SeqWaiter[] = [];
   #waitersHead = 0;
@@ -65,6 +72,7 @@ export class GatewayState {
     this.control = options.control;
     this.cache = new TailCache(options.cacheBytesMax);
     this.cache.bind((streamId) => this.streams.get(streamId));
+    this.cache.onEvicted = (cached) => { if (cached.held) this.frames.release(cached.batch.buffer); };
     this.#log = options.log;
   }
 
@@ -82,6 +90,10 @@ export class GatewayState {
 
   /** The RiverMember's welcome hook: returns the last seq held (applied). */
   welcome(welcome: Welcome): number {
+    for (let i = this.#pendingHead; i < this.#pending.length; i++) {
+      const entry = this.#pending[i]!;
+      if (entry.held) this.frames.release(entry.batch.buffer);
+    }
     this.#pending.length = 0;
     this.#pendingHead = 0;
     this.#headSeq = Math.max(this.#headSeq, welcome.headSeq);
@@ -91,10 +103,14 @@ export class GatewayState {
 
   /** The RiverMember's deliver hook: one entry in seq order, exactly once. */
   deliver(entry: StoredRiverEntry): void {
-    // Only what the tail cache will hold may go into a slab (batch-slabs.ts: the bound).
-    const cached = entry.streamId >= FIRST_USER_STREAM_ID && entry.batchBytes === undefined
-      && entry.batch.length <= this.cache.cacheBytesMax;
-    this.#pending.push({ ...entry, batch: cached ? this.#slabs.own(entry.batch) : ownBatch(entry.batch) });
+    // Only what the tail cache will hold may go into a slab (batch-slabs.ts: the bound). Internal
+    // batches are always copied: their records may be kept (configs, offsets) past any release.
+    const user = entry.streamId >= FIRST_USER_STREAM_ID;
+    const cached = user && entry.batchBytes === undefined && entry.batch.length <= this.cache.cacheBytesMax;
+    const batch = cached ? this.#slabs.own(entry.batch) : user ? ownBatch(entry.batch) : Buffer.from(entry.batch);
+    const held = batch.buffer === entry.batch.buffer;
+    if (held) this.frames.hold(batch.buffer);
+    this.#pending.push({ ...entry, batch, held });
     this.#applyCommitted();
   }
 
@@ -126,7 +142,7 @@ export class GatewayState {
     while (this.#pendingHead < this.#pending.length) {
       const entry = this.#pending[this.#pendingHead]!;
       if (entry.seq > limitSeq) break;
-      this.#pending[this.#pendingHead] = undefined as unknown as StoredRiverEntry;
+      this.#pending[this.#pendingHead] = undefined as unknown as PendingEntry;
       this.#pendingHead += 1;
       this.#apply(entry);
       applied = true;
@@ -149,7 +165,13 @@ export class GatewayState {
     for (const listener of this.#appliedListeners) listener();
   }
 
-  #apply(entry: StoredRiverEntry): void {
+  #apply(entry: PendingEntry): void {
+    // A held view goes to the cache, which releases it when it leaves; otherwise it is released here.
+    if (!this.#applyAndCache(entry) && entry.held) this.frames.release(entry.batch.buffer);
+  }
+
+  /** Applies one entry; true when its batch went into the tail cache. */
+  #applyAndCache(entry: PendingEntry): boolean {
     this.appliedSeq = entry.seq;
     const batch = Buffer.from(entry.batch.buffer, entry.batch.byteOffset, entry.batch.length);
     if (entry.streamId === CONTROL_STREAM_ID || entry.streamId === OFFSETS_STREAM_ID
@@ -163,7 +185,7 @@ export class GatewayState {
     }
     const maxTimestampMs = readInt64(batch, BATCH_MAX_TIMESTAMP_POSITION);
     log.add(entry.baseOffset, entry.recordCount, entry.seq, maxTimestampMs, entry.batchBytes ?? batch.length);
-    if (entry.streamId < FIRST_USER_STREAM_ID) return;
+    if (entry.streamId < FIRST_USER_STREAM_ID) return false;
     const producerId = readInt64(batch, BATCH_PRODUCER_ID_POSITION);
     if (producerId >= 0) {
       this.producers.commit(entry.streamId, producerId, batch.readInt16BE(BATCH_PRODUCER_EPOCH_POSITION),
@@ -173,11 +195,11 @@ export class GatewayState {
       // Only the header came (a replay or a repair from a commit): nothing to cache, and the
       // cache must stay one unbroken run of the stream's newest batches, so what it held goes.
       if (log.cache.length > log.cacheHead) this.cache.dropStream(log);
-      return;
+      return false;
     }
-    this.cache.add(log, {
+    return this.cache.add(log, {
       streamId: entry.streamId, seq: entry.seq, baseOffset: entry.baseOffset,
-      lastOffset: entry.baseOffset + entry.recordCount - 1, batch,
+      lastOffset: entry.baseOffset + entry.recordCount - 1, batch, held: entry.held,
     });
   }
 

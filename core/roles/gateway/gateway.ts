@@ -107,7 +107,9 @@ export class Gateway {
       hello: () => Promise.resolve({ role: 'subscriber', memberId: `gateway-${options.nodeId}` }),
       welcome: (welcome) => Promise.resolve(this.state.welcome(welcome)),
       deliver: (entry) => this.state.deliver(entry),
+      holdsFrame: (own) => this.state.frames.claim(own),
     });
+    this.state.frames.bindRecycle((own) => this.member.recycleFrame(own));
     this.history = new HistoryReader(() => this.member.welcome?.peers ?? [], options.log);
     this.groups = new GroupCoordinator({
       sessionTimeoutMsMin: options.sessionTimeoutMsMin, initialRebalanceDelayMs: options.initialRebalanceDelayMs,
@@ -118,6 +120,11 @@ export class Gateway {
     this.#self = { nodeId: options.nodeId, host: options.advertisedHost, port: options.advertisedPort };
     const registry = options.registry;
     counterFrom(registry, 'x2_gateway_requests_total', 'Kafka requests received', () => this.requestsServed);
+    counterFrom(registry, 'x2_gateway_frame_buffers_allocated_total',
+      'river frame buffers allocated (the rest reuse buffers the tail cache gave back)',
+      () => this.member.frameBuffersAllocated);
+    counterFrom(registry, 'x2_gateway_frame_buffers_reused_total',
+      'river frame buffers given back for reuse once no cached batch referred to them', () => this.state.frames.recycled);
     counterFrom(registry, 'x2_gateway_connections_total', 'Kafka connections accepted', () => this.connectionsOpened);
     counterFrom(registry, 'x2_gateway_frames_total', 'Kafka frames received, bad ones included',
       () => this.counters.framesReceived);

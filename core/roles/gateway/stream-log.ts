@@ -27,6 +27,8 @@ export type CachedBatch = {
   /** Offset of the batch's last record. */
   readonly lastOffset: number;
   readonly batch: Buffer;
+  /** A view the gateway holds into a river frame buffer (frame-refs.ts): released at eviction. */
+  readonly held?: boolean;
 };
 
 export class StreamLog {
@@ -153,13 +155,17 @@ export class TailCache {
   get bytes(): number { return this.#bytes; }
   get batchCount(): number { return this.#order.length - this.#orderHead; }
 
-  /** Adds a committed batch (the caller hands over `batch`: it is not copied here). */
-  add(log: StreamLog, cached: CachedBatch): void {
-    if (cached.batch.length > this.cacheBytesMax) return;
+  /** Called once for every batch that leaves the cache (evicted, or dropped and then evicted). */
+  onEvicted: ((cached: CachedBatch) => void) | null = null;
+
+  /** Adds a committed batch (the caller hands over `batch`: it is not copied here); false if too big to cache. */
+  add(log: StreamLog, cached: CachedBatch): boolean {
+    if (cached.batch.length > this.cacheBytesMax) return false;
     log.cache.push(cached);
     this.#order.push(cached);
     this.#bytes += cached.batch.length;
     while (this.#bytes > this.cacheBytesMax) this.#evict(log.streamId === cached.streamId ? log : null);
+    return true;
   }
 
   #streams: ((streamId: number) => StreamLog | undefined) | null = null;
@@ -187,6 +193,7 @@ export class TailCache {
       this.#order.splice(0, this.#orderHead);
       this.#orderHead = 0;
     }
+    this.onEvicted?.(oldest);
   }
 
   /** Drops a stream's cached batches (topic deleted or log start moved past them). */
