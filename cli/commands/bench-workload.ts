@@ -198,7 +198,8 @@ function failureOf(result: WorkloadResult): string | null {
     }
     if (result.consumed.outOfOrder > 0) problems.push(`${number(result.consumed.outOfOrder)} records out of order`);
     if ((result.consumed.mismatchedPartitions ?? 0) > 0) {
-      problems.push(`${number(result.consumed.mismatchedPartitions ?? 0)} partitions read back other bytes than were sent`);
+      const mismatched = number(result.consumed.mismatchedPartitions ?? 0);
+      problems.push(`${mismatched} partitions read back other bytes than were sent`);
     }
   }
   return problems.length === 0 ? null : problems.join('; ');
