@@ -17,6 +17,7 @@
  * `drainTimeoutMs`. The value buffer is one per producer, stamped in place per record.
  */
 import { LatencyRecorder, type LatencySummary } from './latency.ts';
+import { ValueChecksum } from './value-checksum.ts';
 import {
   KeyChooser, makeValueTemplate, nowUs, PartitionTally, partitionCount, SendSchedule, stampValue, tallyFigures,
   valueScheduledUs, type PartitionFigures, type WorkloadSpec,
@@ -258,6 +259,7 @@ async function driveProducer(producer: TargetProducer, spec: WorkloadSpec, produ
   const schedule = new SendSchedule(startUs, spec.ratePerSecond === null ? null : spec.ratePerSecond / spec.producers);
   const chooser = new KeyChooser(spec, producerIndex);
   const value = makeValueTemplate(spec.messageBytes, seed);
+  const checksum = new ValueChecksum(value);
   const sequences = new Float64Array(partitionCount(spec));
   const giveUpUs = endUs + RUNNER_LIMITS.flushTimeoutMs * 1000;
   for (;;) {
@@ -278,7 +280,7 @@ async function driveProducer(producer: TargetProducer, spec: WorkloadSpec, produ
         break;
       }
       sequences[partition] = sequence + 1;
-      sent[partition]!.add(value);
+      sent[partition]!.addCrc(value.length, checksum.of(value));
       schedule.taken++;
     }
     producer.pump();

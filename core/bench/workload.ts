@@ -208,9 +208,14 @@ export class PartitionTally {
   readonly #lastSequence = new Map<number, number>();
 
   add(value: Buffer, start = 0, end = value.length): void {
+    this.addCrc(end - start, crc32c(value, 0, start, end));
+  }
+
+  /** `add` of a value whose CRC-32C the caller already has (value-checksum.ts). */
+  addCrc(bytes: number, crc: number): void {
     this.records++;
-    this.bytes += end - start;
-    this.checksum = (this.checksum + crc32c(value, 0, start, end)) >>> 0;
+    this.bytes += bytes;
+    this.checksum = (this.checksum + crc) >>> 0;
   }
 
   /** `add` plus the order check, for values read back from a target. */
