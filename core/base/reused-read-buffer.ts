@@ -13,6 +13,8 @@
  *
  * Contract: a chunk handed to `onChunk` is valid only during the call; whatever outlives it must
  * be copied. Pausing the returned socket stops reading (readStop), resuming starts it again.
+ * `readTarget`, asked before each read, may name where the next read lands instead of the reused
+ * buffer (a framer's place for the rest of a large message); `onChunk` then gets a view of it.
  */
 import { Socket, type Server } from 'node:net';
 
@@ -27,7 +29,8 @@ export const ADOPTABLE_SERVER_OPTIONS = { noDelay: true, pauseOnConnect: true } 
  * Returns the socket to use for `accepted` (from a server made with ADOPTABLE_SERVER_OPTIONS):
  * its reads land in one buffer of `readBytes`, passed to `onChunk` as a view of what was read.
  */
-export function adoptWithReadBuffer(accepted: Socket, readBytes: number, onChunk: (chunk: Buffer) => void): Socket {
+export function adoptWithReadBuffer(accepted: Socket, readBytes: number, onChunk: (chunk: Buffer) => void,
+  readTarget: () => Buffer | null = () => null): Socket {
   const old = accepted as AcceptedSocket;
   const handle = old._handle;
   if (!handle || typeof handle.useUserBuffer !== 'function' || old.destroyed) {
@@ -43,7 +46,13 @@ export function adoptWithReadBuffer(accepted: Socket, readBytes: number, onChunk
   old.server = null;
   const adopted = new Socket({
     handle: handle as never, readable: true, writable: true,
-    onread: { buffer, callback: (bytes: number) => { onChunk(buffer.subarray(0, bytes)); return true; } },
+    onread: {
+      buffer: () => readTarget() ?? buffer,
+      callback: (bytes: number, read: Uint8Array) => {
+        onChunk((read as Buffer).subarray(0, bytes));
+        return true;
+      },
+    },
   }) as AcceptedSocket;
   adopted._server = server;
   adopted.server = server;

@@ -62,6 +62,43 @@ describe('FrameSplitter', () => {
     );
   });
 
+  it('reads the rest of large frames in place when the socket uses readTarget, frames intact', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 20 }),
+        (sizes, cuts) => {
+          const bodies = sizes.map((size, i) => Buffer.alloc(size, i + 1));
+          const stream = framed(bodies);
+          const splitter = new FrameSplitter(256 * 1024, 64 * 1024);
+          const frames: Buffer[] = [];
+          const readBuffer = Buffer.alloc(64 * 1024);
+          let position = 0;
+          let cutIndex = 0;
+          let inPlace = 0;
+          while (position < stream.length) {
+            // As the socket does: read into readTarget() when offered (at most its length), else the reused buffer.
+            const target = splitter.readTarget() ?? readBuffer;
+            const length = Math.min(cuts[cutIndex++ % cuts.length] as number, target.length, stream.length - position);
+            stream.copy(target, 0, position, position + length);
+            if (target !== readBuffer) inPlace += length;
+            splitter.push(target.subarray(0, length));
+            position += length;
+            expect(drain(splitter, frames)).toBe('more');
+            readBuffer.fill(0xee);
+          }
+          expect(frames).toEqual(bodies);
+          expect(splitter.pendingBytes).toBe(0);
+          // A frame missing 16 KiB or more after its first read is completed in place.
+          if (sizes.some((size) => size > 64 * 1024 + 16 * 1024) && cuts.every((cut) => cut >= 1024)) {
+            expect(inPlace).toBeGreaterThan(0);
+          }
+        },
+      ),
+      { seed, numRuns: 200 },
+    );
+  });
+
   it('returns frames of a whole chunk as views, without copying', () => {
     const stream = framed([Buffer.from('abc'), Buffer.from('de')]);
     const splitter = new FrameSplitter(100);

@@ -11,12 +11,17 @@
  * bytes arrive, before any of it is buffered, so the connection can be closed; the connection
  * buffer never exceeds one maximal frame plus one chunk. A negative size is 'malformed'. Both are
  * final for the connection.
+ * Read in place: once the start of a large frame is in the own buffer, `readTarget` offers the
+ * rest of its place there, and a socket that reads into it (reused-read-buffer.ts) hands `push` a
+ * chunk that is already where it belongs: the kernel's copy is the only one.
  * Invariant for callers: a returned frame is valid until the next `push` (and the gateway's
  * chunks only until its read callback returns); bytes kept longer must be copied out first.
  */
 import { assert } from '../base/assert.ts';
 
 export const FRAME_SIZE_BYTES = 4;
+/** A frame missing less than this is completed through the caller's read buffer (one read may hold several frames). */
+export const READ_IN_PLACE_BYTES_MIN = 16 * 1024;
 
 export type FrameResult = Buffer | 'more' | 'oversize' | 'malformed';
 
@@ -45,6 +50,11 @@ export class FrameSplitter {
   /** Adds one chunk from the socket; call `next()` until it returns 'more' before pushing again. */
   push(chunk: Buffer): void {
     if (this.#failure !== null) return;
+    if (this.#source === this.#own && chunk.buffer === this.#own.buffer
+      && chunk.byteOffset === this.#own.byteOffset + this.#end && this.#end + chunk.length <= this.#own.length) {
+      this.#end += chunk.length; // read in place, into readTarget()
+      return;
+    }
     const pendingBytes = this.#end - this.#start;
     if (pendingBytes === 0) {
       this.#source = chunk;
@@ -93,6 +103,32 @@ export class FrameSplitter {
   #grown(neededBytes: number): Buffer {
     const doubledBytes = Math.min(this.#own.length * 2, this.requestBytesMax + FRAME_SIZE_BYTES);
     return Buffer.allocUnsafe(Math.max(neededBytes, doubledBytes));
+  }
+
+  /**
+   * Where the next read may land: the rest of a frame whose start is pending in the own buffer,
+   * when at least READ_IN_PLACE_BYTES_MIN of it is missing; otherwise null (read elsewhere, then
+   * `push`). The view is valid until the next `push` or `next`.
+   */
+  readTarget(): Buffer | null {
+    if (this.#failure !== null || this.#source !== this.#own) return null;
+    const pendingBytes = this.#end - this.#start;
+    if (pendingBytes < FRAME_SIZE_BYTES) return null;
+    const sizeBytes = this.#own.readInt32BE(this.#start);
+    if (sizeBytes < 0 || sizeBytes > this.requestBytesMax) return null;
+    const missingBytes = FRAME_SIZE_BYTES + sizeBytes - pendingBytes;
+    if (missingBytes < READ_IN_PLACE_BYTES_MIN) return null;
+    const frameBytes = FRAME_SIZE_BYTES + sizeBytes;
+    if (this.#start + frameBytes > this.#own.length) {
+      // Make room for the whole frame from the buffer's start (bounded as push's growth is).
+      const target = frameBytes > this.#own.length ? this.#grown(frameBytes) : this.#own;
+      this.#own.copy(target, 0, this.#start, this.#end);
+      this.#own = target;
+      this.#source = target;
+      this.#start = 0;
+      this.#end = pendingBytes;
+    }
+    return this.#own.subarray(this.#end, this.#end + missingBytes);
   }
 
   /** The next whole frame (without its size prefix), or why there is none. */

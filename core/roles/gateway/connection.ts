@@ -134,6 +134,11 @@ export class Connection {
     }
   }
 
+  /** Where the socket's next read may land in place (FrameSplitter.readTarget), or null. */
+  readTarget(): Buffer | null {
+    return this.#closed ? null : this.#splitter.readTarget();
+  }
+
   /** One chunk read from the socket (valid only during the call: the read buffer is reused). */
   onData(chunk: Buffer): void {
     if (this.#closed) return;

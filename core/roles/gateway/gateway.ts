@@ -220,7 +220,8 @@ export class Gateway {
   #onConnection(accepted: import('node:net').Socket): void {
     this.connectionsOpened += 1;
     let connection: Connection | null = null;
-    const socket = adoptWithReadBuffer(accepted, READ_BUFFER_BYTES, (chunk) => connection?.onData(chunk));
+    const socket = adoptWithReadBuffer(accepted, READ_BUFFER_BYTES, (chunk) => connection?.onData(chunk),
+      () => connection?.readTarget() ?? null);
     connection = new Connection(socket, {
       requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log, counters: this.counters,
       dispatch: (context, request) => this.#dispatch(context, request),
