@@ -57,6 +57,29 @@ describe('link reader', () => {
     });
   }
 
+  it('reads the rest of large messages in place when the socket uses readTarget (transient)', () => {
+    const random = prng(testSeed('link-in-place'));
+    const messages = Array.from({ length: 60 }, (_, i) => ({ type: 1 + (i % 16),
+      payload: Buffer.alloc(Math.floor(random() < 0.5 ? random() * 300 : random() * 200_000), i) }));
+    const stream = Buffer.concat(messages.map((m) => encode(m.type, m.payload)));
+    const got: Array<{ type: number; payload: Buffer }> = [];
+    const reader = new LinkReader((type, payload) => got.push({ type, payload: Buffer.from(payload) }), 1 << 20, true);
+    const readBuffer = Buffer.alloc(64 * 1024);
+    let inPlace = 0;
+    for (let position = 0; position < stream.length;) {
+      // As the socket does: into readTarget() when offered (at most its length), else the reused buffer.
+      const target = reader.readTarget() ?? readBuffer;
+      const size = Math.min(1 + Math.floor(random() * 70_000), target.length, stream.length - position);
+      stream.copy(target, 0, position, position + size);
+      if (target !== readBuffer) inPlace += size;
+      expect(reader.feed(target.subarray(0, size))).toBeNull();
+      readBuffer.fill(0xee);
+      position += size;
+    }
+    expect(got).toEqual(messages);
+    expect(inPlace).toBeGreaterThan(0);
+  });
+
   it('refuses a length above the bound', () => {
     const reader = new LinkReader(() => undefined, 1024);
     const bad = Buffer.alloc(8);

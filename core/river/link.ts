@@ -7,6 +7,8 @@
  * chunk (Node gives a fresh Buffer per read, so views may be kept); a message spanning chunks is
  * assembled once into its own buffer. A transient reader (the sequencer's, fed from one reused
  * read buffer) assembles into one reused buffer instead, and its payloads live only during the call.
+ * `readTarget` offers the rest of an incomplete large message's place, so that a socket reading
+ * into it (reused-read-buffer.ts) saves the copy: `feed` recognises the chunk where it belongs.
  * Writing batches small messages into one chunk per event-loop turn (one socket write, not one
  * per message). A chunk is filled turn after turn, each turn's part handed to the socket as a view
  * and never written again, and replaced only when full: a fresh 256 KiB chunk per turn per link
@@ -22,6 +24,8 @@ import type { Socket } from 'node:net';
 export const LINK_HEADER_BYTES = 5;
 export const LINK_MESSAGE_BYTES_MAX = 32 * 1024 * 1024;
 const WRITE_CHUNK_BYTES = 256 * 1024;
+/** A message missing less than this is completed through the caller's read buffer (one read may hold several). */
+const READ_IN_PLACE_BYTES_MIN = 16 * 1024;
 /** Below this much room left, a chunk is retired at the end of the turn. */
 const WRITE_CHUNK_REST_BYTES_MIN = 4 * 1024;
 
@@ -49,6 +53,16 @@ export class LinkReader {
 
   /** Feeds one received chunk. Returns an error text when the peer sent garbage (close the link). */
   feed(input: Buffer): string | null {
+    const partial = this.#partial;
+    if (partial !== null && input.buffer === partial.buffer
+      && input.byteOffset === partial.byteOffset + this.#partialFilled
+      && this.#partialFilled + input.length <= partial.length) {
+      this.#partialFilled += input.length; // read in place, into readTarget()
+      if (this.#partialFilled < partial.length) return null;
+      this.#partial = null;
+      this.#onMessage(partial[4]!, partial.subarray(LINK_HEADER_BYTES));
+      return null;
+    }
     let chunk = input;
     if (this.#head) {
       chunk = Buffer.concat([this.#head, input]); // at most 4 bytes of carry-over, rare
@@ -86,6 +100,16 @@ export class LinkReader {
       position += total;
     }
     return null;
+  }
+
+  /**
+   * Where the next read may land: the rest of an incomplete message when at least
+   * READ_IN_PLACE_BYTES_MIN of it is missing; otherwise null (read elsewhere, then `feed`).
+   */
+  readTarget(): Buffer | null {
+    const partial = this.#partial;
+    if (partial === null || partial.length - this.#partialFilled < READ_IN_PLACE_BYTES_MIN) return null;
+    return partial.subarray(this.#partialFilled);
   }
 
   #partialBuffer(total: number): Buffer {

@@ -267,7 +267,7 @@ export class Sequencer {
     const socket = adoptWithReadBuffer(accepted, READ_BUFFER_BYTES, (chunk) => {
       const problem = reader.feed(chunk);
       if (problem) this.#drop(member!, problem);
-    });
+    }, () => reader.readTarget());
     member = { id: this.#nextMemberId++, socket, writer: new LinkWriter(socket), hello: null,
       river: 'unicast', welcomed: false, ready: false, durableSeq: 0, sequencedSeq: 0, noticedCommittedSeq: 0 };
     this.#members.add(member);
