@@ -41,3 +41,33 @@ export function crc32cJs(bytes: Uint8Array, crc = 0, start = 0, end = bytes.leng
   while (i < end) c = t0[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+/**
+ * The map M that advances a raw CRC-32C state over `bytes` zero bytes, as four 256-entry tables
+ * (M is linear): with it, crc(a || b) = crc32cShift(operator, crc(a)) ^ crc(b), whatever a is
+ * (the pre- and post-conditioning cancel out). Costs 32 x `bytes` table steps to build.
+ */
+export function crc32cZerosOperator(bytes: number): Uint32Array {
+  const first = TABLES[0]!;
+  const basis = new Uint32Array(32);
+  for (let bit = 0; bit < 32; bit++) {
+    let c = 2 ** bit;
+    for (let i = 0; i < bytes; i++) c = (first[c & 0xff]! ^ (c >>> 8)) >>> 0;
+    basis[bit] = c;
+  }
+  const operator = new Uint32Array(4 * 256);
+  for (let k = 0; k < 4; k++) {
+    for (let b = 0; b < 256; b++) {
+      let value = 0;
+      for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) value ^= basis[8 * k + bit]!;
+      operator[k * 256 + b] = value >>> 0;
+    }
+  }
+  return operator;
+}
+
+/** M(crc) for an operator from crc32cZerosOperator. */
+export function crc32cShift(operator: Uint32Array, crc: number): number {
+  return (operator[crc & 0xff]! ^ operator[256 + ((crc >>> 8) & 0xff)]! ^ operator[512 + ((crc >>> 16) & 0xff)]!
+    ^ operator[768 + (crc >>> 24)]!) >>> 0;
+}

@@ -22,6 +22,12 @@ import { Socket, type Server } from 'node:net';
 type AcceptedSocket = Socket & { _handle?: { useUserBuffer?: unknown } | null; _server?: Server | null;
   server?: Server | null };
 
+/**
+ * A reader offers `readTarget` only for a message missing at least this much: below it, reading
+ * through the reused buffer is as cheap (one read may then hold several messages).
+ */
+export const READ_IN_PLACE_BYTES_MIN = 16 * 1024;
+
 /** Server options for connections to be adopted by `adoptWithReadBuffer`. */
 export const ADOPTABLE_SERVER_OPTIONS = { noDelay: true, pauseOnConnect: true } as const;
 

@@ -18,10 +18,9 @@
  * chunks only until its read callback returns); bytes kept longer must be copied out first.
  */
 import { assert } from '../base/assert.ts';
+import { READ_IN_PLACE_BYTES_MIN } from '../base/reused-read-buffer.ts';
 
 export const FRAME_SIZE_BYTES = 4;
-/** A frame missing less than this is completed through the caller's read buffer (one read may hold several frames). */
-export const READ_IN_PLACE_BYTES_MIN = 16 * 1024;
 
 export type FrameResult = Buffer | 'more' | 'oversize' | 'malformed';
 

@@ -20,12 +20,11 @@
  * the writer's backlog is visible as `backlogBytes` so callers can stop producing.
  */
 import type { Socket } from 'node:net';
+import { READ_IN_PLACE_BYTES_MIN } from '../base/reused-read-buffer.ts';
 
 export const LINK_HEADER_BYTES = 5;
 export const LINK_MESSAGE_BYTES_MAX = 32 * 1024 * 1024;
 const WRITE_CHUNK_BYTES = 256 * 1024;
-/** A message missing less than this is completed through the caller's read buffer (one read may hold several). */
-const READ_IN_PLACE_BYTES_MIN = 16 * 1024;
 /** Below this much room left, a chunk is retired at the end of the turn. */
 const WRITE_CHUNK_REST_BYTES_MIN = 4 * 1024;
 

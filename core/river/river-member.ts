@@ -41,15 +41,11 @@ export type MemberHooks = {
   /** One entry, in seq order, exactly once. */
   deliver(entry: StoredRiverEntry): void;
   /**
-   * True when nothing the receiver keeps refers to a batch delivered so far (it copied them all):
-   * then the member reuses the frame buffers for the next frames. Absent: never.
-   */
-  holdsNoDelivered?(): boolean;
-  /**
-   * For a receiver that keeps views of some frames (a gateway's tail cache): asked right after a
-   * frame's entries were delivered, true when it kept a view into `own`, the frame's buffer; it
-   * then gives the buffer back with `recycleFrame(own)` once it holds no view of it. False: the
-   * member reuses the buffer at once. Absent (and no holdsNoDelivered): buffers are never reused.
+   * Asked right after a frame's entries were delivered: true when the receiver still refers to
+   * `own`, the frame's buffer. It may give the buffer back later with `recycleFrame(own)` (a
+   * gateway, once its tail cache drops the last view) or leave it to the garbage collector (a
+   * commit whose entries wait behind a full write buffer). False: the member reuses the buffer
+   * for the next frames at once. Absent: frame buffers are never reused.
    */
   holdsFrame?(own: Buffer): boolean;
 };
@@ -106,8 +102,7 @@ export class RiverMember {
     this.options = options;
     this.hooks = hooks;
     // Pooled frame buffers only for a receiver that gives them back (it copies what it keeps).
-    this.#reassembler = new Reassembler(undefined, undefined,
-      hooks.holdsNoDelivered !== undefined || hooks.holdsFrame !== undefined);
+    this.#reassembler = new Reassembler(undefined, undefined, hooks.holdsFrame !== undefined);
   }
 
   /** A frame buffer the receiver kept (holdsFrame) and no longer refers to: the next frames may reuse it. */
@@ -267,11 +262,8 @@ export class RiverMember {
             // arrives before the rest, and must not look like a gap.
             this.#lastKnownSeq = Math.max(this.#lastKnownSeq, frame.seq + frame.entryCount - 1);
             const held = this.#tracker.offer(frame, this.#deliverFrame);
-            if (!held && frame.own) {
-              const holdsFrame = this.hooks.holdsFrame;
-              if (holdsFrame ? !holdsFrame(frame.own) : this.hooks.holdsNoDelivered?.()) {
-                this.#reassembler.recycle(frame.own);
-              }
+            if (!held && frame.own && this.hooks.holdsFrame?.(frame.own) === false) {
+              this.#reassembler.recycle(frame.own);
             }
           }
         }

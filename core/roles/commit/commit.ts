@@ -85,7 +85,7 @@ export class Commit {
       welcome: (welcome) => this.#welcome(welcome),
       deliver: (entry) => this.#deliver(entry),
       // The store copies each entry into its write buffer, unless it is queued behind a full one.
-      holdsNoDelivered: () => !this.#pumping,
+      holdsFrame: () => this.#pumping,
     });
     store.onDurable((durableSeq) => this.member.reportDurable(durableSeq));
     this.retention = new CommitRetention(store, options.log, () => this.member.committedSeq);
