@@ -5,6 +5,10 @@
  */
 const POLYNOMIAL = 0x82f63b78;
 const TABLES = buildTables();
+// Module constants, not a destructuring per call: the stamp checksum calls this per record.
+const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
+  Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
+];
 
 function buildTables(): Uint32Array[] {
   const tables: Uint32Array[] = [];
@@ -26,19 +30,15 @@ function buildTables(): Uint32Array[] {
 
 /** CRC-32C of `bytes[start, end)`, continuing from `crc` (0 for a fresh checksum). */
 export function crc32cJs(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
-    Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-    Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-  ];
   let c = ~crc >>> 0;
   let i = start;
   while (end - i >= 8) {
     const lo = (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
-    c = t7[lo & 0xff]! ^ t6[(lo >>> 8) & 0xff]! ^ t5[(lo >>> 16) & 0xff]! ^ t4[lo >>> 24]! ^
-      t3[bytes[i + 4]!]! ^ t2[bytes[i + 5]!]! ^ t1[bytes[i + 6]!]! ^ t0[bytes[i + 7]!]!;
+    c = T7[lo & 0xff]! ^ T6[(lo >>> 8) & 0xff]! ^ T5[(lo >>> 16) & 0xff]! ^ T4[lo >>> 24]! ^
+      T3[bytes[i + 4]!]! ^ T2[bytes[i + 5]!]! ^ T1[bytes[i + 6]!]! ^ T0[bytes[i + 7]!]!;
     i += 8;
   }
-  while (i < end) c = t0[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
+  while (i < end) c = T0[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 

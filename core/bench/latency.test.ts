@@ -37,6 +37,27 @@ describe('LatencyRecorder', () => {
       }), { seed, numRuns: 100 });
   });
 
+  it('recordSinceUs gives the histogram of recording each sample alone', () => {
+    // Ack-time batches: schedules mostly ascending (runs share buckets), with jumps and repeats.
+    const batch = fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 5_000_000 })),
+      { minLength: 1, maxLength: 300 });
+    fc.assert(fc.property(fc.integer({ min: 0, max: 4_000_000_000 }), batch, (nowUs, stepsUs) => {
+      let at = nowUs - 3_000_000;
+      const scheduledUs = stepsUs.map((step) => (at += step % 2 === 0 ? step : -step));
+      const grouped = new LatencyRecorder();
+      const single = new LatencyRecorder();
+      grouped.recordSinceUs(nowUs, scheduledUs);
+      for (const scheduled of scheduledUs) single.recordUs(nowUs - scheduled);
+      expect(grouped.summary()).toEqual(single.summary());
+      expect(grouped.negativeCount).toBe(single.negativeCount);
+      for (let percentile = 1; percentile <= 100; percentile += 3) {
+        expect(grouped.percentileMs(percentile)).toBe(single.percentileMs(percentile));
+      }
+      grouped.destroy();
+      single.destroy();
+    }), { seed, numRuns: 200 });
+  });
+
   it('counts negative latencies (clock steps) and records them as 1 µs', () => {
     const recorder = new LatencyRecorder();
     recorder.recordUs(-50);

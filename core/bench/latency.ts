@@ -2,6 +2,9 @@
  * Latency histograms for `x2 bench`: an HDR histogram (hdr-histogram-js, 3 significant
  * digits, microsecond resolution) per measured path (produce-ack, end-to-end). Recording is
  * O(1) with no allocation, so it sits on the hot path of every acknowledged or received record.
+ * A batch acknowledged at once is recorded by runs of samples that share an HDR bucket, one
+ * histogram call per run (`recordSinceUs`): per record, the histogram's index arithmetic was a
+ * twentieth of the bench client's CPU at 360,000 records/s.
  *
  * Bounds: values are clamped to [1 µs, 1 h]; a negative latency (clock step) is counted as
  * 1 µs and tallied in `negativeCount` so it is visible, never silently dropped.
@@ -45,6 +48,39 @@ export class LatencyRecorder {
       value = 1;
     } else if (value > LATENCY_US_MAX) value = LATENCY_US_MAX;
     this.#histogram.recordValueWithCount(value, count);
+  }
+
+  /**
+   * Records `nowUs - scheduled` for every element of `scheduledUs`. Consecutive samples in one
+   * bucket of this histogram (3 significant digits: values below 2048 exact, above that
+   * 2^(k-10) wide for values in [2^k, 2^(k+1))) are recorded once with their count, as their
+   * largest value: the counts, percentiles and maximum are those of recording them one by one.
+   */
+  recordSinceUs(nowUs: number, scheduledUs: readonly number[]): void {
+    let runValue = 0;
+    let runKey = -1;
+    let runShift = -1;
+    let runCount = 0;
+    for (let i = 0; i < scheduledUs.length; i++) {
+      let value = Math.round(nowUs - scheduledUs[i]!);
+      if (value < 1) {
+        if (value < 0) this.negativeCount++;
+        value = 1;
+      } else if (value > LATENCY_US_MAX) value = LATENCY_US_MAX;
+      const shift = Math.max(0, 21 - Math.clz32(value)); // log2(value) - 10, for values below 2^32
+      const key = value >>> shift;
+      if (key === runKey && shift === runShift) {
+        runCount++;
+        if (value > runValue) runValue = value;
+        continue;
+      }
+      if (runCount > 0) this.#histogram.recordValueWithCount(runValue, runCount);
+      runValue = value;
+      runKey = key;
+      runShift = shift;
+      runCount = 1;
+    }
+    if (runCount > 0) this.#histogram.recordValueWithCount(runValue, runCount);
   }
 
   get count(): number {

@@ -439,9 +439,7 @@ export class KafkaProducer implements TargetProducer {
     this.#stats.acked += count;
     if (partition >= 0) this.#stats.ackedPerPartition[partition]! += count;
     if (this.#spec.acks === 0) return;
-    const now = nowUs();
-    const latency = this.#stats.ackLatency;
-    for (const scheduled of batch.scheduledUs) latency.recordUs(now - scheduled);
+    this.#stats.ackLatency.recordSinceUs(nowUs(), batch.scheduledUs);
   }
 
   #sendRequest(queue: LeaderQueue): void {
