@@ -36,6 +36,26 @@ export async function writeAll(fd: number, bytes: Buffer, start: number, length:
   }
 }
 
+function writevOnce(fd: number, parts: Uint8Array[], position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.writev(fd, parts, position, (error, written) => (error ? reject(error) : resolve(written))));
+}
+
+/** Writes `parts` back to back at file `position` (one gathered write), looping over short writes. */
+export async function writevAll(fd: number, parts: Uint8Array[], position: number): Promise<void> {
+  let rest = parts;
+  let done = 0;
+  for (;;) {
+    let written = await writevOnce(fd, rest, position + done);
+    done += written;
+    let first = 0;
+    while (first < rest.length && written >= rest[first]!.length) written -= rest[first++]!.length;
+    if (first === rest.length) return;
+    rest = rest.slice(first);
+    if (written > 0) rest[0] = rest[0]!.subarray(written);
+  }
+}
+
 function readOnce(fd: number, bytes: Buffer, start: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) =>
     fs.read(fd, bytes, start, length, position, (error, read) => (error ? reject(error) : resolve(read))));

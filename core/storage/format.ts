@@ -95,9 +95,7 @@ export type FrameFields = {
   seq: number; epoch: number; streamId: number; baseOffset: number; recordCount: number;
 };
 
-/** Writes the frame header for `batch` at `position` and copies the batch after it. */
-export function encodeFrame(fields: FrameFields, batch: Uint8Array, target: Buffer, position: number): number {
-  const frameBytes = FRAME_HEADER_BYTES + batch.length;
+function writeFrameFields(fields: FrameFields, frameBytes: number, target: Buffer, position: number): void {
   target.writeUInt32BE(frameBytes, position);
   writeU64(target, fields.seq, position + FRAME_SEQ_POSITION);
   target.writeUInt32BE(fields.epoch, position + FRAME_EPOCH_POSITION);
@@ -105,9 +103,23 @@ export function encodeFrame(fields: FrameFields, batch: Uint8Array, target: Buff
   writeU64(target, fields.baseOffset, position + FRAME_BASE_OFFSET_POSITION);
   target.writeUInt32BE(fields.recordCount, position + FRAME_RECORD_COUNT_POSITION);
   target.writeUInt32BE(0, position + 36);
+}
+
+/** Writes the frame header for `batch` at `position` and copies the batch after it. */
+export function encodeFrame(fields: FrameFields, batch: Uint8Array, target: Buffer, position: number): number {
+  const frameBytes = FRAME_HEADER_BYTES + batch.length;
+  writeFrameFields(fields, frameBytes, target, position);
   target.set(batch, position + FRAME_HEADER_BYTES);
   target.writeUInt32BE(frameCrc(target, position, frameBytes), position + FRAME_CRC_POSITION);
   return frameBytes;
+}
+
+/** Writes only the frame header for `batch` at `position` (the batch is written after it by the caller). */
+export function encodeFrameHeader(fields: FrameFields, batch: Uint8Array, target: Buffer, position: number): void {
+  writeFrameFields(fields, FRAME_HEADER_BYTES + batch.length, target, position);
+  const head = crc32c(target, 0, position, position + FRAME_CRC_POSITION);
+  const header = crc32c(target, head, position + FRAME_SEQ_POSITION, position + FRAME_HEADER_BYTES);
+  target.writeUInt32BE(crc32c(batch, header, 0, batch.length), position + FRAME_CRC_POSITION);
 }
 
 export function frameCrc(bytes: Buffer, position: number, frameBytes: number): number {

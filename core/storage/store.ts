@@ -43,6 +43,7 @@ import { PENDING_ENTRIES_MAX, StoreIndex, StreamState } from './store-index.ts';
 import { applyRetentionTo, setLogStart, truncateStore } from './store-control.ts';
 
 export type { SyncPolicy } from './segment-writer.ts';
+export { GATHER_BATCH_BYTES_MIN } from './segment-writer.ts';
 
 export type StoreOptions = {
   dir: string; sync: SyncPolicy;
@@ -64,6 +65,12 @@ export type StoreOptions = {
   indexing?: 'background' | 'paused';
   /** How long durable entries may wait for the index when fewer than a full index batch. Default 1000 ms. */
   indexLagMsMax?: number;
+  /**
+   * Batches of at least GATHER_BATCH_BYTES_MIN are written from the appended bytes themselves
+   * (segment-writer.ts); each such batch is passed here once written: its bytes may change now.
+   * Without it, callers must never change an appended batch (fresh buffers are fine).
+   */
+  onBatchesWritten?: (batches: readonly Uint8Array[]) => void;
 };
 export type EntryInput = {
   seq: number; epoch: number; streamId: number; baseOffset: number; recordCount: number; batch: Uint8Array;
@@ -115,6 +122,7 @@ export class Store {
       pageCacheKeepBytes: options.pageCacheKeepBytes === undefined ? PAGE_CACHE_KEEP_BYTES_DEFAULT
         : options.pageCacheKeepBytes, log,
       onDurable: (seq) => { if (store !== null) store.#onWriterProgress(seq); },
+      onViewsReleased: options.onBatchesWritten,
     });
     const index = new StoreIndex(path.join(dir, 'index'), log, options.indexing === 'paused', options.indexLagMsMax);
     const parts: StoreParts = { dir, log, index, writer, segments, readFiles: new ReadFiles(), options };

@@ -9,8 +9,13 @@
  * (one written under an epoch the new history does not continue), persists the new epoch history,
  * repairs up to the recovered head from the most advanced peer (RiverMember), and says ready.
  *
+ * Frame buffers: the store copies small batches and writes large ones from the river frame
+ * itself, so a frame with a large batch goes back to the member (recycleFrame) only once the
+ * store has written the last of its batches (#pinned); until then the member leaves it alone.
+ *
  * Bounds: entries waiting for the store (write buffer full) are held up to QUEUE_BYTES_MAX; past
  * that the member rewinds and fetches them again later (NAK / repair) instead of growing memory.
+ * #pinned holds at most the frames of the store's two write buffers' views.
  * Peer reads answer at most PEER_READ_BYTES_MAX and ENTRIES_PER_ANSWER_MAX entries per request.
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -28,7 +33,7 @@ import { MESSAGE, sendEntries, sendEntryHeaders, type Hello, type RiverMode, typ
   type Welcome } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import { announceRiverDriver } from '../../river/multicast-driver.ts';
-import { Store, type SyncPolicy } from '../../storage/store.ts';
+import { GATHER_BATCH_BYTES_MIN, Store, type SyncPolicy } from '../../storage/store.ts';
 import { CommitRetention } from './retention.ts';
 import { divergencePoint, readEpochHistory, readOrCreateDataId, writeEpochHistory } from './epoch-file.ts';
 
@@ -68,6 +73,8 @@ export class Commit {
   #pumping = false;
   #listen = '';
   readonly #dataId: string;
+  /** Frame buffers with batches the store has yet to write: how many, and the frame once handed to us. */
+  readonly #pinned = new Map<ArrayBufferLike, { batches: number; own: Buffer | null }>();
   peerReads = 0;
   /** Of those, header-only reads (a gateway replaying the river). */
   peerHeaderReads = 0;
@@ -84,8 +91,9 @@ export class Commit {
       hello: () => this.#hello(),
       welcome: (welcome) => this.#welcome(welcome),
       deliver: (entry) => this.#deliver(entry),
-      // The store copies each entry into its write buffer, unless it is queued behind a full one.
-      holdsFrame: () => this.#pumping,
+      // Held while entries wait behind a full write buffer (left to the GC then), or while the
+      // store has still to write a batch from the frame (recycled after its write).
+      holdsFrame: (own) => this.#pumping || this.#holdPinned(own),
     });
     store.onDurable((durableSeq) => this.member.reportDurable(durableSeq));
     this.retention = new CommitRetention(store, options.log, () => this.member.committedSeq);
@@ -125,11 +133,13 @@ export class Commit {
 
   static async start(options: CommitOptions): Promise<Commit> {
     mkdirSync(options.dataDir, { recursive: true });
+    let commit: Commit | null = null;
     const store = await Store.open({ dir: join(options.dataDir, 'store'), sync: options.sync,
       retentionMs: options.retentionMs, retentionBytes: options.retentionBytes,
-      pageCacheKeepBytes: options.pageCacheKeepBytes });
+      pageCacheKeepBytes: options.pageCacheKeepBytes,
+      onBatchesWritten: (batches) => { if (commit !== null) commit.#unpin(batches); } });
     const server = createServer({ noDelay: true });
-    const commit = new Commit(options, store, server);
+    commit = new Commit(options, store, server);
     server.on('connection', (socket) => commit.#onPeer(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -218,6 +228,7 @@ export class Commit {
         }
         throw error;
       }
+      if (entry.batch.length >= GATHER_BATCH_BYTES_MIN) this.#pin(entry.batch.buffer);
       this.retention.noteEntry(entry);
       this.#queueBytes -= entry.batch.length + 64;
       this.#queueHead += 1;
@@ -226,6 +237,28 @@ export class Commit {
     this.#queueHead = 0;
     this.#pumping = false;
     for (const wake of this.#emptyWaiters.splice(0)) wake();
+  }
+
+  #pin(buffer: ArrayBufferLike): void {
+    const pinned = this.#pinned.get(buffer);
+    if (pinned) pinned.batches += 1;
+    else this.#pinned.set(buffer, { batches: 1, own: null });
+  }
+
+  #holdPinned(own: Buffer): boolean {
+    const pinned = this.#pinned.get(own.buffer);
+    if (!pinned) return false;
+    pinned.own = own;
+    return true;
+  }
+
+  #unpin(batches: readonly Uint8Array[]): void {
+    for (const batch of batches) {
+      const pinned = this.#pinned.get(batch.buffer);
+      if (!pinned || --pinned.batches > 0) continue;
+      this.#pinned.delete(batch.buffer);
+      if (pinned.own) this.member.recycleFrame(pinned.own);
+    }
   }
 
   readonly #emptyWaiters: Array<() => void> = [];
