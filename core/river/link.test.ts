@@ -80,6 +80,49 @@ describe('link reader', () => {
     expect(inPlace).toBeGreaterThan(0);
   });
 
+  it('an adopted assembly buffer keeps its message until given back (transient)', () => {
+    const random = prng(testSeed('link-adopt'));
+    const messages = Array.from({ length: 80 }, (_, i) => ({ type: 1 + (i % 16),
+      payload: Buffer.alloc(Math.floor(random() < 0.3 ? random() * 300 : random() * 150_000), i) }));
+    const stream = Buffer.concat(messages.map((m) => encode(m.type, m.payload)));
+    const kept: Array<{ index: number; payload: Buffer; assembly: Buffer }> = [];
+    let index = 0;
+    let adopted = 0;
+    let returned = 0;
+    const reader = new LinkReader((type, payload) => {
+      expect({ type, payload: Buffer.from(payload) }).toEqual(messages[index]);
+      // Like the sequencer: keep some adoptable payloads for a while, give older ones back.
+      const assembly = random() < 0.6 ? reader.adoptAssembly(payload) : null;
+      if (assembly !== null) {
+        adopted += 1;
+        kept.push({ index, payload, assembly });
+      }
+      while (kept.length > 3 || (kept.length > 0 && random() < 0.3)) {
+        const oldest = kept.shift()!;
+        expect(oldest.payload).toEqual(messages[oldest.index]!.payload); // intact until given back
+        reader.returnAssembly(oldest.assembly);
+        returned += 1;
+      }
+      index += 1;
+    }, 1 << 20, true);
+    const readBuffer = Buffer.alloc(64 * 1024);
+    for (let position = 0; position < stream.length;) {
+      const target = reader.readTarget() ?? readBuffer;
+      const size = Math.min(1 + Math.floor(random() * 70_000), target.length, stream.length - position);
+      stream.copy(target, 0, position, position + size);
+      expect(reader.feed(target.subarray(0, size))).toBeNull();
+      readBuffer.fill(0xee);
+      position += size;
+    }
+    expect(index).toBe(messages.length);
+    for (const { index: i, payload } of kept) expect(payload).toEqual(messages[i]!.payload);
+    expect(adopted).toBeGreaterThan(5);
+    expect(returned).toBeGreaterThan(2);
+    // A payload in the read buffer is never adoptable: it is gone after the call.
+    const small = new LinkReader((_type, payload) => expect(small.adoptAssembly(payload)).toBeNull(), 1 << 20, true);
+    expect(small.feed(encode(3, Buffer.alloc(100, 1)))).toBeNull();
+  });
+
   it('refuses a length above the bound', () => {
     const reader = new LinkReader(() => undefined, 1024);
     const bad = Buffer.alloc(8);

@@ -6,7 +6,9 @@
  * Reading survives split reads: a message inside one received chunk is handed out as a view of that
  * chunk (Node gives a fresh Buffer per read, so views may be kept); a message spanning chunks is
  * assembled once into its own buffer. A transient reader (the sequencer's, fed from one reused
- * read buffer) assembles into one reused buffer instead, and its payloads live only during the call.
+ * read buffer) assembles into one reused buffer instead, and its payloads live only during the call,
+ * unless the receiver takes that buffer (`adoptAssembly`, and `returnAssembly` once done with it):
+ * the sequencer keeps a large append that must wait that way instead of copying it.
  * `readTarget` offers the rest of an incomplete large message's place, so that a socket reading
  * into it (reused-read-buffer.ts) saves the copy: `feed` recognises the chunk where it belongs.
  * Writing batches small messages into one chunk per event-loop turn (one socket write, not one
@@ -29,6 +31,8 @@ const WRITE_CHUNK_BYTES = 256 * 1024;
 const WRITE_CHUNK_REST_BYTES_MIN = 4 * 1024;
 
 export type OnMessage = (type: number, payload: Buffer) => void;
+/** Adopted assembly buffers given back and kept for reuse, per reader. */
+const SPARE_ASSEMBLIES_MAX = 4;
 
 export class LinkReader {
   readonly messageBytesMax: number;
@@ -37,6 +41,7 @@ export class LinkReader {
   #partial: Buffer | null = null; // an incomplete message (header included), assembled across reads
   #partialFilled = 0;
   #assembly: Buffer | null = null; // transient: the one buffer partial messages are assembled in
+  readonly #spareAssemblies: Buffer[] = []; // returned by the receiver after an adoption
   #head: Buffer | null = null; // fewer than LINK_HEADER_BYTES bytes left over from the last read
 
   /**
@@ -109,6 +114,25 @@ export class LinkReader {
     const partial = this.#partial;
     if (partial === null || partial.length - this.#partialFilled < READ_IN_PLACE_BYTES_MIN) return null;
     return partial.subarray(this.#partialFilled);
+  }
+
+  /**
+   * Transient reader, inside `onMessage`: when `payload` lies in the assembly buffer, hands that
+   * buffer to the caller, who may keep it (the reader assembles later messages elsewhere) and
+   * gives it back with `returnAssembly`. Null when the payload is a view of the read buffer.
+   */
+  adoptAssembly(payload: Buffer): Buffer | null {
+    const assembly = this.#assembly;
+    if (!this.#transient || assembly === null || payload.buffer !== assembly.buffer
+      || payload.byteOffset < assembly.byteOffset
+      || payload.byteOffset + payload.length > assembly.byteOffset + assembly.length) return null;
+    this.#assembly = this.#spareAssemblies.pop() ?? null;
+    return assembly;
+  }
+
+  /** An adopted assembly buffer nothing refers to any more: reused for later messages (a few kept). */
+  returnAssembly(assembly: Buffer): void {
+    if (this.#spareAssemblies.length < SPARE_ASSEMBLIES_MAX) this.#spareAssemblies.push(assembly);
   }
 
   #partialBuffer(total: number): Buffer {

@@ -87,6 +87,7 @@ export type SequencerOptions = {
 type Member = {
   id: number;
   socket: Socket;
+  reader: LinkReader;
   writer: LinkWriter;
   hello: Hello | null;
   river: RiverMode;
@@ -106,6 +107,8 @@ type QueuedAppend = {
   refusal: string | null;
   /** End of its payload's region in the append arena (released when it leaves the queue), or -1. */
   arenaEnd: number;
+  /** Or the link reader's assembly buffer it was read into, taken over (given back when it leaves). */
+  adopted: Buffer | null;
 };
 
 export class Sequencer {
@@ -261,14 +264,15 @@ export class Sequencer {
 
   #onConnection(accepted: Socket): void {
     let member: Member | null = null;
-    // Payloads live only during #onMessage: what waits (appends) is copied into the arena.
+    // Payloads live only during #onMessage: what waits (appends) is copied into the arena, or
+    // keeps the reader's assembly buffer it was read into.
     const reader = new LinkReader((type, payload) => this.#onMessage(member!, type, payload),
       LINK_MESSAGE_BYTES_MAX, true);
     const socket = adoptWithReadBuffer(accepted, READ_BUFFER_BYTES, (chunk) => {
       const problem = reader.feed(chunk);
       if (problem) this.#drop(member!, problem);
     }, () => reader.readTarget());
-    member = { id: this.#nextMemberId++, socket, writer: new LinkWriter(socket), hello: null,
+    member = { id: this.#nextMemberId++, socket, reader, writer: new LinkWriter(socket), hello: null,
       river: 'unicast', welcomed: false, ready: false, durableSeq: 0, sequencedSeq: 0, noticedCommittedSeq: 0 };
     this.#members.add(member);
     socket.on('error', () => undefined);
@@ -458,7 +462,7 @@ export class Sequencer {
     const conditions = append.conditions ?? null;
     if (refusal) bodyBytes = 0; // its bytes are not sequenced, nor counted against the queue
     const queued: QueuedAppend = { member, requestId: append.requestId, entries: append.entries, bodyBytes,
-      conditions, refusal, arenaEnd: -1 };
+      conditions, refusal, arenaEnd: -1, adopted: null };
     this.#queue.push(queued);
     this.#queueBytes += bodyBytes;
     // The payload lives only during this call. An append that fills a frame on its own and finds
@@ -475,8 +479,15 @@ export class Sequencer {
     this.#scheduleDrain();
   }
 
-  /** Moves a queued append's batches from its link payload (reused after this turn) to the arena. */
+  /**
+   * Keeps a queued append's batches past this turn: a large append read into the link reader's
+   * assembly buffer keeps that buffer (no copy); others are copied into the arena.
+   */
   #keep(queued: QueuedAppend, received: Buffer): void {
+    if (received.length >= FRAME_COALESCE_BYTES) {
+      queued.adopted = queued.member.reader.adoptAssembly(received);
+      if (queued.adopted !== null) return;
+    }
     const arenaStart = this.#arena.take(received.length);
     const copy = arenaStart < 0 ? Buffer.allocUnsafe(received.length)
       : this.#arena.bytes.subarray(arenaStart, arenaStart + received.length);
@@ -486,6 +497,12 @@ export class Sequencer {
       entry.batch = copy.subarray(at, at + entry.batch.length);
     }
     queued.arenaEnd = arenaStart < 0 ? -1 : arenaStart + received.length;
+  }
+
+  /** A queued append leaves the queue: its arena region or adopted buffer is free again. */
+  #release(append: QueuedAppend): void {
+    if (append.arenaEnd >= 0) this.#arena.release(append.arenaEnd);
+    if (append.adopted !== null) append.member.reader.returnAssembly(append.adopted);
   }
 
   /** Whether an APPEND_IF's expected offsets are the streams' next offsets; if not, refuses it. */
@@ -528,7 +545,7 @@ export class Sequencer {
         sendAppendError(head.member.writer, head.requestId, 'X2_ERR_APPEND_REJECTED', head.refusal, false);
       }
       if (head.refusal || (head.conditions && !this.#conditionsHold(head))) {
-        if (head.arenaEnd >= 0) this.#arena.release(head.arenaEnd);
+        this.#release(head);
         this.#queue[this.#queueHead] = undefined as unknown as QueuedAppend;
         this.#queueBytes -= head.bodyBytes;
         this.#queueHead += 1;
@@ -583,8 +600,7 @@ export class Sequencer {
       this.#recordSent(this.#nextSeq - 1);
       if (this.options.replication === 0) this.#updateCommitted();
       for (let i = this.#queueHead; i < last; i++) {
-        const arenaEnd = this.#queue[i]!.arenaEnd;
-        if (arenaEnd >= 0) this.#arena.release(arenaEnd);
+        this.#release(this.#queue[i]!);
         this.#queue[i] = undefined as unknown as QueuedAppend;
       }
       this.#queueBytes -= bodyBytes;
