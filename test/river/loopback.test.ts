@@ -108,8 +108,8 @@ describe('river on loopback: sequencer + two commits', () => {
     await runCluster('multicast', 0, 1, 3000);
   }, 180_000);
 
-  it('multicast river, 96 KiB entries among small ones (sequenced straight from the link, or from the arena '
-    + 'when they wait)', async () => {
+  it('multicast river, 96 KiB entries among small ones (sequenced straight from the link, or kept in their '
+    + 'assembly buffer or the arena when they wait)', async () => {
     await runCluster('multicast', 0, 1, 3000, [], 96 * 1024);
   }, 180_000);
 
