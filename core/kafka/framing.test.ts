@@ -99,6 +99,58 @@ describe('FrameSplitter', () => {
     );
   });
 
+  it('an adopted frame stays intact past later pushes until its buffer is given back', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 10 }),
+        (sizes, cuts, returnsEarly) => {
+          const bodies = sizes.map((size, i) => Buffer.alloc(size, i + 1));
+          const stream = framed(bodies);
+          const splitter = new FrameSplitter(256 * 1024, 64 * 1024);
+          const readBuffer = Buffer.alloc(64 * 1024);
+          const kept: Array<{ index: number; frame: Buffer; buffer: Buffer }> = [];
+          let index = 0;
+          let adopted = 0;
+          let position = 0;
+          let cutIndex = 0;
+          while (position < stream.length) {
+            const target = splitter.readTarget() ?? readBuffer;
+            const length = Math.min(cuts[cutIndex++ % cuts.length] as number, target.length, stream.length - position);
+            stream.copy(target, 0, position, position + length);
+            splitter.push(target.subarray(0, length));
+            position += length;
+            for (let frame = splitter.next(); Buffer.isBuffer(frame); frame = splitter.next()) {
+              expect(frame).toEqual(bodies[index]);
+              const buffer = splitter.adoptFrame(frame);
+              if (buffer !== null) {
+                adopted += 1;
+                kept.push({ index, frame, buffer });
+              }
+              index += 1;
+            }
+            readBuffer.fill(0xee);
+            // Give some back (the link wrote them): those frames may change from now on.
+            while (kept.length > 0 && returnsEarly[index % returnsEarly.length]) {
+              const oldest = kept.shift()!;
+              expect(oldest.frame).toEqual(bodies[oldest.index]);
+              splitter.returnBuffer(oldest.buffer);
+              if (kept.length > 2) break;
+            }
+            for (const { index: i, frame } of kept) expect(frame).toEqual(bodies[i]);
+          }
+          expect(index).toBe(bodies.length);
+          expect(splitter.pendingBytes).toBe(0);
+          if (sizes.some((size) => size > 64 * 1024 + 16 * 1024) && cuts.every((cut) => cut >= 1024)) {
+            expect(adopted).toBeGreaterThan(0);
+          }
+        },
+      ),
+      { seed, numRuns: 200 },
+    );
+  });
+
   it('returns frames of a whole chunk as views, without copying', () => {
     const stream = framed([Buffer.from('abc'), Buffer.from('de')]);
     const splitter = new FrameSplitter(100);

@@ -15,12 +15,15 @@
  * rest of its place there, and a socket that reads into it (reused-read-buffer.ts) hands `push` a
  * chunk that is already where it belongs: the kernel's copy is the only one.
  * Invariant for callers: a returned frame is valid until the next `push` (and the gateway's
- * chunks only until its read callback returns); bytes kept longer must be copied out first.
+ * chunks only until its read callback returns); bytes kept longer must be copied out first, or
+ * the own buffer holding the frame taken over (`adoptFrame`, given back with `returnBuffer`).
  */
 import { assert } from '../base/assert.ts';
 import { READ_IN_PLACE_BYTES_MIN } from '../base/reused-read-buffer.ts';
 
 export const FRAME_SIZE_BYTES = 4;
+/** Adopted own buffers kept for reuse once given back, per connection. */
+const SPARE_BUFFERS_MAX = 4;
 
 export type FrameResult = Buffer | 'more' | 'oversize' | 'malformed';
 
@@ -31,6 +34,7 @@ export class FrameSplitter {
   #failure: 'oversize' | 'malformed' | null = null;
   #own: Buffer;
   #source: Buffer;
+  readonly #spares: Buffer[] = []; // own buffers given back after an adoption
   #start = 0;
   #end = 0;
 
@@ -128,6 +132,31 @@ export class FrameSplitter {
       this.#end = pendingBytes;
     }
     return this.#own.subarray(this.#end, this.#end + missingBytes);
+  }
+
+  /**
+   * When `frame` (just returned by `next`) lies in the own buffer: hands that buffer to the
+   * caller, who may keep the frame past the next `push` and gives the buffer back with
+   * `returnBuffer`. The splitter moves what is pending after the frame to a spare (or a new
+   * buffer of the same size). Null when the frame is a view of the caller's chunk.
+   */
+  adoptFrame(frame: Buffer): Buffer | null {
+    const own = this.#own;
+    if (this.#source !== own || frame.buffer !== own.buffer || frame.byteOffset < own.byteOffset
+      || frame.byteOffset + frame.length > own.byteOffset + own.length) return null;
+    const index = this.#spares.findIndex((spare) => spare.length >= own.length);
+    const next = index >= 0 ? this.#spares.splice(index, 1)[0]! : Buffer.allocUnsafe(own.length);
+    own.copy(next, 0, this.#start, this.#end);
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#own = next;
+    this.#source = next;
+    return own;
+  }
+
+  /** An adopted buffer nothing refers to any more: kept as a spare (a few at most). */
+  returnBuffer(buffer: Buffer): void {
+    if (this.#spares.length < SPARE_BUFFERS_MAX) this.#spares.push(buffer);
   }
 
   /** The next whole frame (without its size prefix), or why there is none. */

@@ -24,7 +24,8 @@ import { X2Error } from '../base/errors.ts';
 import { readU64 } from './frame.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import {
-  APPEND_CONDITIONS_MAX, MESSAGE, sendAppend, sendAppendIf, sendPacked, unpackBody, type AppendCondition,
+  APPEND_CONDITIONS_MAX, MESSAGE, sendAppend, sendAppendIf, sendAppendViews, sendPacked, unpackBody,
+  type AppendCondition,
   type AppendEntry, type ErrorBody, type Hello,
 } from './messages.ts';
 import { parseHostPort } from './address.ts';
@@ -40,6 +41,12 @@ export type AppendOptions = {
   ack?: 'quorum' | 'one';
   /** Conditional append: refused unless every listed stream's next offset equals `nextOffset`. */
   expect?: readonly AppendCondition[];
+  /**
+   * Large batches go to the link as views of the caller's bytes, not copies: the caller leaves
+   * them unchanged until this is called, once the socket has written them (only for an accepted
+   * append: a refused one never refers to them). Without it, `append` copies every batch.
+   */
+  written?: () => void;
 };
 
 /** A conditional append was refused: `actualNextOffsets` are the streams' offsets at that moment. */
@@ -164,11 +171,14 @@ export class AppendClient {
     const expect = options.expect;
     assert(!expect || (expect.length > 0 && expect.length <= APPEND_CONDITIONS_MAX),
       `a conditional append names 1..${APPEND_CONDITIONS_MAX} streams`);
+    const written = options.written;
     if (!this.#connected || this.inflight >= this.inflightMax || !this.#writer) return false;
     const requestId = this.#nextRequestId;
     this.#nextRequestId = (this.#nextRequestId + 1) >>> 0 || 1;
     if (expect) sendAppendIf(this.#writer, requestId, expect, entries);
+    else if (written) sendAppendViews(this.#writer, requestId, entries, written);
     else sendAppend(this.#writer, requestId, entries);
+    if (expect) written?.();
     this.#sent.push({ requestId, entryCount: entries.length, lastSeq: 0, handler, ackOne: options.ack === 'one' });
     return true;
   }

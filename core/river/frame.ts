@@ -156,14 +156,20 @@ export function entryBytes(batchBytes: number): number {
   return ENTRY_HEADER_BYTES + batchBytes;
 }
 
-/** Writes one entry at `position`; returns the position after it. */
-export function writeEntry(target: Buffer, position: number, entry: RiverEntry): number {
+/** Writes one entry's header at `position` (its batch follows it); returns the position after the header. */
+export function writeEntryHeader(target: Buffer, position: number, entry: RiverEntry): number {
   target.writeUInt32LE(entry.streamId >>> 0, position);
   target.writeUInt32LE(entry.recordCount >>> 0, position + 4);
   writeU64(target, position + 8, entry.baseOffset);
   target.writeUInt32LE(entry.batch.length, position + 16);
-  target.set(entry.batch, position + ENTRY_HEADER_BYTES);
-  return position + ENTRY_HEADER_BYTES + entry.batch.length;
+  return position + ENTRY_HEADER_BYTES;
+}
+
+/** Writes one entry at `position`; returns the position after it. */
+export function writeEntry(target: Buffer, position: number, entry: RiverEntry): number {
+  const batchStart = writeEntryHeader(target, position, entry);
+  target.set(entry.batch, batchStart);
+  return batchStart + entry.batch.length;
 }
 
 /**

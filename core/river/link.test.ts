@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { prng, testSeed } from '../../test/harness/seed.ts';
-import { LINK_HEADER_BYTES, LinkReader, LinkWriter } from './link.ts';
+import { LINK_HEADER_BYTES, LinkReader, LinkWriter, VIEW_BYTES_MIN } from './link.ts';
 
 function encode(type: number, payload: Buffer): Buffer {
   const out = Buffer.alloc(LINK_HEADER_BYTES + payload.length);
@@ -169,6 +169,55 @@ describe('link reader', () => {
         throw new Error(`message ${i} differs (size ${messages[i]!.payload.length})`);
       }
     }
+  }, 60_000);
+
+  it('writer: sendParts sends large parts as views and says when they are written, bytes intact', async () => {
+    const random = prng(testSeed('link-parts'));
+    const { server, client, serverSide } = await loopbackPair();
+    const got: Array<{ type: number; payload: Buffer }> = [];
+    const reader = new LinkReader((type, payload) => got.push({ type, payload: Buffer.from(payload) }));
+    serverSide.on('data', (chunk: Buffer) => { expect(reader.feed(chunk)).toBeNull(); });
+    serverSide.pause(); // the socket keeps views queued: a view released too early would show
+    const writer = new LinkWriter(client);
+    const expected: Array<{ type: number; payload: Buffer }> = [];
+    const writtenCounts: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      if (random() < 0.3) {
+        const payload = Buffer.alloc(Math.floor(random() * 3000), i);
+        writer.send(2, payload);
+        expected.push({ type: 2, payload });
+        continue;
+      }
+      const parts = Array.from({ length: 1 + Math.floor(random() * 5) }, (_, k) => {
+        const size = random() < 0.5 ? Math.floor(random() * 300) : VIEW_BYTES_MIN + Math.floor(random() * 200_000);
+        return Buffer.alloc(size, (i * 7 + k) & 0xff);
+      });
+      const index = writtenCounts.length;
+      writtenCounts.push(0);
+      expected.push({ type: 9, payload: Buffer.concat(parts) });
+      writer.sendParts(9, parts, () => {
+        writtenCounts[index]! += 1;
+        for (const part of parts) part.fill(0xee); // the caller reuses its bytes at once
+      });
+      if (random() < 0.3) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writtenCounts.some((count) => count === 0)).toBe(true); // views wait in the socket
+    serverSide.resume();
+    const deadline = Date.now() + 30_000;
+    while (got.length < expected.length && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    client.destroy();
+    serverSide.destroy();
+    server.close();
+    expect(got.length).toBe(expected.length);
+    for (let i = 0; i < expected.length; i++) {
+      if (got[i]!.type !== expected[i]!.type || !got[i]!.payload.equals(expected[i]!.payload)) {
+        throw new Error(`message ${i} differs (size ${expected[i]!.payload.length})`);
+      }
+    }
+    expect(writtenCounts.every((count) => count === 1)).toBe(true);
   }, 60_000);
 
   it('writer: chunks and large-message buffers are reused once written, not allocated per turn', async () => {

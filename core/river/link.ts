@@ -12,7 +12,10 @@
  * `readTarget` offers the rest of an incomplete large message's place, so that a socket reading
  * into it (reused-read-buffer.ts) saves the copy: `feed` recognises the chunk where it belongs.
  * Writing batches small messages into one chunk per event-loop turn (one socket write, not one
- * per message). A chunk is filled turn after turn, each turn's part handed to the socket as a view
+ * per message). `sendParts` hands a message's large parts to the socket as they are (views, no
+ * copy) and tells the caller when the socket has written them (the gateway sends a Produce
+ * request's batches to the sequencer so, straight from the request's buffer).
+ * A chunk is filled turn after turn, each turn's part handed to the socket as a view
  * and never written again, and replaced only when full: a fresh 256 KiB chunk per turn per link
  * made the sequencer spend ~20 % of its CPU in GC. A replaced chunk, and the buffer of a message
  * larger than a chunk, is reused once the socket has written every part of it (write callbacks),
@@ -158,6 +161,12 @@ class WriteChunk {
   }
 }
 
+/** The views of one `sendParts` message still queued or being written, and whom to tell after. */
+type ViewSet = { pending: number; written: () => void };
+
+/** `sendParts` copies parts below this into the chunk and hands larger ones to the socket as views. */
+export const VIEW_BYTES_MIN = 64 * 1024;
+
 /** Free chunks and large-message buffers are kept up to these bounds, per link. */
 const FREE_CHUNKS_MAX = 4;
 const FREE_LARGE_BYTES_MAX = 16 * 1024 * 1024;
@@ -170,7 +179,7 @@ export class LinkWriter {
   /** Start of this turn's part of the chunk (earlier parts belong to the socket now). */
   #start = 0;
   #filled = 0;
-  #queued: Array<{ bytes: Buffer; chunk: WriteChunk }> = [];
+  #queued: Array<{ bytes: Uint8Array; chunk: WriteChunk | ViewSet }> = [];
   #queuedBytes = 0;
   #flushScheduled = false;
   #closed = false;
@@ -230,6 +239,48 @@ export class LinkWriter {
     buffer.set(payload, position);
   }
 
+  /**
+   * Sends one message whose payload is `parts`, back to back. Parts of VIEW_BYTES_MIN or more go
+   * to the socket as they are: the caller leaves their bytes unchanged until `written` is called,
+   * once the socket has written (or dropped) the last of them; at once when every part was copied.
+   */
+  sendParts(type: number, parts: readonly Uint8Array[], written: () => void): void {
+    let payloadBytes = 0;
+    for (const part of parts) payloadBytes += part.length;
+    const header = this.reserve(type, 0);
+    header.buffer.writeUInt32LE(1 + payloadBytes, header.position - LINK_HEADER_BYTES);
+    const views: ViewSet = { pending: 1, written };
+    for (const part of parts) {
+      if (part.length < VIEW_BYTES_MIN) {
+        this.#copyIn(part);
+        continue;
+      }
+      this.#queueChunk(false);
+      views.pending += 1;
+      this.#queued.push({ bytes: part, chunk: views });
+      this.#queuedBytes += part.length;
+    }
+    this.#scheduleFlush();
+    this.#released(views);
+  }
+
+  /** Copies `bytes` at the end of this turn's part, moving on to fresh chunks as they fill. */
+  #copyIn(bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) {
+      if (this.#filled === this.#chunk.bytes.length) this.#queueChunk(true);
+      const take = Math.min(bytes.length - done, this.#chunk.bytes.length - this.#filled);
+      this.#chunk.bytes.set(bytes.subarray(done, done + take), this.#filled);
+      this.#filled += take;
+      done += take;
+    }
+  }
+
+  #released(views: ViewSet): void {
+    views.pending -= 1;
+    if (views.pending === 0) views.written();
+  }
+
   /** Hands everything reserved so far to the socket (payloads must be written by now). */
   flush(): void {
     this.#queueChunk(false);
@@ -247,8 +298,9 @@ export class LinkWriter {
     }
   }
 
-  /** A part of `chunk` was written by the socket (or failed, or was dropped). */
-  #written(chunk: WriteChunk): void {
+  /** A part of `chunk` (or a view) was written by the socket (or failed, or was dropped). */
+  #written(chunk: WriteChunk | ViewSet): void {
+    if (!(chunk instanceof WriteChunk)) return this.#released(chunk);
     chunk.pendingWrites -= 1;
     this.#releaseIfIdle(chunk);
   }

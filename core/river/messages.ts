@@ -18,7 +18,9 @@
  *   ENTRIES    requestId u32, entryCount u16, then per entry: seq u64, epoch u32, entry layout
  */
 import { pack, Unpackr } from 'msgpackr';
-import { ENTRY_HEADER_BYTES, readEntries, readU64, writeEntry, writeU64, type RiverEntry } from './frame.ts';
+import {
+  ENTRY_HEADER_BYTES, readEntries, readU64, writeEntry, writeEntryHeader, writeU64, type RiverEntry,
+} from './frame.ts';
 import type { LinkWriter } from './link.ts';
 
 export const MESSAGE = {
@@ -146,6 +148,27 @@ export function sendAppend(writer: LinkWriter, requestId: number, entries: reado
   const { buffer, position } = writer.reserve(MESSAGE.append, 4 + entrySetBytes(entries));
   buffer.writeUInt32LE(requestId >>> 0, position);
   writeEntrySet(buffer, position + 4, entries);
+}
+
+/**
+ * The same APPEND, its large batches handed to the socket as views (LinkWriter.sendParts): the
+ * caller leaves them unchanged until `written`.
+ */
+export function sendAppendViews(writer: LinkWriter, requestId: number, entries: readonly AppendEntry[],
+  written: () => void): void {
+  const headers = Buffer.allocUnsafe(6 + ENTRY_HEADER_BYTES * entries.length);
+  headers.writeUInt32LE(requestId >>> 0, 0);
+  headers.writeUInt16LE(entries.length, 4);
+  const parts: Uint8Array[] = [];
+  let position = 6;
+  let partStart = 0;
+  for (const entry of entries) {
+    position = writeEntryHeader(headers, position, { streamId: entry.streamId, recordCount: entry.recordCount,
+      baseOffset: 0, batch: entry.batch });
+    parts.push(headers.subarray(partStart, position), entry.batch);
+    partStart = position;
+  }
+  writer.sendParts(MESSAGE.append, parts, written);
 }
 
 /** Decodes an APPEND: null when malformed (the sequencer closes the link). */

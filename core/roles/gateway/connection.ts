@@ -36,9 +36,11 @@ export class RequestContext {
   readonly clientId: string;
   readonly connection: Connection;
   readonly #slot: Slot;
+  readonly #frame: Buffer;
 
-  constructor(connection: Connection, header: RequestHeader, slot: Slot) {
+  constructor(connection: Connection, header: RequestHeader, slot: Slot, frame: Buffer) {
     this.connection = connection;
+    this.#frame = frame;
     this.apiKey = header.apiKey;
     this.apiVersion = header.apiVersion;
     this.correlationId = header.correlationId;
@@ -47,6 +49,18 @@ export class RequestContext {
   }
 
   get answered(): boolean { return this.#slot.done; }
+
+  /** Bytes of the request frame (header included). */
+  get frameBytes(): number { return this.#frame.length; }
+
+  /**
+   * Called while the request is handled (before the read callback returns): keeps the request's
+   * bytes valid past it and returns the function to call once nothing refers to them. Null when
+   * they sit in the connection's read buffer: copy what must outlive the callback instead.
+   */
+  keepFrame(): (() => void) | null {
+    return this.connection.keepFrame(this.#frame);
+  }
 
   respond<Q, S>(api: ApiDefinition<Q, S>, body: S): void {
     if (this.#slot.done) return;
@@ -162,6 +176,18 @@ export class Connection {
     }
   }
 
+  /** See RequestContext.keepFrame. */
+  keepFrame(frame: Buffer): (() => void) | null {
+    const buffer = this.#splitter.adoptFrame(frame);
+    if (buffer === null) return null;
+    let kept = true;
+    return () => {
+      if (!kept) return;
+      kept = false;
+      this.#splitter.returnBuffer(buffer);
+    };
+  }
+
   #onFrame(frame: Buffer): void {
     const header = this.#header;
     const reader = this.#reader;
@@ -197,7 +223,7 @@ export class Connection {
       return this.close(`malformed ${registered.api.name} v${header.apiVersion} request: ${error.message}`,
         `body-${header.apiKey}`);
     }
-    const context = new RequestContext(this, header, slot);
+    const context = new RequestContext(this, header, slot, frame);
     if (disposition === 'unsupported-version-reply') {
       // Produce v0-2: advertised for librdkafka's feature probe, answered per partition.
       const produceRequest = request as ProduceRequest;

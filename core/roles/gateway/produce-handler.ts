@@ -12,11 +12,15 @@
  * watermark stays the committed seq). acks=0 gets no response at all. Batches pass byte for byte
  * (compressed or not); the sequencer patches only baseOffset and partitionLeaderEpoch.
  * A partition not answered within the request's timeout gets REQUEST_TIMED_OUT (retriable).
+ * A large request's batches go to the sequencer's link as views of the request's own buffer
+ * (kept from the connection, RequestContext.keepFrame) and the buffer goes back once the link
+ * has written them; small requests, and requests still in the read buffer, are copied.
  */
 import { produce, type ProduceRequest, type ProduceResponse } from '../../kafka/api/00-produce.ts';
 import { KAFKA_ERROR, kafkaErrorName } from '../../kafka/kafka-errors.ts';
 import { splitRecordBatches, type RecordBatchView } from '../../kafka/record-batch.ts';
 import { ENTRY_HEADER_BYTES } from '../../river/frame.ts';
+import { VIEW_BYTES_MIN } from '../../river/link.ts';
 import type { AppendEntry } from '../../river/messages.ts';
 import type { RequestContext } from './connection.ts';
 import type { Gateway } from './gateway.ts';
@@ -94,7 +98,10 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
       }, appends);
     }
   }
-  appendPartitions(gateway, appends, request.acks === 1 ? 'one' : 'quorum');
+  const release = appends.length > 0 && context.frameBytes >= VIEW_BYTES_MIN ? context.keepFrame() : null;
+  const views: ViewsWritten | null = release === null ? null : { pending: 1, release };
+  appendPartitions(gateway, appends, request.acks === 1 ? 'one' : 'quorum', views);
+  if (views !== null) viewsWritten(views);
   sealed = true;
   finish();
 }
@@ -129,6 +136,14 @@ function producePartition(gateway: Gateway, streamId: number, batches: RecordBat
   appends.push({ streamId, batches, done });
 }
 
+/** A kept request buffer: appends still to be written from it (plus one until all are sent). */
+type ViewsWritten = { pending: number; release: () => void };
+
+function viewsWritten(views: ViewsWritten): void {
+  views.pending -= 1;
+  if (views.pending === 0) views.release();
+}
+
 type PartitionAppend = {
   readonly streamId: number;
   readonly batches: RecordBatchView[];
@@ -140,7 +155,8 @@ type PartitionAppend = {
  * APPEND_ENTRIES_MAX entries and APPEND_BYTES_MAX bytes each): one round trip and one wait for
  * the commit per set, however many partitions the request names.
  */
-function appendPartitions(gateway: Gateway, appends: PartitionAppend[], ack: 'one' | 'quorum'): void {
+function appendPartitions(gateway: Gateway, appends: PartitionAppend[], ack: 'one' | 'quorum',
+  views: ViewsWritten | null): void {
   let start = 0;
   while (start < appends.length) {
     let end = start;
@@ -155,12 +171,12 @@ function appendPartitions(gateway: Gateway, appends: PartitionAppend[], ack: 'on
       bytes += nextBytes;
       end += 1;
     }
-    appendSet(gateway, appends.slice(start, end), ack);
+    appendSet(gateway, appends.slice(start, end), ack, views);
     start = end;
   }
 }
 
-function appendSet(gateway: Gateway, set: PartitionAppend[], ack: 'one' | 'quorum'): void {
+function appendSet(gateway: Gateway, set: PartitionAppend[], ack: 'one' | 'quorum', views: ViewsWritten | null): void {
   const entries: AppendEntry[] = [];
   const firstEntry: number[] = [];
   for (const partition of set) {
@@ -185,10 +201,13 @@ function appendSet(gateway: Gateway, set: PartitionAppend[], ack: 'one' | 'quoru
       for (const partition of set) partition.done(-1, KAFKA_ERROR.NOT_ENOUGH_REPLICAS);
     },
   };
+  if (views !== null) views.pending += 1;
+  const written = views === null ? undefined : (): void => viewsWritten(views);
+  if (gateway.appender.append(entries, handler, { ack, written })) return;
   const options = { ack };
-  if (gateway.appender.append(entries, handler, options)) return;
   // No room or no link: keep our own copies (the request frame is reused) and retry when writable.
   const copies = entries.map((entry) => ({ ...entry, batch: Buffer.from(entry.batch) }));
+  written?.(); // refused: the link never referred to the request's bytes, and the copies are taken
   const retry = (): void => {
     gateway.appender.whenWritable().then(() => {
       if (!gateway.appender.append(copies, handler, options)) retry();
