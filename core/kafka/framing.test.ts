@@ -123,6 +123,8 @@ describe('FrameSplitter', () => {
             position += length;
             for (let frame = splitter.next(); Buffer.isBuffer(frame); frame = splitter.next()) {
               expect(frame).toEqual(bodies[index]);
+              // Frames kept so far are intact after every push that led here.
+              for (const { index: i, frame: keptFrame } of kept) expect(keptFrame).toEqual(bodies[i]);
               const buffer = splitter.adoptFrame(frame);
               if (buffer !== null) {
                 adopted += 1;
@@ -138,8 +140,8 @@ describe('FrameSplitter', () => {
               splitter.returnBuffer(oldest.buffer);
               if (kept.length > 2) break;
             }
-            for (const { index: i, frame } of kept) expect(frame).toEqual(bodies[i]);
           }
+          for (const { index: i, frame } of kept) expect(frame).toEqual(bodies[i]);
           expect(index).toBe(bodies.length);
           expect(splitter.pendingBytes).toBe(0);
           if (sizes.some((size) => size > 64 * 1024 + 16 * 1024) && cuts.every((cut) => cut >= 1024)) {

@@ -255,7 +255,7 @@ describe('link reader', () => {
     // A socket whose writes complete only when the test says so, and which keeps what it was given.
     const pending: Array<{ bytes: Buffer; copy: Buffer; done: () => void }> = [];
     const fake = {
-      writableLength: 0, destroyed: false, once: () => fake,
+      writableLength: 0, destroyed: false, once: () => fake, cork: () => undefined, uncork: () => undefined,
       write(bytes: Buffer, done: () => void) {
         pending.push({ bytes, copy: Buffer.from(bytes), done });
         return true;

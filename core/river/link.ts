@@ -292,10 +292,13 @@ export class LinkWriter {
       for (const { chunk } of queued) this.#written(chunk); // dropped: nothing refers to them now
       return;
     }
+    // Corked: the parts of a turn (chunk parts and views) leave in one writev, not one write each.
+    if (queued.length > 1) this.#socket.cork();
     for (const { bytes, chunk } of queued) {
       this.bytesWritten += bytes.length;
       this.#socket.write(bytes, () => this.#written(chunk));
     }
+    if (queued.length > 1) this.#socket.uncork();
   }
 
   /** A part of `chunk` (or a view) was written by the socket (or failed, or was dropped). */

@@ -18,7 +18,7 @@ import { KafkaDecodeError } from '../../kafka/codec/decode-error.ts';
 import type { ApiDefinition } from '../../kafka/codec/define-api.ts';
 import { KafkaReader } from '../../kafka/codec/reader.ts';
 import type { KafkaWriter } from '../../kafka/codec/writer.ts';
-import { FrameSplitter } from '../../kafka/framing.ts';
+import { FrameSplitter, type SpareBuffers } from '../../kafka/framing.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
 import {
   encodeApiVersionsFallback, encodeResponseFrame, lookupApi, readRequestHeader, RequestHeader, requestDisposition,
@@ -100,10 +100,12 @@ export class Connection {
 
   constructor(socket: Socket, options: {
     requestBytesMax: number; writer: KafkaWriter; dispatch: Dispatch; log: Log; counters: ConnectionCounters;
+    /** Where request buffers kept past their read (keepFrame) go back, shared by the gateway's connections. */
+    spares: SpareBuffers;
   }) {
     this.socket = socket;
     this.clientHost = socket.remoteAddress ?? '';
-    this.#splitter = new FrameSplitter(options.requestBytesMax);
+    this.#splitter = new FrameSplitter(options.requestBytesMax, undefined, options.spares);
     this.#writer = options.writer;
     this.#dispatch = options.dispatch;
     this.#log = options.log;

@@ -18,6 +18,7 @@ import type { Log } from '../../base/log.ts';
 import { REPLAY_STALL_MS, waitWhileProgressing } from '../../base/wait-progress.ts';
 import { ControlState, type ApplyOutcome } from '../../control/control-state.ts';
 import { KafkaWriter } from '../../kafka/codec/writer.ts';
+import { SpareBuffers } from '../../kafka/framing.ts';
 import { counterFrom, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
 import { AppendClient } from '../../river/append-client.ts';
 import type { RiverMode } from '../../river/messages.ts';
@@ -42,6 +43,8 @@ export const APPENDS_INFLIGHT_MAX = 4096;
 const COMMITTED_POLL_MS = 20;
 /** Each connection reads into one buffer of this size, reused (Node's own reads are 64 KiB). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/** Spare request buffers kept for large Produce requests, over all connections (~32 requests of 2 MiB). */
+const REQUEST_SPARES_BYTES_MAX = 64 * 1024 * 1024;
 const GROUP_TICK_MS = 50;
 
 export type GatewayOptions = {
@@ -79,6 +82,8 @@ export class Gateway {
   readonly groups: GroupCoordinator;
   readonly fetchWaiters: FetchWaiters;
   readonly writer = new KafkaWriter(FETCH_BYTES_MAX + 1024 * 1024);
+  /** Request buffers of large Produce requests, given back once their batches reached the sequencer's link. */
+  readonly requestSpares = new SpareBuffers(REQUEST_SPARES_BYTES_MAX);
   readonly #server: Server;
   readonly #connections = new Set<Connection>();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -120,6 +125,9 @@ export class Gateway {
     this.#self = { nodeId: options.nodeId, host: options.advertisedHost, port: options.advertisedPort };
     const registry = options.registry;
     counterFrom(registry, 'x2_gateway_requests_total', 'Kafka requests received', () => this.requestsServed);
+    counterFrom(registry, 'x2_gateway_request_buffers_allocated_total',
+      'buffers allocated for large Produce requests kept until sent on (the rest reuse spares)',
+      () => this.requestSpares.allocated);
     counterFrom(registry, 'x2_gateway_frame_buffers_allocated_total',
       'river frame buffers allocated (the rest reuse buffers the tail cache gave back)',
       () => this.member.frameBuffersAllocated);
@@ -224,6 +232,7 @@ export class Gateway {
       () => connection?.readTarget() ?? null);
     connection = new Connection(socket, {
       requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log, counters: this.counters,
+      spares: this.requestSpares,
       dispatch: (context, request) => this.#dispatch(context, request),
     });
     this.#connections.add(connection);
