@@ -23,6 +23,29 @@ function framed(bodies: Uint8Array[]): Buffer {
   return stream;
 }
 
+/**
+ * Feeds `stream` to `splitter` as the socket does: each read lands in readTarget() when offered
+ * (at most its length), else in the reused `readBuffer`, scribbled over after `afterPush`.
+ * Returns how many bytes were read in place.
+ */
+function feedLikeSocket(splitter: FrameSplitter, stream: Buffer, cuts: number[], afterPush: () => void): number {
+  const readBuffer = Buffer.alloc(64 * 1024);
+  let position = 0;
+  let cutIndex = 0;
+  let inPlace = 0;
+  while (position < stream.length) {
+    const target = splitter.readTarget() ?? readBuffer;
+    const length = Math.min(cuts[cutIndex++ % cuts.length] as number, target.length, stream.length - position);
+    stream.copy(target, 0, position, position + length);
+    if (target !== readBuffer) inPlace += length;
+    splitter.push(target.subarray(0, length));
+    position += length;
+    afterPush();
+    readBuffer.fill(0xee);
+  }
+  return inPlace;
+}
+
 function drain(splitter: FrameSplitter, into: Buffer[]): string {
   for (;;) {
     const result = splitter.next();
@@ -72,21 +95,7 @@ describe('FrameSplitter', () => {
           const stream = framed(bodies);
           const splitter = new FrameSplitter(256 * 1024, 64 * 1024);
           const frames: Buffer[] = [];
-          const readBuffer = Buffer.alloc(64 * 1024);
-          let position = 0;
-          let cutIndex = 0;
-          let inPlace = 0;
-          while (position < stream.length) {
-            // As the socket does: read into readTarget() when offered (at most its length), else the reused buffer.
-            const target = splitter.readTarget() ?? readBuffer;
-            const length = Math.min(cuts[cutIndex++ % cuts.length] as number, target.length, stream.length - position);
-            stream.copy(target, 0, position, position + length);
-            if (target !== readBuffer) inPlace += length;
-            splitter.push(target.subarray(0, length));
-            position += length;
-            expect(drain(splitter, frames)).toBe('more');
-            readBuffer.fill(0xee);
-          }
+          const inPlace = feedLikeSocket(splitter, stream, cuts, () => expect(drain(splitter, frames)).toBe('more'));
           expect(frames).toEqual(bodies);
           expect(splitter.pendingBytes).toBe(0);
           // A frame missing 16 KiB or more after its first read is completed in place.
@@ -109,18 +118,10 @@ describe('FrameSplitter', () => {
           const bodies = sizes.map((size, i) => Buffer.alloc(size, i + 1));
           const stream = framed(bodies);
           const splitter = new FrameSplitter(256 * 1024, 64 * 1024);
-          const readBuffer = Buffer.alloc(64 * 1024);
           const kept: Array<{ index: number; frame: Buffer; buffer: Buffer }> = [];
           let index = 0;
           let adopted = 0;
-          let position = 0;
-          let cutIndex = 0;
-          while (position < stream.length) {
-            const target = splitter.readTarget() ?? readBuffer;
-            const length = Math.min(cuts[cutIndex++ % cuts.length] as number, target.length, stream.length - position);
-            stream.copy(target, 0, position, position + length);
-            splitter.push(target.subarray(0, length));
-            position += length;
+          feedLikeSocket(splitter, stream, cuts, () => {
             for (let frame = splitter.next(); Buffer.isBuffer(frame); frame = splitter.next()) {
               expect(frame).toEqual(bodies[index]);
               // Frames kept so far are intact after every push that led here.
@@ -132,7 +133,6 @@ describe('FrameSplitter', () => {
               }
               index += 1;
             }
-            readBuffer.fill(0xee);
             // Give some back (the link wrote them): those frames may change from now on.
             while (kept.length > 0 && returnsEarly[index % returnsEarly.length]) {
               const oldest = kept.shift()!;
@@ -140,7 +140,7 @@ describe('FrameSplitter', () => {
               splitter.returnBuffer(oldest.buffer);
               if (kept.length > 2) break;
             }
-          }
+          });
           for (const { index: i, frame } of kept) expect(frame).toEqual(bodies[i]);
           expect(index).toBe(bodies.length);
           expect(splitter.pendingBytes).toBe(0);

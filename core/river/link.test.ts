@@ -33,6 +33,27 @@ async function loopbackPair(): Promise<{ server: Server; client: Socket; serverS
   return { server, client, serverSide };
 }
 
+type Message = { type: number; payload: Buffer };
+
+/** Lets the paused receiver read, waits for every message, closes the pair and compares in order. */
+async function resumeAndCompare(pair: { server: Server; client: Socket; serverSide: Socket }, got: Message[],
+  expected: Message[]): Promise<void> {
+  pair.serverSide.resume();
+  const deadline = Date.now() + 30_000;
+  while (got.length < expected.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  pair.client.destroy();
+  pair.serverSide.destroy();
+  pair.server.close();
+  expect(got.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (got[i]!.type !== expected[i]!.type || !got[i]!.payload.equals(expected[i]!.payload)) {
+      throw new Error(`message ${i} differs (size ${expected[i]!.payload.length})`);
+    }
+  }
+}
+
 describe('link reader', () => {
   for (const transient of [false, true]) {
     it(`reassembles messages split anywhere${transient ? ', from one reused read buffer (transient)' : ''}`, () => {
@@ -155,20 +176,7 @@ describe('link reader', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(client.writableLength).toBeGreaterThan(0);
-    serverSide.resume();
-    const deadline = Date.now() + 30_000;
-    while (got.length < messages.length && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    client.destroy();
-    serverSide.destroy();
-    server.close();
-    expect(got.length).toBe(messages.length);
-    for (let i = 0; i < messages.length; i++) {
-      if (got[i]!.type !== messages[i]!.type || !got[i]!.payload.equals(messages[i]!.payload)) {
-        throw new Error(`message ${i} differs (size ${messages[i]!.payload.length})`);
-      }
-    }
+    await resumeAndCompare({ server, client, serverSide }, got, messages);
   }, 60_000);
 
   it('writer: sendParts sends large parts as views and says when they are written, bytes intact', async () => {
@@ -203,20 +211,7 @@ describe('link reader', () => {
     }
     await new Promise((resolve) => setImmediate(resolve));
     expect(writtenCounts.some((count) => count === 0)).toBe(true); // views wait in the socket
-    serverSide.resume();
-    const deadline = Date.now() + 30_000;
-    while (got.length < expected.length && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    client.destroy();
-    serverSide.destroy();
-    server.close();
-    expect(got.length).toBe(expected.length);
-    for (let i = 0; i < expected.length; i++) {
-      if (got[i]!.type !== expected[i]!.type || !got[i]!.payload.equals(expected[i]!.payload)) {
-        throw new Error(`message ${i} differs (size ${expected[i]!.payload.length})`);
-      }
-    }
+    await resumeAndCompare({ server, client, serverSide }, got, expected);
     expect(writtenCounts.every((count) => count === 1)).toBe(true);
   }, 60_000);
 
