@@ -98,7 +98,11 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
       }, appends);
     }
   }
-  const release = appends.length > 0 && context.frameBytes >= VIEW_BYTES_MIN ? context.keepFrame() : null;
+  // Only a request with a batch the link would send as a view keeps its buffer (many small
+  // batches, say to 10,000 topics, are copied into the link either way).
+  const hasViews = context.frameBytes >= VIEW_BYTES_MIN
+    && appends.some((append) => append.batches.some((view) => view.bytes.length >= VIEW_BYTES_MIN));
+  const release = hasViews ? context.keepFrame() : null;
   const views: ViewsWritten | null = release === null ? null : { pending: 1, release };
   appendPartitions(gateway, appends, request.acks === 1 ? 'one' : 'quorum', views);
   if (views !== null) viewsWritten(views);
