@@ -46,6 +46,17 @@ function feedLikeSocket(splitter: FrameSplitter, stream: Buffer, cuts: number[],
   return inPlace;
 }
 
+/** Frame sizes up to 200 KB (several 64 KiB reads each), and socket read sizes. */
+const largeFrameSizes = (maxLength: number) =>
+  fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength });
+const readSizes = fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 20 });
+
+/** Frames of `sizes` (frame i filled with i + 1), their stream, and a splitter starting at 64 KiB. */
+function largeFrames(sizes: number[]): { bodies: Buffer[]; stream: Buffer; splitter: FrameSplitter } {
+  const bodies = sizes.map((size, i) => Buffer.alloc(size, i + 1));
+  return { bodies, stream: framed(bodies), splitter: new FrameSplitter(256 * 1024, 64 * 1024) };
+}
+
 function drain(splitter: FrameSplitter, into: Buffer[]): string {
   for (;;) {
     const result = splitter.next();
@@ -88,12 +99,9 @@ describe('FrameSplitter', () => {
   it('reads the rest of large frames in place when the socket uses readTarget, frames intact', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 8 }),
-        fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 20 }),
+        largeFrameSizes(8), readSizes,
         (sizes, cuts) => {
-          const bodies = sizes.map((size, i) => Buffer.alloc(size, i + 1));
-          const stream = framed(bodies);
-          const splitter = new FrameSplitter(256 * 1024, 64 * 1024);
+          const { bodies, stream, splitter } = largeFrames(sizes);
           const frames: Buffer[] = [];
           const inPlace = feedLikeSocket(splitter, stream, cuts, () => expect(drain(splitter, frames)).toBe('more'));
           expect(frames).toEqual(bodies);
@@ -111,13 +119,9 @@ describe('FrameSplitter', () => {
   it('an adopted frame stays intact past later pushes until its buffer is given back', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 10 }),
-        fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 20 }),
-        fc.array(fc.boolean(), { minLength: 1, maxLength: 10 }),
+        largeFrameSizes(10), readSizes, fc.array(fc.boolean(), { minLength: 1, maxLength: 10 }),
         (sizes, cuts, returnsEarly) => {
-          const bodies = sizes.map((size, i) => Buffer.alloc(size, i + 1));
-          const stream = framed(bodies);
-          const splitter = new FrameSplitter(256 * 1024, 64 * 1024);
+          const { bodies, stream, splitter } = largeFrames(sizes);
           const kept: Array<{ index: number; frame: Buffer; buffer: Buffer }> = [];
           let index = 0;
           let adopted = 0;

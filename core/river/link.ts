@@ -26,6 +26,7 @@
  */
 import type { Socket } from 'node:net';
 import { READ_IN_PLACE_BYTES_MIN } from '../base/reused-read-buffer.ts';
+import { SpareBuffers } from '../base/spare-buffers.ts';
 
 export const LINK_HEADER_BYTES = 5;
 export const LINK_MESSAGE_BYTES_MAX = 32 * 1024 * 1024;
@@ -35,7 +36,7 @@ const WRITE_CHUNK_REST_BYTES_MIN = 4 * 1024;
 
 export type OnMessage = (type: number, payload: Buffer) => void;
 /** Adopted assembly buffers given back and kept for reuse, per reader. */
-const SPARE_ASSEMBLIES_MAX = 4;
+const SPARE_ASSEMBLIES_BYTES_MAX = 16 * 1024 * 1024;
 
 export class LinkReader {
   readonly messageBytesMax: number;
@@ -44,7 +45,7 @@ export class LinkReader {
   #partial: Buffer | null = null; // an incomplete message (header included), assembled across reads
   #partialFilled = 0;
   #assembly: Buffer | null = null; // transient: the one buffer partial messages are assembled in
-  readonly #spareAssemblies: Buffer[] = []; // returned by the receiver after an adoption
+  readonly #spareAssemblies = new SpareBuffers(SPARE_ASSEMBLIES_BYTES_MAX); // given back after adoptions
   #head: Buffer | null = null; // fewer than LINK_HEADER_BYTES bytes left over from the last read
 
   /**
@@ -129,19 +130,20 @@ export class LinkReader {
     if (!this.#transient || assembly === null || payload.buffer !== assembly.buffer
       || payload.byteOffset < assembly.byteOffset
       || payload.byteOffset + payload.length > assembly.byteOffset + assembly.length) return null;
-    this.#assembly = this.#spareAssemblies.pop() ?? null;
+    this.#assembly = null; // the next message spanning reads takes a spare
     return assembly;
   }
 
-  /** An adopted assembly buffer nothing refers to any more: reused for later messages (a few kept). */
+  /** An adopted assembly buffer nothing refers to any more: reused for later messages (within a bound). */
   returnAssembly(assembly: Buffer): void {
-    if (this.#spareAssemblies.length < SPARE_ASSEMBLIES_MAX) this.#spareAssemblies.push(assembly);
+    this.#spareAssemblies.give(assembly);
   }
 
   #partialBuffer(total: number): Buffer {
     if (!this.#transient) return Buffer.allocUnsafe(total);
-    if (this.#assembly === null || this.#assembly.length < total) {
-      const doubled = Math.min(2 * (this.#assembly?.length ?? 0), this.messageBytesMax + 4);
+    if (this.#assembly === null) this.#assembly = this.#spareAssemblies.take(total);
+    if (this.#assembly.length < total) {
+      const doubled = Math.min(2 * this.#assembly.length, this.messageBytesMax + 4);
       this.#assembly = Buffer.allocUnsafe(Math.max(total, doubled));
     }
     return this.#assembly.subarray(0, total);

@@ -14,11 +14,12 @@
 import type { Socket } from 'node:net';
 import type { Log } from '../../base/log.ts';
 import { produce, produceErrorResponse, type ProduceRequest } from '../../kafka/api/00-produce.ts';
+import type { SpareBuffers } from '../../base/spare-buffers.ts';
 import { KafkaDecodeError } from '../../kafka/codec/decode-error.ts';
 import type { ApiDefinition } from '../../kafka/codec/define-api.ts';
 import { KafkaReader } from '../../kafka/codec/reader.ts';
 import type { KafkaWriter } from '../../kafka/codec/writer.ts';
-import { FrameSplitter, type SpareBuffers } from '../../kafka/framing.ts';
+import { FrameSplitter } from '../../kafka/framing.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
 import {
   encodeApiVersionsFallback, encodeResponseFrame, lookupApi, readRequestHeader, RequestHeader, requestDisposition,

@@ -18,7 +18,7 @@ import type { Log } from '../../base/log.ts';
 import { REPLAY_STALL_MS, waitWhileProgressing } from '../../base/wait-progress.ts';
 import { ControlState, type ApplyOutcome } from '../../control/control-state.ts';
 import { KafkaWriter } from '../../kafka/codec/writer.ts';
-import { SpareBuffers } from '../../kafka/framing.ts';
+import { SpareBuffers } from '../../base/spare-buffers.ts';
 import { counterFrom, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
 import { AppendClient } from '../../river/append-client.ts';
 import type { RiverMode } from '../../river/messages.ts';
