@@ -58,6 +58,7 @@ export type NativeSocketError = Error & { code?: string; syscall?: string };
 
 export type NativeAddon = {
   crc32c(bytes: Uint8Array, crc: number, start: number, end: number): number;
+  crc32cCopy?(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number, crc: number): number;
   interfaces(): NativeInterface[];
   mmsgCheck(): NativeMmsgCheck;
   verbsLoad(): NativeVerbsLoad;
@@ -104,6 +105,25 @@ export const crc32c: (bytes: Uint8Array, crc?: number, start?: number, end?: num
   addon
     ? (bytes, crc = 0, start = 0, end = bytes.length) => addon.crc32c(bytes, crc, start, end)
     : crc32cJs;
+
+/**
+ * Copies `source[start, end)` to `target` at `at` and returns the CRC-32C of those bytes continuing
+ * from `crc`: natively one pass that reads each word once for both, which makes the CRC nearly free
+ * beside the copy. Throws a RangeError when a range falls outside its buffer.
+ */
+export const crc32cCopy: (source: Uint8Array, start: number, end: number, target: Uint8Array, at: number,
+  crc: number) => number = addon?.crc32cCopy
+  ? addon.crc32cCopy.bind(addon)
+  : crc32cCopyJs;
+
+function crc32cCopyJs(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number,
+  crc: number): number {
+  if (start < 0 || end < start || end > source.length || at < 0 || at + end - start > target.length) {
+    throw new RangeError('crc32cCopy: range outside a buffer');
+  }
+  target.set(source.subarray(start, end), at);
+  return crc32cJs(target, crc, at, at + end - start);
+}
 
 /**
  * Asks the kernel to drop the page cache of `fd`'s bytes [offset, offset + length): clean pages

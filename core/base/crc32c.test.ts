@@ -1,11 +1,11 @@
 /**
  * CRC-32C: the JS twin against published check values, and the native SSE4.2 path against the
  * JS twin on random inputs (lengths 0..2 KiB, random ranges, chained continuation), so both
- * paths are tested alike.
+ * paths are tested alike. crc32cCopy (copy and CRC in one pass) against a plain copy and crc32cJs.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c, nativeAddon } from '../../native/index.ts';
+import { crc32c, crc32cCopy, nativeAddon } from '../../native/index.ts';
 import { crc32cJs } from './crc32c.ts';
 
 describe('crc32c', () => {
@@ -63,5 +63,40 @@ describe('crc32c', () => {
     const addon = nativeAddon();
     expect(addon).not.toBeNull();
     expect(() => addon!.crc32c(Buffer.alloc(4), 0, 2, 9)).toThrow(RangeError);
+  });
+
+  it('crc32cCopy copies exactly the range and returns its CRC, continued (native and JS twin)', () => {
+    const addon = nativeAddon();
+    expect(addon?.crc32cCopy, 'native crc32cCopy loaded').toBeDefined();
+    fc.assert(fc.property(fc.integer({ min: 0, max: 70_000 }), fc.nat(), fc.nat(), fc.nat(), fc.nat(),
+      (length, seed, a, b, c) => {
+        const source = Buffer.allocUnsafe(length);
+        let x = seed | 1;
+        for (let i = 0; i < length; i++) {
+          x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+          source[i] = x & 0xff;
+        }
+        const start = length === 0 ? 0 : a % Math.min(length, 64);
+        const end = start + (length - start === 0 ? 0 : b % (length - start + 1));
+        const prior = c % 2 === 0 ? 0 : crc32cJs(Buffer.from([c & 0xff]));
+        const at = c % 13;
+        for (const copy of [addon!.crc32cCopy!, crc32cCopy]) {
+          const target = Buffer.alloc(at + end - start + 5, 0xee);
+          expect(copy(source, start, end, target, at, prior)).toBe(crc32cJs(source, prior, start, end));
+          expect(target.subarray(at, at + end - start).equals(source.subarray(start, end))).toBe(true);
+          expect(target.subarray(0, at).every((v) => v === 0xee)).toBe(true);
+          expect(target.subarray(at + end - start).every((v) => v === 0xee)).toBe(true);
+        }
+      }), { numRuns: 150 });
+  });
+
+  it('crc32cCopy handles overlapping ranges like memmove and refuses ranges outside a buffer', () => {
+    const bytes = Buffer.from(Array.from({ length: 40_000 }, (_, i) => (i * 7) & 0xff));
+    const expected = Buffer.from(bytes.subarray(0, 30_000));
+    const crc = crc32cCopy(bytes, 0, 30_000, bytes, 10_000, 0);
+    expect(bytes.subarray(10_000).equals(expected)).toBe(true);
+    expect(crc).toBe(crc32cJs(expected));
+    expect(() => crc32cCopy(Buffer.alloc(4), 0, 4, Buffer.alloc(3), 0, 0)).toThrow(RangeError);
+    expect(() => crc32cCopy(Buffer.alloc(4), 2, 9, Buffer.alloc(9), 0, 0)).toThrow(RangeError);
   });
 });

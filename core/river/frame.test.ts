@@ -1,7 +1,8 @@
 /**
  * Goal: river frames round-trip, fragment and reassemble exactly, and refuse every corruption.
  * Method: property tests (fast-check) over random entry sets and fragment sizes; single-bit flips
- * anywhere in a frame must be refused by one of the two CRCs or the layout checks.
+ * anywhere in a frame must be refused by one of the two CRCs or the layout checks; the reassembler
+ * refuses a corrupt fragment body (it checks the CRC as it copies) and completes from good copies.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import {
   decodeFrameHeader, entryBytes, FragmentWriter, FRAME_HEADER_BYTES, FRAME_KIND, fragmentedBytes, readEntries,
   writeEntry, writeFragments, type FrameHeader, type RiverEntry,
 } from './frame.ts';
-import { REASSEMBLY_BYTES_MAX, Reassembler } from './reassembler.ts';
+import { BODY_CRC_FAILED, REASSEMBLY_BYTES_MAX, Reassembler, type CompleteFrame } from './reassembler.ts';
 
 const entryArbitrary = fc.record({
   streamId: fc.nat(2 ** 32 - 1),
@@ -71,9 +72,9 @@ describe('river frames', () => {
           expect(header.committedSeq).toBe(5);
           const result = reassembler.add(header, datagram.subarray(FRAME_HEADER_BYTES), transient);
           if (transient) ring.fill(0xee);
-          if (result) {
+          if (completeOf(result)) {
             expect(complete).toBeNull();
-            complete = result;
+            complete = completeOf(result);
           }
         }
         expect(reassembler.pending).toBe(datagrams.length > 1 ? 1 : 0); // the duplicate opened a new one
@@ -86,12 +87,15 @@ describe('river frames', () => {
   });
 
   it('entries written straight into fragments equal the assembled body cut into fragments, patches included', () => {
-    const batchArbitrary = fc.uint8Array({ minLength: 61, maxLength: 2000 });
+    // Up to 12 KB: pieces of 4 KiB and more are copied with their CRC in one pass, smaller ones CRC'd in runs.
+    // (Lengths drawn as integers: fast-check would keep generated arrays short, and shrinks them slowly.)
+    const batchArbitrary = fc.tuple(fc.integer({ min: 61, max: 12_000 }), fc.nat())
+      .map(([length, seed]) => Buffer.from(Array.from({ length }, (_, i) => (seed + i * 131) & 0xff)));
     const patchedArbitrary = fc.record({ streamId: fc.nat(2 ** 32 - 1), recordCount: fc.integer({ min: 1, max: 1000 }),
       baseOffset: fc.nat(2 ** 50), batch: batchArbitrary });
     const writer = new FragmentWriter(); // one writer reused, like the sequencer's
     fc.assert(fc.property(fc.array(patchedArbitrary, { minLength: 1, maxLength: 12 }),
-      fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.nat(100),
+      fc.integer({ min: 64, max: 20_000 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.nat(100),
       (entries, fragmentBodyBytesMax, leaderEpoch, offset) => {
         const originals = entries.map((entry) => Buffer.from(entry.batch));
         // Expected: the old way, the body assembled with the two RecordBatch fields patched, then cut.
@@ -111,6 +115,7 @@ describe('river frames', () => {
         for (const entry of entries) writer.putEntry(entry, leaderEpoch);
         expect(writer.finish(header)).toBe(offset + expected.length);
         expect(target.subarray(offset, offset + expected.length).equals(expected)).toBe(true);
+        datagramsOf(target.subarray(offset, offset + expected.length)); // every body passes its CRC check
         expect(target.subarray(0, offset).every((byte) => byte === 0xaa)).toBe(true);
         expect(target.subarray(offset + expected.length).every((byte) => byte === 0xaa)).toBe(true);
         entries.forEach((entry, i) => expect(Buffer.from(entry.batch).equals(originals[i]!)).toBe(true)); // not patched
@@ -131,6 +136,73 @@ describe('river frames', () => {
     expect(decodeFrameHeader(frame, 0, 10)).toBe('short');
     expect(decodeFrameHeader(frame.subarray(0, frame.length - 1), 0, frame.length - 1)).toBe('length');
     expect(readEntries(Buffer.alloc(5), 1)).toBeNull();
+  });
+});
+
+function completeOf(result: CompleteFrame | null | typeof BODY_CRC_FAILED): CompleteFrame | null {
+  if (result === BODY_CRC_FAILED) throw new Error('a fragment failed its body CRC');
+  return result;
+}
+
+describe('reassembler body checks', () => {
+  const entries = [{ streamId: 9, recordCount: 1, baseOffset: 4, batch: Buffer.from(Array.from({ length: 1000 },
+    (_, i) => (i * 31) & 0xff)) }];
+
+  function fragments(fragmentBodyBytesMax: number): Array<[FrameHeader, Buffer]> {
+    return datagramsOf(frameOf(entries, fragmentBodyBytesMax, 11)).map((datagram) => {
+      const header = decodeFrameHeader(datagram, 0, datagram.length, false);
+      if (typeof header === 'string') throw new Error(header);
+      return [header, datagram.subarray(FRAME_HEADER_BYTES)];
+    });
+  }
+
+  function flipped(body: Buffer, at: number): Buffer {
+    const copy = Buffer.from(body);
+    copy[at % copy.length] = copy[at % copy.length]! ^ 0x10;
+    return copy;
+  }
+
+  it('decodeFrameHeader with the body unchecked passes a corrupt body and states its CRC', () => {
+    const [[header, body]] = fragments(4000) as [[FrameHeader, Buffer]];
+    const datagram = Buffer.concat([datagramsOf(frameOf(entries, 4000, 11))[0]!.subarray(0, FRAME_HEADER_BYTES),
+      flipped(body, 7)]);
+    expect(decodeFrameHeader(datagram, 0, datagram.length)).toBe('body-crc');
+    const unchecked = decodeFrameHeader(datagram, 0, datagram.length, false);
+    expect(typeof unchecked).toBe('object');
+    expect((unchecked as FrameHeader).bodyCrc).toBe(header.bodyCrc);
+  });
+
+  it('refuses a single-fragment body that fails its CRC, kept or copied, and takes the good one', () => {
+    for (const transient of [false, true]) {
+      const reassembler = new Reassembler(256, REASSEMBLY_BYTES_MAX, true);
+      const [[header, body]] = fragments(4000) as [[FrameHeader, Buffer]];
+      expect(reassembler.add(header, flipped(body, 100), transient)).toBe(BODY_CRC_FAILED);
+      expect(reassembler.corruptFragments).toBe(1);
+      const frame = completeOf(reassembler.add(header, body, transient))!;
+      expect(readEntries(frame.body, 1)?.[0]?.batch).toEqual(entries[0]!.batch);
+    }
+  });
+
+  it('refuses each corrupt fragment of a large frame (any order), then completes it from the good ones', () => {
+    fc.assert(fc.property(fc.integer({ min: 64, max: 600 }), fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
+      fc.nat(), (fragmentBodyBytesMax, order, at) => {
+        const parts = fragments(fragmentBodyBytesMax);
+        fc.pre(parts.length > 1);
+        const reassembler = new Reassembler(256, REASSEMBLY_BYTES_MAX, order[0]! % 2 === 0);
+        const indexes = parts.map((_, i) => i).sort((a, b) => (order[a % 8]! - order[b % 8]!) || a - b);
+        let complete: CompleteFrame | null = null;
+        let corrupt = 0;
+        for (const index of indexes) {
+          const [header, body] = parts[index]!;
+          // Every fragment comes corrupt first (the last one both before and after the frame is sized).
+          expect(reassembler.add(header, flipped(body, at), true)).toBe(BODY_CRC_FAILED);
+          corrupt += 1;
+          complete = completeOf(reassembler.add(header, body, true)) ?? complete;
+        }
+        expect(reassembler.corruptFragments).toBe(corrupt);
+        expect(complete).not.toBeNull();
+        expect(readEntries(complete!.body, 1)?.[0]?.batch).toEqual(entries[0]!.batch);
+      }), { numRuns: 60 });
   });
 });
 
@@ -181,7 +253,7 @@ describe('reassembler partial frames', () => {
       for (const datagram of datagramsOf(frameOf(entries, 300, seq))) {
         const header = decodeFrameHeader(datagram, 0, datagram.length);
         if (typeof header === 'string') throw new Error(header);
-        complete = reassembler.add(header, datagram.subarray(FRAME_HEADER_BYTES), true) ?? complete;
+        complete = completeOf(reassembler.add(header, datagram.subarray(FRAME_HEADER_BYTES), true)) ?? complete;
       }
       expect(complete?.own).toBeTruthy();
       const decoded = readEntries(complete!.body, 1);
@@ -193,7 +265,7 @@ describe('reassembler partial frames', () => {
       const single = datagramsOf(frameOf(entries, 4000, seq))[0]!;
       const header = decodeFrameHeader(single, 0, single.length);
       if (typeof header === 'string') throw new Error(header);
-      const copied = unpooled.add(header, single.subarray(FRAME_HEADER_BYTES), true)!;
+      const copied = completeOf(unpooled.add(header, single.subarray(FRAME_HEADER_BYTES), true))!;
       expect(copied.own!.length).toBe(single.length - FRAME_HEADER_BYTES);
       unpooled.recycle(copied.own!);
     }

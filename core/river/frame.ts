@@ -22,7 +22,7 @@
  * Bounds: entryCount <= 65535; bodyBytes <= FRAME_BODY_BYTES_MAX; seq, offsets < 2^53.
  */
 import { assert } from '../base/assert.ts';
-import { crc32c } from '../../native/index.ts';
+import { crc32c, crc32cCopy } from '../../native/index.ts';
 
 export const FRAME_MAGIC = 0x56523258; // "X2RV" read as little-endian u32
 export const FRAME_VERSION = 1;
@@ -61,6 +61,8 @@ export type FrameHeader = {
   bodyBytes: number;
   seq: number;
   committedSeq: number;
+  /** The body's CRC-32C as the header states it: set by decodeFrameHeader, ignored by writers. */
+  bodyCrc?: number;
 };
 
 export type RiverEntry = {
@@ -85,8 +87,11 @@ export function readU64(source: Buffer, position: number): number {
   return high * TWO_32 + source.readUInt32LE(position);
 }
 
-/** Writes a header at `position`, including both CRCs (the body must already be in place). */
-export function writeFrameHeader(target: Buffer, position: number, header: FrameHeader): void {
+/**
+ * Writes a header at `position`, including both CRCs (the body must already be in place).
+ * `bodyCrc`: the body's CRC-32C when the caller has it already (computed as it copied the body).
+ */
+export function writeFrameHeader(target: Buffer, position: number, header: FrameHeader, bodyCrc?: number): void {
   assert(header.bodyBytes <= FRAME_BODY_BYTES_MAX, 'frame body too large');
   assert(header.fragmentIndex < header.fragmentCount, 'fragment index out of range');
   target.writeUInt32LE(FRAME_MAGIC, position + MAGIC_POSITION);
@@ -101,8 +106,8 @@ export function writeFrameHeader(target: Buffer, position: number, header: Frame
   writeU64(target, position + SEQ_POSITION, header.seq);
   writeU64(target, position + COMMITTED_SEQ_POSITION, header.committedSeq);
   const bodyStart = position + FRAME_HEADER_BYTES;
-  const bodyCrc = crc32c(target, 0, bodyStart, bodyStart + header.bodyBytes);
-  target.writeUInt32LE(bodyCrc >>> 0, position + BODY_CRC_POSITION);
+  const crc = bodyCrc ?? crc32c(target, 0, bodyStart, bodyStart + header.bodyBytes);
+  target.writeUInt32LE(crc >>> 0, position + BODY_CRC_POSITION);
   rewriteHeaderCrc(target, position);
 }
 
@@ -118,8 +123,11 @@ export type FrameDecodeError =
 /**
  * Checks one frame at `source[position, position+available)`: header CRC first, then the body.
  * Returns the header, or the reason it was refused (counted and dropped by the caller).
+ * `checkBody` false leaves the body to the caller, who checks it against `bodyCrc` (the
+ * reassembler does, while it copies the body: one pass instead of two).
  */
-export function decodeFrameHeader(source: Buffer, position: number, available: number): FrameHeader | FrameDecodeError {
+export function decodeFrameHeader(source: Buffer, position: number, available: number,
+  checkBody = true): FrameHeader | FrameDecodeError {
   if (available < FRAME_HEADER_BYTES) return 'short';
   if (source.readUInt32LE(position + MAGIC_POSITION) !== FRAME_MAGIC) return 'magic';
   if (source.readUInt8(position + VERSION_POSITION) !== FRAME_VERSION) return 'version';
@@ -135,9 +143,11 @@ export function decodeFrameHeader(source: Buffer, position: number, available: n
   const seq = readU64(source, position + SEQ_POSITION);
   const committedSeq = readU64(source, position + COMMITTED_SEQ_POSITION);
   if (seq < 0 || committedSeq < 0) return 'range';
-  const bodyStart = position + FRAME_HEADER_BYTES;
-  const bodyCrc = crc32c(source, 0, bodyStart, bodyStart + bodyBytes) >>> 0;
-  if (bodyCrc !== source.readUInt32LE(position + BODY_CRC_POSITION)) return 'body-crc';
+  const bodyCrc = source.readUInt32LE(position + BODY_CRC_POSITION);
+  if (checkBody) {
+    const bodyStart = position + FRAME_HEADER_BYTES;
+    if ((crc32c(source, 0, bodyStart, bodyStart + bodyBytes) >>> 0) !== bodyCrc) return 'body-crc';
+  }
   return {
     kind: kind as FrameKind,
     fragmentIndex,
@@ -148,6 +158,7 @@ export function decodeFrameHeader(source: Buffer, position: number, available: n
     bodyBytes,
     seq,
     committedSeq,
+    bodyCrc,
   };
 }
 
@@ -216,11 +227,18 @@ export type FragmentsHeader = Omit<FrameHeader, 'fragmentIndex' | 'fragmentCount
 /** RecordBatch v2 bytes the sequencer patches: baseOffset i64 at 0, partitionLeaderEpoch i32 at 12. */
 const PATCHED_BATCH_BYTES = 16;
 
+/** Pieces at least this long are copied and CRC'd in one pass; shorter ones are copied and CRC'd later in runs. */
+const CRC_COPY_BYTES_MIN = 4096;
+
 /**
  * Writes a DATA body straight into its fragments at `target[position..]`, leaving room for each
  * fragment's header: the sequencer encodes entries directly into its retransmit ring, so a body is
  * never assembled apart and copied again. `begin`, then `put`/`putEntry` exactly `bodyBytes`, then
- * `finish` writes the headers (their CRCs need the bodies in place). One writer is reused.
+ * `finish` writes the headers. One writer is reused.
+ *
+ * Each fragment's body CRC is built as the body is written: a large piece with crc32cCopy (one pass
+ * for copy and CRC), a run of small ones by one crc32c over the run when a large piece or `finish`
+ * comes next (a native call per small piece would cost more than it saves).
  */
 export class FragmentWriter {
   #target: Buffer = Buffer.alloc(0);
@@ -229,15 +247,22 @@ export class FragmentWriter {
   #fragmentBodyBytesMax = 1;
   #written = 0;
   readonly #scratch = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + PATCHED_BATCH_BYTES);
+  /** Per fragment: the CRC of its body bytes [0, #crcEnds[i]). */
+  readonly #crcs = new Uint32Array(FRAGMENT_COUNT_MAX);
+  readonly #crcEnds = new Uint32Array(FRAGMENT_COUNT_MAX);
 
   begin(target: Buffer, position: number, bodyBytes: number, fragmentBodyBytesMax: number): void {
     assert(fragmentBodyBytesMax > 0, 'fragment body size must be positive');
     assert(position + fragmentedBytes(bodyBytes, fragmentBodyBytesMax) <= target.length, 'fragments do not fit');
+    const fragmentCount = Math.max(1, Math.ceil(bodyBytes / fragmentBodyBytesMax));
+    assert(fragmentCount <= FRAGMENT_COUNT_MAX, 'too many fragments');
     this.#target = target;
     this.#position = position;
     this.#bodyBytes = bodyBytes;
     this.#fragmentBodyBytesMax = fragmentBodyBytesMax;
     this.#written = 0;
+    this.#crcs.fill(0, 0, fragmentCount);
+    this.#crcEnds.fill(0, 0, fragmentCount);
   }
 
   /** Appends `source[start, end)` to the body, across fragment boundaries. */
@@ -249,11 +274,30 @@ export class FragmentWriter {
       const fragmentIndex = Math.floor(this.#written / fragmentMax);
       const inFragment = this.#written - fragmentIndex * fragmentMax;
       const bytes = Math.min(end - from, fragmentMax - inFragment);
-      const at = this.#position + fragmentIndex * (FRAME_HEADER_BYTES + fragmentMax) + FRAME_HEADER_BYTES + inFragment;
-      this.#target.set(source.subarray(from, from + bytes), at);
+      const at = this.#fragmentBodyStart(fragmentIndex) + inFragment;
+      if (bytes >= CRC_COPY_BYTES_MIN) {
+        this.#catchUpCrc(fragmentIndex, inFragment);
+        this.#crcs[fragmentIndex] = crc32cCopy(source, from, from + bytes, this.#target, at, this.#crcs[fragmentIndex]!);
+        this.#crcEnds[fragmentIndex] = inFragment + bytes;
+      } else {
+        this.#target.set(source.subarray(from, from + bytes), at);
+      }
       from += bytes;
       this.#written += bytes;
     }
+  }
+
+  #fragmentBodyStart(fragmentIndex: number): number {
+    return this.#position + fragmentIndex * (FRAME_HEADER_BYTES + this.#fragmentBodyBytesMax) + FRAME_HEADER_BYTES;
+  }
+
+  /** Extends fragment `fragmentIndex`'s CRC over its body bytes already in place, up to `bodyEnd`. */
+  #catchUpCrc(fragmentIndex: number, bodyEnd: number): void {
+    const crcEnd = this.#crcEnds[fragmentIndex]!;
+    if (crcEnd >= bodyEnd) return;
+    const bodyStart = this.#fragmentBodyStart(fragmentIndex);
+    this.#crcs[fragmentIndex] = crc32c(this.#target, this.#crcs[fragmentIndex]!, bodyStart + crcEnd, bodyStart + bodyEnd);
+    this.#crcEnds[fragmentIndex] = bodyEnd;
   }
 
   /**
@@ -286,7 +330,8 @@ export class FragmentWriter {
     for (let fragmentIndex = 0; fragmentIndex < fragmentCount; fragmentIndex++) {
       fragment.fragmentIndex = fragmentIndex;
       fragment.bodyBytes = Math.min(fragmentMax, this.#bodyBytes - fragmentIndex * fragmentMax);
-      writeFrameHeader(this.#target, cursor, fragment);
+      this.#catchUpCrc(fragmentIndex, fragment.bodyBytes);
+      writeFrameHeader(this.#target, cursor, fragment, this.#crcs[fragmentIndex]!);
       cursor += FRAME_HEADER_BYTES + fragment.bodyBytes;
     }
     return cursor;

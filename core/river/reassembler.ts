@@ -6,10 +6,14 @@
  * one copy per byte, and the fragment may come from a reused receive ring. A single-fragment frame
  * passes through as it is, or copied when its bytes are `transient` (the ring).
  *
+ * It checks each fragment's body against the CRC its (already checked) header states, in the
+ * same pass as the copy (crc32cCopy): a fragment that fails is dropped as if lost, and NAKed.
+ *
  * Bounds: at most `framesMax` partial frames and `bytesMax` bytes held by them; past either, the
  * oldest (lowest seq) is dropped and the gap tracker NAKs it later. Invariant: a completed body
  * has exactly the fragments' bytes, in fragment order.
  */
+import { crc32c, crc32cCopy } from '../../native/index.ts';
 import type { FrameHeader } from './frame.ts';
 
 type Partial = {
@@ -26,6 +30,9 @@ type Partial = {
   /** Bytes this partial holds (its buffer, or the kept last fragment). */
   heldBytes: number;
 };
+
+/** add()'s answer for a fragment whose body does not match its header's CRC: dropped as if lost. */
+export const BODY_CRC_FAILED = 'body-crc';
 
 /** `own`: the buffer the reassembler allocated for the body (null when `body` is the caller's), for `recycle`. */
 export type CompleteFrame = { seq: number; epoch: number; entryCount: number; body: Buffer; own?: Buffer | null };
@@ -50,6 +57,8 @@ export class Reassembler {
   dropped = 0;
   /** Fragments that contradicted their frame's other fragments (sizes); the frame is dropped. */
   malformed = 0;
+  /** Fragments whose body failed its CRC; dropped as if lost. */
+  corruptFragments = 0;
 
   /**
    * `pooled`: frame buffers come from the pool that `recycle` fills, sized in 64 KiB steps so they
@@ -62,14 +71,23 @@ export class Reassembler {
   }
 
   /**
-   * Feeds one fragment; returns the complete frame when this was its last missing fragment.
-   * `transient`: `body` is overwritten after this call (a receive ring), so nothing keeps it.
+   * Feeds one fragment; returns the complete frame when this was its last missing fragment, or
+   * BODY_CRC_FAILED when `body` does not match `header.bodyCrc` (required: decode with the body
+   * unchecked). `transient`: `body` is overwritten after this call (a receive ring), so nothing keeps it.
    */
-  add(header: FrameHeader, body: Buffer, transient = false): CompleteFrame | null {
+  add(header: FrameHeader, body: Buffer, transient = false): CompleteFrame | null | typeof BODY_CRC_FAILED {
+    const bodyCrc = header.bodyCrc;
+    if (bodyCrc === undefined) throw new Error('reassembler: a fragment header without its body CRC');
     if (header.fragmentCount === 1) {
-      if (!transient) return { seq: header.seq, epoch: header.epoch, entryCount: header.entryCount, body };
+      if (!transient) {
+        if ((crc32c(body, 0, 0, body.length) >>> 0) !== bodyCrc) return this.#corrupt();
+        return { seq: header.seq, epoch: header.epoch, entryCount: header.entryCount, body };
+      }
       const own = this.#take(body.length);
-      body.copy(own);
+      if ((crc32cCopy(body, 0, body.length, own, 0, 0) >>> 0) !== bodyCrc) {
+        this.recycle(own);
+        return this.#corrupt();
+      }
       return { seq: header.seq, epoch: header.epoch, entryCount: header.entryCount, body: own.subarray(0, body.length),
         own };
     }
@@ -100,18 +118,22 @@ export class Reassembler {
         partial.last = null;
       }
     }
+    // Sizes come from the checked header, so a corrupt body cannot mis-size the frame: it is only
+    // not marked as arrived (its bytes are overwritten when it comes again).
     if (isLast) {
       if (partial.whole) {
         if (body.length > partial.fragmentBytes) return this.#reject(header.seq, partial);
-        body.copy(partial.whole, index * partial.fragmentBytes);
+        if (!this.#copyChecked(body, partial.whole, index * partial.fragmentBytes, bodyCrc)) return this.#corrupt();
       } else {
-        partial.last = Buffer.from(body);
+        const last = Buffer.allocUnsafe(body.length);
+        if (!this.#copyChecked(body, last, 0, bodyCrc)) return this.#corrupt();
+        partial.last = last;
         this.#hold(partial, body.length);
       }
       partial.lastBytes = body.length;
     } else {
       if (body.length !== partial.fragmentBytes) return this.#reject(header.seq, partial);
-      body.copy(partial.whole!, index * partial.fragmentBytes);
+      if (!this.#copyChecked(body, partial.whole!, index * partial.fragmentBytes, bodyCrc)) return this.#corrupt();
     }
     partial.have[index] = 1;
     partial.received += 1;
@@ -202,6 +224,15 @@ export class Reassembler {
     this.#partials.delete(seq);
     this.#heldBytes -= partial.heldBytes;
     partial.heldBytes = 0;
+  }
+
+  #copyChecked(body: Buffer, target: Buffer, at: number, bodyCrc: number): boolean {
+    return (crc32cCopy(body, 0, body.length, target, at, 0) >>> 0) === bodyCrc;
+  }
+
+  #corrupt(): typeof BODY_CRC_FAILED {
+    this.corruptFragments += 1;
+    return BODY_CRC_FAILED;
   }
 
   /** A fragment whose size contradicts its frame's: drop the frame (NAKed whole later). */

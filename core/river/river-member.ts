@@ -25,7 +25,7 @@ import {
 import { MulticastReceiver } from './multicast.ts';
 import { multicastDriver, type RiverDriverName } from './multicast-driver.ts';
 import { PeerClient } from './peer-client.ts';
-import { Reassembler, type CompleteFrame } from './reassembler.ts';
+import { BODY_CRC_FAILED, Reassembler, type CompleteFrame } from './reassembler.ts';
 
 export const REPAIR_BYTES_MAX = 1024 * 1024;
 /** Stored bytes a header-only repair read covers per request (its answer is a small part of it). */
@@ -95,7 +95,9 @@ export class RiverMember {
   entriesRepaired = 0;
 
   /** Frames refused: bad CRC, another epoch or river, fragments whose sizes contradict their frame. */
-  get framesRefused(): number { return this.#framesRefused + this.#reassembler.malformed; }
+  get framesRefused(): number {
+    return this.#framesRefused + this.#reassembler.malformed + this.#reassembler.corruptFragments;
+  }
   duplicatesDropped = 0;
 
   constructor(options: MemberOptions, hooks: MemberHooks) {
@@ -239,7 +241,8 @@ export class RiverMember {
   #onFrames(bytes: Buffer, transient = false): void {
     let position = 0;
     while (position < bytes.length) {
-      const header = decodeFrameHeader(bytes, position, bytes.length - position);
+      // The reassembler checks the body as it copies it.
+      const header = decodeFrameHeader(bytes, position, bytes.length - position, false);
       if (typeof header === 'string') {
         this.#framesRefused += 1;
         this.options.log.limited('warn', `frame-${header}`, `refused a river frame: ${header}`);
@@ -257,7 +260,9 @@ export class RiverMember {
         } else {
           if (header.kind === FRAME_KIND.retransmit) this.retransmitsReceived += 1;
           const frame = this.#reassembler.add(header, bytes.subarray(position + FRAME_HEADER_BYTES, end), transient);
-          if (frame) {
+          if (frame === BODY_CRC_FAILED) {
+            this.options.log.limited('warn', 'frame-body-crc', 'refused a river frame: body-crc');
+          } else if (frame) {
             // Only a complete frame proves its seqs exist: the first fragment of a large frame
             // arrives before the rest, and must not look like a gap.
             this.#lastKnownSeq = Math.max(this.#lastKnownSeq, frame.seq + frame.entryCount - 1);

@@ -31,6 +31,28 @@ Napi::Value Crc32c(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, result);
 }
 
+// crc32cCopy(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number, crc: number): number
+Napi::Value Crc32cCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsTypedArray() || !info[3].IsTypedArray()) {
+    Napi::TypeError::New(env, "crc32cCopy(source, start, end, target, at, crc)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array source = info[0].As<Napi::Uint8Array>();
+  int64_t start = info[1].As<Napi::Number>().Int64Value();
+  int64_t end = info[2].As<Napi::Number>().Int64Value();
+  Napi::Uint8Array target = info[3].As<Napi::Uint8Array>();
+  int64_t at = info[4].As<Napi::Number>().Int64Value();
+  uint32_t crc = info[5].As<Napi::Number>().Uint32Value();
+  if (start < 0 || end < start || static_cast<size_t>(end) > source.ByteLength() || at < 0
+      || static_cast<size_t>(at + (end - start)) > target.ByteLength()) {
+    Napi::RangeError::New(env, "crc32cCopy: range outside a buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t result = x2::Crc32cCopy(crc, source.Data() + start, target.Data() + at, static_cast<size_t>(end - start));
+  return Napi::Number::New(env, result);
+}
+
 Napi::Value Crc32cIsHardware(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), x2::Crc32cIsHardware());
 }
@@ -139,6 +161,7 @@ Napi::Value DropPageCache(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32c));
+  exports.Set("crc32cCopy", Napi::Function::New(env, Crc32cCopy));
   exports.Set("crc32cIsHardware", Napi::Function::New(env, Crc32cIsHardware));
   exports.Set("interfaces", Napi::Function::New(env, Interfaces));
   exports.Set("mmsgCheck", Napi::Function::New(env, MmsgCheck));
