@@ -1,12 +1,13 @@
 /**
  * CRC-32C: the JS twin against published check values, and the native SSE4.2 path against the
  * JS twin on random inputs (lengths 0..2 KiB, random ranges, chained continuation), so both
- * paths are tested alike. crc32cCopy (copy and CRC in one pass) against a plain copy and crc32cJs.
+ * paths are tested alike. crc32cCopy (copy and CRC in one pass) against a plain copy and crc32cJs;
+ * crc32cCombine against the CRC of the joined bytes.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32c, crc32cCopy, nativeAddon } from '../../native/index.ts';
-import { crc32cJs } from './crc32c.ts';
+import { crc32cCombine, crc32cJs, crc32cZerosFactor } from './crc32c.ts';
 
 describe('crc32c', () => {
   it('matches the standard check values', () => {
@@ -98,5 +99,19 @@ describe('crc32c', () => {
     expect(crc).toBe(crc32cJs(expected));
     expect(() => crc32cCopy(Buffer.alloc(4), 0, 4, Buffer.alloc(3), 0, 0)).toThrow(RangeError);
     expect(() => crc32cCopy(Buffer.alloc(4), 2, 9, Buffer.alloc(9), 0, 0)).toThrow(RangeError);
+  });
+
+  it('crc32cCombine joins the CRCs of two pieces into the CRC of both, empty pieces too', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.uint8Array({ maxLength: 3000 }), (a, b) => {
+      const joined = crc32cJs(Buffer.concat([a, b]));
+      expect(crc32cCombine(crc32cJs(a), crc32cJs(b), b.length)).toBe(joined);
+      expect(crc32cCombine(crc32cJs(a), crc32cJs(b), b.length, crc32cZerosFactor(b.length))).toBe(joined);
+    }));
+    // Lengths far past what the property draws: the factor's binary powers up to 2^24 bytes.
+    for (const length of [65_000, 1 << 20, (1 << 24) + 5]) {
+      const a = Buffer.from('x2 river');
+      const b = Buffer.alloc(length, 0x5a);
+      expect(crc32cCombine(crc32cJs(a), crc32c(b), length), `length ${length}`).toBe(crc32c(Buffer.concat([a, b])));
+    }
   });
 });

@@ -71,3 +71,49 @@ export function crc32cShift(operator: Uint32Array, crc: number): number {
   return (operator[crc & 0xff]! ^ operator[256 + ((crc >>> 8) & 0xff)]! ^ operator[512 + ((crc >>> 16) & 0xff)]!
     ^ operator[768 + (crc >>> 24)]!) >>> 0;
 }
+
+/**
+ * a * b modulo the CRC-32C polynomial, in the CRC's reflected bit order (zlib's multmodp): the
+ * step that joins CRCs of adjacent pieces without reading their bytes. `a` must not be 0.
+ */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLYNOMIAL : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** x^(2^n) modulo the polynomial, n = 0..31. */
+const POWERS = ((): Uint32Array => {
+  const powers = new Uint32Array(32);
+  let p = 0x40000000; // x^1
+  powers[0] = p;
+  for (let n = 1; n < 32; n++) powers[n] = p = multModP(p, p);
+  return powers;
+})();
+
+/**
+ * The factor that appends `bytes` zero bytes to a CRC-32C (x^(8 bytes) modulo the polynomial),
+ * for crc32cShift: about log2(bytes) small multiplications, so it can be made per piece.
+ */
+export function crc32cZerosFactor(bytes: number): number {
+  let p = 0x80000000; // x^0
+  let k = 3; // x^(8n) = x^(n * 2^3)
+  for (let n = bytes; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) p = multModP(POWERS[k & 31]!, p);
+  }
+  return p;
+}
+
+/** CRC-32C of a || b from crc(a), crc(b) and b's length; `factor` = crc32cZerosFactor(|b|) when reused. */
+export function crc32cCombine(crcA: number, crcB: number, bytesB: number,
+  factor = crc32cZerosFactor(bytesB)): number {
+  return (multModP(factor, crcA >>> 0) ^ crcB) >>> 0;
+}

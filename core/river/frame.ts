@@ -277,7 +277,8 @@ export class FragmentWriter {
       const at = this.#fragmentBodyStart(fragmentIndex) + inFragment;
       if (bytes >= CRC_COPY_BYTES_MIN) {
         this.#catchUpCrc(fragmentIndex, inFragment);
-        this.#crcs[fragmentIndex] = crc32cCopy(source, from, from + bytes, this.#target, at, this.#crcs[fragmentIndex]!);
+        const crc = this.#crcs[fragmentIndex]!;
+        this.#crcs[fragmentIndex] = crc32cCopy(source, from, from + bytes, this.#target, at, crc);
         this.#crcEnds[fragmentIndex] = inFragment + bytes;
       } else {
         this.#target.set(source.subarray(from, from + bytes), at);
@@ -296,7 +297,8 @@ export class FragmentWriter {
     const crcEnd = this.#crcEnds[fragmentIndex]!;
     if (crcEnd >= bodyEnd) return;
     const bodyStart = this.#fragmentBodyStart(fragmentIndex);
-    this.#crcs[fragmentIndex] = crc32c(this.#target, this.#crcs[fragmentIndex]!, bodyStart + crcEnd, bodyStart + bodyEnd);
+    const crc = this.#crcs[fragmentIndex]!;
+    this.#crcs[fragmentIndex] = crc32c(this.#target, crc, bodyStart + crcEnd, bodyStart + bodyEnd);
     this.#crcEnds[fragmentIndex] = bodyEnd;
   }
 

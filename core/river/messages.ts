@@ -227,6 +227,8 @@ export type StoredRiverEntry = RiverEntry & {
   seq: number; epoch: number;
   /** Set by a header-only read (ENTRY_HEADERS): `batch` is the batch's first bytes, this its whole length. */
   batchBytes?: number;
+  /** CRC-32C of `batch`, when the river member derived it from checked fragment CRCs (MemberOptions.batchCrcs). */
+  batchCrc?: number;
 };
 
 /** What a header-only read keeps of a batch: the RecordBatch v2 header (offsets, timestamps, producer). */

@@ -20,6 +20,8 @@ type Partial = {
   epoch: number; entryCount: number; fragmentCount: number; received: number;
   /** Which fragments arrived. */
   have: Uint8Array;
+  /** Each arrived fragment's body CRC (checked). */
+  crcs: Uint32Array;
   /** Body bytes of every fragment but the last; 0 until one of them arrived. */
   fragmentBytes: number;
   /** fragmentCount x fragmentBytes once fragmentBytes is known. */
@@ -34,8 +36,14 @@ type Partial = {
 /** add()'s answer for a fragment whose body does not match its header's CRC: dropped as if lost. */
 export const BODY_CRC_FAILED = 'body-crc';
 
-/** `own`: the buffer the reassembler allocated for the body (null when `body` is the caller's), for `recycle`. */
-export type CompleteFrame = { seq: number; epoch: number; entryCount: number; body: Buffer; own?: Buffer | null };
+/**
+ * `own`: the buffer the reassembler allocated for the body (null when `body` is the caller's), for
+ * `recycle`. `fragments`: a frame of several fragments, their size and checked body CRCs.
+ */
+export type CompleteFrame = {
+  seq: number; epoch: number; entryCount: number; body: Buffer; own?: Buffer | null;
+  fragments?: { fragmentBytes: number; crcs: Uint32Array };
+};
 
 /** Frame buffers kept for reuse at most (count and bytes), and the size step new ones are rounded to. */
 const POOL_BUFFERS_MAX = 64;
@@ -99,7 +107,8 @@ export class Reassembler {
     if (!partial) {
       if (this.#partials.size >= this.framesMax) this.#dropOldest();
       partial = { epoch: header.epoch, entryCount: header.entryCount, fragmentCount: header.fragmentCount,
-        received: 0, have: new Uint8Array(header.fragmentCount), fragmentBytes: 0, whole: null, last: null,
+        received: 0, have: new Uint8Array(header.fragmentCount), crcs: new Uint32Array(header.fragmentCount),
+        fragmentBytes: 0, whole: null, last: null,
         lastBytes: 0, heldBytes: 0 };
       this.#partials.set(header.seq, partial);
     }
@@ -136,6 +145,7 @@ export class Reassembler {
       if (!this.#copyChecked(body, partial.whole!, index * partial.fragmentBytes, bodyCrc)) return this.#corrupt();
     }
     partial.have[index] = 1;
+    partial.crcs[index] = bodyCrc;
     partial.received += 1;
     if (partial.received < partial.fragmentCount) {
       while (this.#heldBytes > this.bytesMax && this.#partials.size > 1) this.#dropOldest();
@@ -144,7 +154,8 @@ export class Reassembler {
     this.#forget(header.seq, partial);
     const bytes = (partial.fragmentCount - 1) * partial.fragmentBytes + partial.lastBytes;
     return { seq: header.seq, epoch: partial.epoch, entryCount: partial.entryCount,
-      body: partial.whole!.subarray(0, bytes), own: partial.whole };
+      body: partial.whole!.subarray(0, bytes), own: partial.whole,
+      fragments: { fragmentBytes: partial.fragmentBytes, crcs: partial.crcs } };
   }
 
   /**

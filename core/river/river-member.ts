@@ -12,9 +12,11 @@
  * most REPAIR_BYTES_MAX per request; NAKs for one gap repeat at most every `nakRetryMs`.
  */
 import { connect, type Socket } from 'node:net';
+import { crc32cZerosFactor } from '../base/crc32c.ts';
 import type { Log } from '../base/log.ts';
 import { parseHostPort } from './address.ts';
 import { decodeFrameHeader, FRAME_HEADER_BYTES, FRAME_KIND, readEntries } from './frame.ts';
+import { spanCrc, type FragmentCrcs } from './fragment-crcs.ts';
 import { GapTracker } from './gap-tracker.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import type { LossGenerator } from './loss-generator.ts';
@@ -65,6 +67,11 @@ export type MemberOptions = {
    * streams come whole. A gateway needs no more to rebuild its state, and reads history later.
    */
   repairHeadersOnly?: boolean;
+  /**
+   * Entries of large batches carry `batchCrc`, derived from their frame's checked fragment CRCs
+   * (spanCrc): a commit's store then does not read the batch again for its own CRC.
+   */
+  batchCrcs?: boolean;
   log: Log;
 };
 
@@ -284,12 +291,30 @@ export class RiverMember {
       this.#framesRefused += 1;
       return;
     }
+    const fragments = this.options.batchCrcs && frame.fragments ? this.#fragmentCrcs(frame.fragments) : null;
     for (let i = skipEntries; i < entries.length; i++) {
       const entry = entries[i]!;
-      this.#deliverEntry({ seq: frame.seq + i, epoch: frame.epoch, streamId: entry.streamId,
-        recordCount: entry.recordCount, baseOffset: entry.baseOffset, batch: entry.batch });
+      const delivered: StoredRiverEntry = { seq: frame.seq + i, epoch: frame.epoch, streamId: entry.streamId,
+        recordCount: entry.recordCount, baseOffset: entry.baseOffset, batch: entry.batch };
+      if (fragments && entry.batch.length >= 2 * fragments.fragmentBytes) {
+        const start = entry.batch.byteOffset - frame.body.byteOffset;
+        const batchCrc = spanCrc(frame.body, start, start + entry.batch.length, fragments);
+        if (batchCrc !== undefined) delivered.batchCrc = batchCrc;
+      }
+      this.#deliverEntry(delivered);
     }
   };
+
+  #zerosFactor = { fragmentBytes: 0, factor: 0 };
+
+  #fragmentCrcs(fragments: { fragmentBytes: number; crcs: Uint32Array }): FragmentCrcs {
+    // Fragments have one size on a river (its MTU): the factor is made once.
+    if (this.#zerosFactor.fragmentBytes !== fragments.fragmentBytes) {
+      const { fragmentBytes } = fragments;
+      this.#zerosFactor = { fragmentBytes, factor: crc32cZerosFactor(fragmentBytes) };
+    }
+    return { fragmentBytes: fragments.fragmentBytes, crcs: fragments.crcs, zerosFactor: this.#zerosFactor.factor };
+  }
 
   #deliverEntry(entry: StoredRiverEntry): void {
     if (entry.seq !== this.#nextDeliverSeq) {

@@ -17,6 +17,7 @@
  * Version policy: read and write version 1; any other version stops with X2_ERR_FORMAT.
  */
 import { crc32c } from '../../native/index.ts';
+import { crc32cCombine } from '../base/crc32c.ts';
 import { X2Error } from '../base/errors.ts';
 
 export const SEGMENT_MAGIC = 0x58325347; // "X2SG"
@@ -105,21 +106,37 @@ function writeFrameFields(fields: FrameFields, frameBytes: number, target: Buffe
   target.writeUInt32BE(0, position + 36);
 }
 
-/** Writes the frame header for `batch` at `position` and copies the batch after it. */
-export function encodeFrame(fields: FrameFields, batch: Uint8Array, target: Buffer, position: number): number {
+/**
+ * Writes the frame header for `batch` at `position` and copies the batch after it. `batchCrc`:
+ * the batch's CRC-32C if known (see encodeFrameHeader).
+ */
+export function encodeFrame(fields: FrameFields, batch: Uint8Array, target: Buffer, position: number,
+  batchCrc?: number): number {
   const frameBytes = FRAME_HEADER_BYTES + batch.length;
-  writeFrameFields(fields, frameBytes, target, position);
   target.set(batch, position + FRAME_HEADER_BYTES);
+  if (batchCrc !== undefined) {
+    encodeFrameHeader(fields, batch, target, position, batchCrc);
+    return frameBytes;
+  }
+  writeFrameFields(fields, frameBytes, target, position);
   target.writeUInt32BE(frameCrc(target, position, frameBytes), position + FRAME_CRC_POSITION);
   return frameBytes;
 }
 
-/** Writes only the frame header for `batch` at `position` (the batch is written after it by the caller). */
-export function encodeFrameHeader(fields: FrameFields, batch: Uint8Array, target: Buffer, position: number): void {
+/**
+ * Writes only the frame header for `batch` at `position` (the batch is written after it by the
+ * caller). The frame CRC covers the header then the batch: with `batchCrc` (the batch's CRC-32C,
+ * checked by the caller) it is joined from the two (crc32cCombine) instead of reading the batch.
+ */
+export function encodeFrameHeader(fields: FrameFields, batch: Uint8Array, target: Buffer, position: number,
+  batchCrc?: number): void {
   writeFrameFields(fields, FRAME_HEADER_BYTES + batch.length, target, position);
   const head = crc32c(target, 0, position, position + FRAME_CRC_POSITION);
   const header = crc32c(target, head, position + FRAME_SEQ_POSITION, position + FRAME_HEADER_BYTES);
-  target.writeUInt32BE(crc32c(batch, header, 0, batch.length), position + FRAME_CRC_POSITION);
+  const crc = batchCrc === undefined
+    ? crc32c(batch, header, 0, batch.length)
+    : crc32cCombine(header, batchCrc, batch.length);
+  target.writeUInt32BE(crc, position + FRAME_CRC_POSITION);
 }
 
 export function frameCrc(bytes: Buffer, position: number, frameBytes: number): number {

@@ -185,7 +185,7 @@ export class SegmentWriter {
    * Copies one frame into the write buffer (a large batch: its header, and keeps a view of the
    * batch); throws a retriable X2Error when it cannot.
    */
-  append(fields: FrameFields, batch: Uint8Array, place: FramePlace): number {
+  append(fields: FrameFields, batch: Uint8Array, place: FramePlace, batchCrc?: number): number {
     if (this.#failure) throw this.#failure;
     assert(!this.#closed, 'append after close');
     if (this.#diskFull) {
@@ -227,13 +227,13 @@ export class SegmentWriter {
     place.segment = this.#active;
     place.position = this.#activeEnd;
     if (isView) {
-      encodeFrameHeader(fields, batch, buffer.bytes, buffer.length);
+      encodeFrameHeader(fields, batch, buffer.bytes, buffer.length, batchCrc);
       buffer.length += FRAME_HEADER_BYTES;
       buffer.views.push(batch);
       buffer.viewsAfter.push(buffer.length);
       buffer.viewBytes += batch.length;
     } else {
-      encodeFrame(fields, batch, buffer.bytes, buffer.length);
+      encodeFrame(fields, batch, buffer.bytes, buffer.length, batchCrc);
       buffer.length += frameBytes;
     }
     region.bufferEnd = buffer.length;

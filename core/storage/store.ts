@@ -72,10 +72,15 @@ export type StoreOptions = {
    */
   onBatchesWritten?: (batches: readonly Uint8Array[]) => void;
 };
+/**
+ * `batchCrc`: the batch's CRC-32C when the caller has it from a check of its own (a commit: from the
+ * river fragments it checked); the stored frame's CRC is then joined from it, not read from the batch.
+ */
 export type EntryInput = {
   seq: number; epoch: number; streamId: number; baseOffset: number; recordCount: number; batch: Uint8Array;
+  batchCrc?: number;
 };
-export type StoredEntry = EntryInput & { batch: Buffer };
+export type StoredEntry = Omit<EntryInput, 'batchCrc'> & { batch: Buffer };
 export type StreamInfo = { logStartOffset: number; nextOffset: number; sizeBytes: number };
 
 export type StoreMetrics = {
@@ -203,7 +208,7 @@ export class Store {
     fields.recordCount = entry.recordCount;
     let frameBytes: number;
     try {
-      frameBytes = writer.append(fields, entry.batch, this.#place);
+      frameBytes = writer.append(fields, entry.batch, this.#place, entry.batchCrc);
     } catch (error) {
       if (error instanceof X2Error && error.code === 'X2_ERR_DISK_FULL') this.#diskFullErrors += 1;
       throw error;
