@@ -51,6 +51,14 @@ export type NativeMmsgReceiver = {
   stats(): NativeMmsgStats;
   /** Stops polling and closes the socket; no callback runs after it. */
   close(): void;
+  /**
+   * Later reads split each datagram: its first `headerBytes` into `headers` at i * headerBytes,
+   * the rest into `bodies` at bodyOffset + i * (datagramBytesMax - headerBytes), slot after slot
+   * across batches; onBatch gets the first slot's offset. A batch never runs past `bodies` (with
+   * no whole slot left it reads into the ring, bodyOffset -1). `bodies` null: back to the ring.
+   * Absent from addons built before it.
+   */
+  scatterInto?(headers: Uint8Array, headerBytes: number, bodies: Uint8Array | null, bodyOffset: number): void;
 };
 
 /** An Error from the native socket code: `code` is the errno name, `syscall` the failed call. */
@@ -71,10 +79,11 @@ export type NativeAddon = {
    * Batches are at most `lengths.length` (1-1024) datagrams of at most `datagramBytesMax` bytes:
    * `onBatch` gets the receiver's ring (the same Buffer every call, overwritten by the next read)
    * and the number of slots filled; datagram i is at i * datagramBytesMax, lengths[i] bytes long
-   * (0: skip it). Both are valid only during the call: copy what you keep.
+   * (0: skip it). Both are valid only during the call: copy what you keep. `bodyOffset`: -1, or
+   * where the batch's bodies went (scatterInto).
    */
   MmsgReceiver?: new (group: string, port: number, interfaceAddress: string, receiveBufferBytes: number,
-    datagramBytesMax: number, lengths: Uint32Array, onBatch: (bytes: Buffer, count: number) => void,
+    datagramBytesMax: number, lengths: Uint32Array, onBatch: (bytes: Buffer, count: number, bodyOffset: number) => void,
     onError: (error: NativeSocketError) => void) => NativeMmsgReceiver;
 };
 

@@ -3,7 +3,8 @@
  * interoperate, and the native one really batches and closes cleanly. Method: a sender and a
  * receiver in this process on a random group on 127.0.0.1: a turn's worth of datagrams (seeded
  * sizes up to the largest UDP payload) goes out in one sendmmsg and arrives complete, in order, in
- * recvmmsg batches; every sender/receiver driver pair exchanges the same bytes; a bad interface
+ * recvmmsg batches; scattered reads put headers apart and bodies back to back, in place; every
+ * sender/receiver driver pair exchanges the same bytes; a bad interface
  * fails with its errno name; after close no callback runs and no file descriptor is left open.
  */
 import { readdirSync } from 'node:fs';
@@ -125,6 +126,62 @@ describe('multicast drivers', () => {
     const intact = (one: Buffer): boolean => one.every((byte, i) => i < 8 || byte === (one.readUInt32LE(0) & 0xff));
     expect(received.filter((one) => !intact(one))).toEqual([]);
     expect(sender.datagramsSent).toBe(6);
+  });
+
+  it('mmsg scatter: headers apart, bodies back to back in slots across batches and buffers, in place', async () => {
+    const random = prng(testSeed('multicast-scatter'));
+    const { group, port } = randomGroup(random);
+    const headerBytes = 16;
+    const datagramBytesMax = 2000;
+    const buffers: Buffer[] = [];
+    const previousGiven: Array<Buffer | null> = [];
+    const scattered: Array<{ header: Buffer; body: Buffer }> = [];
+    const whole: Buffer[] = [];
+    const receiver = await MulticastReceiver.open(group, port, INTERFACE, null, (one) => whole.push(Buffer.from(one)), {
+      driver: 'mmsg', datagramBytesMax,
+      scatter: {
+        headerBytes,
+        nextBodies: (previous, stride) => {
+          expect(stride).toBe(datagramBytesMax - headerBytes);
+          previousGiven.push(previous);
+          buffers.push(Buffer.alloc(stride * (RECEIVE_BATCH_DATAGRAMS + 17)));
+          return buffers.at(-1)!;
+        },
+        // The body is kept as a view: nothing may overwrite it later.
+        onScattered: (header, body) => scattered.push({ header: Buffer.from(header), body }),
+      },
+    });
+    opened.push(receiver);
+    const sender = await MulticastSender.open(group, port, INTERFACE, 1, 'mmsg');
+    opened.push(sender);
+    const sent: Buffer[] = [];
+    for (let turn = 0; turn < 6; turn++) {
+      for (let i = 0; i < 100; i++) {
+        const bytes = i % 37 === 5 ? 8 + Math.floor(random() * 8) : headerBytes + Math.floor(random() * 1985);
+        sent.push(datagram(sent.length, bytes));
+        sender.send(sent.at(-1)!);
+      }
+      await waitFor(() => scattered.length + whole.length >= sent.length, { timeoutMs: 10_000, what: 'datagrams' });
+    }
+    // Short ones (under headerBytes) come whole, the rest split, each exactly its datagram.
+    expect(whole.map((one) => one.readUInt32LE(0))).toEqual(sent.filter((one) => one.length < headerBytes)
+      .map((one) => one.readUInt32LE(0)));
+    const long = sent.filter((one) => one.length >= headerBytes);
+    expect(scattered.map(({ header, body }) => Buffer.concat([header, body]))).toEqual(long);
+    // Slot after slot: every datagram takes the next slot (a short one too), so each body lies
+    // right after the one before (and the short ones between), but where a new buffer began.
+    const stride = datagramBytesMax - headerBytes;
+    for (let i = 1; i < scattered.length; i++) {
+      const [before, after] = [scattered[i - 1]!, scattered[i]!];
+      const slots = after.header.readUInt32LE(0) - before.header.readUInt32LE(0);
+      if (after.body.buffer === before.body.buffer) {
+        expect(after.body.byteOffset).toBe(before.body.byteOffset + slots * stride);
+      } else {
+        expect(after.body.byteOffset).toBeLessThan(slots * stride);
+      }
+    }
+    expect(buffers.length).toBeGreaterThan(3);
+    expect(previousGiven).toEqual([null, ...buffers.slice(0, -1)]);
   });
 
   for (const [sendDriver, receiveDriver] of [['mmsg', 'dgram'], ['dgram', 'mmsg'], ['dgram', 'dgram']] as const) {

@@ -39,6 +39,8 @@ export const SEND_BATCH_BYTES_MAX = 2 * 1024 * 1024;
 export const RECEIVE_BATCH_DATAGRAMS = 64;
 /** The largest UDP payload over IPv4 fits. */
 export const DATAGRAM_BYTES_MAX = 65536;
+/** IPv4 and UDP headers: a river datagram on a link of MTU m carries at most m - 28 bytes. */
+export const IP_UDP_HEADER_BYTES = 28;
 
 type MmsgClasses = Required<Pick<NativeAddon, 'MmsgSender' | 'MmsgReceiver'>>;
 
@@ -204,6 +206,20 @@ export type ReceiverOptions = {
   datagramBytesMax?: number;
   /** Receive errors after the join (errno name in `code`); the receiver stays open. */
   onError?: (error: NativeSocketError) => void;
+  /**
+   * Native driver only (ignored by dgram, or an addon without scatterInto): split each datagram
+   * into its first `headerBytes` and its body, the bodies slot after slot in buffers from
+   * `nextBodies`, each slot datagramBytesMax - headerBytes long; they go to `onScattered`, not
+   * `onDatagram`. Bodies stay where they landed until their buffer is handed on: consecutive
+   * datagrams' bodies are adjacent (a frame's fragments form its body in place).
+   */
+  scatter?: {
+    headerBytes: number;
+    /** A buffer for the next bodies (at least RECEIVE_BATCH_DATAGRAMS slots of `stride`); `previous` is full. */
+    nextBodies(previous: Buffer | null, stride: number): Buffer;
+    /** `header` is valid only during the call; `body` stays until its buffer is reused by its owner. */
+    onScattered(header: Buffer, body: Buffer): void;
+  };
 };
 
 export class MulticastReceiver {
@@ -241,20 +257,43 @@ export class MulticastReceiver {
       const lengths = new Uint32Array(RECEIVE_BATCH_DATAGRAMS);
       const datagramBytesMax = Math.min(DATAGRAM_BYTES_MAX, Math.max(576, options.datagramBytesMax
         ?? DATAGRAM_BYTES_MAX));
+      const scatter = options.scatter;
+      const headerBytes = scatter?.headerBytes ?? 0;
+      const stride = datagramBytesMax - headerBytes;
+      const headers = Buffer.allocUnsafe(RECEIVE_BATCH_DATAGRAMS * headerBytes);
+      let bodies: Buffer | null = null;
       receiver.#native = new (mmsgClasses().MmsgReceiver)(group, port, interfaceAddress, RECEIVE_BUFFER_BYTES,
-        datagramBytesMax, lengths, (ring, count) => {
+        datagramBytesMax, lengths, (ring, count, bodyOffset) => {
           receiver.batchesReceived += 1;
           for (let i = 0; i < count; i++) {
-            if (lengths[i] === 0) continue; // truncated by the kernel: counted natively, NAKed later
-            const start = i * datagramBytesMax;
-            const datagram = ring.subarray(start, start + lengths[i]!);
+            const length = lengths[i]!;
+            if (length === 0) continue; // truncated by the kernel: counted natively, NAKed later
             if (loss?.shouldDrop()) continue;
             receiver.datagramsReceived += 1;
-            receiver.bytesReceived += datagram.length;
-            onDatagram(datagram);
+            receiver.bytesReceived += length;
+            if (bodyOffset < 0) {
+              onDatagram(ring.subarray(i * datagramBytesMax, i * datagramBytesMax + length));
+            } else if (length < headerBytes) {
+              onDatagram(headers.subarray(i * headerBytes, i * headerBytes + length)); // too short: refused there
+            } else {
+              const bodyStart = bodyOffset + i * stride;
+              scatter!.onScattered(headers.subarray(i * headerBytes, (i + 1) * headerBytes),
+                bodies!.subarray(bodyStart, bodyStart + length - headerBytes));
+            }
             if (!receiver.#native) return; // closed by the callback
           }
+          // Room for the next batch, in order after this one while the buffer lasts.
+          const native = receiver.#native;
+          const left = bodyOffset < 0 ? Infinity : bodies!.length - (bodyOffset + count * stride);
+          if (native && left < RECEIVE_BATCH_DATAGRAMS * stride) {
+            bodies = scatter!.nextBodies(bodies, stride);
+            native.scatterInto!(headers, headerBytes, bodies, 0);
+          }
         }, onError);
+      if (scatter && receiver.#native.scatterInto) {
+        bodies = scatter.nextBodies(null, stride);
+        receiver.#native.scatterInto(headers, scatter.headerBytes, bodies, 0);
+      }
       receiver.receiveBufferBytes = receiver.#native.receiveBufferBytes();
       return receiver;
     }

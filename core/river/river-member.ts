@@ -15,7 +15,7 @@ import { connect, type Socket } from 'node:net';
 import { crc32cZerosFactor } from '../base/crc32c.ts';
 import type { Log } from '../base/log.ts';
 import { parseHostPort } from './address.ts';
-import { decodeFrameHeader, FRAME_HEADER_BYTES, FRAME_KIND, readEntries } from './frame.ts';
+import { decodeFrameHeader, FRAME_HEADER_BYTES, FRAME_KIND, readEntries, type FrameHeader } from './frame.ts';
 import { spanCrc, type FragmentCrcs } from './fragment-crcs.ts';
 import { GapTracker } from './gap-tracker.ts';
 import { LinkReader, LinkWriter } from './link.ts';
@@ -24,7 +24,7 @@ import {
   MESSAGE, sendNakFragments, sendPacked, sendSeq, sendSeqPair, unpackBody, type Hello, type Repair, type RiverMode,
   type StoredRiverEntry, type Welcome,
 } from './messages.ts';
-import { MulticastReceiver } from './multicast.ts';
+import { IP_UDP_HEADER_BYTES, MulticastReceiver } from './multicast.ts';
 import { multicastDriver, type RiverDriverName } from './multicast-driver.ts';
 import { PeerClient } from './peer-client.ts';
 import { BODY_CRC_FAILED, Reassembler, type CompleteFrame } from './reassembler.ts';
@@ -119,8 +119,21 @@ export class RiverMember {
     this.#reassembler.recycle(own);
   }
 
+  /**
+   * A frame buffer the receiver kept (holdsFrame) and will not give back, though something may
+   * still read it (a view kept across an await): it is never reused, even where it holds other
+   * frames (a scatter chunk).
+   */
+  abandonFrame(own: Buffer): void {
+    this.#reassembler.abandon(own);
+  }
+
   /** Frame buffers the reassembler allocated so far (reuse shows as few). */
   get frameBuffersAllocated(): number { return this.#reassembler.buffersAllocated; }
+
+  /** Frames taken in place in a scatter chunk (no copy), and chunks allocated for them. */
+  get framesInPlace(): number { return this.#reassembler.framesInPlace; }
+  get scatterChunksAllocated(): number { return this.#reassembler.chunksAllocated; }
 
   get epoch(): number { return this.#epoch; }
   get live(): boolean { return this.#live; }
@@ -233,9 +246,20 @@ export class RiverMember {
     const key = `${welcome.group}:${welcome.port}@${interfaceAddress}`;
     if (this.#multicast && this.#multicastKey === key) return;
     this.#multicast?.close();
+    // A member that recycles frame buffers (holdsFrame) takes large frames in place, where the
+    // receiver scattered their fragments; the others copy each out of the receive ring.
+    const scatter = this.hooks.holdsFrame === undefined ? undefined : {
+      headerBytes: FRAME_HEADER_BYTES,
+      nextBodies: (previous: Buffer | null, stride: number) => this.#reassembler.nextBodies(previous, stride),
+      onScattered: (header: Buffer, body: Buffer) => this.#onScattered(header, body),
+    };
     this.#multicast = await MulticastReceiver.open(welcome.group!, welcome.port, interfaceAddress, this.options.loss,
-      (datagram) => this.#onFrames(datagram, true), { datagramBytesMax: welcome.mtu, onError: (error) =>
-        this.options.log.limited('warn', 'multicast', `multicast receive: ${error.code ?? error.message}`) });
+      // Slots the size the sequencer sends: scattered fragment bodies then lie back to back.
+      (datagram) => this.#onFrames(datagram, true), {
+        datagramBytesMax: welcome.mtu - IP_UDP_HEADER_BYTES, scatter,
+        onError: (error) => this.options.log.limited('warn', 'multicast',
+          `multicast receive: ${error.code ?? error.message}`),
+      });
     this.#multicastKey = key;
     this.options.log.info(`joined ${key} with the ${this.#multicast.driver} driver, receive buffer `
       + `${this.#multicast.receiveBufferBytes} bytes`);
@@ -251,38 +275,68 @@ export class RiverMember {
       // The reassembler checks the body as it copies it.
       const header = decodeFrameHeader(bytes, position, bytes.length - position, false);
       if (typeof header === 'string') {
-        this.#framesRefused += 1;
-        this.options.log.limited('warn', `frame-${header}`, `refused a river frame: ${header}`);
-        return;
+        this.#refuse(header);
+        break;
       }
       const end = position + FRAME_HEADER_BYTES + header.bodyBytes;
-      this.framesReceived += 1;
-      this.bytesReceived += end - position;
-      if (header.epoch !== this.#epoch || header.riverId !== this.welcome?.riverId || !this.#live && !this.#repairing) {
-        this.#framesRefused += 1;
-      } else {
-        this.committedSeq = Math.max(this.committedSeq, header.committedSeq);
-        if (header.kind === FRAME_KIND.heartbeat) {
-          this.#lastKnownSeq = Math.max(this.#lastKnownSeq, header.seq);
-        } else {
-          if (header.kind === FRAME_KIND.retransmit) this.retransmitsReceived += 1;
-          const frame = this.#reassembler.add(header, bytes.subarray(position + FRAME_HEADER_BYTES, end), transient);
-          if (frame === BODY_CRC_FAILED) {
-            this.options.log.limited('warn', 'frame-body-crc', 'refused a river frame: body-crc');
-          } else if (frame) {
-            // Only a complete frame proves its seqs exist: the first fragment of a large frame
-            // arrives before the rest, and must not look like a gap.
-            this.#lastKnownSeq = Math.max(this.#lastKnownSeq, frame.seq + frame.entryCount - 1);
-            const held = this.#tracker.offer(frame, this.#deliverFrame);
-            if (!held && frame.own && this.hooks.holdsFrame?.(frame.own) === false) {
-              this.#reassembler.recycle(frame.own);
-            }
-          }
-        }
-      }
+      this.#onFrame(header, bytes.subarray(position + FRAME_HEADER_BYTES, end), transient);
       position = end;
     }
     this.#checkGap();
+  }
+
+  /** A datagram the multicast receiver scattered: its header, and its body in place in a chunk. */
+  #onScattered(headerBytes: Buffer, body: Buffer): void {
+    const header = decodeFrameHeader(headerBytes, 0, headerBytes.length + body.length, false);
+    if (typeof header === 'string') {
+      this.#refuse(header);
+    } else {
+      this.#onFrame(header, body.subarray(0, header.bodyBytes), 'in-place');
+      // A datagram holds one frame: more bytes after it are not one.
+      if (body.length > header.bodyBytes) this.#refuse('short');
+    }
+    this.#checkGap();
+  }
+
+  #refuse(reason: string): void {
+    this.#framesRefused += 1;
+    this.options.log.limited('warn', `frame-${reason}`, `refused a river frame: ${reason}`);
+  }
+
+  /** One decoded frame (its body unchecked): `transient` as in #onFrames, or in place in a scatter chunk. */
+  #onFrame(header: FrameHeader, body: Buffer, transient: boolean | 'in-place'): void {
+    this.framesReceived += 1;
+    this.bytesReceived += FRAME_HEADER_BYTES + body.length;
+    if (header.epoch !== this.#epoch || header.riverId !== this.welcome?.riverId || !this.#live && !this.#repairing) {
+      this.#framesRefused += 1;
+      return;
+    }
+    this.committedSeq = Math.max(this.committedSeq, header.committedSeq);
+    if (header.kind === FRAME_KIND.heartbeat) {
+      this.#lastKnownSeq = Math.max(this.#lastKnownSeq, header.seq);
+      return;
+    }
+    if (header.kind === FRAME_KIND.retransmit) this.retransmitsReceived += 1;
+    const frame = transient === 'in-place'
+      ? this.#reassembler.addInPlace(header, body)
+      : this.#reassembler.add(header, body, transient);
+    if (frame === BODY_CRC_FAILED) {
+      this.options.log.limited('warn', 'frame-body-crc', 'refused a river frame: body-crc');
+      return;
+    }
+    if (!frame) return;
+    // Only a complete frame proves its seqs exist: the first fragment of a large frame arrives
+    // before the rest, and must not look like a gap.
+    this.#lastKnownSeq = Math.max(this.#lastKnownSeq, frame.seq + frame.entryCount - 1);
+    const held = this.#tracker.offer(frame, this.#deliverFrame);
+    if (!frame.own) return;
+    if (held) {
+      this.#reassembler.abandon(frame.own); // delivered later, by drain, with nobody to give it back
+    } else if (this.hooks.holdsFrame?.(frame.own) === false) {
+      this.#reassembler.recycle(frame.own);
+    } else {
+      this.#reassembler.claimed(frame.own);
+    }
   }
 
   readonly #deliverFrame = (frame: CompleteFrame, skipEntries: number): void => {

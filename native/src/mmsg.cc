@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -251,10 +252,18 @@ struct PollHandle {
 };
 
 // new MmsgReceiver(group, port, interfaceAddress, receiveBufferBytes, datagramBytesMax, lengths: Uint32Array,
-//                  onBatch(bytes: Buffer, count), onError(error))
+//                  onBatch(bytes: Buffer, count, bodyOffset), onError(error))
 // A batch is at most lengths.length datagrams: datagram i is at i * datagramBytesMax in `bytes` (the
 // ring, the same Buffer every call, overwritten by the next read), its length in lengths[i]; 0 marks
-// a slot to skip (a datagram larger than datagramBytesMax, truncated by the kernel).
+// a slot to skip (a datagram larger than datagramBytesMax, truncated by the kernel). bodyOffset is -1.
+//
+// scatterInto(headers, headerBytes, bodies, bodyOffset) makes later reads split each datagram: its
+// first headerBytes go to headers at i * headerBytes, the rest to bodies at bodyOffset + i * stride
+// (stride = datagramBytesMax - headerBytes), so bodies of consecutive datagrams lie back to back:
+// the fragments of a frame that arrive in order form its body where they landed, with no copy.
+// onBatch then gets the bodyOffset of datagram 0, and the next batch goes on after the last slot
+// read; a batch never runs past `bodies` (with no whole slot left it reads into the ring as above,
+// bodyOffset -1). The caller calls scatterInto again, from onBatch, before the space runs out.
 class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -262,6 +271,7 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
       InstanceMethod<&MmsgReceiver::ReceiveBufferBytes>("receiveBufferBytes"),
       InstanceMethod<&MmsgReceiver::Stats>("stats"),
       InstanceMethod<&MmsgReceiver::Close>("close"),
+      InstanceMethod<&MmsgReceiver::ScatterInto>("scatterInto"),
     });
   }
 
@@ -313,7 +323,7 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
     ringData_ = ring.Data();
     ring_ = Napi::Persistent(ring);
     messages_.resize(batchMax_);
-    vectors_.resize(batchMax_);
+    vectors_.resize(2 * static_cast<size_t>(batchMax_));
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
       Napi::Error::New(env, "MmsgReceiver: no event loop").ThrowAsJavaScriptException();
@@ -386,14 +396,27 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
       CallJs(onError_, {error.Value()});
       return;
     }
-    for (uint32_t i = 0; i < batchMax_; i++) {
-      vectors_[i].iov_base = ringData_ + static_cast<size_t>(i) * slotBytes_;
-      vectors_[i].iov_len = slotBytes_;
+    uint32_t stride = slotBytes_ - headerBytes_;
+    uint32_t bodySlots = bodiesData_ == nullptr ? 0 : static_cast<uint32_t>((bodiesBytes_ - bodyOffset_) / stride);
+    bool scattered = bodySlots > 0;
+    uint32_t batch = scattered ? std::min(batchMax_, bodySlots) : batchMax_;
+    for (uint32_t i = 0; i < batch; i++) {
       std::memset(&messages_[i], 0, sizeof messages_[i]);
-      messages_[i].msg_hdr.msg_iov = &vectors_[i];
-      messages_[i].msg_hdr.msg_iovlen = 1;
+      if (scattered) {
+        vectors_[2 * i].iov_base = headersData_ + static_cast<size_t>(i) * headerBytes_;
+        vectors_[2 * i].iov_len = headerBytes_;
+        vectors_[2 * i + 1].iov_base = bodiesData_ + bodyOffset_ + static_cast<size_t>(i) * stride;
+        vectors_[2 * i + 1].iov_len = stride;
+        messages_[i].msg_hdr.msg_iov = &vectors_[2 * i];
+        messages_[i].msg_hdr.msg_iovlen = 2;
+      } else {
+        vectors_[2 * i].iov_base = ringData_ + static_cast<size_t>(i) * slotBytes_;
+        vectors_[2 * i].iov_len = slotBytes_;
+        messages_[i].msg_hdr.msg_iov = &vectors_[2 * i];
+        messages_[i].msg_hdr.msg_iovlen = 1;
+      }
     }
-    int count = recvmmsg(fd_, messages_.data(), batchMax_, MSG_DONTWAIT, nullptr);
+    int count = recvmmsg(fd_, messages_.data(), batch, MSG_DONTWAIT, nullptr);
     wakeups_ += 1;
     if (count < 0) {
       int error = errno;
@@ -417,8 +440,51 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
       }
     }
     datagrams_ += kept;
+    double batchOffset = -1;
+    if (scattered) {
+      // Advanced before the callback, which may point the next batch elsewhere.
+      batchOffset = static_cast<double>(bodyOffset_);
+      bodyOffset_ += static_cast<size_t>(count) * stride;
+    }
     if (kept == 0) return;
-    CallJs(onBatch_, {ring_.Value(), Napi::Number::New(env, static_cast<uint32_t>(count))});
+    CallJs(onBatch_, {ring_.Value(), Napi::Number::New(env, static_cast<uint32_t>(count)),
+                      Napi::Number::New(env, batchOffset)});
+  }
+
+  // scatterInto(headers: Uint8Array, headerBytes, bodies: Uint8Array | null, bodyOffset): see the class comment.
+  Napi::Value ScatterInto(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[3].IsNumber() ||
+        !(info[2].IsTypedArray() || info[2].IsNull())) {
+      Napi::TypeError::New(env, "scatterInto(headers, headerBytes, bodies | null, bodyOffset)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info[2].IsNull()) {
+      bodies_.Reset();
+      headers_.Reset();
+      bodiesData_ = nullptr;
+      return env.Undefined();
+    }
+    Napi::Uint8Array headers = info[0].As<Napi::Uint8Array>();
+    Napi::Uint8Array bodies = info[2].As<Napi::Uint8Array>();
+    int64_t headerBytes = info[1].As<Napi::Number>().Int64Value();
+    int64_t bodyOffset = info[3].As<Napi::Number>().Int64Value();
+    if (headerBytes < 1 || headerBytes >= static_cast<int64_t>(slotBytes_) ||
+        headers.ByteLength() < static_cast<size_t>(headerBytes) * batchMax_ || bodyOffset < 0 ||
+        static_cast<size_t>(bodyOffset) > bodies.ByteLength()) {
+      Napi::RangeError::New(env, "scatterInto: headers must hold a batch of headerBytes (below datagramBytesMax) "
+                                 "each, and bodyOffset lie inside bodies").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    headers_ = Napi::Persistent(headers);
+    bodies_ = Napi::Persistent(bodies);
+    headersData_ = headers.Data();
+    headerBytes_ = static_cast<uint32_t>(headerBytes);
+    bodiesData_ = bodies.Data();
+    bodiesBytes_ = bodies.ByteLength();
+    bodyOffset_ = static_cast<size_t>(bodyOffset);
+    return env.Undefined();
   }
 
   void CallJs(const Napi::FunctionReference& function, std::initializer_list<napi_value> args) {
@@ -460,6 +526,9 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
     lengths_.Reset();
     ring_.Reset();
     ringData_ = nullptr;
+    headers_.Reset();
+    bodies_.Reset();
+    bodiesData_ = nullptr;
     if (asyncContext_ != nullptr) napi_async_destroy(info.Env(), asyncContext_);
     asyncContext_ = nullptr;
     Unref();
@@ -475,7 +544,16 @@ class MmsgReceiver : public Napi::ObjectWrap<MmsgReceiver> {
   Napi::Reference<Napi::Buffer<uint8_t>> ring_;
   uint8_t* ringData_ = nullptr;
   std::vector<mmsghdr> messages_;
+  // Two per message: header and body when scattering, else only the first.
   std::vector<iovec> vectors_;
+  // scatterInto's buffers (JS Buffers, referenced so that their memory stays).
+  Napi::Reference<Napi::Uint8Array> headers_;
+  Napi::Reference<Napi::Uint8Array> bodies_;
+  uint8_t* headersData_ = nullptr;
+  uint32_t headerBytes_ = 0;
+  uint8_t* bodiesData_ = nullptr;
+  size_t bodiesBytes_ = 0;
+  size_t bodyOffset_ = 0;
   Napi::Reference<Napi::Uint32Array> lengths_;
   Napi::FunctionReference onBatch_;
   Napi::FunctionReference onError_;

@@ -107,6 +107,11 @@ export class Commit {
     counterFrom(registry, 'x2_river_frames_refused_total',
       'frames refused (bad CRC, other epoch, inconsistent fragments)', () => member.framesRefused);
     counterFrom(registry, 'x2_river_naks_sent_total', 'NAKs sent to the sequencer', () => member.naksSent);
+    counterFrom(registry, 'x2_river_frames_in_place_total',
+      'river frames taken where the receiver scattered them, without a copy', () => member.framesInPlace);
+    counterFrom(registry, 'x2_river_scatter_chunks_allocated_total',
+      'buffers allocated for scattered river datagram bodies (the rest are reused)',
+      () => member.scatterChunksAllocated);
     counterFrom(registry, 'x2_river_retransmits_received_total', 'retransmitted frames received',
       () => member.retransmitsReceived);
     counterFrom(registry, 'x2_river_repaired_entries_total', 'entries repaired from a peer commit',

@@ -46,7 +46,7 @@ import {
   MESSAGE, readAppend, readAppendIf, readNakFragments, sendAppended, sendPacked, sendSeqPair, unpackBody,
   type AppendCondition, type EpochHistory, type Hello, type Ready, type RiverMode, type Welcome,
 } from '../../river/messages.ts';
-import { MulticastSender } from '../../river/multicast.ts';
+import { IP_UDP_HEADER_BYTES, MulticastSender } from '../../river/multicast.ts';
 import { announceRiverDriver } from '../../river/multicast-driver.ts';
 import { distinctCommits, planRecovery, recoveryQuorum, sameCommit } from './recovery.ts';
 import { RetransmitRing } from '../../river/retransmit-ring.ts';
@@ -162,7 +162,7 @@ export class Sequencer {
     this.#server = server;
     this.#ring = new RetransmitRing(options.ringBytes, Math.max(1024, Math.floor(options.ringBytes / 512)));
     this.#window = new SendWindow(Math.min(SEND_WINDOW_BYTES, options.ringBytes), this.#ring.framesMax);
-    this.#fragmentBodyBytesMax = options.mtuBytes - 28 - FRAME_HEADER_BYTES; // 28 = IPv4 + UDP headers
+    this.#fragmentBodyBytesMax = options.mtuBytes - IP_UDP_HEADER_BYTES - FRAME_HEADER_BYTES;
     assert(this.#fragmentBodyBytesMax >= 256, 'MTU too small for river frames');
 
     const registry = options.registry;
