@@ -184,6 +184,22 @@ describe('multicast drivers', () => {
     expect(previousGiven).toEqual([null, ...buffers.slice(0, -1)]);
   });
 
+  it('mmsg scatterInto refuses headers too small for a batch and offsets outside the bodies', () => {
+    const { group, port } = randomGroup(prng(testSeed('multicast-scatter-bad')));
+    const addon = nativeAddon()!;
+    const receiver = new addon.MmsgReceiver!(group, port, INTERFACE, 0, 2000, new Uint32Array(4), () => {}, () => {});
+    try {
+      const bodies = Buffer.alloc(10_000);
+      expect(() => receiver.scatterInto!(Buffer.alloc(4 * 16 - 1), 16, bodies, 0)).toThrow(RangeError);
+      expect(() => receiver.scatterInto!(Buffer.alloc(4 * 16), 16, bodies, 10_001)).toThrow(RangeError);
+      expect(() => receiver.scatterInto!(Buffer.alloc(4 * 2000), 2000, bodies, 0)).toThrow(/below datagramBytesMax/);
+      expect(() => receiver.scatterInto!(Buffer.alloc(4 * 16), 16, bodies, 0)).not.toThrow();
+      expect(() => receiver.scatterInto!(Buffer.alloc(4 * 16), 16, null, 0)).not.toThrow(); // back to the ring
+    } finally {
+      receiver.close();
+    }
+  });
+
   for (const [sendDriver, receiveDriver] of [['mmsg', 'dgram'], ['dgram', 'mmsg'], ['dgram', 'dgram']] as const) {
     it(`${sendDriver} sender -> ${receiveDriver} receiver: the same bytes`, async () => {
       const { sender, receiver, received } = await pair(sendDriver, receiveDriver,
