@@ -7,8 +7,8 @@
  * Method: fast-check runs play a receiver: fragments of a run of frames go, in order or shuffled
  * within a window, some lost and sent again later, some twice, into consecutive slots of small
  * chunks (taken from the reassembler as MulticastReceiver does). Each complete frame is claimed by
- * a simulated role that keeps views per buffer, like the gateway's FrameRefs, and gives a buffer
- * back at its last release, at random later times; every frame's bytes are checked at release.
+ * a simulated role that keeps views per buffer, as a commit does, and gives a buffer back at its
+ * last release, at random later times; every frame's bytes are checked at release.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -72,6 +72,12 @@ export type MemberOptions = {
    * (spanCrc): a commit's store then does not read the batch again for its own CRC.
    */
   batchCrcs?: boolean;
+  /**
+   * Take large multicast frames in place where the receiver scattered them (needs holdsFrame):
+   * a commit, which gives each buffer back soon after. Not a gateway: its tail cache keeps views
+   * for long, and a Fetch that reads history pins them, which would leave whole chunks to the GC.
+   */
+  inPlace?: boolean;
   log: Log;
 };
 
@@ -117,15 +123,6 @@ export class RiverMember {
   /** A frame buffer the receiver kept (holdsFrame) and no longer refers to: the next frames may reuse it. */
   recycleFrame(own: Buffer): void {
     this.#reassembler.recycle(own);
-  }
-
-  /**
-   * A frame buffer the receiver kept (holdsFrame) and will not give back, though something may
-   * still read it (a view kept across an await): it is never reused, even where it holds other
-   * frames (a scatter chunk).
-   */
-  abandonFrame(own: Buffer): void {
-    this.#reassembler.abandon(own);
   }
 
   /** Frame buffers the reassembler allocated so far (reuse shows as few). */
@@ -246,9 +243,9 @@ export class RiverMember {
     const key = `${welcome.group}:${welcome.port}@${interfaceAddress}`;
     if (this.#multicast && this.#multicastKey === key) return;
     this.#multicast?.close();
-    // A member that recycles frame buffers (holdsFrame) takes large frames in place, where the
-    // receiver scattered their fragments; the others copy each out of the receive ring.
-    const scatter = this.hooks.holdsFrame === undefined ? undefined : {
+    // A member that takes frames in place (and recycles frame buffers) reads scattered; the others
+    // copy each fragment out of the receive ring.
+    const scatter = !this.options.inPlace || this.hooks.holdsFrame === undefined ? undefined : {
       headerBytes: FRAME_HEADER_BYTES,
       nextBodies: (previous: Buffer | null, stride: number) => this.#reassembler.nextBodies(previous, stride),
       onScattered: (header: Buffer, body: Buffer) => this.#onScattered(header, body),

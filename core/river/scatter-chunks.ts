@@ -7,7 +7,7 @@
  * A chunk is reused only when nothing can still read it: the receiver has moved on to another
  * chunk, no partial frame has fragments in it, the role that got frames from it gave it back
  * (recycle, after holdsFrame said it keeps views) and no frame from it went where it cannot be
- * followed (abandon: the gap tracker kept it, or the role left it to the garbage collector).
+ * followed (abandon: the gap tracker kept it, to deliver it later).
  * Chunks that are not reused are never referred to from here (a WeakMap finds them), so the
  * collector frees them.
  *

@@ -86,7 +86,7 @@ export class Commit {
     this.#dataId = readOrCreateDataId(options.dataDir);
     this.member = new RiverMember({
       sequencer: options.sequencer, river: options.river, interfaceAddress: options.interfaceAddress,
-      listen: null, loss: options.loss, log: options.log, batchCrcs: true,
+      listen: null, loss: options.loss, log: options.log, batchCrcs: true, inPlace: true,
     }, {
       hello: () => this.#hello(),
       welcome: (welcome) => this.#welcome(welcome),

@@ -27,20 +27,14 @@ export class FrameRefs {
   readonly #held = new Map<ArrayBufferLike, Held>();
   #pins = 0;
   #recycle: ((own: Buffer) => void) | null = null;
-  #abandon: ((own: Buffer) => void) | null = null;
   /** Frame buffers given back for reuse. */
   recycled = 0;
   /** Frame buffers left to the garbage collector because a pin was held at their last release. */
   leftPinned = 0;
 
-  /**
-   * Where buffers go back (the RiverMember's recycleFrame), and where those left to the garbage
-   * collector are told (its abandonFrame: a buffer that holds several frames, a scatter chunk, must
-   * then never be reused, though later frames in it are claimed and released).
-   */
-  bindRecycle(recycle: (own: Buffer) => void, abandon: (own: Buffer) => void): void {
+  /** Where buffers go back (the RiverMember's recycleFrame). */
+  bindRecycle(recycle: (own: Buffer) => void): void {
     this.#recycle = recycle;
-    this.#abandon = abandon;
   }
 
   /** Buffers with held views (for tests and bounds: at most the cache's and the pending entries'). */
@@ -71,7 +65,6 @@ export class FrameRefs {
     if (held.own === null) return;
     if (this.#pins > 0 || this.#recycle === null) {
       this.leftPinned += 1;
-      this.#abandon?.(held.own);
       return;
     }
     this.recycled += 1;

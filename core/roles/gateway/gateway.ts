@@ -114,7 +114,7 @@ export class Gateway {
       deliver: (entry) => this.state.deliver(entry),
       holdsFrame: (own) => this.state.frames.claim(own),
     });
-    this.state.frames.bindRecycle((own) => this.member.recycleFrame(own), (own) => this.member.abandonFrame(own));
+    this.state.frames.bindRecycle((own) => this.member.recycleFrame(own));
     this.history = new HistoryReader(() => this.member.welcome?.peers ?? [], options.log);
     this.groups = new GroupCoordinator({
       sessionTimeoutMsMin: options.sessionTimeoutMsMin, initialRebalanceDelayMs: options.initialRebalanceDelayMs,
@@ -148,11 +148,6 @@ export class Gateway {
       () => this.member.framesReceived);
     counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)',
       () => this.member.bytesReceived);
-    counterFrom(registry, 'x2_river_frames_in_place_total',
-      'river frames taken where the receiver scattered them, without a copy', () => this.member.framesInPlace);
-    counterFrom(registry, 'x2_river_scatter_chunks_allocated_total',
-      'buffers allocated for scattered river datagram bodies (the rest are reused)',
-      () => this.member.scatterChunksAllocated);
     gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard', () => this.state.committedSeq);
   }
 
