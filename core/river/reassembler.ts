@@ -175,7 +175,6 @@ export class Reassembler {
       }
       if (!this.#leavePlace(header.seq, partial)) return null;
     }
-    partial.copying = true;
     return this.#addCopy(header.seq, partial, index, body, bodyCrc);
   }
 

@@ -68,8 +68,8 @@ export type MemberOptions = {
    */
   repairHeadersOnly?: boolean;
   /**
-   * Entries of large batches carry `batchCrc`, derived from their frame's checked fragment CRCs
-   * (spanCrc): a commit's store then does not read the batch again for its own CRC.
+   * Entries whose batches span whole fragments carry `batchCrc`, joined from their frame's checked
+   * fragment CRCs (spanCrc): a commit's store then does not read the batch again for its own CRC.
    */
   batchCrcs?: boolean;
   /**
@@ -347,7 +347,7 @@ export class RiverMember {
       const entry = entries[i]!;
       const delivered: StoredRiverEntry = { seq: frame.seq + i, epoch: frame.epoch, streamId: entry.streamId,
         recordCount: entry.recordCount, baseOffset: entry.baseOffset, batch: entry.batch };
-      if (fragments && entry.batch.length >= 2 * fragments.fragmentBytes) {
+      if (fragments) {
         const start = entry.batch.byteOffset - frame.body.byteOffset;
         const batchCrc = spanCrc(frame.body, start, start + entry.batch.length, fragments);
         if (batchCrc !== undefined) delivered.batchCrc = batchCrc;
@@ -356,15 +356,16 @@ export class RiverMember {
     }
   };
 
-  #zerosFactor = { fragmentBytes: 0, factor: 0 };
+  // Fragments have one size on a river (its MTU): the factor is made once.
+  #zerosFactorBytes = 0;
+  #zerosFactor = 0;
 
-  #fragmentCrcs(fragments: { fragmentBytes: number; crcs: Uint32Array }): FragmentCrcs {
-    // Fragments have one size on a river (its MTU): the factor is made once.
-    if (this.#zerosFactor.fragmentBytes !== fragments.fragmentBytes) {
-      const { fragmentBytes } = fragments;
-      this.#zerosFactor = { fragmentBytes, factor: crc32cZerosFactor(fragmentBytes) };
+  #fragmentCrcs({ fragmentBytes, crcs }: { fragmentBytes: number; crcs: Uint32Array }): FragmentCrcs {
+    if (this.#zerosFactorBytes !== fragmentBytes) {
+      this.#zerosFactorBytes = fragmentBytes;
+      this.#zerosFactor = crc32cZerosFactor(fragmentBytes);
     }
-    return { fragmentBytes: fragments.fragmentBytes, crcs: fragments.crcs, zerosFactor: this.#zerosFactor.factor };
+    return { fragmentBytes, crcs, zerosFactor: this.#zerosFactor };
   }
 
   #deliverEntry(entry: StoredRiverEntry): void {

@@ -92,12 +92,10 @@ export class ScatterChunks {
     this.#maybeFree(chunk);
   }
 
-  /** The role keeps views of frames in `own`'s chunk (holdsFrame said true); false for other buffers. */
-  claimed(own: Buffer): boolean {
+  /** The role keeps views of frames in `own`'s chunk (holdsFrame said true); other buffers are not ours. */
+  claimed(own: Buffer): void {
     const chunk = this.#byMemory.get(own.buffer);
-    if (chunk === undefined) return false;
-    chunk.receiverHolds = true;
-    return true;
+    if (chunk !== undefined) chunk.receiverHolds = true;
   }
 
   /** The role holds no view of `own`'s chunk any more; false for other buffers. */
