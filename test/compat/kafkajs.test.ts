@@ -50,6 +50,11 @@ describe('kafkajs against x2 up', () => {
         replicationFactor: 5 }] })
         .then(() => null, (error: { errors?: Array<{ type?: string }> }) => error);
       expect(refused?.errors?.[0]?.type).toBe('INVALID_REPLICATION_FACTOR');
+      // Many topics in one request: each is created, none is lost to the others' control changes.
+      const many = Array.from({ length: 20 }, (_, i) => `admin-many-${i}`);
+      expect(await admin.createTopics({ topics: many.map((topic) => ({ topic, numPartitions: 2 })) })).toBe(true);
+      const listed = await admin.listTopics();
+      expect(many.filter((topic) => !listed.includes(topic))).toEqual([]);
       expect(await admin.listTopics()).toContain('admin-a');
       const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2,
         name: 'admin-a' }] });

@@ -36,8 +36,22 @@ const RESOURCE_BROKER = 4;
 
 type Outcome = { errorCode: number; errorMessage: string | null };
 
-/** Plans, appends and applies one control change; re-plans a stale one. */
-export async function changeControl(gateway: Gateway, plan: () => PlanResult): Promise<Outcome> {
+/**
+ * Each gateway's control changes run one at a time. Run at once (a Metadata auto-creating a dozen
+ * topics, a CreateTopics of many), each went stale on the one applied before it, and those past
+ * PLAN_ATTEMPTS_MAX failed; now only other gateways' changes can make one stale.
+ */
+const controlQueues = new WeakMap<Gateway, Promise<unknown>>();
+
+/** Plans, appends and applies one control change after this gateway's earlier ones; re-plans a stale one. */
+export function changeControl(gateway: Gateway, plan: () => PlanResult): Promise<Outcome> {
+  const previous = controlQueues.get(gateway) ?? Promise.resolve();
+  const change = previous.then(() => changeControlNow(gateway, plan));
+  controlQueues.set(gateway, change.catch(() => undefined));
+  return change;
+}
+
+async function changeControlNow(gateway: Gateway, plan: () => PlanResult): Promise<Outcome> {
   for (let attempt = 0; attempt < PLAN_ATTEMPTS_MAX; attempt++) {
     const planned = plan();
     if (!planned.ok) return { errorCode: planned.errorCode, errorMessage: planned.errorMessage };
