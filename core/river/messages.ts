@@ -1,7 +1,7 @@
 /**
  * Messages on the TCP link (link.ts): the member control link (hello, welcome, NAK, durable seq,
  * unicast river frames, retransmits, repair hints), the appender protocol (append, appended,
- * committed) and peer reads from commits (read by seq, entries). Hot messages (frames, NAKs,
+ * committed) and peer reads from commits (by seq or by stream and offset, entries). Hot messages (frames, NAKs,
  * appends, entries) are fixed binary layouts, little-endian; rare control messages are msgpack.
  *
  * Binary layouts (after the link header):
@@ -15,6 +15,8 @@
  *   APPENDED   requestId u32, firstSeq u64, entryCount u16, baseOffset u64 x entryCount
  *   COMMITTED  committedSeq u64 (durable on the write quorum), durableOneSeq u64 (on at least one commit)
  *   READ_SEQ   requestId u32, fromSeq u64, bytesMax u32
+ *   READ_STREAM  requestId u32, streamId u32, offset u64, bytesMax u32: one stream's batches from
+ *              the one holding `offset`, through the commit's index (a gateway's history read)
  *   ENTRIES    requestId u32, entryCount u16, then per entry: seq u64, epoch u32, entry layout
  */
 import { pack, Unpackr } from 'msgpackr';
@@ -44,6 +46,7 @@ export const MESSAGE = {
   appendIf: 18,
   readSeqHeaders: 19,
   entryHeaders: 20,
+  readStream: 21,
 } as const;
 
 export type MemberRole = 'commit' | 'subscriber' | 'appender';

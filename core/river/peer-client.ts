@@ -1,7 +1,7 @@
 /**
  * Reads stored entries from a commit over TCP, by seq: how a member that fell behind the retransmit
  * ring repairs (commits and subscribers alike), and how tests and the bench read back what a commit
- * holds. One link per client; requests are answered in order.
+ * holds; or one stream's batches by offset: a gateway's history read. One link per client; requests are answered in order.
  *
  * Bounds: one answer is at most `bytesMax` of entries (plus at least one entry); the client holds
  * at most `inflightMax` requests; a request not answered within `requestTimeoutMs` (connecting
@@ -69,7 +69,28 @@ export class PeerClient {
     return this.#read(MESSAGE.readSeqHeaders, fromSeq, bytesMax);
   }
 
-  async #read(type: number, fromSeq: number, bytesMax: number): Promise<StoredRiverEntry[]> {
+  /**
+   * Batches of one stream from the one holding `offset`, in offset order, through the commit's
+   * index: [] when the commit's stream ends at `offset`; an error when it has no such offset.
+   */
+  readStream(streamId: number, offset: number, bytesMax: number): Promise<StoredRiverEntry[]> {
+    return this.#request(MESSAGE.readStream, 20, (buffer, position) => {
+      buffer.writeUInt32LE(streamId >>> 0, position);
+      writeU64(buffer, position + 4, offset);
+      buffer.writeUInt32LE(bytesMax, position + 12);
+    });
+  }
+
+  #read(type: number, fromSeq: number, bytesMax: number): Promise<StoredRiverEntry[]> {
+    return this.#request(type, 16, (buffer, position) => {
+      writeU64(buffer, position, fromSeq);
+      buffer.writeUInt32LE(bytesMax, position + 8);
+    });
+  }
+
+  /** One request of `payloadBytes`: its id (4 bytes), then what `write` puts after it. */
+  async #request(type: number, payloadBytes: number, write: (buffer: Buffer, position: number) => void):
+  Promise<StoredRiverEntry[]> {
     const timer = setTimeout(() => this.#socket.destroy(new X2Error('X2_ERR_IO',
       `peer ${this.address}: no answer within ${this.#requestTimeoutMs} ms`, { retriable: true })),
     this.#requestTimeoutMs);
@@ -79,10 +100,9 @@ export class PeerClient {
         throw this.#failure ?? new X2Error('X2_ERR_IO', `peer ${this.address} is not connected`);
       }
       const requestId = this.#nextRequestId++;
-      const { buffer, position } = this.#writer.reserve(type, 16);
+      const { buffer, position } = this.#writer.reserve(type, payloadBytes);
       buffer.writeUInt32LE(requestId, position);
-      writeU64(buffer, position + 4, fromSeq);
-      buffer.writeUInt32LE(bytesMax, position + 12);
+      write(buffer, position + 4);
       return await new Promise<StoredRiverEntry[]>((resolve, reject) => this.#waiters.push({ requestId, resolve,
         reject }));
     } finally {

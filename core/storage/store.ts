@@ -269,6 +269,15 @@ export class Store {
   }
 
   async read(streamId: number, offset: number, maxBytes: number): Promise<Buffer[]> {
+    return (await this.readEntries(streamId, offset, maxBytes)).map((entry) => entry.batch);
+  }
+
+  /**
+   * Whole batches of one stream from the one holding `offset`, up to `maxBytes` (at least one),
+   * with their seqs: found through the index, so the cost does not depend on how many other
+   * streams share the segments (a gateway's history read).
+   */
+  async readEntries(streamId: number, offset: number, maxBytes: number): Promise<StoredEntry[]> {
     const stream = this.#parts.index.streams.get(streamId);
     if (stream === undefined) {
       throw new X2Error('X2_ERR_OFFSET_OUT_OF_RANGE', `stream ${streamId}: no such stream (offset ${offset})`);
@@ -280,8 +289,9 @@ export class Store {
     }
     if (offset === stream.nextOffset) return [];
     const locations = await this.#locate(stream, streamId, offset, maxBytes);
-    const frames = await this.#readFrames(locations);
-    return frames.map((frame) => frame.subarray(FRAME_HEADER_BYTES));
+    const entries: StoredEntry[] = [];
+    await this.#readFrames(locations, entries);
+    return entries;
   }
 
   /** Locations of whole batches from the one containing `offset`, until `maxBytes` (at least one). */
@@ -314,8 +324,11 @@ export class Store {
     return out;
   }
 
-  /** Reads the frames of `locations` into one buffer (one read per run of adjacent frames). */
-  async #readFrames(locations: Location[]): Promise<Buffer[]> {
+  /**
+   * Reads the frames of `locations` into one buffer (one read per run of adjacent frames); with
+   * `entries`, each frame also goes there decoded, its batch a view.
+   */
+  async #readFrames(locations: Location[], entries?: StoredEntry[]): Promise<Buffer[]> {
     const { writer, segments, readFiles } = this.#parts;
     let totalBytes = 0;
     let seqMax = 0;
@@ -350,6 +363,8 @@ export class Store {
         assert(location !== undefined);
         this.#checkStoredFrame(bytes, bufferPosition, location, segment.file);
         frames.push(bytes.subarray(bufferPosition, bufferPosition + location.frameBytes));
+        entries?.push({ ...this.#fields,
+          batch: bytes.subarray(bufferPosition + FRAME_HEADER_BYTES, bufferPosition + location.frameBytes) });
         bufferPosition += location.frameBytes;
       }
     }

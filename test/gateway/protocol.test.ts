@@ -63,6 +63,16 @@ async function highWatermark(topic: string): Promise<number> {
   return answer.topics[0]!.partitions[0]!.offset;
 }
 
+/** The gateway's history reads so far (x2_gateway_history_reads_total on its metrics port). */
+async function historyReads(): Promise<number> {
+  const port = [...cluster.log('gateway-0').matchAll(/metrics on :(\d+)\/metrics/g)].at(-1)?.[1];
+  expect(port).toBeDefined();
+  const text = await (await globalThis.fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const reads = /^x2_gateway_history_reads_total\{[^}]*\} (\d+)$/m.exec(text)?.[1];
+  expect(reads).toBeDefined();
+  return Number(reads);
+}
+
 function fetchRequest(topic: string, fetchOffset: number, maxWaitMs = 0): FetchRequest {
   return { replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
     topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, logStartOffset: -1,
@@ -131,6 +141,58 @@ describe('gateway protocol', () => {
     expect(raw!.partitions[0]!.highWatermark).toBe(base + 3);
     const beyond = await client.request(fetch, 11, fetchRequest('raw', base + 100));
     expect(beyond.responses[0]!.partitions[0]!.errorCode).toBe(KAFKA_ERROR.OFFSET_OUT_OF_RANGE);
+  });
+
+  it('a history read costs peer requests by the partition\'s bytes, not by the topics stored around it', async () => {
+    // Each round: an 8 KiB batch for hist-0 between 64 KiB batches of 11 other topics, in one
+    // Produce. Read by seq, each peer request would cover ~1.4 rounds (its 1 MiB holds mostly
+    // other topics); read through the commit's index, the 30 batches of hist-0 are one request.
+    const topics = Array.from({ length: 12 }, (_, i) => `hist-${i}`);
+    const rounds = 30;
+    const created = await client.request(metadata, 4, { topics: topics.map((name) => ({ name })),
+      allowAutoTopicCreation: true });
+    expect(created.topics.map((topic) => topic.errorCode)).toEqual(topics.map(() => 0));
+    for (let round = 0; round < rounds; round++) {
+      const answer = await client.request(produce, 7, { transactionalId: null, acks: -1, timeoutMs: 10_000,
+        topics: topics.map((name, i) => ({ name, partitions: [{ index: 0,
+          records: batchOf([`${round}:`.padEnd(i === 0 ? 8 * 1024 : 64 * 1024, String.fromCharCode(97 + i))]) }] })),
+      }) as unknown as { topics: Array<{ partitions: Array<{ errorCode: number }> }> };
+      expect(answer.topics.map((topic) => topic.partitions[0]!.errorCode)).toEqual(topics.map(() => 0));
+    }
+    const readsBefore = await historyReads();
+    const answer = await client.request(fetch, 11, fetchRequest('hist-0', 0));
+    const readsMade = await historyReads() - readsBefore;
+    const batches = splitRecordBatches(answer.responses[0]!.partitions[0]!.records, { batchBytesMax: 1 << 20,
+      fromProducer: false });
+    expect(batches.failure).toBeNull();
+    expect(batches.batches.map((view) => view.header.baseOffset)).toEqual(Array.from({ length: rounds }, (_, i) => i));
+    expect(readsMade).toBeGreaterThanOrEqual(1);
+    expect(readsMade).toBeLessThanOrEqual(2);
+
+    // All twelve from history in one Fetch (their reads overlap): each answer is whole batches in
+    // offset order from 0, within its partition's 1 MiB; together within the Fetch's 3 MiB, the
+    // partitions with data first, the rest echoed empty.
+    const fetchBytesMax = 3 << 20;
+    const all = await client.request(fetch, 11, { ...fetchRequest('hist-0', 0), maxBytes: fetchBytesMax,
+      topics: topics.map((topic) => ({ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0,
+        logStartOffset: -1, partitionMaxBytes: 1 << 20 }] })) });
+    expect(all.responses.map((topic) => topic.topic)).toEqual(topics);
+    const sizes = all.responses.map((topic, i) => {
+      const answer = topic.partitions[0]!;
+      expect(answer.errorCode).toBe(0);
+      if (answer.records.length > 0) expect(answer.records.includes(Buffer.alloc(64, 97 + i))).toBe(true);
+      const split = splitRecordBatches(answer.records, { batchBytesMax: 1 << 20, fromProducer: false });
+      expect(split.failure).toBeNull();
+      expect(split.batches.map((view) => view.header.baseOffset)).toEqual(split.batches.map((_, i) => i));
+      expect(answer.records.length).toBeLessThanOrEqual(1 << 20);
+      return answer.records.length;
+    });
+    const total = sizes.reduce((sum, bytes) => sum + bytes, 0);
+    expect(total).toBeLessThanOrEqual(fetchBytesMax);
+    expect(total).toBeGreaterThan(fetchBytesMax - 2 * 70 * 1024); // filled up to about a batch or two
+    const filled = sizes.findIndex((bytes) => bytes === 0);
+    expect(filled).toBeGreaterThan(2);
+    expect(sizes.slice(filled).every((bytes) => bytes === 0)).toBe(true);
   });
 
   it('a long-poll at the head wakes when new data is committed', async () => {

@@ -277,20 +277,23 @@ export class Commit {
     const writer = new LinkWriter(socket);
     let chain = Promise.resolve();
     const reader = new LinkReader((type, payload) => {
-      if ((type !== MESSAGE.readSeq && type !== MESSAGE.readSeqHeaders) || payload.length !== 16) {
+      const byStream = type === MESSAGE.readStream;
+      if (byStream ? payload.length !== 20
+        : (type !== MESSAGE.readSeq && type !== MESSAGE.readSeqHeaders) || payload.length !== 16) {
         socket.destroy();
         return;
       }
       const requestId = payload.readUInt32LE(0);
-      const fromSeq = readU64(payload, 4);
-      const bytesMax = Math.min(payload.readUInt32LE(12), PEER_READ_BYTES_MAX);
+      const streamId = byStream ? payload.readUInt32LE(4) : 0;
+      const from = readU64(payload, byStream ? 8 : 4); // an offset by stream, else a seq
+      const bytesMax = Math.min(payload.readUInt32LE(byStream ? 16 : 12), PEER_READ_BYTES_MAX);
       // Answer in request order.
       chain = chain.then(async () => {
         this.peerReads += 1;
         try {
-          const entries = (fromSeq < 1 ? [] : await this.store.readBySeq(fromSeq, bytesMax))
-            .slice(0, ENTRIES_PER_ANSWER_MAX);
-          if (type === MESSAGE.readSeq) sendEntries(writer, requestId, entries);
+          const entries = (byStream ? await this.store.readEntries(streamId, from, bytesMax)
+            : from < 1 ? [] : await this.store.readBySeq(from, bytesMax)).slice(0, ENTRIES_PER_ANSWER_MAX);
+          if (type !== MESSAGE.readSeqHeaders) sendEntries(writer, requestId, entries);
           else {
             this.peerHeaderReads += 1;
             sendEntryHeaders(writer, requestId, entries, (streamId) => streamId < FIRST_USER_STREAM_ID);

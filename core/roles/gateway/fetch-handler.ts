@@ -114,9 +114,41 @@ function answer(gateway: Gateway, context: RequestContext, request: FetchRequest
   }).finally(() => frames.unpin());
 }
 
+/**
+ * History reads for the partitions that need one, started together so that their round trips to
+ * the commits overlap (one after the other, a consumer reading history from many partitions waited
+ * for each in turn). Each is planned with the bytes the Fetch could still give it if every
+ * partition before it filled its own limit, so no more is read than the answer may hold.
+ */
+function startHistoryReads(gateway: Gateway, request: FetchRequest, bytesMax: number): Map<object, Promise<Buffer[]>> {
+  const reads = new Map<object, Promise<Buffer[]>>();
+  let bytesPlanned = 0;
+  for (const topic of request.topics) {
+    const view = gateway.state.control.topic(topic.topic);
+    for (const partition of topic.partitions) {
+      if (bytesPlanned >= bytesMax && reads.size > 0) return reads;
+      const streamId = view?.streamIds[partition.partition];
+      const log = streamId === undefined ? undefined : gateway.state.stream(streamId);
+      if (log === undefined || streamId === undefined) continue;
+      const fetchOffset = partition.fetchOffset;
+      if (fetchOffset < gateway.state.control.logStartOffset(streamId) || fetchOffset >= log.nextOffset) continue;
+      const limitBytes = Math.min(bytesMax - bytesPlanned, Math.max(0, partition.partitionMaxBytes));
+      bytesPlanned += limitBytes;
+      if (log.cachedFrom(fetchOffset) !== null) continue;
+      const fromBatch = log.batchAt(fetchOffset);
+      if (fromBatch < 0) continue;
+      const read = gateway.history.read(log, fromBatch, Math.max(1, limitBytes));
+      read.catch(() => undefined); // one not awaited (the answer filled up first) must not go unhandled
+      reads.set(partition, read);
+    }
+  }
+  return reads;
+}
+
 async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResponse> {
   const control = gateway.state.control;
   let bytesLeft = Math.min(FETCH_BYTES_MAX, request.maxBytes > 0 ? request.maxBytes : FETCH_BYTES_MAX);
+  const historyReads = startHistoryReads(gateway, request, bytesLeft);
   let anyData = false;
   const responses: FetchResponse['responses'] = [];
   for (const topic of request.topics) {
@@ -159,13 +191,14 @@ async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResp
         }
       } else {
         const fromBatch = log.batchAt(fetchOffset);
-        if (fromBatch >= 0) {
-          const read = await gateway.history.read(log, fromBatch, anyData ? limitBytes : Math.max(1, limitBytes));
-          for (const batch of read) {
-            if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
-            batches.push(batch);
-            bytes += batch.length;
-          }
+        // Started above unless the cache held it then (it may have moved on since).
+        const read = historyReads.get(partition)
+          ?? (fromBatch >= 0 ? gateway.history.read(log, fromBatch, anyData ? limitBytes : Math.max(1, limitBytes))
+            : null);
+        for (const batch of read === null ? [] : await read) {
+          if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
+          batches.push(batch);
+          bytes += batch.length;
         }
       }
       if (batches.length === 0) continue;
