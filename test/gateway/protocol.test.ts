@@ -180,12 +180,13 @@ describe('gateway protocol', () => {
     const sizes = all.responses.map((topic, i) => {
       const answer = topic.partitions[0]!;
       expect(answer.errorCode).toBe(0);
-      if (answer.records.length > 0) expect(answer.records.includes(Buffer.alloc(64, 97 + i))).toBe(true);
-      const split = splitRecordBatches(answer.records, { batchBytesMax: 1 << 20, fromProducer: false });
+      const records = answer.records ?? Buffer.alloc(0);
+      if (records.length > 0) expect(records.includes(Buffer.alloc(64, 97 + i))).toBe(true);
+      const split = splitRecordBatches(records, { batchBytesMax: 1 << 20, fromProducer: false });
       expect(split.failure).toBeNull();
-      expect(split.batches.map((view) => view.header.baseOffset)).toEqual(split.batches.map((_, i) => i));
-      expect(answer.records.length).toBeLessThanOrEqual(1 << 20);
-      return answer.records.length;
+      expect(split.batches.map((view) => view.header.baseOffset)).toEqual(split.batches.map((_, j) => j));
+      expect(records.length).toBeLessThanOrEqual(1 << 20);
+      return records.length;
     });
     const total = sizes.reduce((sum, bytes) => sum + bytes, 0);
     expect(total).toBeLessThanOrEqual(fetchBytesMax);

@@ -107,11 +107,11 @@ function answer(gateway: Gateway, context: RequestContext, request: FetchRequest
   // Cached batches are views of river frame buffers: none is reused until the response holds its
   // own copy (respond encodes at once), though build may await history reads in between.
   const frames = gateway.state.frames;
-  frames.pin();
+  const pin = frames.pin();
   build(gateway, request).then((response) => context.respond(fetch, response), (error: unknown) => {
     gateway.log.limited('warn', 'fetch', `fetch failed: ${String(error)}`);
     context.connection.close('fetch failed', 'fetch-failed');
-  }).finally(() => frames.unpin());
+  }).finally(() => frames.unpin(pin));
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Goal: a river frame buffer goes back for reuse exactly once, and only when no view of it can be
- * read any more: not while its batch waits for its commit, sits in the tail cache or a Fetch has
- * a pin; and views dropped with the pending entries of a new welcome are released too.
+ * read any more: not while its batch waits for its commit, sits in the tail cache or a Fetch that
+ * pinned before its release still runs; and views dropped with the pending entries of a new
+ * welcome are released too.
  * Method: FrameRefs alone, then GatewayState fed big user batches that are views of "frame"
  * buffers, as the RiverMember delivers them, asked `claim` as the member does after each frame,
  * with a recycle hook that records what comes back and scribbles it (as the next frame would).
@@ -11,11 +12,11 @@ import { Log } from '../../base/log.ts';
 import { ControlState } from '../../control/control-state.ts';
 import { FIRST_USER_STREAM_ID, INTERNAL_TOPICS } from '../../control/topic-name.ts';
 import { syntheticBatch } from '../../storage/synthetic-batch.ts';
-import { FrameRefs } from './frame-refs.ts';
+import { DEFERRED_MAX, FrameRefs } from './frame-refs.ts';
 import { GatewayState } from './gateway-state.ts';
 
 describe('FrameRefs', () => {
-  it('gives a claimed buffer back at its last release, once, and never while pinned', () => {
+  it('gives a claimed buffer back at its last release, once', () => {
     const refs = new FrameRefs();
     const back: Buffer[] = [];
     refs.bindRecycle((own) => back.push(own));
@@ -29,15 +30,53 @@ describe('FrameRefs', () => {
     refs.release(own.buffer);
     expect(back).toEqual([own]);
     expect(() => refs.release(own.buffer)).toThrow(/not held/);
-    const pinned = Buffer.allocUnsafe(1 << 16);
-    refs.hold(pinned.buffer);
-    refs.claim(pinned);
-    refs.pin();
-    refs.release(pinned.buffer);
-    refs.unpin();
-    expect(back).toEqual([own]);
-    expect(refs.leftPinned).toBe(1);
     expect(refs.size).toBe(0);
+  });
+
+  it('holds a buffer released while pinned until every pin taken before the release is gone', () => {
+    const refs = new FrameRefs();
+    const back: Buffer[] = [];
+    refs.bindRecycle((own) => back.push(own));
+    const frame = (): Buffer => {
+      const own = Buffer.allocUnsafe(1 << 16);
+      refs.hold(own.buffer);
+      refs.claim(own);
+      return own;
+    };
+    const first = frame();
+    const second = frame();
+    const early = refs.pin();
+    const middle = refs.pin();
+    refs.release(first.buffer); // both pins may still read it
+    const late = refs.pin(); // taken after: cannot reach `first`, may reach `second`
+    refs.release(second.buffer);
+    refs.unpin(middle);
+    expect(back).toEqual([]); // `early` still held
+    refs.unpin(early);
+    expect(back).toEqual([first]);
+    expect(refs.deferredCount).toBe(1);
+    refs.unpin(late);
+    expect(back).toEqual([first, second]);
+    expect({ deferred: refs.deferredCount, leftPinned: refs.leftPinned }).toEqual({ deferred: 0, leftPinned: 0 });
+    expect(() => refs.unpin(late)).toThrow(/not held/);
+  });
+
+  it('leaves the oldest waiting buffers to the garbage collector past DEFERRED_MAX, never gives them back', () => {
+    const refs = new FrameRefs();
+    const back: Buffer[] = [];
+    refs.bindRecycle((own) => back.push(own));
+    const pin = refs.pin();
+    const frames = Array.from({ length: DEFERRED_MAX + 3 }, () => Buffer.allocUnsafe(1024));
+    for (const own of frames) {
+      refs.hold(own.buffer);
+      refs.claim(own);
+      refs.release(own.buffer);
+    }
+    expect({ deferred: refs.deferredCount, leftPinned: refs.leftPinned }).toEqual({ deferred: DEFERRED_MAX,
+      leftPinned: 3 });
+    refs.unpin(pin);
+    expect(back).toEqual(frames.slice(3));
+    expect(refs.recycled).toBe(DEFERRED_MAX);
   });
 
   it('never gives back an unclaimed buffer (a view of a buffer the member did not pool)', () => {
@@ -94,19 +133,20 @@ describe('GatewayState frame buffers', () => {
     expect(state.frames.size).toBe(3);
   });
 
-  it('a pinned Fetch keeps evicted buffers from reuse; they are left to the garbage collector', () => {
+  it('a pinned Fetch keeps evicted buffers from reuse until it unpins; then they go back', () => {
     const { state, back, deliverFrame, lastSeq } = setUp(BATCH_BYTES + 100);
-    deliverFrame(0, 1);
+    const first = deliverFrame(0, 1);
     state.advanceCommitted(lastSeq());
     const view = state.stream(streamId)!.cache[0]!.batch;
     const copy = Buffer.from(view);
-    state.frames.pin();
+    const pin = state.frames.pin();
     deliverFrame(1, 2);
     state.advanceCommitted(lastSeq()); // evicts offset 0 while the Fetch still holds its view
     expect(back).toEqual([]);
     expect(view.equals(copy)).toBe(true);
-    state.frames.unpin();
-    expect(state.frames.leftPinned).toBe(1);
+    state.frames.unpin(pin);
+    expect(back).toEqual([first.own]);
+    expect(state.frames.leftPinned).toBe(0);
   });
 
   it('releases views dropped with the pending entries of a new welcome, and of batches it does not cache', () => {

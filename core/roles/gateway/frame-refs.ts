@@ -14,22 +14,34 @@
  * back later, at its last release.
  *
  * Safety: a buffer is reused only if no view of it can be read any more. Code that keeps cached
- * views across an await (Fetch gathering batches, then reading history from a commit) pins:
- * while any pin is held, a buffer whose last view goes is left to the garbage collector, never
- * reused. A missed release only costs a reuse (the collector frees the buffer); nothing here
- * can make a buffer reused early except a release of a view that was not held.
+ * views across an await (Fetch gathering batches, then reading history from a commit) pins: a
+ * buffer whose last view goes while pins are held waits until every pin taken before that moment
+ * is gone (a later pin cannot reach it: its views have left the cache), then goes back. Leaving
+ * such buffers to the garbage collector instead cost half of all frame buffers at max rate, with
+ * consumers reading history (a pin was held nearly all the time). At most DEFERRED_MAX wait; past
+ * that the oldest is left to the collector. A missed release only costs a reuse; nothing here can
+ * make a buffer reused early except a release of a view that was not held.
  */
 import { assert } from '../../base/assert.ts';
 
 type Held = { views: number; own: Buffer | null };
+/** A buffer released while pins were held, and the last pin issued then. */
+type Deferred = { own: Buffer; lastPin: number };
+
+/** Released buffers that may wait for pins (each about a frame, up to 1 MiB). */
+export const DEFERRED_MAX = 64;
 
 export class FrameRefs {
   readonly #held = new Map<ArrayBufferLike, Held>();
-  #pins = 0;
+  /** Live pins by number, oldest first (numbers only grow, and a Set keeps insertion order). */
+  readonly #pins = new Set<number>();
+  #pinsIssued = 0;
+  readonly #deferred: Deferred[] = [];
+  #deferredHead = 0;
   #recycle: ((own: Buffer) => void) | null = null;
   /** Frame buffers given back for reuse. */
   recycled = 0;
-  /** Frame buffers left to the garbage collector because a pin was held at their last release. */
+  /** Frame buffers left to the garbage collector: more than DEFERRED_MAX waited for pins. */
   leftPinned = 0;
 
   /** Where buffers go back (the RiverMember's recycleFrame). */
@@ -39,6 +51,9 @@ export class FrameRefs {
 
   /** Buffers with held views (for tests and bounds: at most the cache's and the pending entries'). */
   get size(): number { return this.#held.size; }
+
+  /** Buffers released while pinned, not yet given back. */
+  get deferredCount(): number { return this.#deferred.length - this.#deferredHead; }
 
   /** One more view kept into `memory` (a delivered batch that was not copied). */
   hold(memory: ArrayBufferLike): void {
@@ -55,29 +70,49 @@ export class FrameRefs {
     return true;
   }
 
-  /** One held view of `memory` is gone; at the last one, the buffer goes back (unless pinned). */
+  /** One held view of `memory` is gone; at the last one, the buffer goes back (once no earlier pin is held). */
   release(memory: ArrayBufferLike): void {
     const held = this.#held.get(memory);
     assert(held !== undefined && held.views > 0, 'release of a frame view that was not held');
     held.views -= 1;
     if (held.views > 0) return;
     this.#held.delete(memory);
-    if (held.own === null) return;
-    if (this.#pins > 0 || this.#recycle === null) {
-      this.leftPinned += 1;
+    if (held.own === null || this.#recycle === null) return;
+    if (this.#pins.size === 0) {
+      this.recycled += 1;
+      this.#recycle(held.own);
       return;
     }
-    this.recycled += 1;
-    this.#recycle(held.own);
+    if (this.deferredCount === DEFERRED_MAX) {
+      this.#deferredHead += 1; // the oldest goes to the collector, never back
+      this.leftPinned += 1;
+    }
+    this.#deferred.push({ own: held.own, lastPin: this.#pinsIssued });
   }
 
-  /** While pinned, no buffer is reused: for readers that keep views of cached batches across an await. */
-  pin(): void {
-    this.#pins += 1;
+  /**
+   * Until unpin(pin), no buffer released meanwhile is reused: for readers that keep views of
+   * cached batches across an await.
+   */
+  pin(): number {
+    this.#pinsIssued += 1;
+    this.#pins.add(this.#pinsIssued);
+    return this.#pinsIssued;
   }
 
-  unpin(): void {
-    assert(this.#pins > 0, 'unpin without pin');
-    this.#pins -= 1;
+  unpin(pin: number): void {
+    assert(this.#pins.delete(pin), 'unpin of a pin not held');
+    const oldestPin = this.#pins.size === 0 ? Infinity : this.#pins.values().next().value!;
+    while (this.#deferredHead < this.#deferred.length && this.#deferred[this.#deferredHead]!.lastPin < oldestPin) {
+      const { own } = this.#deferred[this.#deferredHead]!;
+      this.#deferred[this.#deferredHead] = undefined as unknown as Deferred;
+      this.#deferredHead += 1;
+      this.recycled += 1;
+      this.#recycle?.(own);
+    }
+    if (this.#deferredHead === this.#deferred.length) {
+      this.#deferred.length = 0;
+      this.#deferredHead = 0;
+    }
   }
 }
