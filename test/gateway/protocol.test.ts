@@ -63,14 +63,19 @@ async function highWatermark(topic: string): Promise<number> {
   return answer.topics[0]!.partitions[0]!.offset;
 }
 
-/** The gateway's history reads so far (x2_gateway_history_reads_total on its metrics port). */
-async function historyReads(): Promise<number> {
+/** A counter of the gateway's (on its metrics port). */
+async function gatewayCounter(name: string): Promise<number> {
   const port = [...cluster.log('gateway-0').matchAll(/metrics on :(\d+)\/metrics/g)].at(-1)?.[1];
   expect(port).toBeDefined();
   const text = await (await globalThis.fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const reads = /^x2_gateway_history_reads_total\{[^}]*\} (\d+)$/m.exec(text)?.[1];
-  expect(reads).toBeDefined();
-  return Number(reads);
+  const value = new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1];
+  expect(value, name).toBeDefined();
+  return Number(value);
+}
+
+/** The gateway's history reads so far. */
+function historyReads(): Promise<number> {
+  return gatewayCounter('x2_gateway_history_reads_total');
 }
 
 function fetchRequest(topic: string, fetchOffset: number, maxWaitMs = 0): FetchRequest {
@@ -168,6 +173,10 @@ describe('gateway protocol', () => {
     expect(batches.batches.map((view) => view.header.baseOffset)).toEqual(Array.from({ length: rounds }, (_, i) => i));
     expect(readsMade).toBeGreaterThanOrEqual(1);
     expect(readsMade).toBeLessThanOrEqual(2);
+    // The gateway's river health is served as a commit's is (each counter must be there).
+    expect(await gatewayCounter('x2_river_frames_received_total')).toBeGreaterThan(rounds);
+    for (const name of ['x2_river_frames_refused_total', 'x2_river_naks_sent_total',
+      'x2_river_retransmits_received_total', 'x2_river_repaired_entries_total']) await gatewayCounter(name);
 
     // All twelve from history in one Fetch (their reads overlap): each answer is whole batches in
     // offset order from 0, within its partition's 1 MiB; together within the Fetch's 3 MiB, the

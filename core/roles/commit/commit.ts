@@ -32,6 +32,7 @@ import type { LossGenerator } from '../../river/loss-generator.ts';
 import { MESSAGE, sendEntries, sendEntryHeaders, type Hello, type RiverMode, type StoredRiverEntry,
   type Welcome } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
+import { registerMemberMetrics } from '../../river/member-metrics.ts';
 import { announceRiverDriver } from '../../river/multicast-driver.ts';
 import { GATHER_BATCH_BYTES_MIN, Store, type SyncPolicy } from '../../storage/store.ts';
 import { CommitRetention } from './retention.ts';
@@ -100,22 +101,7 @@ export class Commit {
     const registry = options.registry;
     const member = this.member;
     announceRiverDriver(options.log, registry, () => member.riverDriver);
-    counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)',
-      () => member.framesReceived);
-    counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)',
-      () => member.bytesReceived);
-    counterFrom(registry, 'x2_river_frames_refused_total',
-      'frames refused (bad CRC, other epoch, inconsistent fragments)', () => member.framesRefused);
-    counterFrom(registry, 'x2_river_naks_sent_total', 'NAKs sent to the sequencer', () => member.naksSent);
-    counterFrom(registry, 'x2_river_frames_in_place_total',
-      'river frames taken where the receiver scattered them, without a copy', () => member.framesInPlace);
-    counterFrom(registry, 'x2_river_scatter_chunks_allocated_total',
-      'buffers allocated for scattered river datagram bodies (the rest are reused)',
-      () => member.scatterChunksAllocated);
-    counterFrom(registry, 'x2_river_retransmits_received_total', 'retransmitted frames received',
-      () => member.retransmitsReceived);
-    counterFrom(registry, 'x2_river_repaired_entries_total', 'entries repaired from a peer commit',
-      () => member.entriesRepaired);
+    registerMemberMetrics(registry, member, { inPlace: true });
     counterFrom(registry, 'x2_commit_peer_reads_total', 'read requests served to peers', () => this.peerReads);
     counterFrom(registry, 'x2_commit_peer_header_reads_total',
       'of those, header-only reads (user batches cut to their header: gateway replays)', () => this.peerHeaderReads);

@@ -22,6 +22,7 @@ import { SpareBuffers } from '../../base/spare-buffers.ts';
 import { counterFrom, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
 import { AppendClient } from '../../river/append-client.ts';
 import type { RiverMode } from '../../river/messages.ts';
+import { registerMemberMetrics } from '../../river/member-metrics.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
 import { Connection, type RequestContext } from './connection.ts';
@@ -144,10 +145,7 @@ export class Gateway {
     gaugeFrom(registry, 'x2_gateway_tail_cache_bytes', 'bytes in the live-tail cache', () => this.state.cache.bytes);
     counterFrom(registry, 'x2_gateway_history_reads_total', 'history read requests sent to commits',
       () => this.history.reads);
-    counterFrom(registry, 'x2_river_frames_received_total', 'river frames received (all drivers)',
-      () => this.member.framesReceived);
-    counterFrom(registry, 'x2_river_bytes_received_total', 'river bytes received (all drivers)',
-      () => this.member.bytesReceived);
+    registerMemberMetrics(registry, this.member, { inPlace: false });
     gaugeFrom(registry, 'x2_river_committed_seq', 'committed seq as last heard', () => this.state.committedSeq);
   }
 
