@@ -1,12 +1,14 @@
 /**
  * Reads stored entries from a commit over TCP, by seq: how a member that fell behind the retransmit
  * ring repairs (commits and subscribers alike), and how tests and the bench read back what a commit
- * holds; or one stream's batches by offset: a gateway's history read. One link per client; requests are answered in order.
+ * holds; or one stream's batches by offset: a gateway's history read. One link per client;
+ * requests are answered in order.
  *
- * Bounds: one answer is at most `bytesMax` of entries (plus at least one entry); the client holds
- * at most `inflightMax` requests; a request not answered within `requestTimeoutMs` (connecting
- * included) closes the link and fails every request on it, so a silent or unreachable peer costs
- * a repair or a history read seconds, never a wedged member (a TCP connect alone may wait ~2 min).
+ * Bounds: one answer is at most `bytesMax` of entries (plus at least one entry); callers bound how
+ * many requests they send at once (a gateway's Fetch: HISTORY_READS_PER_FETCH_MAX); a request not
+ * answered within `requestTimeoutMs` (connecting included) closes the link and fails every request
+ * on it, so a silent or unreachable peer costs a repair or a history read seconds, never a wedged
+ * member (a TCP connect alone may wait ~2 min).
  */
 import { connect, type Socket } from 'node:net';
 import { X2Error } from '../base/errors.ts';

@@ -16,6 +16,8 @@ import type { RequestContext } from './connection.ts';
 import { FETCH_BYTES_MAX, type Gateway } from './gateway.ts';
 
 const FETCH_WAIT_MS_MAX = 30_000;
+/** History reads one Fetch starts at once (each a request to a commit; the answer bounds their bytes). */
+export const HISTORY_READS_PER_FETCH_MAX = 256;
 const EMPTY_RECORDS = Buffer.alloc(0);
 
 type PartitionAnswer = FetchResponse['responses'][number]['partitions'][number];
@@ -117,8 +119,10 @@ function answer(gateway: Gateway, context: RequestContext, request: FetchRequest
 /**
  * History reads for the partitions that need one, started together so that their round trips to
  * the commits overlap (one after the other, a consumer reading history from many partitions waited
- * for each in turn). Each is planned with the bytes the Fetch could still give it if every
- * partition before it filled its own limit, so no more is read than the answer may hold.
+ * for each in turn). Each is planned with the bytes the partition has (from the gateway's index),
+ * within what the answer could still give it, so no more is read than the answer may hold; one
+ * whose first batch cannot fit is not read at all (its batch would be dropped). At most
+ * HISTORY_READS_PER_FETCH_MAX start here; the rest are read in turn while the answer is built.
  */
 function startHistoryReads(gateway: Gateway, request: FetchRequest, bytesMax: number): Map<object, Promise<Buffer[]>> {
   const reads = new Map<object, Promise<Buffer[]>>();
@@ -126,17 +130,17 @@ function startHistoryReads(gateway: Gateway, request: FetchRequest, bytesMax: nu
   for (const topic of request.topics) {
     const view = gateway.state.control.topic(topic.topic);
     for (const partition of topic.partitions) {
-      if (bytesPlanned >= bytesMax && reads.size > 0) return reads;
+      if (bytesPlanned >= bytesMax || reads.size === HISTORY_READS_PER_FETCH_MAX) return reads;
       const streamId = view?.streamIds[partition.partition];
       const log = streamId === undefined ? undefined : gateway.state.stream(streamId);
       if (log === undefined || streamId === undefined) continue;
       const fetchOffset = partition.fetchOffset;
       if (fetchOffset < gateway.state.control.logStartOffset(streamId) || fetchOffset >= log.nextOffset) continue;
       const limitBytes = Math.min(bytesMax - bytesPlanned, Math.max(0, partition.partitionMaxBytes));
-      bytesPlanned += limitBytes;
-      if (log.cachedFrom(fetchOffset) !== null) continue;
       const fromBatch = log.batchAt(fetchOffset);
-      if (fromBatch < 0) continue;
+      if (fromBatch < 0 || (bytesPlanned > 0 && log.batchBytes(fromBatch) > limitBytes)) continue;
+      bytesPlanned += Math.min(limitBytes, log.bytesFrom(fetchOffset));
+      if (log.cachedFrom(fetchOffset) !== null) continue;
       const read = gateway.history.read(log, fromBatch, Math.max(1, limitBytes));
       read.catch(() => undefined); // one not awaited (the answer filled up first) must not go unhandled
       reads.set(partition, read);
@@ -191,10 +195,11 @@ async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResp
         }
       } else {
         const fromBatch = log.batchAt(fetchOffset);
-        // Started above unless the cache held it then (it may have moved on since).
+        // Started above unless the cache held it then (it may have moved on since). Once the
+        // answer holds data, a batch beyond the limit is dropped: do not read one.
         const read = historyReads.get(partition)
-          ?? (fromBatch >= 0 ? gateway.history.read(log, fromBatch, anyData ? limitBytes : Math.max(1, limitBytes))
-            : null);
+          ?? (fromBatch < 0 || (anyData && log.batchBytes(fromBatch) > limitBytes) ? null
+            : gateway.history.read(log, fromBatch, Math.max(1, limitBytes)));
         for (const batch of read === null ? [] : await read) {
           if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
           batches.push(batch);

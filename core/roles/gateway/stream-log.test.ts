@@ -21,6 +21,9 @@ describe('StreamLog', () => {
     expect(log.bytesFrom(4)).toBe(200);
     expect(log.bytesFrom(10)).toBe(0);
     expect(log.seqOf(2)).toBe(3);
+    const sized = new StreamLog(1025);
+    [70, 5, 300].forEach((bytes, i) => sized.add(i * 2, 2, i + 1, 0, bytes));
+    expect([0, 1, 2].map((batchIndex) => sized.batchBytes(batchIndex))).toEqual([70, 5, 300]);
   });
 
   it('answers offsets by time at batch granularity, from the log start', () => {

@@ -86,6 +86,12 @@ export class StreamLog {
   baseOffsetOf(batchIndex: number): number { return this.#index[batchIndex * INDEX_SLOTS]!; }
   seqOf(batchIndex: number): number { return this.#index[batchIndex * INDEX_SLOTS + 1]!; }
 
+  /** Bytes of one batch (a Fetch skips a history read whose first batch cannot fit its answer). */
+  batchBytes(batchIndex: number): number {
+    const end = batchIndex + 1 < this.#batchCount ? this.#index[(batchIndex + 1) * INDEX_SLOTS + 3]! : this.totalBytes;
+    return end - this.#index[batchIndex * INDEX_SLOTS + 3]!;
+  }
+
   /** Bytes committed from the batch holding `offset` to the head (for Fetch min_bytes). */
   bytesFrom(offset: number): number {
     if (offset >= this.nextOffset) return 0;
