@@ -275,9 +275,12 @@ export class Store {
   /**
    * Whole batches of one stream from the one holding `offset`, up to `maxBytes` (at least one),
    * with their seqs: found through the index, so the cost does not depend on how many other
-   * streams share the segments (a gateway's history read).
+   * streams share the segments (a gateway's history read). The batches are views of one buffer
+   * from `readBuffer` (of at least the bytes asked): a caller that copies them out at once lends
+   * a reused one; by default a fresh one.
    */
-  async readEntries(streamId: number, offset: number, maxBytes: number): Promise<StoredEntry[]> {
+  async readEntries(streamId: number, offset: number, maxBytes: number,
+    readBuffer: (bytes: number) => Buffer = Buffer.allocUnsafe): Promise<StoredEntry[]> {
     const stream = this.#parts.index.streams.get(streamId);
     if (stream === undefined) {
       throw new X2Error('X2_ERR_OFFSET_OUT_OF_RANGE', `stream ${streamId}: no such stream (offset ${offset})`);
@@ -290,7 +293,7 @@ export class Store {
     if (offset === stream.nextOffset) return [];
     const locations = await this.#locate(stream, streamId, offset, maxBytes);
     const entries: StoredEntry[] = [];
-    await this.#readFrames(locations, entries);
+    await this.#readFrames(locations, entries, readBuffer);
     return entries;
   }
 
@@ -328,7 +331,8 @@ export class Store {
    * Reads the frames of `locations` into one buffer (one read per run of adjacent frames); with
    * `entries`, each frame also goes there decoded, its batch a view.
    */
-  async #readFrames(locations: Location[], entries?: StoredEntry[]): Promise<Buffer[]> {
+  async #readFrames(locations: Location[], entries?: StoredEntry[],
+    readBuffer: (bytes: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer[]> {
     const { writer, segments, readFiles } = this.#parts;
     let totalBytes = 0;
     let seqMax = 0;
@@ -337,7 +341,7 @@ export class Store {
       seqMax = Math.max(seqMax, location.seq);
     }
     await writer.waitWritten(seqMax);
-    const bytes = Buffer.allocUnsafe(totalBytes);
+    const bytes = readBuffer(totalBytes);
     const frames: Buffer[] = [];
     let bufferPosition = 0;
     let i = 0;
