@@ -47,6 +47,7 @@ export const MESSAGE = {
   readSeqHeaders: 19,
   entryHeaders: 20,
   readStream: 21,
+  peers: 22,
 } as const;
 
 export type MemberRole = 'commit' | 'subscriber' | 'appender';
@@ -93,6 +94,8 @@ export type Welcome = {
 
 export type Ready = { lastSeq: number };
 export type Repair = { fromSeq: number; toSeq: number; peers: string[] };
+/** PEERS (sequencer -> welcomed members): the ready commits' read addresses, when they change. */
+export type Peers = { peers: string[] };
 export type ErrorBody = {
   code: string; message: string; retriable: boolean;
   /** X2_ERR_APPEND_CONDITION: the streams' actual next offsets, [streamId, nextOffset]. */

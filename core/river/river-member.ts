@@ -21,7 +21,7 @@ import { GapTracker } from './gap-tracker.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import type { LossGenerator } from './loss-generator.ts';
 import {
-  MESSAGE, sendNakFragments, sendPacked, sendSeq, sendSeqPair, unpackBody, type Hello, type Repair, type RiverMode,
+  MESSAGE, sendNakFragments, sendPacked, sendSeq, sendSeqPair, unpackBody, type Hello, type Peers, type Repair, type RiverMode,
   type StoredRiverEntry, type Welcome,
 } from './messages.ts';
 import { IP_UDP_HEADER_BYTES, MulticastReceiver } from './multicast.ts';
@@ -211,6 +211,14 @@ export class RiverMember {
           this.#socket?.destroy();
         });
         return;
+      case MESSAGE.peers: {
+        // The ready commits changed since the welcome: later repairs and history reads use them.
+        const { peers } = unpackBody<Peers>(payload);
+        if (this.welcome && Array.isArray(peers) && peers.every((peer) => typeof peer === 'string')) {
+          this.welcome = { ...this.welcome, peers };
+        }
+        return;
+      }
       case MESSAGE.repair: {
         const repair = unpackBody<Repair>(payload);
         this.#repair(repair.peers, repair.fromSeq, repair.toSeq).catch((error: unknown) => {

@@ -278,7 +278,9 @@ export class Sequencer {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.#members.delete(member!);
-      if (member!.hello?.role === 'commit') this.options.log.info(`commit ${member!.hello.memberId} left`);
+      if (member!.hello?.role !== 'commit') return;
+      this.options.log.info(`commit ${member!.hello.memberId} left`);
+      if (member!.ready) this.#announcePeers();
     });
   }
 
@@ -349,6 +351,19 @@ export class Sequencer {
     return ready;
   }
 
+  /**
+   * Tells every welcomed member the ready commits (PEERS) when they change: a member welcomed
+   * before all commits were ready (a gateway started with them) would otherwise read history and
+   * repair from the first ones only, until its next welcome.
+   */
+  #announcePeers(): void {
+    const peers = this.#peers();
+    for (const member of this.#members) {
+      if (!member.welcomed || member.hello === null || member.hello.role === 'appender') continue;
+      sendPacked(member.writer, MESSAGE.peers, { peers });
+    }
+  }
+
   #welcome(member: Member): void {
     const welcome: Welcome = {
       epoch: this.#epoch, riverId: this.options.riverId, history: this.#history, headSeq: this.#headSeq,
@@ -361,6 +376,7 @@ export class Sequencer {
   }
 
   #onReady(member: Member, ready: Ready): void {
+    const wasReady = member.ready;
     member.ready = true;
     member.durableSeq = Math.max(member.durableSeq, ready.lastSeq);
     if (member.hello?.role !== 'commit') {
@@ -368,6 +384,7 @@ export class Sequencer {
       return;
     }
     this.#updateCommitted();
+    if (!wasReady) this.#announcePeers();
     if (this.#phase !== 'welcoming') return;
     const readyCommits = [...this.#members].filter((m) => m.hello?.role === 'commit' && m.ready).length;
     if (readyCommits < this.options.writeQuorum) return;
