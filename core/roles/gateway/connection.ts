@@ -22,12 +22,17 @@ import type { KafkaWriter } from '../../kafka/codec/writer.ts';
 import { FrameSplitter } from '../../kafka/framing.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
 import {
-  encodeApiVersionsFallback, encodeResponseFrame, lookupApi, readRequestHeader, RequestHeader, requestDisposition,
+  encodeApiVersionsFallback, encodeResponseFrame, encodeResponseFrameGather, lookupApi, readRequestHeader,
+  RequestHeader, requestDisposition,
 } from '../../kafka/registry.ts';
 
 export const INFLIGHT_REQUESTS_MAX = 256;
 
-type Slot = { frame: Buffer | null; done: boolean };
+/** A response waiting for its turn: one buffer, or the parts of a gathered one (Fetch). */
+type Slot = { frame: Buffer | Buffer[] | null; done: boolean };
+
+/** Record data of a gathered response at least this long is referenced, not copied. */
+export const GATHER_BYTES_MIN = 16 * 1024;
 
 /** What a handler gets with a request: who asked, and how to answer (exactly once). */
 export class RequestContext {
@@ -66,6 +71,18 @@ export class RequestContext {
   respond<Q, S>(api: ApiDefinition<Q, S>, body: S): void {
     if (this.#slot.done) return;
     this.#slot.frame = this.connection.encode(api, this.apiVersion, this.correlationId, body);
+    this.#slot.done = true;
+    this.connection.flush();
+  }
+
+  /**
+   * Like respond, but the body's records (Fetch batches) of GATHER_BYTES_MIN or more are handed
+   * to the socket as they are, not copied: they must be buffers nothing reuses (fresh copies,
+   * history reads), never views of river frame buffers or slabs.
+   */
+  respondGathered<Q, S>(api: ApiDefinition<Q, S>, body: S): void {
+    if (this.#slot.done) return;
+    this.#slot.frame = this.connection.encodeGathered(api, this.apiVersion, this.correlationId, body);
     this.#slot.done = true;
     this.connection.flush();
   }
@@ -134,12 +151,40 @@ export class Connection {
     return frame;
   }
 
+  /**
+   * The same frame as encode, as parts for one corked write: the writer's bytes between the
+   * records are copied into one buffer of their own, the large records are referenced.
+   */
+  encodeGathered<Q, S>(api: ApiDefinition<Q, S>, version: number, correlationId: number, body: S): Buffer[] {
+    const parts = encodeResponseFrameGather(this.#writer, api, version, correlationId, body, GATHER_BYTES_MIN);
+    const writerMemory = this.#writer.buffer.buffer;
+    let ownBytes = 0;
+    for (const part of parts) if (part.buffer === writerMemory) ownBytes += part.length;
+    const own = Buffer.allocUnsafe(ownBytes);
+    let position = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (part.buffer !== writerMemory) continue;
+      part.copy(own, position);
+      parts[i] = own.subarray(position, position + part.length);
+      position += part.length;
+    }
+    return parts;
+  }
+
   flush(): void {
     while (this.#slotsHead < this.#slots.length && this.#slots[this.#slotsHead]!.done) {
       const slot = this.#slots[this.#slotsHead]!;
       this.#slots[this.#slotsHead] = undefined as unknown as Slot;
       this.#slotsHead += 1;
-      if (slot.frame !== null && !this.#closed) this.socket.write(slot.frame);
+      if (slot.frame === null || this.#closed) continue;
+      if (!Array.isArray(slot.frame)) {
+        this.socket.write(slot.frame);
+        continue;
+      }
+      this.socket.cork(); // the parts leave in one writev
+      for (const part of slot.frame) this.socket.write(part);
+      this.socket.uncork();
     }
     if (this.#slotsHead === this.#slots.length) {
       this.#slots.length = 0;

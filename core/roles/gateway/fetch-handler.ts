@@ -106,11 +106,12 @@ function anyError(gateway: Gateway, request: FetchRequest): boolean {
 }
 
 function answer(gateway: Gateway, context: RequestContext, request: FetchRequest): void {
-  // Cached batches are views of river frame buffers: none is reused until the response holds its
-  // own copy (respond encodes at once), though build may await history reads in between.
+  // Cached batches are views of river frame buffers: none is reused until the answer holds its
+  // own copy (build copies them), though build may await history reads in between. The answer's
+  // records are then buffers nothing reuses, so the response references them (respondGathered).
   const frames = gateway.state.frames;
   const pin = frames.pin();
-  build(gateway, request).then((response) => context.respond(fetch, response), (error: unknown) => {
+  build(gateway, request).then((response) => context.respondGathered(fetch, response), (error: unknown) => {
     gateway.log.limited('warn', 'fetch', `fetch failed: ${String(error)}`);
     context.connection.close('fetch failed', 'fetch-failed');
   }).finally(() => frames.unpin(pin));
@@ -185,6 +186,7 @@ async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResp
       const limitBytes = Math.min(bytesLeft, Math.max(0, partition.partitionMaxBytes));
       const batches: Buffer[] = [];
       let bytes = 0;
+      let fromHistory = false;
       const cached = log.cachedFrom(fetchOffset);
       if (cached !== null) {
         for (let i = cached.from; i < log.cache.length; i++) {
@@ -200,6 +202,7 @@ async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResp
         const read = historyReads.get(partition)
           ?? (fromBatch < 0 || (anyData && log.batchBytes(fromBatch) > limitBytes) ? null
             : gateway.history.read(log, fromBatch, Math.max(1, limitBytes)));
+        fromHistory = true;
         for (const batch of read === null ? [] : await read) {
           if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
           batches.push(batch);
@@ -209,7 +212,9 @@ async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResp
       if (batches.length === 0) continue;
       anyData = true;
       bytesLeft -= bytes;
-      answer.records = batches.length === 1 ? batches[0]! : Buffer.concat(batches, bytes);
+      // A cached batch is a view of a buffer the tail cache reuses: copied. A history read's
+      // batches are views of the answer's message, which nothing reuses.
+      answer.records = fromHistory && batches.length === 1 ? batches[0]! : Buffer.concat(batches, bytes);
     }
   }
   return { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE, sessionId: 0, responses };
