@@ -21,8 +21,8 @@ import { GapTracker } from './gap-tracker.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import type { LossGenerator } from './loss-generator.ts';
 import {
-  MESSAGE, sendNakFragments, sendPacked, sendSeq, sendSeqPair, unpackBody, type Hello, type Peers, type Repair, type RiverMode,
-  type StoredRiverEntry, type Welcome,
+  MESSAGE, sendNakFragments, sendPacked, sendSeq, sendSeqPair, unpackBody, type Hello, type Peers, type Repair,
+  type RiverMode, type StoredRiverEntry, type Welcome,
 } from './messages.ts';
 import { IP_UDP_HEADER_BYTES, MulticastReceiver } from './multicast.ts';
 import { multicastDriver, type RiverDriverName } from './multicast-driver.ts';
