@@ -114,6 +114,9 @@ export class PeerClient {
 
   close(): void { this.#socket.destroy(); }
 
+  /** True once the link is gone (closed, failed or timed out): every later request fails. */
+  get closed(): boolean { return this.#socket.destroyed; }
+
   #onMessage(type: number, payload: Buffer): void {
     const waiter = this.#waiters.shift();
     if (!waiter || payload.readUInt32LE(0) !== waiter.requestId) {

@@ -8,7 +8,7 @@
  *
  * Bounds: one read returns at most `bytesMax` of batches (but always at least one, as Kafka's
  * Fetch must); each peer request asks for at most HISTORY_REQUEST_BYTES_MAX. One PeerClient per
- * commit, reopened after a failure. Each stream starts at its own commit (by stream id), so the
+ * commit, reopened once its link breaks. Each stream starts at its own commit (by stream id), so the
  * commits share the reads; a failing commit (or one that does not hold the batch yet) is skipped
  * for the next one.
  */
@@ -45,8 +45,10 @@ export class HistoryReader {
         return await this.#readFrom(peer, log, fromBatch, bytesMax);
       } catch (error) {
         lastError = error;
-        this.#clients.get(peer)?.close();
-        this.#clients.delete(peer);
+        // Only a broken link is replaced: a commit's refusal, or one that does not hold the batch
+        // yet, leaves the link to the other reads in flight on it (a Fetch runs many at once).
+        const client = this.#clients.get(peer);
+        if (client?.closed) this.#clients.delete(peer);
         this.#log.limited('warn', `history-${peer}`, `history read from ${peer} failed: ${String(error)}`);
       }
     }
