@@ -14,6 +14,9 @@ export function registerMemberMetrics(registry: Registry, member: RiverMember, o
     () => member.bytesReceived);
   counterFrom(registry, 'x2_river_frames_refused_total',
     'frames refused (bad CRC, other epoch, inconsistent fragments)', () => member.framesRefused);
+  counterFrom(registry, 'x2_river_frames_before_live_total',
+    'frames dropped while not live (joining, or after losing the link; repaired later)',
+    () => member.framesBeforeLive);
   counterFrom(registry, 'x2_river_naks_sent_total', 'NAKs sent to the sequencer', () => member.naksSent);
   if (options.inPlace) {
     counterFrom(registry, 'x2_river_frames_in_place_total',

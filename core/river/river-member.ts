@@ -106,6 +106,8 @@ export class RiverMember {
   naksSent = 0;
   retransmitsReceived = 0;
   entriesRepaired = 0;
+  /** Frames dropped while not live (joining, or after losing the link): not faults, repaired later. */
+  framesBeforeLive = 0;
 
   /** Frames refused: bad CRC, another epoch or river, fragments whose sizes contradict their frame. */
   get framesRefused(): number {
@@ -312,8 +314,13 @@ export class RiverMember {
   #onFrame(header: FrameHeader, body: Buffer, transient: boolean | 'in-place'): void {
     this.framesReceived += 1;
     this.bytesReceived += FRAME_HEADER_BYTES + body.length;
-    if (header.epoch !== this.#epoch || header.riverId !== this.welcome?.riverId || !this.#live && !this.#repairing) {
+    if (header.epoch !== this.#epoch || header.riverId !== this.welcome?.riverId) {
       this.#framesRefused += 1;
+      return;
+    }
+    if (!this.#live && !this.#repairing) {
+      // Joining, or between losing the link and the next welcome: repaired later, not refused.
+      this.framesBeforeLive += 1;
       return;
     }
     this.committedSeq = Math.max(this.committedSeq, header.committedSeq);
