@@ -11,7 +11,7 @@ import type { LinkWriter } from './link.ts';
 import { LINK_HEADER_BYTES } from './link.ts';
 import {
   APPEND_CONDITIONS_MAX, BATCH_HEADER_BYTES, readAppend, readAppendIf, readEntriesMessage, readEntryHeadersMessage,
-  sendAppend, sendAppendIf, sendEntries, sendEntryHeaders, unpackBody,
+  readStreamEntriesMessage, sendAppend, sendAppendIf, sendEntries, sendEntryHeaders, sendStreamEntries, unpackBody,
 } from './messages.ts';
 
 /** A writer that keeps the payload of the one message reserved on it. */
@@ -99,6 +99,23 @@ describe('entry messages', () => {
     sendEntries(whole.writer, 9, stored);
     expect(readEntriesMessage(whole.payload())?.entries.map((e) => e.batch.length))
       .toEqual(stored.map((e) => e.batch.length));
+  });
+
+  it('STREAM_ENTRIES carries every field and the batches back to back; a cut or padded one is null', () => {
+    const message = capture();
+    sendStreamEntries(message.writer, 7, stored);
+    const payload = Buffer.from(message.payload());
+    const decoded = readStreamEntriesMessage(payload);
+    expect(decoded?.requestId).toBe(7);
+    expect(decoded!.entries.map(({ batch, ...fields }) => ({ ...fields, batch: Buffer.from(batch).toString('hex') })))
+      .toEqual(stored.map(({ batch, ...fields }) => ({ ...fields, batch: batch.toString('hex') })));
+    const [first, second] = decoded!.entries;
+    expect(second!.batch.byteOffset).toBe(first!.batch.byteOffset + first!.batch.length); // one view serves both
+    expect(readStreamEntriesMessage(payload.subarray(0, payload.length - 1))).toBeNull();
+    expect(readStreamEntriesMessage(Buffer.concat([payload, Buffer.alloc(1)]))).toBeNull();
+    const tooMany = Buffer.from(payload);
+    tooMany.writeUInt16LE(1000, 4); // more entries than the payload holds
+    expect(readStreamEntriesMessage(tooMany)).toBeNull();
   });
 
   it('ENTRY_HEADERS that is cut short or claims more than its whole batch decodes to null', () => {

@@ -17,6 +17,9 @@
  *   READ_SEQ   requestId u32, fromSeq u64, bytesMax u32
  *   READ_STREAM  requestId u32, streamId u32, offset u64, bytesMax u32: one stream's batches from
  *              the one holding `offset`, through the commit's index (a gateway's history read)
+ *   STREAM_ENTRIES  its answer: requestId u32, count u16, then per entry seq u64, epoch u32,
+ *              streamId u32, baseOffset u64, recordCount u32, batch bytes u32, then the batches
+ *              back to back (a Fetch answers several with one view)
  *   ENTRIES    requestId u32, entryCount u16, then per entry: seq u64, epoch u32, entry layout
  */
 import { pack, Unpackr } from 'msgpackr';
@@ -48,6 +51,7 @@ export const MESSAGE = {
   entryHeaders: 20,
   readStream: 21,
   peers: 22,
+  streamEntries: 23,
 } as const;
 
 export type MemberRole = 'commit' | 'subscriber' | 'appender';
@@ -307,6 +311,48 @@ function readStoredEntries(payload: Buffer, withWholeBytes: boolean):
     cursor = end;
   }
   return cursor === payload.length ? { requestId: payload.readUInt32LE(0), entries } : null;
+}
+
+const STREAM_ENTRY_BYTES = 32;
+
+/** STREAM_ENTRIES (the answer to READ_STREAM): the entries' fields first, then their batches back to back. */
+export function sendStreamEntries(writer: LinkWriter, requestId: number, entries: readonly StoredRiverEntry[]): void {
+  let bytes = 6 + STREAM_ENTRY_BYTES * entries.length;
+  for (const entry of entries) bytes += entry.batch.length;
+  const { buffer, position } = writer.reserve(MESSAGE.streamEntries, bytes);
+  buffer.writeUInt32LE(requestId >>> 0, position);
+  buffer.writeUInt16LE(entries.length, position + 4);
+  let field = position + 6;
+  let batchPosition = field + STREAM_ENTRY_BYTES * entries.length;
+  for (const entry of entries) {
+    writeU64(buffer, field, entry.seq);
+    buffer.writeUInt32LE(entry.epoch >>> 0, field + 8);
+    buffer.writeUInt32LE(entry.streamId >>> 0, field + 12);
+    writeU64(buffer, field + 16, entry.baseOffset);
+    buffer.writeUInt32LE(entry.recordCount >>> 0, field + 24);
+    buffer.writeUInt32LE(entry.batch.length, field + 28);
+    buffer.set(entry.batch, batchPosition);
+    field += STREAM_ENTRY_BYTES;
+    batchPosition += entry.batch.length;
+  }
+}
+
+/** Decodes STREAM_ENTRIES: the batches are views of `payload`, back to back; null when malformed. */
+export function readStreamEntriesMessage(payload: Buffer): { requestId: number; entries: StoredRiverEntry[] } | null {
+  if (payload.length < 6) return null;
+  const count = payload.readUInt16LE(4);
+  let batchPosition = 6 + STREAM_ENTRY_BYTES * count;
+  if (batchPosition > payload.length) return null;
+  const entries: StoredRiverEntry[] = [];
+  for (let field = 6; field < 6 + STREAM_ENTRY_BYTES * count; field += STREAM_ENTRY_BYTES) {
+    const end = batchPosition + payload.readUInt32LE(field + 28);
+    if (end > payload.length) return null;
+    entries.push({ seq: readU64(payload, field), epoch: payload.readUInt32LE(field + 8),
+      streamId: payload.readUInt32LE(field + 12), baseOffset: readU64(payload, field + 16),
+      recordCount: payload.readUInt32LE(field + 24), batch: payload.subarray(batchPosition, end) });
+    batchPosition = end;
+  }
+  return batchPosition === payload.length ? { requestId: payload.readUInt32LE(0), entries } : null;
 }
 
 export function sendNakFragments(writer: LinkWriter, seq: number, fragmentIndexes: readonly number[]): void {

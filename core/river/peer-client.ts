@@ -15,7 +15,8 @@ import { X2Error } from '../base/errors.ts';
 import { writeU64 } from './frame.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import {
-  MESSAGE, readEntriesMessage, readEntryHeadersMessage, unpackBody, type ErrorBody, type StoredRiverEntry,
+  MESSAGE, readEntriesMessage, readEntryHeadersMessage, readStreamEntriesMessage, unpackBody, type ErrorBody,
+  type StoredRiverEntry,
 } from './messages.ts';
 import { parseHostPort } from './address.ts';
 
@@ -123,8 +124,9 @@ export class PeerClient {
       this.#socket.destroy(new Error('peer answered out of order'));
       return;
     }
-    if (type === MESSAGE.entries || type === MESSAGE.entryHeaders) {
-      const decoded = type === MESSAGE.entries ? readEntriesMessage(payload) : readEntryHeadersMessage(payload);
+    if (type === MESSAGE.entries || type === MESSAGE.entryHeaders || type === MESSAGE.streamEntries) {
+      const decoded = type === MESSAGE.entries ? readEntriesMessage(payload)
+        : type === MESSAGE.streamEntries ? readStreamEntriesMessage(payload) : readEntryHeadersMessage(payload);
       if (decoded) waiter.resolve(decoded.entries); else waiter.reject(new Error('malformed ENTRIES from peer'));
     } else if (type === MESSAGE.readError) {
       const body = unpackBody<ErrorBody>(payload.subarray(4));

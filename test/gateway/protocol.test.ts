@@ -210,6 +210,18 @@ describe('gateway protocol', () => {
     // Partitions whose first batch could no longer fit were not read (at most two requests each
     // for those with data: a commit's answer may stop one batch short of the limit).
     expect(await historyReads() - readsBeforeAll).toBeLessThanOrEqual(2 * filled);
+
+    // A partition whose history takes more than one peer request (1.9 MB in 1 MiB requests): its
+    // batches come in two answers and are joined whole, in order.
+    const twoAnswers = await client.request(fetch, 11, { ...fetchRequest('hist-1', 0), maxBytes: 3 << 20,
+      topics: [{ topic: 'hist-1', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0,
+        logStartOffset: -1, partitionMaxBytes: 3 << 20 }] }] });
+    const joined = twoAnswers.responses[0]!.partitions[0]!.records ?? Buffer.alloc(0);
+    const joinedBatches = splitRecordBatches(joined, { batchBytesMax: 1 << 20, fromProducer: false });
+    expect(joinedBatches.failure).toBeNull();
+    expect(joinedBatches.batches.map((view) => view.header.baseOffset)).toEqual(Array.from({ length: rounds },
+      (_, i) => i));
+    expect(joined.length).toBeGreaterThan(1 << 20);
   });
 
   it('a long-poll at the head wakes when new data is committed', async () => {

@@ -30,8 +30,8 @@ import { counterFrom, Gauge, gaugeFrom, type Registry } from '../../metrics/metr
 import { readU64 } from '../../river/frame.ts';
 import { LinkReader, LinkWriter } from '../../river/link.ts';
 import type { LossGenerator } from '../../river/loss-generator.ts';
-import { MESSAGE, sendEntries, sendEntryHeaders, type Hello, type RiverMode, type StoredRiverEntry,
-  type Welcome } from '../../river/messages.ts';
+import { MESSAGE, sendEntries, sendEntryHeaders, sendStreamEntries, type Hello, type RiverMode,
+  type StoredRiverEntry, type Welcome } from '../../river/messages.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import { registerMemberMetrics } from '../../river/member-metrics.ts';
 import { announceRiverDriver } from '../../river/multicast-driver.ts';
@@ -292,7 +292,8 @@ export class Commit {
             lent = this.#readSpares.take(Math.ceil(bytes / READ_SPARE_STEP_BYTES) * READ_SPARE_STEP_BYTES);
             return lent;
           }) : from < 1 ? [] : await this.store.readBySeq(from, bytesMax)).slice(0, ENTRIES_PER_ANSWER_MAX);
-          if (type !== MESSAGE.readSeqHeaders) sendEntries(writer, requestId, entries);
+          if (byStream) sendStreamEntries(writer, requestId, entries);
+          else if (type === MESSAGE.readSeq) sendEntries(writer, requestId, entries);
           else {
             this.peerHeaderReads += 1;
             sendEntryHeaders(writer, requestId, entries, (streamId) => streamId < FIRST_USER_STREAM_ID);

@@ -213,9 +213,22 @@ async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResp
       anyData = true;
       bytesLeft -= bytes;
       // A cached batch is a view of a buffer the tail cache reuses: copied. A history read's
-      // batches are views of the answer's message, which nothing reuses.
-      answer.records = fromHistory && batches.length === 1 ? batches[0]! : Buffer.concat(batches, bytes);
+      // batches are views of the commit's answer, which nothing reuses, back to back (STREAM_ENTRIES)
+      // unless they came in two answers: one view of them all.
+      answer.records = fromHistory && backToBack(batches) ? Buffer.from(batches[0]!.buffer, batches[0]!.byteOffset,
+        bytes) : Buffer.concat(batches, bytes);
     }
   }
   return { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE, sessionId: 0, responses };
+}
+
+/** True when each batch starts where the one before it ends, in the same memory. */
+function backToBack(batches: readonly Buffer[]): boolean {
+  for (let i = 1; i < batches.length; i++) {
+    const before = batches[i - 1]!;
+    if (batches[i]!.buffer !== before.buffer || batches[i]!.byteOffset !== before.byteOffset + before.length) {
+      return false;
+    }
+  }
+  return true;
 }

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Log } from '../../base/log.ts';
 import { readU64 } from '../../river/frame.ts';
 import { LinkReader, LinkWriter } from '../../river/link.ts';
-import { MESSAGE, sendEntries } from '../../river/messages.ts';
+import { MESSAGE, sendStreamEntries } from '../../river/messages.ts';
 import { HistoryReader } from './history-reader.ts';
 import { StreamLog } from './stream-log.ts';
 
@@ -45,7 +45,7 @@ async function fakeCommit(): Promise<string> {
       }
       // Answered later, so the refusal above is seen while these are still in flight.
       answers = answers.then(() => new Promise((resolve) => setTimeout(resolve, 50))).then(() => {
-        sendEntries(writer, requestId, [{ seq: streamId === 2 ? 5 : 99, epoch: 1, streamId, baseOffset: 0,
+        sendStreamEntries(writer, requestId, [{ seq: streamId === 2 ? 5 : 99, epoch: 1, streamId, baseOffset: 0,
           recordCount: 1, batch: BATCH }]);
       });
     });
