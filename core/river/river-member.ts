@@ -74,8 +74,9 @@ export type MemberOptions = {
   batchCrcs?: boolean;
   /**
    * Take large multicast frames in place where the receiver scattered them (needs holdsFrame):
-   * a commit, which gives each buffer back soon after. Not a gateway: its tail cache keeps views
-   * for long, and a Fetch that reads history pins them, which would leave whole chunks to the GC.
+   * a commit, which gives each buffer back soon after. Not a gateway: its entries wait for the
+   * committed seq, so its chunks come back in bursts larger than the free list keeps (62-165
+   * fresh 16 MiB chunks a minute at the head; BENCHMARKS.md, session 9).
    */
   inPlace?: boolean;
   log: Log;

@@ -61,6 +61,30 @@ describe('FrameRefs', () => {
     expect(() => refs.unpin(late)).toThrow(/not held/);
   });
 
+  it('with pins always held, every buffer comes back or goes to the collector; the queue stays small', () => {
+    const refs = new FrameRefs();
+    let back = 0;
+    refs.bindRecycle(() => { back += 1; });
+    let pins = [refs.pin()];
+    const released = 10_000;
+    for (let i = 0; i < released; i++) {
+      const own = Buffer.allocUnsafe(16);
+      refs.hold(own.buffer);
+      refs.claim(own);
+      refs.release(own.buffer);
+      // Pins overlap by half their life: some pin is always held, and buffers released under the
+      // newer one still wait when the older goes, so the queue never empties.
+      if (i % 40 === 20) pins.push(refs.pin());
+      if (i % 40 === 39) refs.unpin(pins.shift()!);
+      expect(refs.deferredSlots).toBeLessThanOrEqual(2 * DEFERRED_MAX + 1);
+    }
+    expect(refs.leftPinned).toBe(0); // at most 60 wait at once: below DEFERRED_MAX
+    for (const pin of pins) refs.unpin(pin);
+    pins = [];
+    expect({ back, deferred: refs.deferredCount, slots: refs.deferredSlots }).toEqual({ back: released, deferred: 0,
+      slots: 0 });
+  });
+
   it('leaves the oldest waiting buffers to the garbage collector past DEFERRED_MAX, never gives them back', () => {
     const refs = new FrameRefs();
     const back: Buffer[] = [];
@@ -74,6 +98,7 @@ describe('FrameRefs', () => {
     }
     expect({ deferred: refs.deferredCount, leftPinned: refs.leftPinned }).toEqual({ deferred: DEFERRED_MAX,
       leftPinned: 3 });
+    expect(refs.deferredSlots).toBeLessThanOrEqual(2 * DEFERRED_MAX);
     refs.unpin(pin);
     expect(back).toEqual(frames.slice(3));
     expect(refs.recycled).toBe(DEFERRED_MAX);

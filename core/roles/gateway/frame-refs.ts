@@ -84,7 +84,7 @@ export class FrameRefs {
       return;
     }
     if (this.deferredCount === DEFERRED_MAX) {
-      this.#deferredHead += 1; // the oldest goes to the collector, never back
+      this.#shiftDeferred(); // the oldest goes to the collector, never back
       this.leftPinned += 1;
     }
     this.#deferred.push({ own: held.own, lastPin: this.#pinsIssued });
@@ -103,16 +103,28 @@ export class FrameRefs {
   unpin(pin: number): void {
     assert(this.#pins.delete(pin), 'unpin of a pin not held');
     const oldestPin = this.#pins.size === 0 ? Infinity : this.#pins.values().next().value!;
-    while (this.#deferredHead < this.#deferred.length && this.#deferred[this.#deferredHead]!.lastPin < oldestPin) {
-      const { own } = this.#deferred[this.#deferredHead]!;
-      this.#deferred[this.#deferredHead] = undefined as unknown as Deferred;
-      this.#deferredHead += 1;
+    while (this.deferredCount > 0 && this.#deferred[this.#deferredHead]!.lastPin < oldestPin) {
       this.recycled += 1;
-      this.#recycle?.(own);
+      this.#recycle?.(this.#shiftDeferred());
     }
-    if (this.#deferredHead === this.#deferred.length) {
-      this.#deferred.length = 0;
+  }
+
+  /** Slots the waiting queue's array holds (for tests: at most about twice DEFERRED_MAX). */
+  get deferredSlots(): number { return this.#deferred.length; }
+
+  /**
+   * Takes the oldest waiting buffer off the queue. Its slot is cleared, and the array drops its
+   * dead head once that is half of it: with pins held all the time the queue never empties, and
+   * dead slots kept the buffers they named.
+   */
+  #shiftDeferred(): Buffer {
+    const { own } = this.#deferred[this.#deferredHead]!;
+    this.#deferred[this.#deferredHead] = undefined as unknown as Deferred;
+    this.#deferredHead += 1;
+    if (this.#deferredHead * 2 >= this.#deferred.length) {
+      this.#deferred.splice(0, this.#deferredHead);
       this.#deferredHead = 0;
     }
+    return own;
   }
 }
