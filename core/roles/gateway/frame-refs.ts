@@ -1,17 +1,19 @@
 /**
- * Which river frame buffers the gateway still refers to, so that the RiverMember can reuse each
- * one for a later frame once nothing does.
+ * Which buffers of the tail cache the gateway still refers to, so that each goes back for reuse
+ * once nothing does: the river frame buffers that big batches are kept in (the RiverMember reuses
+ * them for later frames), and the slabs that small batches are copied into (batch-slabs.ts).
  *
  * Why: the tail cache keeps big batches as views of the frame buffers they arrived in (no copy).
  * Left to the garbage collector, every frame was a fresh 1 MB ArrayBuffer: at 365 MB/s of produce,
  * V8 ran a full mark-compact every 64 MB of external memory, ~5.5 per second, a third of the
- * gateway's CPU (BENCHMARKS.md, "Kafka gateway", session 6).
+ * gateway's CPU (BENCHMARKS.md, "Kafka gateway", session 6). Slabs did the same with smaller
+ * batches: at 64 KiB per batch, concurrent marking took 40 % of the gateway's CPU (session 10).
  *
  * Method: a count of held views per buffer (by its ArrayBuffer). A view is held from delivery
  * until it is applied and not cached, leaves the tail cache, or is dropped with the pending
  * entries on a new welcome; each held view is released exactly once, at one of those places. The
  * member asks `claim(own)` after delivering a frame: held views mean the gateway gives `own`
- * back later, at its last release.
+ * back later, at its last release. A slab is claimed with its own way back (`claimFor`).
  *
  * Safety: a buffer is reused only if no view of it can be read any more. Code that keeps cached
  * views across an await (Fetch gathering batches, then reading history from a commit) pins: a
@@ -24,11 +26,13 @@
  */
 import { assert } from '../../base/assert.ts';
 
-type Held = { views: number; own: Buffer | null };
-/** A buffer released while pins were held, and the last pin issued then. */
-type Deferred = { own: Buffer; lastPin: number };
+type Recycle = (own: Buffer) => void;
+/** `recycle`: where `own` goes back; null for the frame recycler bound with bindRecycle. */
+type Held = { views: number; own: Buffer | null; recycle: Recycle | null };
+/** A buffer released while pins were held, where it goes back, and the last pin issued then. */
+type Deferred = { own: Buffer; recycle: Recycle; lastPin: number };
 
-/** Released buffers that may wait for pins (each about a frame, up to 1 MiB). */
+/** Released buffers that may wait for pins (each about a frame or a slab, up to 1 MiB). */
 export const DEFERRED_MAX = 64;
 
 export class FrameRefs {
@@ -38,10 +42,10 @@ export class FrameRefs {
   #pinsIssued = 0;
   readonly #deferred: Deferred[] = [];
   #deferredHead = 0;
-  #recycle: ((own: Buffer) => void) | null = null;
-  /** Frame buffers given back for reuse. */
+  #recycle: Recycle | null = null;
+  /** Frame buffers and slabs given back for reuse. */
   recycled = 0;
-  /** Frame buffers left to the garbage collector: more than DEFERRED_MAX waited for pins. */
+  /** Buffers left to the garbage collector: more than DEFERRED_MAX waited for pins. */
   leftPinned = 0;
 
   /** Where buffers go back (the RiverMember's recycleFrame). */
@@ -59,7 +63,7 @@ export class FrameRefs {
   hold(memory: ArrayBufferLike): void {
     const held = this.#held.get(memory);
     if (held) held.views += 1;
-    else this.#held.set(memory, { views: 1, own: null });
+    else this.#held.set(memory, { views: 1, own: null, recycle: null });
   }
 
   /** The member's holdsFrame hook: true when views of `own` are held, which then comes back later. */
@@ -70,6 +74,14 @@ export class FrameRefs {
     return true;
   }
 
+  /** `own` (with views held) goes back through `recycle` at its last release instead of the bound recycler. */
+  claimFor(own: Buffer, recycle: Recycle): void {
+    const held = this.#held.get(own.buffer);
+    assert(held !== undefined, 'claimFor of a buffer without held views');
+    held.own = own;
+    held.recycle = recycle;
+  }
+
   /** One held view of `memory` is gone; at the last one, the buffer goes back (once no earlier pin is held). */
   release(memory: ArrayBufferLike): void {
     const held = this.#held.get(memory);
@@ -77,17 +89,18 @@ export class FrameRefs {
     held.views -= 1;
     if (held.views > 0) return;
     this.#held.delete(memory);
-    if (held.own === null || this.#recycle === null) return;
+    const recycle = held.recycle ?? this.#recycle;
+    if (held.own === null || recycle === null) return;
     if (this.#pins.size === 0) {
       this.recycled += 1;
-      this.#recycle(held.own);
+      recycle(held.own);
       return;
     }
     if (this.deferredCount === DEFERRED_MAX) {
       this.#shiftDeferred(); // the oldest goes to the collector, never back
       this.leftPinned += 1;
     }
-    this.#deferred.push({ own: held.own, lastPin: this.#pinsIssued });
+    this.#deferred.push({ own: held.own, recycle, lastPin: this.#pinsIssued });
   }
 
   /**
@@ -105,7 +118,8 @@ export class FrameRefs {
     const oldestPin = this.#pins.size === 0 ? Infinity : this.#pins.values().next().value!;
     while (this.deferredCount > 0 && this.#deferred[this.#deferredHead]!.lastPin < oldestPin) {
       this.recycled += 1;
-      this.#recycle?.(this.#shiftDeferred());
+      const { own, recycle } = this.#shiftDeferred();
+      recycle(own);
     }
   }
 
@@ -117,14 +131,14 @@ export class FrameRefs {
    * dead head once that is half of it: with pins held all the time the queue never empties, and
    * dead slots kept the buffers they named.
    */
-  #shiftDeferred(): Buffer {
-    const { own } = this.#deferred[this.#deferredHead]!;
+  #shiftDeferred(): Deferred {
+    const deferred = this.#deferred[this.#deferredHead]!;
     this.#deferred[this.#deferredHead] = undefined as unknown as Deferred;
     this.#deferredHead += 1;
     if (this.#deferredHead * 2 >= this.#deferred.length) {
       this.#deferred.splice(0, this.#deferredHead);
       this.#deferredHead = 0;
     }
-    return own;
+    return deferred;
   }
 }

@@ -7,7 +7,8 @@
  * Entries arrive from the RiverMember as they are multicast, before they are durable; they wait
  * in `pending` until the committed seq reaches them. Big user batches stay views of their river
  * frame, counted in `frames` (frame-refs.ts) so the member reuses the buffer once nothing refers
- * to it; small ones are copied into slabs (batch-slabs.ts), internal ones always copied. On a new welcome
+ * to it; small ones are copied into slabs (batch-slabs.ts), counted there too, so slabs are reused;
+ * internal ones are always copied. On a new welcome
  * (sequencer restart) the uncommitted ones are dropped: the new sequencer may have cut them, and
  * anything that survived comes again. Entries at or below the welcome's head seq are applied at
  * once: the recovery made them the river's history.
@@ -36,7 +37,7 @@ export const OFFSETS_STREAM_ID = INTERNAL_TOPICS[1].streamId;
 const OUTCOMES_KEPT = 1024;
 const TOPIC_DELETED_KIND = 2;
 
-/** `held`: the batch is a view into a river frame buffer, counted in GatewayState.frames. */
+/** `held`: the batch is a view into a river frame buffer or a slab, counted in GatewayState.frames. */
 type PendingEntry = StoredRiverEntry & { held: boolean };
 
 /** Called when the entry at `seq` (or a later one) has been applied; control outcomes for control entries. */
@@ -54,7 +55,7 @@ export class GatewayState {
   readonly streams = new Map<number, StreamLog>();
   readonly cache: TailCache;
   readonly frames = new FrameRefs();
-  readonly #slabs = new BatchSlabs();
+  readonly #slabs = new BatchSlabs(undefined, this.frames);
   readonly #log: Log;
   appliedSeq = 0;
   #committedSeq = 0;
@@ -77,6 +78,8 @@ export class GatewayState {
   }
 
   get committedSeq(): number { return this.#committedSeq; }
+  /** Slabs allocated for small cached batches (the rest reuse slabs the tail cache gave back). */
+  get slabsAllocated(): number { return this.#slabs.slabsAllocated; }
   get pendingCount(): number { return this.#pending.length - this.#pendingHead; }
 
   /** Listeners run after each round of applies (Fetch long-polls re-check here). */
@@ -108,7 +111,7 @@ export class GatewayState {
     const user = entry.streamId >= FIRST_USER_STREAM_ID;
     const cached = user && entry.batchBytes === undefined && entry.batch.length <= this.cache.cacheBytesMax;
     const batch = cached ? this.#slabs.own(entry.batch) : user ? ownBatch(entry.batch) : Buffer.from(entry.batch);
-    const held = batch.buffer === entry.batch.buffer;
+    const held = batch.buffer === entry.batch.buffer || (cached && this.#slabs.inSlab(batch));
     if (held) this.frames.hold(batch.buffer);
     this.#pending.push({ ...entry, batch, held });
     this.#applyCommitted();

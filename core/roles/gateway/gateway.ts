@@ -133,8 +133,11 @@ export class Gateway {
       'river frame buffers allocated (the rest reuse buffers the tail cache gave back)',
       () => this.member.frameBuffersAllocated);
     counterFrom(registry, 'x2_gateway_frame_buffers_reused_total',
-      'river frame buffers given back for reuse once no cached batch referred to them',
+      'river frame buffers and slabs given back for reuse once no cached batch referred to them',
       () => this.state.frames.recycled);
+    counterFrom(registry, 'x2_gateway_slabs_allocated_total',
+      'slabs allocated to hold small cached batches (the rest reuse slabs the tail cache gave back)',
+      () => this.state.slabsAllocated);
     counterFrom(registry, 'x2_gateway_connections_total', 'Kafka connections accepted', () => this.connectionsOpened);
     counterFrom(registry, 'x2_gateway_frames_total', 'Kafka frames received, bad ones included',
       () => this.counters.framesReceived);
