@@ -8,9 +8,9 @@
 import { parseBenchDurationMs } from '../bench-flags.ts';
 import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
-import { parseBytes } from '../../core/base/units.ts';
+import { formatBytes, parseBytes } from '../../core/base/units.ts';
 import type { LatencySummary } from '../../core/bench/latency.ts';
-import { KafkaTarget } from '../../core/bench/targets/kafka.ts';
+import { KAFKA_LIMITS, KafkaTarget } from '../../core/bench/targets/kafka.ts';
 import { NatsTarget } from '../../core/bench/targets/nats.ts';
 import { RedisTarget } from '../../core/bench/targets/redis.ts';
 import type { Target } from '../../core/bench/targets/target.ts';
@@ -26,6 +26,8 @@ const TOPICS_MAX = 100_000;
 const PARTITIONS_MAX = 10_000;
 const CONSUMERS_MAX = 1_000;
 const RATE_MAX = 100_000_000;
+/** Smallest --batch-bytes: a batch header (61 bytes) and a few small records. */
+const BATCH_BYTES_MIN = 1024;
 const TARGET_ALLOWED = 'kafka://HOST:PORT, nats://HOST:PORT or redis://HOST:PORT is allowed';
 
 export type TargetAddress = { kind: 'kafka' | 'nats' | 'redis'; host: string; port: number; url: string };
@@ -54,6 +56,14 @@ function parseMessageBytes(value: string): number {
   if (bytes === null || !Number.isSafeInteger(bytes) || bytes < VALUE_HEADER_BYTES || bytes > MESSAGE_BYTES_MAX) {
     throw usageError('--message-bytes', value, `a size from ${VALUE_HEADER_BYTES} bytes (send time and sequence) ` +
       'to 1MiB is allowed (e.g. 100, 1KiB)');
+  }
+  return bytes;
+}
+
+function parseBatchBytes(value: string): number {
+  const bytes = parseBytes(value);
+  if (bytes === null || !Number.isSafeInteger(bytes) || bytes < BATCH_BYTES_MIN || bytes > KAFKA_LIMITS.batchBytesMax) {
+    throw usageError('--batch-bytes', value, 'a size from 1KiB to 1MiB is allowed (e.g. 16KiB)');
   }
   return bytes;
 }
@@ -98,7 +108,7 @@ function parseTopicPrefix(value: string): string {
 type WorkloadFlags = {
   target: TargetAddress; topics: number; partitions: number; producers?: number; consumers?: number;
   messageBytes?: number; rate?: number | null; duration?: number; acks?: Acks; keys?: KeyMode;
-  compression?: Compression; topicPrefix: string; json?: boolean;
+  compression?: Compression; batchBytes?: number; topicPrefix: string; json?: boolean;
 };
 
 /** Cross-flag checks the single-flag parsers cannot make. */
@@ -107,6 +117,10 @@ export function checkFlags(mode: WorkloadMode, flags: WorkloadFlags): void {
   if (kind !== 'kafka' && flags.compression !== undefined && flags.compression !== 'none') {
     throw usageError('--compression', flags.compression,
       `none is allowed with a ${kind} target (gzip and zstd are Kafka record-batch codecs)`);
+  }
+  if (kind !== 'kafka' && flags.batchBytes !== undefined) {
+    throw usageError('--batch-bytes', String(flags.batchBytes),
+      `only a kafka target takes it (a ${kind} target has no record batches)`);
   }
   if (kind === 'redis' && flags.acks === 0) {
     throw usageError('--acks', '0', '1 or all is allowed with a redis target (every XADD is answered)');
@@ -160,7 +174,8 @@ export function formatWorkloadResult(result: WorkloadResult): string {
       : `${plural(w.producers, 'producer')}, ${plural(w.consumers, 'consumer')}`;
   const shape = result.mode === 'consume' ? ''
     : `, ${w.messageBytes}-byte records, rate ${w.ratePerSecond === null ? 'max' : `${number(w.ratePerSecond)}/s`}, ` +
-      `acks ${w.acks === -1 ? 'all' : w.acks}, keys ${w.keys}, compression ${w.compression}`;
+      `acks ${w.acks === -1 ? 'all' : w.acks}, keys ${w.keys}, compression ${w.compression}` +
+      (result.target.startsWith('kafka://') ? `, batches up to ${formatBytes(w.batchBytes)}` : '');
   const lines = [`x2 bench ${result.mode}: ${result.target}, ${plural(w.topics, 'topic')} x ` +
     `${plural(w.partitions, 'partition')}, ` +
     `${who}${shape}, ${result.seconds.toFixed(2)} s`];
@@ -212,6 +227,7 @@ async function runCommand(mode: WorkloadMode, flags: WorkloadFlags): Promise<voi
     producers: flags.producers ?? 1, consumers: flags.consumers ?? 1, messageBytes: flags.messageBytes ?? 1024,
     ratePerSecond: flags.rate ?? null, durationMs: flags.duration ?? (mode === 'consume' ? 60_000 : 10_000),
     acks: flags.acks ?? -1, keys: flags.keys ?? 'none', compression: flags.compression ?? 'none',
+    batchBytes: flags.batchBytes ?? KAFKA_LIMITS.batchBytesMax,
   };
   const target = makeTarget(flags.target);
   const tty = process.stderr.isTTY === true;
@@ -260,7 +276,10 @@ function commonOptions(command: Command, mode: WorkloadMode): Command {
       .addOption(new Option('--keys <mode>', 'record keys: none, round-robin or random').argParser(parseKeys)
         .default('none'))
       .addOption(new Option('--compression <codec>', 'none, gzip or zstd (kafka targets)').argParser(parseCompression)
-        .default('none'));
+        .default('none'))
+      .addOption(new Option('--batch-bytes <size>',
+        'largest record batch per partition, header included (kafka targets; Kafka\'s batch.size)')
+        .argParser(parseBatchBytes).default(undefined, '1MiB'));
   }
   command
     .addOption(new Option('--duration <seconds>', mode === 'consume'

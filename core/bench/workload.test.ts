@@ -19,7 +19,7 @@ const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur
 
 const spec: WorkloadSpec = {
   topicPrefix: 't', topics: 2, partitions: 3, producers: 1, consumers: 1, messageBytes: 32, ratePerSecond: null,
-  durationMs: 1000, acks: -1, keys: 'none', compression: 'none',
+  durationMs: 1000, acks: -1, keys: 'none', compression: 'none', batchBytes: 1024 * 1024,
 };
 
 describe('murmur2', () => {

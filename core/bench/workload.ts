@@ -34,6 +34,8 @@ export type WorkloadSpec = {
   acks: Acks;
   keys: KeyMode;
   compression: Compression;
+  /** Kafka targets: the largest record batch a producer builds, header included (Kafka's batch.size). */
+  batchBytes: number;
 };
 
 export function topicName(spec: Pick<WorkloadSpec, 'topicPrefix'>, topicIndex: number): string {

@@ -14,7 +14,8 @@ type PartitionFigures = { topic: string; partition: number; records: number; che
 type Latency = { count: number; p50Ms: number; p90Ms: number; p99Ms: number; p999Ms: number; maxMs: number };
 type BenchJson = {
   mode: string; target: string; seconds: number;
-  workload: { topics: number; partitions: number; acks: number; compression: string; ratePerSecond: number | null };
+  workload: { topics: number; partitions: number; acks: number; compression: string; ratePerSecond: number | null;
+    batchBytes: number; };
   produced: { sent: number; acked: number; failed: number; recordsPerSecond: number } | null;
   consumed: { records: number; expected: number; lost: number; outOfOrder: number;
     mismatchedPartitions: number | null } | null;
@@ -97,6 +98,28 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
     expect(result.consumed!.outOfOrder).toBe(0);
     expect(result.consumed!.records).toBe(result.produced!.acked);
     expect(result.consumed!.mismatchedPartitions).toBe(0);
+  });
+
+  it('e2e at max rate in 16 KiB batches (--batch-bytes): every byte comes back, in many more requests', async () => {
+    const metricsUrl = /gateway.*metrics (http\S+)/.exec(up.stdout)?.[1];
+    expect(metricsUrl, up.stdout).toBeDefined();
+    const requests = async (): Promise<number> => {
+      const text = await (await fetch(metricsUrl!)).text();
+      return Number(/^x2_gateway_requests_total\{[^}]*\} (\d+)/m.exec(text)?.[1]);
+    };
+    const before = await requests();
+    const result = bench(['e2e', '--target', target, '--partitions', '2', '--producers', '2', '--consumers', '2',
+      '--message-bytes', '1KiB', '--batch-bytes', '16KiB', '--duration', '2', '--topic-prefix', 'e2esmall']);
+    const after = await requests();
+    expect(result.workload).toMatchObject({ batchBytes: 16 * 1024 });
+    expect(result.produced!.failed).toBe(0);
+    expect(result.consumed!.lost).toBe(0);
+    expect(result.consumed!.outOfOrder).toBe(0);
+    expect(result.consumed!.records).toBe(result.produced!.acked);
+    expect(result.consumed!.mismatchedPartitions).toBe(0);
+    // At most 15 records of 1 KiB fit a 16 KiB batch, and a request carries one batch per partition
+    // (2 partitions): the produce requests alone are at least acked / 30.
+    expect(after - before).toBeGreaterThanOrEqual(result.produced!.acked / 30);
   });
 
   it('a topic with fewer partitions than the workload is refused with its name', () => {

@@ -3,7 +3,8 @@
  * gateway, Apache Kafka, Redpanda) with the bench's own client (kafka-client.ts).
  *
  * Producer: records are appended in place into one open RecordBatch v2 per partition. A batch
- * is sealed when it reaches `batchBytesMax` or when a request is about to leave; a request
+ * is sealed when it reaches the workload's `batchBytes` (at most `batchBytesMax`; a record larger
+ * than that goes alone, as with Kafka's batch.size) or when a request is about to leave; a request
  * leaves whenever the leader's connection has fewer than `inFlightMax` produce requests
  * waiting, carrying at most one batch per partition (Kafka's rule for magic 2) and at most
  * `requestBytesMax`. So batches grow exactly as long as the broker is busy: small at low rates
@@ -173,7 +174,7 @@ export class KafkaTarget implements Target {
   async createProducer(spec: WorkloadSpec, _producerIndex: number, stats: ProducerStats): Promise<TargetProducer> {
     const leaders = this.#requireLeaders();
     const connections = await connectLeaders(leaders, new Set(leaders.leaderOf));
-    return new KafkaProducer(spec, leaders, connections, stats);
+    return new KafkaProducer(spec, leaders, connections, stats, Math.min(spec.batchBytes, KAFKA_LIMITS.batchBytesMax));
   }
 
   async createConsumer(spec: WorkloadSpec, partitions: number[], startAt: StartAt,
