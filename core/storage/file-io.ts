@@ -5,7 +5,8 @@
  */
 import * as fs from 'node:fs';
 
-export function openFile(file: string, flags: string): Promise<number> {
+/** `flags`: fs.open's, a string ('r', 'r+', 'w') or O_* constants ORed together. */
+export function openFile(file: string, flags: string | number): Promise<number> {
   return new Promise((resolve, reject) => fs.open(file, flags, 0o644, (error, fd) => (error ?
     reject(error) : resolve(fd))));
 }

@@ -3,7 +3,7 @@
  * (one active file whatever the number of streams), found again through an LSM index.
  *
  * Data path: the commit role calls append() for each sequenced entry (the frame is copied once
- * into a bounded write buffer), the segment writer writes and fdatasyncs per the sync policy and
+ * into a bounded write buffer), the segment writer writes and syncs per the sync policy and
  * fires onDurable(durableSeq); the indexer then writes LevelDB batches in the background. Reads
  * come from the index (or the in-memory tail) and one positioned read per run of frames; batches
  * are returned as views of that read, CRC-checked, never copied per record.
@@ -19,7 +19,7 @@
  * (truncateAfter, setLogStartOffset, applyRetention) sync and let the index catch up first;
  * no append may run during truncateAfter (asserted).
  * Invariants: seq strictly increases; each stream's offsets are contiguous; a durable
- * notification for seq S means every entry with seq <= S is on disk after fdatasync;
+ * notification for seq S means every entry with seq <= S is on disk (an O_DSYNC write or fdatasync);
  * corrupt bytes are never served (X2_ERR_SEGMENT_CRC, counted in metrics.corruptEntriesDetected).
  */
 import * as fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The commit role: joins the river, writes every entry in seq order to the store (core/storage),
- * reports its durable seq to the sequencer after each fdatasync, and serves reads of what it
+ * reports its durable seq to the sequencer after each sync to disk, and serves reads of what it
  * stores to other members over TCP (repairs of commits and subscribers that fell behind the ring,
  * reads by the gateway later).
  *
@@ -123,7 +123,8 @@ export class Commit {
     counterFrom(registry, 'x2_commit_segments_deleted_total', 'segment files deleted by retention',
       () => this.retention.segmentsDeleted);
     gaugeFrom(registry, 'x2_river_epoch', 'epoch of the last welcome', () => member.epoch);
-    counterFrom(registry, 'x2_store_fsyncs_total', 'fdatasync calls of the store', () => store.metrics.fsyncs);
+    counterFrom(registry, 'x2_store_fsyncs_total',
+      'sync points of the store: O_DSYNC writes (sync entry-set) or fdatasync calls', () => store.metrics.fsyncs);
     counterFrom(registry, 'x2_store_bytes_written_total', 'bytes written to segment files',
       () => store.metrics.bytesWritten);
     counterFrom(registry, 'x2_store_page_cache_dropped_bytes_total',
