@@ -88,7 +88,7 @@ export function benchRiverCommand(): Command {
     .description('benchmark the river: sequencer + K receivers as processes, N appenders; verifies delivery')
     .addOption(new Option('--receivers <k>', 'receiver processes').argParser(integerParser('--receivers', 1,
       8)).default(2))
-    .addOption(new Option('--receivers-kind <kind>', 'commit (stores, fdatasync) or subscriber (bare reader)')
+    .addOption(new Option('--receivers-kind <kind>', 'commit (stores, syncs to disk) or subscriber (bare reader)')
       .argParser(choiceParser('--receivers-kind', ['commit', 'subscriber'] as const)).default('commit'))
     .addOption(new Option('--appenders <n>', 'appender connections').argParser(integerParser('--appenders', 1,
       64)).default(4))
