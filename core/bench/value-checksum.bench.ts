@@ -41,6 +41,7 @@ const nsOf = (task: (typeof bench.tasks)[number] | undefined): number => {
 const baseline = nsOf(bench.tasks[0]);
 for (const task of bench.tasks) {
   const ns = nsOf(task);
-  console.log(`${task.name.padEnd(40)} ${ns.toFixed(0).padStart(6)} ns per record  (${(ns / baseline).toFixed(2)}x the stamp)`);
+  const ratio = (ns / baseline).toFixed(2);
+  console.log(`${task.name.padEnd(40)} ${ns.toFixed(0).padStart(6)} ns per record  (${ratio}x the stamp)`);
 }
 if (sink === 0.5) console.log(sink);
