@@ -89,7 +89,7 @@ export function commitCommand(): Command {
       'name of this commit in logs and metrics (default: host and data folder)')
       .env('X2_MEMBER_ID'))
     .addOption(new Option('--sync <policy>',
-      'when to fdatasync: entry-set (every append batch), interval:MS, bytes:SIZE')
+      'when to sync: entry-set (every append batch, O_DSYNC writes), interval:MS, bytes:SIZE (fdatasync)')
       .env('X2_SYNC').argParser(parseSyncPolicy).default({ kind: 'entry-set' } satisfies SyncPolicy, 'entry-set'))
     .addOption(pageCacheKeepOption())
     .addOption(new Option('--loss <fraction>', 'test/bench: drop this fraction of received river datagrams (seeded)')
