@@ -15,6 +15,9 @@
 #   default (what x2 up picks), mtu65000 (X2_MTU_BYTES=65000: 64 KB datagrams on loopback),
 #   unicast (X2_RIVER=unicast); ACKS (default "all"): "all", "1" or "all 1"; FANOUT=0 skips part 2;
 #   WARMUP (default 5): seconds of produce to other topics before each timed run.
+#   OLD_STORE=1 also runs `x2 bench storage --sync bytes:1` (a plain write, then fdatasync, after
+#   every write: the store's default before it wrote O_DSYNC) before and after the cluster, and
+#   prints each round's ratios against the faster of those runs too.
 set -euo pipefail
 X2=${X2:-$(dirname "$0")/../../dist/x2}
 SECONDS_RUN=${1:-10}
@@ -70,6 +73,11 @@ seq_metric() {
 storage_run() {
   "$X2" bench storage --data "$WORK/storage" --entry-bytes 1KiB --duration "$SECONDS_RUN" --json > "$WORK/storage-$1.json"
   rm -rf "$WORK/storage"
+  if [ "${OLD_STORE:-0}" = 1 ]; then
+    "$X2" bench storage --data "$WORK/storage" --entry-bytes 1KiB --duration "$SECONDS_RUN" --sync bytes:1 --json \
+      > "$WORK/storage-old-$1.json"
+    rm -rf "$WORK/storage"
+  fi
 }
 
 echo "round variant acks load1m storageMBps produceMBps ratio ackP50ms | CPU s (ms/MB): sequencer commit1 commit2" \
@@ -125,6 +133,13 @@ for line in open(f'{work}/produce-lines'):
     fields[4] = f'{max(before, after):.1f}'
     fields[6] = f'{produce / max(before, after):.2f}'
     print(' '.join(fields))
+try:
+    old = max(json.load(open(f'{work}/storage-old-{when}.json'))['megabytesPerSecond'] for when in ('before', 'after'))
+except FileNotFoundError:
+    old = None
+if old is not None:
+    print(f"{round_} old store (--sync bytes:1) {old:.1f} MB/s; the produce runs against it: " + ', '.join(
+        f"{float(line.split()[5]) / old:.2f}" for line in open(f'{work}/produce-lines')))
 PY
   rm -f "$WORK/produce-lines"
 done
