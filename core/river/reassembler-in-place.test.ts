@@ -88,8 +88,11 @@ describe('Reassembler in place', () => {
           reassembler.recycle(frame.own!);
         }
       };
+      // Buffers with kept views when the receiver moves to a new chunk: those chunks cannot be reused.
+      let heldAtRollMax = 0;
       for (const part of queue) {
         if (chunk.length - slot * stride < RECEIVE_BATCH_DATAGRAMS * stride) {
+          heldAtRollMax = Math.max(heldAtRollMax, views.size);
           chunk = reassembler.nextBodies(chunk, stride);
           slot = 0;
         }
@@ -120,9 +123,11 @@ describe('Reassembler in place', () => {
       expect([...complete.keys()].sort((a, b) => a - b)).toEqual(frames.map((_, i) => i + 1));
       if (lossPercent === 0 && window === 1 && !duplicates) {
         // In order: a frame of several fragments that fits its chunk is taken in place (the first
-        // one does), and chunks are reused.
+        // one does), and chunks are reused: at most the chunks kept frames held when the receiver
+        // moved on, the one it fills, and one a frame in progress holds. (A bound of queue / 30 was
+        // too tight for short runs whose few kept frames sat in different chunks: 4 against 3.7.)
         if (frames[0]!.parts.length > 1) expect(reassembler.framesInPlace).toBeGreaterThan(0);
-        expect(reassembler.chunksAllocated).toBeLessThanOrEqual(Math.max(3, queue.length / 30));
+        expect(reassembler.chunksAllocated).toBeLessThanOrEqual(heldAtRollMax + 2);
       }
     }), { seed, numRuns: 120 });
   });
