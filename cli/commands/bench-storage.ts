@@ -12,7 +12,7 @@ import { formatBytes, parseBytes, parseDurationMs } from '../../core/base/units.
 import { runStorageBench, type StorageBenchResult } from '../../core/bench/storage-bench.ts';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../core/storage/format.ts';
 import { syntheticBatchBytesMin } from '../../core/storage/synthetic-batch.ts';
-import type { SyncPolicy } from '../../core/storage/store.ts';
+import { PENDING_ENTRIES_MAX, type SyncPolicy } from '../../core/storage/store.ts';
 
 const STREAMS_MAX = 10_000_000;
 const ENTRY_BYTES_MIN = syntheticBatchBytesMin(1);
@@ -92,6 +92,7 @@ export function formatStorageBench(result: StorageBenchResult): string {
     `  entries/s       ${number(result.entriesPerSecond)}`,
     `  MB/s            ${number(result.megabytesPerSecond, 1)}`,
     `  fsyncs/s        ${number(result.fsyncsPerSecond, 1)}  (${number(result.entriesPerFsync, 1)} entries per fsync)`,
+    `  index waits     ${number(result.indexWaits)}  (appends refused until the index caught up)`,
     `  open files      ${result.openFiles}  (${result.openFilesAtStart} before the store opened)`,
     `  index size      ${formatBytes(result.indexBytes)}`,
     `  segments        ${result.segmentFiles} files, ${formatBytes(result.segmentBytes)}`,
@@ -134,7 +135,7 @@ export function benchStorageCommand(): Command {
     .addOption(pageCacheKeepOption())
     .option('--baseline', 'also time a raw sequential write + fdatasync of the same bytes at the same cadence')
     .addOption(new Option('--recovery-tail <entries>', 'then append this many unindexed entries and time the reopen')
-      .argParser(parseCount('--recovery-tail', 1, 100_000_000)))
+      .argParser(parseCount('--recovery-tail', 1, PENDING_ENTRIES_MAX)))
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: BenchStorageFlags) => {
       const result = await runStorageBench({

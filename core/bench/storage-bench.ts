@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fdatasync, openFile, closeFile, writeAll } from '../storage/file-io.ts';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../storage/format.ts';
+import { X2Error } from '../base/errors.ts';
 import { Store, type StoreOptions, type SyncPolicy } from '../storage/store.ts';
 import { syntheticBatch } from '../storage/synthetic-batch.ts';
 
@@ -33,6 +34,8 @@ export type Throughput = { entries: number; seconds: number; entriesPerSecond: n
 export type StorageBenchResult = Throughput & {
   streams: number; entryBytes: number; sync: string; pageCacheKeepBytes: number | null;
   pageCacheDroppedBytes: number; fsyncs: number; fsyncsPerSecond: number; entriesPerFsync: number;
+  /** Times the store refused an append because too many entries waited for its index (the bench then waited). */
+  indexWaits: number;
   openFiles: number; openFilesAtStart: number; indexBytes: number; segmentFiles: number; segmentBytes: number;
   baseline: (Throughput & { entriesPerFsync: number; ratio: number }) | null;
   recovery: Recovery | null;
@@ -68,15 +71,17 @@ function throughput(entries: number, entryBytes: number, elapsedMs: number): Thr
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Appends to `store` until the deadline or count; returns the number of entries appended. */
+/** Appends to `store` until the deadline or count; returns the entries appended and the index waits. */
 async function drive(store: Store, options: StorageBenchOptions, firstSeq: number,
-  nextOffsets: Float64Array): Promise<number> {
+  nextOffsets: Float64Array): Promise<{ appended: number; indexWaits: number }> {
   const batch = syntheticBatch({ baseOffset: 0, recordCount: 1, baseTimestampMs: Date.now(), maxTimestampMs: Date.now(),
     bytes: options.entryBytes });
   const frameBytes = options.entryBytes + FRAME_HEADER_BYTES + SEGMENT_HEADER_BYTES;
   const deadlineMs = options.durationMs === null ? Infinity : performance.now() + options.durationMs;
   const countMax = options.count ?? Infinity;
   let appended = 0;
+  let indexWaits = 0;
+  let refusedAt = -1;
   let waitDurable: (() => void) | null = null;
   const unsubscribe = store.onDurable(() => waitDurable?.());
   let streamId = 0;
@@ -89,7 +94,19 @@ async function drive(store: Store, options: StorageBenchOptions, firstSeq: numbe
     }
     while (store.appendableBytes >= frameBytes && appended < countMax) {
       const baseOffset = nextOffsets[streamId] ?? 0;
-      store.append({ seq: firstSeq + appended, epoch: 1, streamId, baseOffset, recordCount: 1, batch });
+      try {
+        store.append({ seq: firstSeq + appended, epoch: 1, streamId, baseOffset, recordCount: 1, batch });
+      } catch (error) {
+        // Too many entries wait for the index: the store's own pace, so the bench waits for it too.
+        // A second refusal of the same entry means the index cannot drain (paused): fail, never spin.
+        if (!(error instanceof X2Error && error.code === 'X2_ERR_STORE_BACKPRESSURE') || refusedAt === appended) {
+          throw error;
+        }
+        refusedAt = appended;
+        indexWaits += 1;
+        await store.sync();
+        continue;
+      }
       nextOffsets[streamId] = baseOffset + 1;
       streamId = streamId + 1 === options.streams ? 0 : streamId + 1;
       appended += 1;
@@ -97,7 +114,7 @@ async function drive(store: Store, options: StorageBenchOptions, firstSeq: numbe
     await nextTurn();
   }
   unsubscribe();
-  return appended;
+  return { appended, indexWaits };
 }
 
 export async function runStorageBench(options: StorageBenchOptions): Promise<StorageBenchResult> {
@@ -109,7 +126,7 @@ export async function runStorageBench(options: StorageBenchOptions): Promise<Sto
   const store = await Store.open(storeOptions);
   const nextOffsets = new Float64Array(options.streams);
   const startMs = performance.now();
-  const entries = await drive(store, options, 1, nextOffsets);
+  const { appended: entries, indexWaits } = await drive(store, options, 1, nextOffsets);
   await store.sync();
   const elapsedMs = performance.now() - startMs;
   const fsyncs = store.metrics.fsyncs;
@@ -122,7 +139,7 @@ export async function runStorageBench(options: StorageBenchOptions): Promise<Sto
   const result: StorageBenchResult = {
     ...main, streams: options.streams, entryBytes: options.entryBytes, sync: syncPolicyText(options.sync),
     pageCacheKeepBytes: options.pageCacheKeepBytes, pageCacheDroppedBytes,
-    fsyncs, fsyncsPerSecond: fsyncs / main.seconds, entriesPerFsync, openFiles, openFilesAtStart,
+    fsyncs, fsyncsPerSecond: fsyncs / main.seconds, entriesPerFsync, indexWaits, openFiles, openFilesAtStart,
     indexBytes: directoryBytes(path.join(options.dir, 'index')), segmentFiles: segments.length,
     segmentBytes: segments.reduce((sum, s) => sum + s.bytes, 0), baseline: null, recovery: null,
   };
@@ -179,7 +196,7 @@ async function measureRecovery(storeOptions: StoreOptions, options: StorageBench
   let firstSeq = entries + 1;
   for (let run = 0; run < RECOVERY_RUNS; run++) {
     const paused = await Store.open({ ...storeOptions, indexing: 'paused' });
-    firstSeq += await drive(paused, { ...options, durationMs: null, count: tailEntries }, firstSeq, nextOffsets);
+    firstSeq += (await drive(paused, { ...options, durationMs: null, count: tailEntries }, firstSeq, nextOffsets)).appended;
     await paused.close();
     const startMs = performance.now();
     const recovered = await Store.open(storeOptions);

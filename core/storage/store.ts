@@ -11,7 +11,8 @@
  * Lifecycle: Store.open() recovers (cuts a torn tail, re-indexes the unindexed tail from the
  * checkpoint) and returns a ready store; close() syncs, finishes indexing and closes files.
  * Backpressure: append throws X2_ERR_STORE_BACKPRESSURE (retriable) when the write buffer is
- * full; the caller awaits sync() and appends again. Disk full: append and sync fail with
+ * full or too many entries wait for the index; the caller awaits sync() (which then also waits for
+ * the index) and appends again. Disk full: append and sync fail with
  * X2_ERR_DISK_FULL (retriable); nothing durable is touched, and appends work again once the
  * buffered write succeeds (retried on a timer and on each call).
  * Bounds: two write buffers (writeBufferBytes each, default 8 MiB), PENDING_ENTRIES_MAX entries
@@ -44,6 +45,7 @@ import { applyRetentionTo, setLogStart, truncateStore } from './store-control.ts
 
 export type { SyncPolicy } from './segment-writer.ts';
 export { GATHER_BATCH_BYTES_MIN } from './segment-writer.ts';
+export { PENDING_ENTRIES_MAX } from './store-index.ts';
 
 export type StoreOptions = {
   dir: string; sync: SyncPolicy;
@@ -65,6 +67,8 @@ export type StoreOptions = {
   indexing?: 'background' | 'paused';
   /** How long durable entries may wait for the index when fewer than a full index batch. Default 1000 ms. */
   indexLagMsMax?: number;
+  /** Entries waiting for the index past which append refuses (backpressure). Default PENDING_ENTRIES_MAX. */
+  pendingEntriesMax?: number;
   /**
    * Batches of at least GATHER_BATCH_BYTES_MIN are written from the appended bytes themselves
    * (segment-writer.ts); each such batch is passed here once written: its bytes may change now.
@@ -100,6 +104,7 @@ export type StoreParts = {
 
 export class Store {
   readonly #parts: StoreParts;
+  readonly #pendingEntriesMax: number;
   readonly #listeners = new Set<(durableSeq: number) => void>();
   readonly #place: FramePlace = { segment: null, position: 0 };
   readonly #fields: FrameFields = { seq: 0, epoch: 0, streamId: 0, baseOffset: 0, recordCount: 0 };
@@ -112,6 +117,7 @@ export class Store {
 
   private constructor(parts: StoreParts) {
     this.#parts = parts;
+    this.#pendingEntriesMax = parts.options.pendingEntriesMax ?? PENDING_ENTRIES_MAX;
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -196,7 +202,7 @@ export class Store {
     if (stream !== undefined && entry.baseOffset !== stream.nextOffset) {
       assert(false, `append: stream ${entry.streamId} expects offset ${stream.nextOffset}, got ${entry.baseOffset}`);
     }
-    if (index.pendingCount >= PENDING_ENTRIES_MAX) {
+    if (index.pendingCount >= this.#pendingEntriesMax) {
       throw new X2Error('X2_ERR_STORE_BACKPRESSURE',
         `store: ${index.pendingCount} entries wait for the index, await sync() and append again`, { retriable: true });
     }
@@ -226,17 +232,29 @@ export class Store {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Resolves once every appended entry is durable and, when append refused for the index, it caught up. */
   sync(): Promise<number> {
     const { writer } = this.#parts;
     const seq = writer.lastSeq;
-    if (writer.durableSeq >= seq) return Promise.resolve(writer.durableSeq);
+    if (writer.durableSeq >= seq) return this.#indexRoom(writer.durableSeq);
     // A failed write or fdatasync (not a full disk, which is retried) never recovers in place.
     const error = writer.error;
     if (error !== null && error.code !== 'X2_ERR_DISK_FULL') return Promise.reject(error);
-    return new Promise((resolve, reject) => {
+    const durable = new Promise<number>((resolve, reject) => {
       this.#syncWaiters.push({ seq, resolve, reject });
       writer.requestSync();
     });
+    return this.#parts.index.pendingCount < this.#pendingEntriesMax ? durable
+      : durable.then((durableSeq) => this.#indexRoom(durableSeq));
+  }
+
+  /**
+   * `durableSeq` once append has room for the index again. Resolving at once while the index is
+   * full would let a caller retrying a refused append spin in microtasks, and the index never finish.
+   */
+  #indexRoom(durableSeq: number): Promise<number> {
+    if (this.#parts.index.pendingCount < this.#pendingEntriesMax) return Promise.resolve(durableSeq);
+    return this.#parts.index.caughtUp().then(() => durableSeq);
   }
 
   #onWriterProgress(durableSeq: number): void {

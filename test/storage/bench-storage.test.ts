@@ -29,6 +29,7 @@ describe('x2 bench storage', () => {
     for (const key of ['entriesPerSecond', 'megabytesPerSecond', 'fsyncsPerSecond', 'openFiles', 'indexBytes']) {
       expect(report[key], key).toBeGreaterThan(0);
     }
+    expect(report['indexWaits']).toBe(0); // 3,000 entries never fill the index's 1,000,000
     expect(report['segmentFiles']).toBe(1);
     expect(report['pageCacheKeepBytes']).toBe(64 * 1024 * 1024);
     expect(report.baseline['ratio']).toBeGreaterThan(0);
@@ -40,7 +41,7 @@ describe('x2 bench storage', () => {
     const result = runX2(['bench', 'storage', '--data', join(dir, 'b'), '--duration', '300ms', '--sync', 'interval:5',
       '--page-cache-keep', 'all'], { bare: true });
     expect(result.code, result.stderr).toBe(0);
-    for (const label of ['entries/s', 'MB/s', 'fsyncs/s', 'open files', 'index size', 'sync interval:5',
+    for (const label of ['entries/s', 'MB/s', 'fsyncs/s', 'index waits     0', 'open files', 'index size', 'sync interval:5',
       'page cache      every page kept, 0 B dropped']) {
       expect(result.stdout).toContain(label);
     }
@@ -64,6 +65,7 @@ describe('x2 bench storage', () => {
       [['--entry-bytes', '12'], /--entry-bytes: a size from 77 .* \(got "12"\)/],
       [['--duration', '-3'], /--duration: a positive duration/],
       [['--count', '1.5'], /--count: a whole number/],
+      [['--recovery-tail', '1000001'], /--recovery-tail: a whole number from 1 to 1000000 is allowed \(got "1000001"\)/],
       [['--page-cache-keep', 'most'], /--page-cache-keep: a size from 0 to 1TiB .* or 'all' is allowed \(got "most"\)/],
     ];
     for (const [flags, message] of cases) {
