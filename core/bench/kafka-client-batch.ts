@@ -110,11 +110,12 @@ export class BatchBuilder {
     if (key === null) p = writeVarint(b, p, -1);
     else {
       p = writeVarint(b, p, keyBytes);
-      key.copy(b, p);
+      b.set(key, p);
       p += keyBytes;
     }
     p = writeVarint(b, p, value.length);
-    value.copy(b, p);
+    // set() is a builtin memmove; Buffer#copy goes through a native binding call per record.
+    b.set(value, p);
     p += value.length;
     b[p++] = 0;
     this.position = p;

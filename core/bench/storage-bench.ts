@@ -196,7 +196,8 @@ async function measureRecovery(storeOptions: StoreOptions, options: StorageBench
   let firstSeq = entries + 1;
   for (let run = 0; run < RECOVERY_RUNS; run++) {
     const paused = await Store.open({ ...storeOptions, indexing: 'paused' });
-    firstSeq += (await drive(paused, { ...options, durationMs: null, count: tailEntries }, firstSeq, nextOffsets)).appended;
+    const tail = await drive(paused, { ...options, durationMs: null, count: tailEntries }, firstSeq, nextOffsets);
+    firstSeq += tail.appended;
     await paused.close();
     const startMs = performance.now();
     const recovered = await Store.open(storeOptions);

@@ -233,7 +233,10 @@ describe('link reader', () => {
       const { buffer, position } = writer.reserve(1 + (turn % 200), size);
       buffer.fill(1 + (turn % 200), position, position + size);
       sent += 1;
-      await new Promise((resolve) => setTimeout(resolve, 1)); // the socket drains between turns
+      // The socket drains between turns: on a busy machine 1 ms was not always enough (27 buffers).
+      const drainedBy = Date.now() + 10_000;
+      do await new Promise((resolve) => setTimeout(resolve, 1));
+      while (writer.backlogBytes > 0 && Date.now() < drainedBy);
     }
     const deadline = Date.now() + 30_000;
     while (received < sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));

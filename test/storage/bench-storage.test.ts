@@ -41,8 +41,8 @@ describe('x2 bench storage', () => {
     const result = runX2(['bench', 'storage', '--data', join(dir, 'b'), '--duration', '300ms', '--sync', 'interval:5',
       '--page-cache-keep', 'all'], { bare: true });
     expect(result.code, result.stderr).toBe(0);
-    for (const label of ['entries/s', 'MB/s', 'fsyncs/s', 'index waits     0', 'open files', 'index size', 'sync interval:5',
-      'page cache      every page kept, 0 B dropped']) {
+    for (const label of ['entries/s', 'MB/s', 'fsyncs/s', 'index waits     0', 'open files', 'index size',
+      'sync interval:5', 'page cache      every page kept, 0 B dropped']) {
       expect(result.stdout).toContain(label);
     }
   });
@@ -65,7 +65,8 @@ describe('x2 bench storage', () => {
       [['--entry-bytes', '12'], /--entry-bytes: a size from 77 .* \(got "12"\)/],
       [['--duration', '-3'], /--duration: a positive duration/],
       [['--count', '1.5'], /--count: a whole number/],
-      [['--recovery-tail', '1000001'], /--recovery-tail: a whole number from 1 to 1000000 is allowed \(got "1000001"\)/],
+      [['--recovery-tail', '1000001'],
+        /--recovery-tail: a whole number from 1 to 1000000 is allowed \(got "1000001"\)/],
       [['--page-cache-keep', 'most'], /--page-cache-keep: a size from 0 to 1TiB .* or 'all' is allowed \(got "most"\)/],
     ];
     for (const [flags, message] of cases) {
