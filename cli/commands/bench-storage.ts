@@ -1,15 +1,19 @@
 /**
  * `x2 bench storage`: drives a commit store in-process (core/bench/storage-bench.ts) and prints
  * entries/s, MB/s, fsyncs/s, open files and index size, optionally with a raw write+fdatasync
- * baseline from the same run and a recovery measurement. This file validates flags and prints.
+ * baseline from the same run and a recovery measurement; with --stores N, N such runs at once in
+ * child processes (core/bench/storage-stores.ts). This file validates flags and prints.
  */
 import { parseBenchDurationMs } from '../bench-flags.ts';
 import { pageCacheKeepBytes, pageCacheKeepOption } from '../store-flags.ts';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
 import { formatBytes, parseBytes, parseDurationMs } from '../../core/base/units.ts';
-import { runStorageBench, type StorageBenchResult } from '../../core/bench/storage-bench.ts';
+import { runStorageBench, syncPolicyText, type StorageBenchResult } from '../../core/bench/storage-bench.ts';
+import { runStoresBench, STORES_MAX, type StoresBenchResult } from '../../core/bench/storage-stores.ts';
+import { selfCommand } from '../../core/up/supervisor.ts';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../core/storage/format.ts';
 import { syntheticBatchBytesMin } from '../../core/storage/synthetic-batch.ts';
 import { PENDING_ENTRIES_MAX, type SyncPolicy } from '../../core/storage/store.ts';
@@ -80,6 +84,7 @@ function checkDataDir(value: string): string {
 type BenchStorageFlags = {
   data: string; streams: number; entryBytes: number; duration?: number; count?: number; sync: SyncPolicy;
   segmentBytesMax?: number; pageCacheKeep: number | 'all'; baseline?: boolean; recoveryTail?: number; json?: boolean;
+  stores: number;
 };
 
 const number = (value: number, digits = 0): string =>
@@ -136,8 +141,20 @@ export function benchStorageCommand(): Command {
     .option('--baseline', 'also time a raw sequential write + fdatasync of the same bytes at the same cadence')
     .addOption(new Option('--recovery-tail <entries>', 'then append this many unindexed entries and time the reopen')
       .argParser(parseCount('--recovery-tail', 1, PENDING_ENTRIES_MAX)))
+    .addOption(new Option('--stores <n>', 'write this many stores at once, each in its own process (as N commits '
+      + 'on one machine store every entry N times)').argParser(parseCount('--stores', 1, STORES_MAX)).default(1))
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: BenchStorageFlags) => {
+      if (flags.stores > 1) {
+        if (flags.baseline === true) throw usageError('--stores', String(flags.stores), '1 with --baseline is allowed');
+        if (flags.recoveryTail !== undefined) {
+          throw usageError('--stores', String(flags.stores), '1 with --recovery-tail is allowed');
+        }
+        fs.mkdirSync(flags.data, { recursive: true });
+        const result = await runStoresBench(selfCommand(), flags.stores, (store) => storeArgs(flags, store));
+        process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatStoresBench(result));
+        return;
+      }
       const result = await runStorageBench({
         dir: flags.data, streams: flags.streams, entryBytes: flags.entryBytes, sync: flags.sync,
         durationMs: flags.count === undefined ? (flags.duration ?? 10_000) : null, count: flags.count ?? null,
@@ -147,4 +164,31 @@ export function benchStorageCommand(): Command {
       });
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatStorageBench(result));
     });
+}
+
+/** The single-store command line of store `store` (from 1), in DIR/store-K, with this run's flags. */
+function storeArgs(flags: BenchStorageFlags, store: number): string[] {
+  const args = ['bench', 'storage', '--data', path.join(flags.data, `store-${store}`),
+    '--streams', String(flags.streams), '--entry-bytes', String(flags.entryBytes), '--sync', syncPolicyText(flags.sync),
+    '--page-cache-keep', flags.pageCacheKeep === 'all' ? 'all' : String(flags.pageCacheKeep), '--json'];
+  if (flags.count !== undefined) args.push('--count', String(flags.count));
+  else args.push('--duration', `${flags.duration ?? 10_000}ms`);
+  if (flags.segmentBytesMax !== undefined) args.push('--segment-bytes-max', String(flags.segmentBytesMax));
+  return args;
+}
+
+export function formatStoresBench(result: StoresBenchResult): string {
+  const first = result.stores[0]!;
+  const lines = [
+    `x2 bench storage: ${result.stores.length} stores at once, each in its own process, ${number(first.streams)} ` +
+      `streams, ${first.entryBytes}-byte entries, sync ${first.sync}`,
+    ...result.stores.map((s, index) => `  store-${index + 1}         ${number(s.megabytesPerSecond, 1)} MB/s  ` +
+      `${number(s.entriesPerSecond)} entries/s  ${number(s.fsyncsPerSecond, 1)} fsyncs/s  ` +
+      `${number(s.indexWaits)} index waits  (${number(s.entries)} entries in ${s.seconds.toFixed(2)} s)`),
+    `  MB/s per store  ${number(result.megabytesPerSecondPerStore, 1)}  (mean; slowest ` +
+      `${number(result.megabytesPerSecondMin, 1)})`,
+    `  MB/s in all     ${number(result.megabytesPerSecondTotal, 1)}  ` +
+      `(${number(result.entriesPerSecondTotal)} entries/s)`,
+  ];
+  return `${lines.join('\n')}\n`;
 }

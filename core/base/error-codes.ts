@@ -25,7 +25,8 @@ export const ERROR_CODES = {
   X2_ERR_APPEND_CONDITION: { exit: EXIT_CODES.data,
     what: 'a conditional append was refused: a stream was not at the expected offset (another writer moved it)' },
   X2_ERR_OFFSET_OUT_OF_RANGE: { exit: EXIT_CODES.data, what: 'a read outside a stream\'s log start..next offset' },
-  X2_ERR_STORE_BACKPRESSURE: { exit: EXIT_CODES.io, what: 'the store write buffer is full (retriable after sync)' },
+  X2_ERR_STORE_BACKPRESSURE: { exit: EXIT_CODES.io,
+    what: 'the store write buffer is full or its index is behind (retriable after sync)' },
   X2_ERR_SIDECAR: { exit: EXIT_CODES.data, what: 'a sidecar stopped: user logic failed or bad input' },
   X2_ERR_INTERNAL: { exit: EXIT_CODES.software, what: 'an internal invariant failed (a bug)' },
 } as const;

@@ -18,6 +18,9 @@
 #   OLD_STORE=1 also runs `x2 bench storage --sync bytes:1` (a plain write, then fdatasync, after
 #   every write: the store's default before it wrote O_DSYNC) before and after the cluster, and
 #   prints each round's ratios against the faster of those runs too.
+#   TWO_STORES=1 also runs `x2 bench storage --stores 2` (two stores writing at once, each in its own
+#   process, as the cluster's two commits do) before and after the cluster, and prints each round's
+#   ratios against the faster of those runs' MB/s per store.
 set -euo pipefail
 X2=${X2:-$(dirname "$0")/../../dist/x2}
 SECONDS_RUN=${1:-10}
@@ -76,6 +79,11 @@ storage_run() {
   if [ "${OLD_STORE:-0}" = 1 ]; then
     "$X2" bench storage --data "$WORK/storage" --entry-bytes 1KiB --duration "$SECONDS_RUN" --sync bytes:1 --json \
       > "$WORK/storage-old-$1.json"
+    rm -rf "$WORK/storage"
+  fi
+  if [ "${TWO_STORES:-0}" = 1 ]; then
+    "$X2" bench storage --data "$WORK/storage" --entry-bytes 1KiB --duration "$SECONDS_RUN" --stores 2 --json \
+      > "$WORK/storage-two-$1.json"
     rm -rf "$WORK/storage"
   fi
 }
@@ -140,6 +148,14 @@ except FileNotFoundError:
 if old is not None:
     print(f"{round_} old store (--sync bytes:1) {old:.1f} MB/s; the produce runs against it: " + ', '.join(
         f"{float(line.split()[5]) / old:.2f}" for line in open(f'{work}/produce-lines')))
+try:
+    two = max(json.load(open(f'{work}/storage-two-{when}.json'))['megabytesPerSecondPerStore']
+              for when in ('before', 'after'))
+except FileNotFoundError:
+    two = None
+if two is not None:
+    print(f"{round_} two stores at once (--stores 2) {two:.1f} MB/s per store; the produce runs against it: " +
+          ', '.join(f"{float(line.split()[5]) / two:.2f}" for line in open(f'{work}/produce-lines')))
 PY
   rm -f "$WORK/produce-lines"
 done

@@ -5,7 +5,7 @@
  * Method: run the built dist/x2 (bare) with --json, --baseline and --recovery-tail on a small
  * count, parse the JSON and check its fields; then run it with bad flags.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,35 @@ describe('x2 bench storage', () => {
     expect(result.stderr).not.toMatch(/page cache/);
   });
 
+  it('--stores 2 writes two stores at once, each in its own process, and sums them', () => {
+    const result = runX2(['bench', 'storage', '--data', join(dir, 'e'), '--stores', '2', '--count', '2000',
+      '--entry-bytes', '600', '--streams', '3', '--json'], { bare: true });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      stores: Array<Record<string, number | string>>; megabytesPerSecondPerStore: number;
+      megabytesPerSecondMin: number; megabytesPerSecondTotal: number;
+    };
+    expect(report.stores).toHaveLength(2);
+    for (const store of report.stores) {
+      expect(store['entries']).toBe(2000);
+      expect(store['entryBytes']).toBe(600);
+      expect(store['streams']).toBe(3);
+      expect(store['sync']).toBe('entry-set');
+      expect(store['segmentBytes']).toBeGreaterThan(2000 * 600);
+    }
+    const rates = report.stores.map((store) => store['megabytesPerSecond'] as number);
+    expect(report.megabytesPerSecondTotal).toBeCloseTo(rates[0]! + rates[1]!, 6);
+    expect(report.megabytesPerSecondPerStore).toBeCloseTo((rates[0]! + rates[1]!) / 2, 6);
+    expect(report.megabytesPerSecondMin).toBe(Math.min(...rates));
+    expect(readdirSync(join(dir, 'e')).sort()).toEqual(['store-1', 'store-2']);
+    const text = runX2(['bench', 'storage', '--data', join(dir, 'f'), '--stores', '2', '--duration', '300ms'],
+      { bare: true });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/2 stores at once/);
+    expect(text.stdout).toMatch(/store-2 .* MB\/s/);
+    expect(text.stdout).toMatch(/MB\/s per store/);
+  });
+
   it('rejects bad flags with exit 2, naming the flag, the value and what is allowed', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--sync', 'sometimes'], /--sync: .*entry-set, interval:MS .* \(got "sometimes"\)/],
@@ -67,6 +96,9 @@ describe('x2 bench storage', () => {
       [['--count', '1.5'], /--count: a whole number/],
       [['--recovery-tail', '1000001'],
         /--recovery-tail: a whole number from 1 to 1000000 is allowed \(got "1000001"\)/],
+      [['--stores', '9'], /--stores: a whole number from 1 to 8 is allowed \(got "9"\)/],
+      [['--stores', '2', '--baseline'], /--stores: 1 with --baseline is allowed \(got "2"\)/],
+      [['--stores', '2', '--recovery-tail', '10'], /--stores: 1 with --recovery-tail is allowed \(got "2"\)/],
       [['--page-cache-keep', 'most'], /--page-cache-keep: a size from 0 to 1TiB .* or 'all' is allowed \(got "most"\)/],
     ];
     for (const [flags, message] of cases) {
