@@ -14,7 +14,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -32,6 +31,7 @@ import { LossGenerator } from '../../core/river/loss-generator.ts';
 import type { RiverMode } from '../../core/river/messages.ts';
 import { multicastDriver } from '../../core/river/multicast-driver.ts';
 import { RiverMember } from '../../core/river/river-member.ts';
+import { selfCommand } from '../../core/up/supervisor.ts';
 import { Store } from '../../core/storage/store.ts';
 import { hostPortParser, integerParser, interfaceParser, lossParser } from '../river-options.ts';
 
@@ -131,20 +131,9 @@ export function benchRiverCommand(): Command {
     });
 }
 
-/** How to start this same executable: the SEA binary itself, or node + the bundle/script in dev. */
-function selfCommand(): string[] {
-  try {
-    const sea = createRequire(import.meta.url)('node:sea') as { isSea(): boolean };
-    if (sea.isSea()) return [process.execPath];
-  } catch {
-    // Not a single executable.
-  }
-  return [process.execPath, ...process.execArgv, process.argv[1] ?? ''];
-}
-
 function startSelf(args: string[], log: Log, name: string): ChildProcess {
-  const [command, ...prefix] = selfCommand();
-  const child = spawn(command!, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { file, prefix } = selfCommand();
+  const child = spawn(file, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (/ (warn|error) /.test(line)) log.warn(`${name}: ${line}`);
   });
