@@ -7,7 +7,7 @@
  * this module starts them together and sums their results.
  * Bounds: at most STORES_MAX children; each child's output is kept up to OUTPUT_BYTES_MAX.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { X2Error } from '../base/errors.ts';
 import type { StorageBenchResult } from './storage-bench.ts';
 
@@ -26,9 +26,11 @@ export type StoresBenchResult = {
 type Command = { file: string; prefix: string[] };
 
 /** Runs one child; resolves with its JSON result, rejects with its exit and the end of its stderr. */
-function runChild(command: Command, args: string[], name: string): Promise<StorageBenchResult> {
+function runChild(command: Command, args: string[], name: string,
+  started: ChildProcess[]): Promise<StorageBenchResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command.file, [...command.prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => { if (stdout.length < OUTPUT_BYTES_MAX) stdout += chunk.toString(); });
@@ -55,8 +57,16 @@ export async function runStoresBench(command: Command, count: number,
   if (!(Number.isSafeInteger(count) && count >= 1 && count <= STORES_MAX)) {
     throw new X2Error('X2_ERR_USAGE', `--stores: a whole number from 1 to ${STORES_MAX} is allowed (got ${count})`);
   }
-  const stores = await Promise.all(Array.from({ length: count },
-    (_, index) => runChild(command, argsFor(index + 1), `store-${index + 1}`)));
+  const started: ChildProcess[] = [];
+  let stores: StorageBenchResult[];
+  try {
+    stores = await Promise.all(Array.from({ length: count },
+      (_, index) => runChild(command, argsFor(index + 1), `store-${index + 1}`, started)));
+  } catch (error) {
+    // One store failed: the others' figures would be of a different run, so they stop too.
+    for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
+    throw error;
+  }
   const rates = stores.map((s) => s.megabytesPerSecond);
   return {
     stores,
