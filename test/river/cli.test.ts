@@ -77,6 +77,7 @@ describe('river CLI', () => {
       (await fetch(`http://127.0.0.1:${role.metricsPort}/metrics`)).text();
     const sequencerText = await text(sequencer);
     for (const name of ['x2_river_frames_sent_total', 'x2_river_bytes_sent_total', 'x2_river_naks_received_total',
+      'x2_river_naks_deferred_total', 'x2_river_link_backlog_bytes_max',
       'x2_river_retransmits_total', 'x2_river_repairs_ordered_total', 'x2_river_committed_seq',
       'x2_river_commit_lag_entries', 'x2_river_commit_durable_seq', 'x2_river_append_to_commit_seconds_bucket',
       'x2_river_driver{driver="tcp"']) {
@@ -86,7 +87,7 @@ describe('river CLI', () => {
     for (const name of ['x2_river_frames_received_total', 'x2_river_bytes_received_total', 'x2_river_naks_sent_total',
       'x2_river_retransmits_received_total', 'x2_river_repaired_entries_total', 'x2_commit_durable_seq',
       'x2_river_driver{driver="tcp"', 'x2_store_fsyncs_total', 'x2_store_bytes_written_total',
-      'x2_store_page_cache_dropped_bytes_total']) {
+      'x2_store_inline_writes_total', 'x2_store_page_cache_dropped_bytes_total']) {
       expect(commitText, name).toContain(name);
     }
     // The standard process and Node metrics, labelled with the role (the man pages name them).

@@ -30,7 +30,8 @@
  * bytes waiting (past either, appender sockets are paused); a frame
  * coalesces appends up to FRAME_COALESCE_BYTES (a lost datagram of a large frame is NAKed and resent
  * alone, by fragment index); per-link backlog above LINK_BACKLOG_BYTES_MAX stops
- * live frames to that member (it NAKs and catches up from the ring or a peer).
+ * live frames to that member (it NAKs and catches up from the ring or a peer), and above
+ * RETRANSMIT_BACKLOG_BYTES_MAX its NAKs wait for their next repeat (no resends pile up).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { pack } from 'msgpackr';
@@ -64,6 +65,14 @@ export const SEND_WINDOW_BYTES = 16 * 1024 * 1024;
 const READ_BUFFER_BYTES = 256 * 1024;
 export const LINK_BACKLOG_BYTES_MAX = 32 * 1024 * 1024;
 export const RETRANSMIT_BYTES_MAX = 1024 * 1024;
+/**
+ * A NAK that finds more than this waiting in its member's link is not served (counted as deferred).
+ * A member repeats its NAK for a gap every nakRetryMs (10 ms) until the gap fills; while its link
+ * drains slowly (a busy gateway), each repeat queued the same frames again, up to 100 MB/s of
+ * duplicates per gap and without bound: a sequencer grew to 22 GB so under librdkafka's test 0041
+ * (500 KB messages). Deferred, the NAK is served at a later repeat, once the resends drained.
+ */
+export const RETRANSMIT_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
 const RECORD_BATCH_HEADER_BYTES = 61;
 const LATENCY_FRAMES_MAX = 65536;
 
@@ -152,6 +161,8 @@ export class Sequencer {
   bytesAppended = 0;
   entriesAppended = 0;
   naksReceived = 0;
+  /** NAKs not served because the member's link was backed up (RETRANSMIT_BACKLOG_BYTES_MAX). */
+  naksDeferred = 0;
   retransmits = 0;
   repairsOrdered = 0;
   appendsRejected = 0;
@@ -172,6 +183,12 @@ export class Sequencer {
     counterFrom(registry, 'x2_river_bytes_appended_total', 'entry bytes appended', () => this.bytesAppended);
     counterFrom(registry, 'x2_river_entries_appended_total', 'entries sequenced', () => this.entriesAppended);
     counterFrom(registry, 'x2_river_naks_received_total', 'NAKs received from members', () => this.naksReceived);
+    counterFrom(registry, 'x2_river_naks_deferred_total',
+      'NAKs not served because the member\'s link held more than 8 MiB (served at its next repeat)',
+      () => this.naksDeferred);
+    gaugeFrom(registry, 'x2_river_link_backlog_bytes_max',
+      'largest number of bytes queued in one member\'s link and not yet taken by the kernel',
+      () => this.linkBacklogBytesMax);
     counterFrom(registry, 'x2_river_retransmits_total', 'frames resent from the ring', () => this.retransmits);
     counterFrom(registry, 'x2_river_repairs_ordered_total', 'NAKs below the ring, sent to a peer commit',
       () => this.repairsOrdered);
@@ -683,6 +700,7 @@ export class Sequencer {
     this.naksReceived += 1;
     if (fromSeq < 1 || toSeq <= fromSeq || toSeq > this.#nextSeq) return this.#drop(member,
       `bad NAK [${fromSeq}, ${toSeq})`);
+    if (this.#isNakDeferred(member)) return;
     const next = this.#ring.visit(fromSeq, toSeq, RETRANSMIT_BYTES_MAX, (frame) => this.#resend(member, frame, null));
     if (next < 0) this.#orderRepair(member, fromSeq, toSeq);
   }
@@ -692,6 +710,7 @@ export class Sequencer {
     this.naksReceived += 1;
     const nak = readNakFragments(payload);
     if (!nak || nak.seq >= this.#nextSeq) return this.#drop(member, 'bad NAK_FRAGMENTS');
+    if (this.#isNakDeferred(member)) return;
     const wanted = new Set(nak.fragmentIndexes);
     let found = false;
     const next = this.#ring.visit(nak.seq, nak.seq + 1, RETRANSMIT_BYTES_MAX, (frame, firstSeq) => {
@@ -701,6 +720,20 @@ export class Sequencer {
     });
     if (next < 0) this.#orderRepair(member, nak.seq, nak.seq + 1);
     else if (!found) this.#onNak(member, nak.seq, nak.seq + 1);
+  }
+
+  /** True when the member's link holds too much to take resends now (RETRANSMIT_BACKLOG_BYTES_MAX). */
+  #isNakDeferred(member: Member): boolean {
+    if (member.writer.backlogBytes <= RETRANSMIT_BACKLOG_BYTES_MAX) return false;
+    this.naksDeferred += 1;
+    return true;
+  }
+
+  /** The largest backlog of any member's link: bytes queued for a member that has yet to read them. */
+  get linkBacklogBytesMax(): number {
+    let bytesMax = 0;
+    for (const member of this.#members) bytesMax = Math.max(bytesMax, member.writer.backlogBytes);
+    return bytesMax;
   }
 
   /** Sends a frame from the ring (all fragments, or only `fragmentIndexes`) as RETRANSMIT. */
