@@ -176,6 +176,24 @@ describe('join and sync', () => {
     expect(b.result).toMatchObject({ generationId: 2, leaderId: 'b-2' });
   });
 
+  it('takes a rebalance timeout of 0 as the session timeout: the member has time to sync', () => {
+    const c = coordinator({ initialRebalanceDelayMs: 0 });
+    const a = join(c, joinRequest('a', { rebalanceTimeoutMs: 0 }), 0);
+    c.tick(0);
+    expect(a.result).toMatchObject({ errorCode: 0, generationId: 1, leaderId: 'a-1' });
+    c.tick(150); // with a sync deadline of now + 0, a-1 was forgotten here
+    expect(sync(c, 'a-1', 1, 150, { 'a-1': 'all' }).result).toMatchObject({ errorCode: 0 });
+    expect(c.group(GROUP)?.state).toBe('Stable');
+    // The sync phase still ends, at the session timeout: nobody syncs generation 2.
+    join(c, joinRequest('b', { rebalanceTimeoutMs: 0 }), 200);
+    join(c, joinRequest('a', { memberId: 'a-1', rebalanceTimeoutMs: 0 }), 200);
+    expect(c.group(GROUP)?.state).toBe('CompletingRebalance');
+    c.tick(200 + SESSION_MS - 1);
+    expect(c.group(GROUP)?.memberIds).toEqual(['a-1', 'b-2']);
+    c.tick(200 + SESSION_MS);
+    expect(c.group(GROUP)?.memberIds).toEqual([]);
+  });
+
   it('answers a repeated join of a settled member with the current generation, no rebalance', () => {
     const c = coordinator({ initialRebalanceDelayMs: 3_000 });
     stableGroupOfThree(c);

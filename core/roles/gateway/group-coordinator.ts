@@ -170,7 +170,7 @@ export class GroupCoordinator {
     if (group.members.size === 0) group.protocolType = request.protocolType;
     const member = new GroupMember(memberId, instanceId, {
       clientId: request.clientId, clientHost: request.clientHost, sessionTimeoutMs: request.sessionTimeoutMs,
-      rebalanceTimeoutMs: request.rebalanceTimeoutMs < 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
+      rebalanceTimeoutMs: rebalanceTimeoutOf(request),
       protocols: copyProtocols(request.protocols), nowMs,
     });
     member.joinReply = reply;
@@ -192,7 +192,7 @@ export class GroupCoordinator {
   ): void {
     member.sessionDeadlineMs = nowMs + request.sessionTimeoutMs;
     member.sessionTimeoutMs = request.sessionTimeoutMs;
-    member.rebalanceTimeoutMs = request.rebalanceTimeoutMs < 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs;
+    member.rebalanceTimeoutMs = rebalanceTimeoutOf(request);
     member.clientId = request.clientId;
     member.clientHost = request.clientHost;
     const changed = !sameProtocols(member.protocols, request.protocols);
@@ -566,4 +566,14 @@ export class GroupCoordinator {
       this.#flushing = false;
     }
   }
+}
+
+/**
+ * A member's rebalance timeout: the session timeout when the request has none (JoinGroup v0 sends
+ * -1) or 0. A 0 leaves no time to rejoin or sync: the member would be dropped at the next tick
+ * after its own join, before it could send SyncGroup. kafkajs's low-level joinGroup sends 0 when
+ * not told otherwise, and Kafka 2.4 (no sync deadline at all) served it.
+ */
+function rebalanceTimeoutOf(request: JoinGroupRequest): number {
+  return request.rebalanceTimeoutMs <= 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs;
 }
