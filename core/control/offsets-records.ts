@@ -9,6 +9,11 @@
  *   2 offset-deleted    [group, topic, partition]        (a tombstone: OffsetDelete, topic deleted)
  *   3 group-deleted     [group]                           (DeleteGroups: every offset of the group)
  * leaderEpoch is -1 when the client did not send one (OffsetCommit < v6).
+ * offset and leaderEpoch are kept as the client sent them, as Kafka does: any int64 that is a safe
+ * integer (the codec refuses others), any int32. Clients commit sentinels: kafkajs commits -2
+ * ("earliest") for resetOffsets and after OFFSET_OUT_OF_RANGE, and resolves it when it reads it
+ * back. Decoding once refused offsets below -1: such a commit was acknowledged, then skipped by
+ * every gateway, and a kafkajs consumer past the end looped on it for good.
  */
 import { decodeEnvelope, encodeEnvelope, formatError } from './record-codec.ts';
 
@@ -16,6 +21,7 @@ export const OFFSETS_FORMAT_VERSION = 1;
 const OFFSETS_VERSIONS_KNOWN = [OFFSETS_FORMAT_VERSION] as const;
 const STREAM = '__consumer_offsets';
 const INT32_MAX = 2 ** 31 - 1;
+const INT32_MIN = -(2 ** 31);
 
 export type OffsetsRecord =
   | {
@@ -53,8 +59,8 @@ export function decodeOffsetsRecord(bytes: Uint8Array): OffsetsRecord {
     case KIND_CODES['offset-committed']:
       record = {
         kind: 'offset-committed', group: fields.string('group'), topic: fields.string('topic'),
-        partition: fields.integer('partition', 0, INT32_MAX), offset: fields.integer('offset', -1),
-        leaderEpoch: fields.integer('leaderEpoch', -1, INT32_MAX), metadata: fields.stringOrNull('metadata'),
+        partition: fields.integer('partition', 0, INT32_MAX), offset: fields.integer('offset', Number.MIN_SAFE_INTEGER),
+        leaderEpoch: fields.integer('leaderEpoch', INT32_MIN, INT32_MAX), metadata: fields.stringOrNull('metadata'),
         commitTimeMs: fields.integer('commitTimeMs', 0),
       };
       break;

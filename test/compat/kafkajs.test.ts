@@ -60,6 +60,11 @@ describe('kafkajs against x2 up', () => {
         name: 'admin-a' }] });
       const retention = configs.resources[0]!.configEntries.find((entry) => entry.configName === 'retention.ms');
       expect(retention?.configValue).toBe('604800000');
+      // The defaults a topic created with -1 gets (kafkajs's own createTopics spec reads them so).
+      const broker = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 4, name: '0',
+        configNames: ['default.replication.factor', 'num.partitions'] }] });
+      expect(broker.resources[0]!.configEntries.map((entry) => [entry.configName, entry.configValue]))
+        .toEqual([['num.partitions', '2'], ['default.replication.factor', '2']]);
       await admin.createPartitions({ topicPartitions: [{ topic: 'admin-a', count: 4 }] });
       const metadata = await admin.fetchTopicMetadata({ topics: ['admin-a'] });
       expect(metadata.topics[0]!.partitions).toHaveLength(4);
@@ -83,6 +88,36 @@ describe('kafkajs against x2 up', () => {
       await admin.disconnect();
     }
   });
+
+  it('group offsets: set, reset to earliest (kafkajs commits -2), read back, and a consumer resolves them',
+    async () => {
+      const topic = 'offsets-reset';
+      const groupId = 'offsets-reset-group';
+      const admin = kafka.admin();
+      await admin.connect();
+      const producer = kafka.producer();
+      await producer.connect();
+      const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+        await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}` })) });
+        await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '5' }] });
+        const set = await admin.fetchOffsets({ groupId, topics: [topic] });
+        expect(set[0]!.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '5' })]);
+        // Stored as sent, as Kafka does; kafkajs resolves the sentinel when asked to.
+        await admin.resetOffsets({ groupId, topic, earliest: true });
+        const reset = await admin.fetchOffsets({ groupId, topics: [topic] });
+        expect(reset[0]!.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '-2' })]);
+        const resolved = await admin.fetchOffsets({ groupId, topics: [topic], resolveOffsets: true });
+        expect(resolved[0]!.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '0' })]);
+        const seen = await consumeAll(consumer, topic, 10);
+        expect(seen.map((record) => record.offset)).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+      } finally {
+        await consumer.disconnect();
+        await producer.disconnect();
+        await admin.disconnect();
+      }
+    });
 
   it('producer and consumer: keys, headers, gzip, acks all, 1 and 0, in order with offsets', async () => {
     const producer = kafka.producer();

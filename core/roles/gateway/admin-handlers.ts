@@ -290,6 +290,8 @@ function handleDescribeConfigs(gateway: Gateway, context: RequestContext, reques
       const brokerConfigs: Array<[string, string]> = [
         ['auto.create.topics.enable', String(gateway.options.autoCreateTopics)],
         ['num.partitions', String(gateway.options.partitionCountDefault)],
+        // Every commit stores every entry: a topic created with replication factor -1 has this many.
+        ['default.replication.factor', String(gateway.commitCount())],
         ['message.max.bytes', String(gateway.options.requestBytesMax)],
       ];
       return {
