@@ -44,17 +44,39 @@ function writevOnce(fd: number, parts: Uint8Array[], position: number): Promise<
 
 /** Writes `parts` back to back at file `position` (one gathered write), looping over short writes. */
 export async function writevAll(fd: number, parts: Uint8Array[], position: number): Promise<void> {
-  let rest = parts;
+  let rest: Uint8Array[] | null = parts;
   let done = 0;
-  for (;;) {
-    let written = await writevOnce(fd, rest, position + done);
+  while (rest !== null) {
+    const written = await writevOnce(fd, rest, position + done);
     done += written;
-    let first = 0;
-    while (first < rest.length && written >= rest[first]!.length) written -= rest[first++]!.length;
-    if (first === rest.length) return;
-    rest = rest.slice(first);
-    if (written > 0) rest[0] = rest[0]!.subarray(written);
+    rest = unwritten(rest, written);
   }
+}
+
+/**
+ * writevAll on the calling thread, blocking it: no trip through the libuv pool, which costs a
+ * wake-up of a pool thread and one back to the loop. For small writes, where those wake-ups take
+ * longer than the write itself.
+ */
+export function writevAllInline(fd: number, parts: Uint8Array[], position: number): void {
+  let rest: Uint8Array[] | null = parts;
+  let done = 0;
+  while (rest !== null) {
+    const written = fs.writevSync(fd, rest, position + done);
+    done += written;
+    rest = unwritten(rest, written);
+  }
+}
+
+/** What a gathered write of `parts` left to write after `written` bytes; null when nothing. */
+function unwritten(parts: Uint8Array[], written: number): Uint8Array[] | null {
+  let first = 0;
+  let rest = written;
+  while (first < parts.length && rest >= parts[first]!.length) rest -= parts[first++]!.length;
+  if (first === parts.length) return null;
+  const left = parts.slice(first);
+  if (rest > 0) left[0] = left[0]!.subarray(rest);
+  return left;
 }
 
 function readOnce(fd: number, bytes: Buffer, start: number, length: number, position: number): Promise<number> {

@@ -38,13 +38,13 @@ import { ReadFiles } from './read-files.ts';
 import { firstOffsetDeltaAtOrAfter } from './record-timestamps.ts';
 import { recoverStore } from './recovery.ts';
 import { FRAME_BYTES_MAX, scanFrames } from './segment-scan.ts';
-import { SegmentInfo, SegmentWriter, type FramePlace, type SyncPolicy } from './segment-writer.ts';
+import { INLINE_WRITE_BYTES_MAX, SegmentInfo, SegmentWriter, type FramePlace, type SyncPolicy } from './segment-writer.ts';
 import { NO_SERIAL } from './pending-tail.ts';
 import { PENDING_ENTRIES_MAX, StoreIndex, StreamState } from './store-index.ts';
 import { applyRetentionTo, setLogStart, truncateStore } from './store-control.ts';
 
 export type { SyncPolicy } from './segment-writer.ts';
-export { GATHER_BATCH_BYTES_MIN } from './segment-writer.ts';
+export { GATHER_BATCH_BYTES_MIN, INLINE_WRITE_BYTES_MAX } from './segment-writer.ts';
 export { PENDING_ENTRIES_MAX } from './store-index.ts';
 
 export type StoreOptions = {
@@ -58,6 +58,11 @@ export type StoreOptions = {
    * dropped. null keeps every page (the kernel decides). Default 64 MiB.
    */
   pageCacheKeepBytes?: number | null;
+  /**
+   * Writes of at most this many bytes block the event loop instead of going through the libuv pool
+   * (segment-writer.ts). Default INLINE_WRITE_BYTES_MAX; 0 sends every write to the pool.
+   */
+  inlineWriteBytesMax?: number;
   /** How often a write that failed with a full disk is retried. Default 1000 ms. */
   diskFullRetryMs?: number;
   /**
@@ -88,7 +93,7 @@ export type StoredEntry = Omit<EntryInput, 'batchCrc'> & { batch: Buffer };
 export type StreamInfo = { logStartOffset: number; nextOffset: number; sizeBytes: number };
 
 export type StoreMetrics = {
-  fsyncs: number; bytesWritten: number; indexBatches: number; indexErrors: number;
+  fsyncs: number; bytesWritten: number; inlineWrites: number; indexBatches: number; indexErrors: number;
   corruptEntriesDetected: number; diskFullErrors: number; pageCacheDroppedBytes: number;
 };
 
@@ -129,6 +134,7 @@ export class Store {
     const writer = new SegmentWriter({
       dir, sync: options.sync, segmentBytesMax: options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT,
       bufferBytes: options.writeBufferBytes ?? WRITE_BUFFER_BYTES_DEFAULT,
+      inlineWriteBytesMax: options.inlineWriteBytesMax ?? INLINE_WRITE_BYTES_MAX,
       diskFullRetryMs: options.diskFullRetryMs ?? 1000, segments,
       pageCacheKeepBytes: options.pageCacheKeepBytes === undefined ? PAGE_CACHE_KEEP_BYTES_DEFAULT
         : options.pageCacheKeepBytes, log,
@@ -170,7 +176,8 @@ export class Store {
   get metrics(): StoreMetrics {
     const { writer, index } = this.#parts;
     return {
-      fsyncs: writer.fsyncs, bytesWritten: writer.bytesWritten, indexBatches: index.indexBatches,
+      fsyncs: writer.fsyncs, bytesWritten: writer.bytesWritten, inlineWrites: writer.inlineWrites,
+      indexBatches: index.indexBatches,
       indexErrors: index.indexErrors, corruptEntriesDetected: this.#corruptEntries,
         diskFullErrors: this.#diskFullErrors, pageCacheDroppedBytes: writer.pageCacheDroppedBytes,
     };

@@ -127,6 +127,9 @@ export class Commit {
       'sync points of the store: O_DSYNC writes (sync entry-set) or fdatasync calls', () => store.metrics.fsyncs);
     counterFrom(registry, 'x2_store_bytes_written_total', 'bytes written to segment files',
       () => store.metrics.bytesWritten);
+    counterFrom(registry, 'x2_store_inline_writes_total',
+      'segment writes small enough to be made on the event loop, not in the libuv pool',
+      () => store.metrics.inlineWrites);
     counterFrom(registry, 'x2_store_page_cache_dropped_bytes_total',
       'synced segment bytes dropped from the page cache (--page-cache-keep)',
       () => store.metrics.pageCacheDroppedBytes);
