@@ -32,6 +32,7 @@ import { deleteRecords } from './api/21-delete-records.ts';
 import { initProducerId } from './api/22-init-producer-id.ts';
 import { describeConfigs } from './api/32-describe-configs.ts';
 import { createPartitions } from './api/37-create-partitions.ts';
+import { deleteGroups } from './api/42-delete-groups.ts';
 import type { ApiDefinition } from './codec/define-api.ts';
 import type { KafkaReader } from './codec/reader.ts';
 import type { KafkaWriter } from './codec/writer.ts';
@@ -81,6 +82,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
   entry(initProducerId),
   entry(describeConfigs),
   entry(createPartitions),
+  entry(deleteGroups),
 ];
 
 const BY_KEY: (RegistryEntry | undefined)[] = [];

@@ -1,6 +1,6 @@
 /**
  * kafkajs 2.2.4 against `x2 up`: admin (create, list, describe configs, create partitions,
- * offsets by time, delete records, delete topics), producer and consumer (keys, headers, gzip,
+ * offsets by time, delete records, delete topics, group offsets, delete groups), producer and consumer (keys, headers, gzip,
  * acks all/1/0), an idempotent producer, and a 3-member consumer group with a rebalance.
  * Method: everything goes through kafkajs's public API; the test checks what comes back (records
  * in order with their offsets, offsets after DeleteRecords, each record of the group test
@@ -89,7 +89,7 @@ describe('kafkajs against x2 up', () => {
     }
   });
 
-  it('group offsets: set, reset to earliest (kafkajs commits -2), read back, and a consumer resolves them',
+  it('group offsets: set, reset to earliest (kafkajs commits -2), read back, a consumer resolves them; DeleteGroups',
     async () => {
       const topic = 'offsets-reset';
       const groupId = 'offsets-reset-group';
@@ -112,6 +112,17 @@ describe('kafkajs against x2 up', () => {
         expect(resolved[0]!.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '0' })]);
         const seen = await consumeAll(consumer, topic, 10);
         expect(seen.map((record) => record.offset)).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+        // DeleteGroups: refused while the group has a member; then its offsets go on every gateway.
+        const deleteError = (error: { groups?: Array<{ groupId: string; errorCode: number }> }) => error.groups;
+        expect(await admin.deleteGroups([groupId]).then(() => null, deleteError))
+          .toEqual([expect.objectContaining({ groupId, errorCode: 68 })]); // NON_EMPTY_GROUP
+        await consumer.disconnect();
+        expect(await admin.deleteGroups([groupId])).toEqual([expect.objectContaining({ groupId, errorCode: 0 })]);
+        const gone = await admin.fetchOffsets({ groupId, topics: [topic] });
+        expect(gone[0]!.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '-1' })]);
+        expect((await admin.listGroups()).groups.map((group) => group.groupId)).not.toContain(groupId);
+        expect(await admin.deleteGroups([groupId]).then(() => null, deleteError))
+          .toEqual([expect.objectContaining({ groupId, errorCode: 69 })]); // GROUP_ID_NOT_FOUND
       } finally {
         await consumer.disconnect();
         await producer.disconnect();

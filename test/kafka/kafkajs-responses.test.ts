@@ -27,6 +27,7 @@ import { deleteRecords } from '../../core/kafka/api/21-delete-records.ts';
 import { initProducerId } from '../../core/kafka/api/22-init-producer-id.ts';
 import { describeConfigs } from '../../core/kafka/api/32-describe-configs.ts';
 import { createPartitions } from '../../core/kafka/api/37-create-partitions.ts';
+import { deleteGroups } from '../../core/kafka/api/42-delete-groups.ts';
 import type { ApiDefinition } from '../../core/kafka/codec/define-api.ts';
 import { KafkaWriter } from '../../core/kafka/codec/writer.ts';
 import { KAFKA_ERROR } from '../../core/kafka/kafka-errors.ts';
@@ -405,6 +406,14 @@ const CASES: Case[] = [
     [0, 2],
     () => ({ throttleTimeMs: 0, errorCode: 0, groups: [{ groupId: 'g1', protocolType: 'consumer' }] }),
     () => ({ errorCode: 0, groups: [{ groupId: 'g1', protocolType: 'consumer' }] }),
+  ),
+  apiCase(
+    deleteGroups,
+    'deleteGroups',
+    [0, 1],
+    () => ({ throttleTimeMs: 0, results: [{ groupId: 'g1', errorCode: 0 }, { groupId: 'g2', errorCode: 68 }] }),
+    () => ({ throttleTimeMs: 0, results: [{ groupId: 'g1', errorCode: 0 },
+      { groupId: 'g2', errorCode: 68, error: expect.anything() }] }),
   ),
   apiCase(
     apiVersions,

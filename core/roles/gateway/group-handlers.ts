@@ -1,6 +1,6 @@
 /**
  * Consumer-group APIs: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
- * OffsetCommit, OffsetFetch, DescribeGroups, ListGroups. The coordinator of a group is the live
+ * OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups. The coordinator of a group is the live
  * gateway a stable hash of the group id picks (gateway.coordinatorOf); group requests sent to any
  * other gateway get NOT_COORDINATOR, so clients look it up again. The state machine is
  * group-coordinator.ts; this file only translates versions and wires replies.
@@ -19,6 +19,7 @@ import { leaveGroup, type LeaveGroupRequest } from '../../kafka/api/13-leave-gro
 import { syncGroup, type SyncGroupRequest } from '../../kafka/api/14-sync-group.ts';
 import { describeGroups, type DescribeGroupsRequest } from '../../kafka/api/15-describe-groups.ts';
 import { listGroups } from '../../kafka/api/16-list-groups.ts';
+import { deleteGroups, type DeleteGroupsRequest } from '../../kafka/api/42-delete-groups.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
 import type { RequestContext } from './connection.ts';
 import { OFFSETS_STREAM_ID } from './gateway-state.ts';
@@ -38,6 +39,7 @@ export function dispatchGroups(gateway: Gateway, context: RequestContext, reques
     case 9: handleOffsetFetch(gateway, context, request as OffsetFetchRequest); return true;
     case 15: handleDescribeGroups(gateway, context, request as DescribeGroupsRequest); return true;
     case 16: handleListGroups(gateway, context); return true;
+    case 42: void handleDeleteGroups(gateway, context, request as DeleteGroupsRequest); return true;
     default: return false;
   }
 }
@@ -209,4 +211,32 @@ function handleListGroups(gateway: Gateway, context: RequestContext): void {
     .filter((groupId) => isCoordinator(gateway, groupId)));
   context.respond(listGroups, { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE,
     groups: listed.map((group) => ({ groupId: group.groupId, protocolType: group.protocolType })) });
+}
+
+/**
+ * DeleteGroups: each group on its coordinator (NOT_COORDINATOR elsewhere), only without members
+ * (NON_EMPTY_GROUP), GROUP_ID_NOT_FOUND for a group with neither members nor offsets. A deleted
+ * group's offsets go with a group-deleted record in `__consumer_offsets`, so every gateway drops
+ * them; the answer waits until that record is applied here.
+ */
+async function handleDeleteGroups(gateway: Gateway, context: RequestContext,
+  request: DeleteGroupsRequest): Promise<void> {
+  const errors = new Map<string, number>();
+  const mine = request.groupsNames.filter((groupId) => isCoordinator(gateway, groupId));
+  const offsetGroupIds = new Set(gateway.state.offsets.groupIds());
+  const deleted: string[] = [];
+  for (const result of gateway.groups.deleteGroups(mine, offsetGroupIds)) {
+    errors.set(result.groupId, result.errorCode);
+    if (result.errorCode === KAFKA_ERROR.NONE && offsetGroupIds.has(result.groupId)) deleted.push(result.groupId);
+  }
+  if (deleted.length > 0) {
+    try {
+      await gateway.appendInternal(OFFSETS_STREAM_ID,
+        deleted.map((group) => encodeOffsetsRecord({ kind: 'group-deleted', group })));
+    } catch {
+      for (const groupId of deleted) errors.set(groupId, KAFKA_ERROR.COORDINATOR_NOT_AVAILABLE);
+    }
+  }
+  context.respond(deleteGroups, { throttleTimeMs: 0, results: request.groupsNames.map((groupId) => ({
+    groupId, errorCode: errors.get(groupId) ?? KAFKA_ERROR.NOT_COORDINATOR })) });
 }
