@@ -66,6 +66,10 @@ describe('kafkajs against x2 up', () => {
       expect(broker.resources[0]!.configEntries.map((entry) => [entry.configName, entry.configValue]))
         .toEqual([['num.partitions', '2'], ['default.replication.factor', '2']]);
       await admin.createPartitions({ topicPartitions: [{ topic: 'admin-a', count: 4 }] });
+      // A placement x2 would ignore is refused, as in CreateTopics.
+      const placed = await admin.createPartitions({ topicPartitions: [{ topic: 'admin-a', count: 5,
+        assignments: [[0]] }] }).then(() => null, (error: { type?: string }) => error.type);
+      expect(placed).toBe('INVALID_REPLICA_ASSIGNMENT');
       const metadata = await admin.fetchTopicMetadata({ topics: ['admin-a'] });
       expect(metadata.topics[0]!.partitions).toHaveLength(4);
 

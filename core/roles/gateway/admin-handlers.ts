@@ -236,7 +236,11 @@ async function handleCreatePartitions(gateway: Gateway, context: RequestContext,
   request: CreatePartitionsRequest): Promise<void> {
   const control = gateway.state.control;
   const results = await Promise.all(request.topics.map(async (topic) => {
-    const plan = (): PlanResult => control.planCreatePartitions(topic.name, topic.count);
+    // As CreateTopics: x2 places partitions itself, and a placement it would ignore is refused.
+    const plan = (): PlanResult => topic.assignments !== null && topic.assignments.length > 0
+      ? { ok: false, errorCode: KAFKA_ERROR.INVALID_REPLICA_ASSIGNMENT,
+        errorMessage: 'replica assignments are not supported: x2 places partitions itself' }
+      : control.planCreatePartitions(topic.name, topic.count);
     const outcome = request.validateOnly ? planOutcome(plan()) : await changeControl(gateway, plan);
     return { name: topic.name, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
   }));
