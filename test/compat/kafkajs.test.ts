@@ -1,7 +1,8 @@
 /**
  * kafkajs 2.2.4 against `x2 up`: admin (create, list, describe configs, create partitions,
- * offsets by time, delete records, delete topics, group offsets, delete groups), producer and consumer (keys, headers, gzip,
- * acks all/1/0), an idempotent producer, and a 3-member consumer group with a rebalance.
+ * offsets by time, delete records, delete topics, group offsets and deletion), producer and
+ * consumer (keys, headers, gzip, acks all/1/0), an idempotent producer, and a 3-member consumer
+ * group with a rebalance.
  * Method: everything goes through kafkajs's public API; the test checks what comes back (records
  * in order with their offsets, offsets after DeleteRecords, each record of the group test
  * consumed, partitions spread over all members and taken over when one leaves).
@@ -50,6 +51,10 @@ describe('kafkajs against x2 up', () => {
         replicationFactor: 5 }] })
         .then(() => null, (error: { errors?: Array<{ type?: string }> }) => error);
       expect(refused?.errors?.[0]?.type).toBe('INVALID_REPLICATION_FACTOR');
+      const assigned = await admin.createTopics({ topics: [{ topic: 'admin-assigned',
+        replicaAssignment: [{ partition: 0, replicas: [0] }] }] })
+        .then(() => null, (error: { errors?: Array<{ type?: string }> }) => error);
+      expect(assigned?.errors?.[0]?.type).toBe('INVALID_REPLICA_ASSIGNMENT');
       // Many topics in one request: each is created, none is lost to the others' control changes.
       const many = Array.from({ length: 20 }, (_, i) => `admin-many-${i}`);
       expect(await admin.createTopics({ topics: many.map((topic) => ({ topic, numPartitions: 2 })) })).toBe(true);

@@ -205,8 +205,8 @@ async function handleCreateTopics(gateway: Gateway, context: RequestContext,
     const configs: Record<string, string | null> = {};
     for (const config of topic.configs) configs[config.name] = config.value;
     const plan = (): PlanResult => topic.assignments.length > 0
-      ? { ok: false, errorCode: KAFKA_ERROR.INVALID_REQUEST,
-        errorMessage: 'manual replica assignments are not supported: x2 places partitions itself' }
+      ? { ok: false, errorCode: KAFKA_ERROR.INVALID_REPLICA_ASSIGNMENT,
+        errorMessage: 'replica assignments are not supported: x2 places partitions itself' }
       : control.planCreateTopic({ topic: topic.name, partitionCount: topic.numPartitions,
         replicationFactor: topic.replicationFactor, configs }, { commitCount: gateway.commitCount() });
     const outcome = request.validateOnly
