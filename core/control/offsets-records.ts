@@ -9,8 +9,8 @@
  *   2 offset-deleted    [group, topic, partition]        (a tombstone: OffsetDelete, topic deleted)
  *   3 group-deleted     [group]                           (DeleteGroups: every offset of the group)
  * leaderEpoch is -1 when the client did not send one (OffsetCommit < v6).
- * offset and leaderEpoch are kept as the client sent them, as Kafka does: any int64 that is a safe
- * integer (the codec refuses others), any int32. Clients commit sentinels: kafkajs commits -2
+ * offset and leaderEpoch are kept as the client sent them, as Kafka does: every int64 that is a
+ * safe integer (the codec refuses others), every int32. Clients commit sentinels: kafkajs commits -2
  * ("earliest") for resetOffsets and after OFFSET_OUT_OF_RANGE, and resolves it when it reads it
  * back. Decoding once refused offsets below -1: such a commit was acknowledged, then skipped by
  * every gateway, and a kafkajs consumer past the end looped on it for good.

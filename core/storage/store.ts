@@ -38,7 +38,9 @@ import { ReadFiles } from './read-files.ts';
 import { firstOffsetDeltaAtOrAfter } from './record-timestamps.ts';
 import { recoverStore } from './recovery.ts';
 import { FRAME_BYTES_MAX, scanFrames } from './segment-scan.ts';
-import { INLINE_WRITE_BYTES_MAX, SegmentInfo, SegmentWriter, type FramePlace, type SyncPolicy } from './segment-writer.ts';
+import {
+  INLINE_WRITE_BYTES_MAX, SegmentInfo, SegmentWriter, type FramePlace, type SyncPolicy,
+} from './segment-writer.ts';
 import { NO_SERIAL } from './pending-tail.ts';
 import { PENDING_ENTRIES_MAX, StoreIndex, StreamState } from './store-index.ts';
 import { applyRetentionTo, setLogStart, truncateStore } from './store-control.ts';
