@@ -137,9 +137,9 @@ describe('ControlState', () => {
       'min.insync.replicas', 'retention.bytes', 'retention.ms',
     ]);
     expect(entries.find((entry) => entry.name === 'retention.bytes'))
-      .toMatchObject({ value: '1000', source: 1, isDefault: false });
+      .toMatchObject({ value: '1000', source: 1, isDefault: false, defaultValue: '-1' });
     expect(entries.find((entry) => entry.name === 'retention.ms'))
-      .toMatchObject({ value: '3600000', source: 5, isDefault: true });
+      .toMatchObject({ value: '3600000', source: 5, isDefault: true, defaultValue: '3600000' });
     expect(state.configOf('t', 'max.message.bytes')).toBe('1048588');
     expect(state.describeConfigs('missing')).toBeUndefined();
   });

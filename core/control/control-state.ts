@@ -50,6 +50,8 @@ export interface ConfigEntry {
   readonly name: string;
   readonly value: string;
   readonly source: (typeof CONFIG_SOURCE)[keyof typeof CONFIG_SOURCE];
+  /** What the topic would have without an explicit value: its synonym at the default source. */
+  readonly defaultValue: string;
   readonly isDefault: boolean;
   readonly readOnly: boolean;
   readonly isSensitive: boolean;
@@ -154,6 +156,7 @@ export class ControlState {
       return {
         name, value: explicit ?? this.configDefaults[name] ?? '',
         source: explicit === undefined ? CONFIG_SOURCE.default : CONFIG_SOURCE.topic,
+        defaultValue: this.configDefaults[name] ?? '',
         isDefault: explicit === undefined, readOnly: view.isInternal, isSensitive: false,
       };
     });

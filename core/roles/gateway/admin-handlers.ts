@@ -9,6 +9,7 @@
  */
 import { encodeControlRecord } from '../../control/control-records.ts';
 import type { PlanResult } from '../../control/control-state.ts';
+import { CONFIG_SOURCE } from '../../control/topic-configs.ts';
 import { listOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from '../../kafka/api/02-list-offsets.ts';
 import { metadata, type MetadataRequest, type MetadataResponse } from '../../kafka/api/03-metadata.ts';
 import { apiVersions } from '../../kafka/api/18-api-versions.ts';
@@ -286,7 +287,13 @@ function handleDescribeConfigs(gateway: Gateway, context: RequestContext, reques
         ...base, errorCode: KAFKA_ERROR.NONE, errorMessage: null,
         configs: entries.filter((entry) => wanted === null || wanted.has(entry.name)).map((entry) => ({
           name: entry.name, value: entry.value, readOnly: entry.readOnly, isDefault: entry.isDefault,
-          configSource: entry.source, isSensitive: entry.isSensitive, synonyms: [],
+          configSource: entry.source, isSensitive: entry.isSensitive,
+          // As Kafka lists them, most specific first: the topic's own value, then the default.
+          synonyms: !request.includeSynonyms ? [] : [
+            ...(entry.source === CONFIG_SOURCE.topic
+              ? [{ name: entry.name, value: entry.value, source: entry.source }] : []),
+            { name: entry.name, value: entry.defaultValue, source: CONFIG_SOURCE.default },
+          ],
         })),
       };
     }
