@@ -68,11 +68,12 @@ export async function runStoresBench(command: Command, count: number,
     throw error;
   }
   const rates = stores.map((s) => s.megabytesPerSecond);
+  const total = rates.reduce((sum, r) => sum + r, 0);
   return {
     stores,
-    megabytesPerSecondPerStore: rates.reduce((sum, r) => sum + r, 0) / count,
+    megabytesPerSecondPerStore: total / count,
     megabytesPerSecondMin: Math.min(...rates),
-    megabytesPerSecondTotal: rates.reduce((sum, r) => sum + r, 0),
+    megabytesPerSecondTotal: total,
     entriesPerSecondTotal: stores.reduce((sum, s) => sum + s.entriesPerSecond, 0),
   };
 }

@@ -199,15 +199,17 @@ async function offsetForTimestamp(gateway: Gateway, log: StreamLog, timestampMs:
   return batchLevel;
 }
 
+/** CreateTopics and CreatePartitions: x2 places partitions itself, so a placement it would ignore is refused. */
+const ASSIGNMENTS_REFUSED: PlanResult = { ok: false, errorCode: KAFKA_ERROR.INVALID_REPLICA_ASSIGNMENT,
+  errorMessage: 'replica assignments are not supported: x2 places partitions itself' };
+
 async function handleCreateTopics(gateway: Gateway, context: RequestContext,
   request: CreateTopicsRequest): Promise<void> {
   const control = gateway.state.control;
   const topics = await Promise.all(request.topics.map(async (topic) => {
     const configs: Record<string, string | null> = {};
     for (const config of topic.configs) configs[config.name] = config.value;
-    const plan = (): PlanResult => topic.assignments.length > 0
-      ? { ok: false, errorCode: KAFKA_ERROR.INVALID_REPLICA_ASSIGNMENT,
-        errorMessage: 'replica assignments are not supported: x2 places partitions itself' }
+    const plan = (): PlanResult => topic.assignments.length > 0 ? ASSIGNMENTS_REFUSED
       : control.planCreateTopic({ topic: topic.name, partitionCount: topic.numPartitions,
         replicationFactor: topic.replicationFactor, configs }, { commitCount: gateway.commitCount() });
     const outcome = request.validateOnly
@@ -237,11 +239,8 @@ async function handleCreatePartitions(gateway: Gateway, context: RequestContext,
   request: CreatePartitionsRequest): Promise<void> {
   const control = gateway.state.control;
   const results = await Promise.all(request.topics.map(async (topic) => {
-    // As CreateTopics: x2 places partitions itself, and a placement it would ignore is refused.
     const plan = (): PlanResult => topic.assignments !== null && topic.assignments.length > 0
-      ? { ok: false, errorCode: KAFKA_ERROR.INVALID_REPLICA_ASSIGNMENT,
-        errorMessage: 'replica assignments are not supported: x2 places partitions itself' }
-      : control.planCreatePartitions(topic.name, topic.count);
+      ? ASSIGNMENTS_REFUSED : control.planCreatePartitions(topic.name, topic.count);
     const outcome = request.validateOnly ? planOutcome(plan()) : await changeControl(gateway, plan);
     return { name: topic.name, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
   }));

@@ -1,8 +1,8 @@
 /**
  * Consumer-group APIs: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
- * OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups. The coordinator of a group is the live
- * gateway a stable hash of the group id picks (gateway.coordinatorOf); group requests sent to any
- * other gateway get NOT_COORDINATOR, so clients look it up again. The state machine is
+ * OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups. The coordinator of a group
+ * is the live gateway a stable hash of the group id picks (gateway.coordinatorOf); group requests
+ * sent to any other gateway get NOT_COORDINATOR, so clients look it up again. The state machine is
  * group-coordinator.ts; this file only translates versions and wires replies.
  *
  * Committed offsets are appended to `__consumer_offsets` and the commit is answered once the
