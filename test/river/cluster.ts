@@ -189,14 +189,20 @@ export function missingAcks(commit: StoredCommit, acks: readonly Ack[]): Ack[] {
  * seq, at least `lastAckSeq`, then stops the commits cleanly.
  */
 export async function settleAndStop(sequencer: Role, commits: readonly Role[], lastAckSeq: number): Promise<number> {
-  const sequencerLast = await waitFor(async () => {
-    const value = await metric(sequencer, 'x2_river_last_seq');
-    return value >= lastAckSeq ? value : null;
-  }, { timeoutMs: 60_000, what: 'the sequencer last seq' });
-  // Catch up while the sequencer still answers NAKs and repair requests.
-  for (const commit of commits) {
-    await waitFor(async () => await metric(commit, 'x2_commit_durable_seq') >= sequencerLast,
-      { timeoutMs: 60_000, what: `${commit.name} durable up to ${sequencerLast}` });
+  // Catch up while the sequencer still answers NAKs and repair requests. A metrics snapshot may be
+  // sequenced meanwhile; one a commit lost just before the stop could never be repaired, so the
+  // sequencer stops only once its last seq held still while every commit caught up to it.
+  for (let round = 0; ; round++) {
+    const sequencerLast = await waitFor(async () => {
+      const value = await metric(sequencer, 'x2_river_last_seq');
+      return value >= lastAckSeq ? value : null;
+    }, { timeoutMs: 60_000, what: 'the sequencer last seq' });
+    for (const commit of commits) {
+      await waitFor(async () => await metric(commit, 'x2_commit_durable_seq') >= sequencerLast,
+        { timeoutMs: 60_000, what: `${commit.name} durable up to ${sequencerLast}` });
+    }
+    if (await metric(sequencer, 'x2_river_last_seq') === sequencerLast) break;
+    if (round === 100) throw new Error('the sequencer kept sequencing: the commits never caught up with it');
   }
   await stopRole(sequencer);
   let previous = -1;
