@@ -3,7 +3,7 @@
  * what is allowed, before anything connects. Method: run the built executable from an empty
  * folder with each kind of bad flag and check the status and the message.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, runX2 } from '../harness/x2.ts';
@@ -45,6 +45,7 @@ describe('x2 sidecar usage errors', () => {
     const folder = makeTempDir('x2-sidecar-cli-');
     writeFileSync(join(folder, 'empty.mjs'), 'export const nothing = 1;\n');
     const result = runX2([...BASE, '--module', 'empty.mjs'], { cwd: folder, timeoutMs: 30_000 });
+    rmSync(folder, { recursive: true, force: true });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/exports neither a default function \(per record\) nor a batch function/);
   });

@@ -7,7 +7,7 @@
  * partitions, together they write each matching trade once, and x2 top lists both. (3) A backlog of 1 KiB
  * records larger than the sidecar's window of appends in flight drains completely and intact.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
 async function waitForCount(topic: string, count: number, running: SidecarProcess[]): Promise<void> {

@@ -8,7 +8,7 @@
  * folder, as a user's file would be. Last, a sidecar started before its input topic exists waits
  * for it and then copies it whole.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
 async function runUntilComplete(args: string[], to: string, count: number, cwd?: string): Promise<void> {

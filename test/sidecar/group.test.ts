@@ -11,7 +11,7 @@
  * SIGCONT; a member whose user logic stalls past the session timeout (its late append is refused);
  * kill -9 of the sequencer (members restart their instances and claim again).
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,7 @@ afterAll(async () => {
   }
   await admin?.disconnect();
   await cluster?.stop();
+  if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
 async function createInput(topic: string): Promise<void> {

@@ -7,7 +7,7 @@
  * the error and source position in headers. stop: exit status 65 naming the first failing
  * record; a restart with the same name stops at the same record, and nothing is written twice.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
 async function runUntil(to: string, extra: string[], topics: Array<[string, number]>): Promise<string> {
