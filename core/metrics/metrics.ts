@@ -21,6 +21,9 @@ export function createRegistry(role: string): Registry {
   return registry;
 }
 
+/** Buckets of the latency histograms (seconds): from a fast device flush to a long-polled Fetch. */
+export const LATENCY_BUCKETS_SECONDS = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+
 /** A gauge whose value is read from `read` at scrape time. */
 export function gaugeFrom(registry: Registry, name: string, help: string, read: () => number): Gauge {
   return new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });

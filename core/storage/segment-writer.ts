@@ -149,6 +149,12 @@ export type SegmentWriterOptions = {
   onDurable: (durableSeq: number) => void;
   /** Views of appended batches, once written: their bytes may change now. */
   onViewsReleased?: (views: readonly Uint8Array[]) => void;
+  /**
+   * Seconds each write of a buffer took (with O_DSYNC the device flush included), and each
+   * fdatasync: where a commit's share of an acknowledgement's latency goes.
+   */
+  observeWriteSeconds?: (seconds: number) => void;
+  observeSyncSeconds?: (seconds: number) => void;
 };
 
 export class SegmentWriter {
@@ -319,7 +325,9 @@ export class SegmentWriter {
         }
         const writing = this.#writing;
         if (writing !== null) {
+          const startedMs = performance.now();
           await this.#writeBuffer(writing);
+          this.#options.observeWriteSeconds?.((performance.now() - startedMs) / 1000);
           this.#afterWrite(writing);
         }
         const isSyncNeeded = this.writtenSeq > this.durableSeq && this.#isSyncDue(Date.now());
@@ -436,10 +444,7 @@ export class SegmentWriter {
     if (this.#fd !== null) {
       const closing = this.#fdSegment;
       if (closing !== segment && closing !== null) {
-        if (!this.#syncWrites) {
-          await fdatasync(this.#fd);
-          this.fsyncs += 1;
-        }
+        if (!this.#syncWrites) await this.#fdatasyncTimed(this.#fd);
         await this.#dropping;
         this.#dropBehind(closing, closing.writtenEnd, 1);
       }
@@ -461,13 +466,20 @@ export class SegmentWriter {
     const unsyncedBytes = this.#unsyncedBytes;
     const segment = this.#fdSegment;
     const syncedEnd = segment?.writtenEnd ?? 0;
-    if (!this.#syncWrites) await fdatasync(this.#fd); // O_DSYNC: every write returned durable
-    this.fsyncs += 1;
+    if (!this.#syncWrites) await this.#fdatasyncTimed(this.#fd); // O_DSYNC: every write returned durable
+    else this.fsyncs += 1;
     this.#lastSyncMs = Date.now();
     this.#unsyncedBytes -= unsyncedBytes;
     this.durableSeq = seq;
     this.#options.onDurable(seq);
     if (segment !== null) this.#dropBehind(segment, syncedEnd, PAGE_CACHE_DROP_BYTES_MIN);
+  }
+
+  async #fdatasyncTimed(fd: number): Promise<void> {
+    const startedMs = performance.now();
+    await fdatasync(fd);
+    this.#options.observeSyncSeconds?.((performance.now() - startedMs) / 1000);
+    this.fsyncs += 1;
   }
 
   /**

@@ -34,7 +34,11 @@ async function writeAndReopen(sync: StoreOptions['sync']) {
   const dir = mkdtempSync(join(tmpdir(), 'x2-store-sync-'));
   dirs.push(dir);
   let durable = 0;
-  const store = await Store.open({ dir, sync, segmentBytesMax: 256 * 1024 });
+  const writeSeconds: number[] = [];
+  const syncSeconds: number[] = [];
+  const store = await Store.open({ dir, sync, segmentBytesMax: 256 * 1024,
+    observeWriteSeconds: (seconds) => writeSeconds.push(seconds),
+    observeSyncSeconds: (seconds) => syncSeconds.push(seconds) });
   store.onDurable((seq) => { durable = seq; });
   const batches: Buffer[] = [];
   for (let i = 0; i < 40; i++) {
@@ -53,7 +57,8 @@ async function writeAndReopen(sync: StoreOptions['sync']) {
   const read: Buffer[] = [];
   while (read.length < batches.length) read.push(...await reopened.read(9, read.length, 1 << 20));
   await reopened.close();
-  return { durable, flags, fsyncs, segments, same: read.every((batch, i) => batch.equals(batches[i]!)) };
+  const same = read.every((batch, i) => batch.equals(batches[i]!));
+  return { durable, flags, fsyncs, segments, writeSeconds, syncSeconds, same };
 }
 
 describe('Store sync writes', () => {
@@ -66,6 +71,11 @@ describe('Store sync writes', () => {
       expect(result.durable).toBe(40);
       expect(result.fsyncs).toBeGreaterThanOrEqual(10); // one sync point per awaited sync
       expect(result.same).toBe(true);
+      // Each write is timed (x2_store_write_seconds): at least one per awaited sync, each well
+      // under the test's time; no fdatasync is made, so none is timed.
+      expect(result.writeSeconds.length).toBeGreaterThanOrEqual(10);
+      expect(result.writeSeconds.every((seconds) => seconds >= 0 && seconds < 30)).toBe(true);
+      expect(result.syncSeconds).toEqual([]);
     });
 
   for (const sync of [{ kind: 'interval', intervalMs: 5 }, { kind: 'bytes', bytes: 64 * 1024 }] as const) {
@@ -76,6 +86,9 @@ describe('Store sync writes', () => {
       expect(result.durable).toBe(40);
       expect(result.fsyncs).toBeGreaterThan(0);
       expect(result.same).toBe(true);
+      expect(result.writeSeconds.length).toBeGreaterThan(0);
+      // Every fdatasync is timed (x2_store_fdatasync_seconds), those of segment rolls too.
+      expect(result.syncSeconds.length).toBe(result.fsyncs);
     });
   }
 });

@@ -82,6 +82,9 @@ export type StoreOptions = {
    * Without it, callers must never change an appended batch (fresh buffers are fine).
    */
   onBatchesWritten?: (batches: readonly Uint8Array[]) => void;
+  /** Seconds of each segment write (O_DSYNC: the device flush included) and of each fdatasync. */
+  observeWriteSeconds?: (seconds: number) => void;
+  observeSyncSeconds?: (seconds: number) => void;
 };
 /**
  * `batchCrc`: the batch's CRC-32C when the caller has it from a check of its own (a commit: from the
@@ -142,6 +145,7 @@ export class Store {
         : options.pageCacheKeepBytes, log,
       onDurable: (seq) => { if (store !== null) store.#onWriterProgress(seq); },
       onViewsReleased: options.onBatchesWritten,
+      observeWriteSeconds: options.observeWriteSeconds, observeSyncSeconds: options.observeSyncSeconds,
     });
     const index = new StoreIndex(path.join(dir, 'index'), log, options.indexing === 'paused', options.indexLagMsMax);
     const parts: StoreParts = { dir, log, index, writer, segments, readFiles: new ReadFiles(), options };

@@ -107,10 +107,16 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
       const text = await (await fetch(metricsUrl!)).text();
       return Number(/^x2_gateway_requests_total\{[^}]*\} (\d+)/m.exec(text)?.[1]);
     };
+    const produceTimed = async (): Promise<number> => {
+      const text = await (await fetch(metricsUrl!)).text();
+      return Number(/^x2_gateway_request_seconds_count\{[^}]*api="Produce"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
     const before = await requests();
+    const produceTimedBefore = await produceTimed();
     const result = bench(['e2e', '--target', target, '--partitions', '2', '--producers', '2', '--consumers', '2',
       '--message-bytes', '1KiB', '--batch-bytes', '16KiB', '--duration', '2', '--topic-prefix', 'e2esmall']);
     const after = await requests();
+    const produceTimedAfter = await produceTimed();
     expect(result.workload).toMatchObject({ batchBytes: 16 * 1024 });
     expect(result.produced!.failed).toBe(0);
     expect(result.consumed!.lost).toBe(0);
@@ -120,6 +126,9 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
     // At most 15 records of 1 KiB fit a 16 KiB batch, and a request carries one batch per partition
     // (2 partitions): the produce requests alone are at least acked / 30.
     expect(after - before).toBeGreaterThanOrEqual(result.produced!.acked / 30);
+    // Each answered Produce request is timed (x2_gateway_request_seconds), and none more than asked.
+    expect(produceTimedAfter - produceTimedBefore).toBeGreaterThanOrEqual(result.produced!.acked / 30);
+    expect(produceTimedAfter - produceTimedBefore).toBeLessThanOrEqual(after - before);
   });
 
   it('a topic with fewer partitions than the workload is refused with its name', () => {

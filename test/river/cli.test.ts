@@ -87,7 +87,8 @@ describe('river CLI', () => {
     for (const name of ['x2_river_frames_received_total', 'x2_river_bytes_received_total', 'x2_river_naks_sent_total',
       'x2_river_retransmits_received_total', 'x2_river_repaired_entries_total', 'x2_commit_durable_seq',
       'x2_river_driver{driver="tcp"', 'x2_store_fsyncs_total', 'x2_store_bytes_written_total',
-      'x2_store_inline_writes_total', 'x2_store_page_cache_dropped_bytes_total']) {
+      'x2_store_inline_writes_total', 'x2_store_page_cache_dropped_bytes_total', 'x2_store_write_seconds_bucket',
+      'x2_store_fdatasync_seconds_bucket']) {
       expect(commitText, name).toContain(name);
     }
     // The standard process and Node metrics, labelled with the role (the man pages name them).

@@ -26,7 +26,9 @@ import { SpareBuffers } from '../../base/spare-buffers.ts';
 import { X2Error } from '../../base/errors.ts';
 import type { Log } from '../../base/log.ts';
 import { FIRST_USER_STREAM_ID } from '../../control/topic-name.ts';
-import { counterFrom, Gauge, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
+import {
+  counterFrom, Gauge, gaugeFrom, Histogram, LATENCY_BUCKETS_SECONDS, type Registry,
+} from '../../metrics/metrics.ts';
 import { readU64 } from '../../river/frame.ts';
 import { LinkReader, LinkWriter } from '../../river/link.ts';
 import type { LossGenerator } from '../../river/loss-generator.ts';
@@ -138,10 +140,17 @@ export class Commit {
   static async start(options: CommitOptions): Promise<Commit> {
     mkdirSync(options.dataDir, { recursive: true });
     let commit: Commit | null = null;
+    const writeSeconds = new Histogram({ name: 'x2_store_write_seconds', registers: [options.registry],
+      help: 'each segment write of the store (with O_DSYNC, sync entry-set, the device flush included)',
+      buckets: LATENCY_BUCKETS_SECONDS });
+    const syncSeconds = new Histogram({ name: 'x2_store_fdatasync_seconds', registers: [options.registry],
+      help: 'each fdatasync of the store (sync policies other than entry-set)', buckets: LATENCY_BUCKETS_SECONDS });
     const store = await Store.open({ dir: join(options.dataDir, 'store'), sync: options.sync,
       retentionMs: options.retentionMs, retentionBytes: options.retentionBytes,
       pageCacheKeepBytes: options.pageCacheKeepBytes,
-      onBatchesWritten: (batches) => { if (commit !== null) commit.#unpin(batches); } });
+      onBatchesWritten: (batches) => { if (commit !== null) commit.#unpin(batches); },
+      observeWriteSeconds: (seconds) => writeSeconds.observe(seconds),
+      observeSyncSeconds: (seconds) => syncSeconds.observe(seconds) });
     const server = createServer({ noDelay: true });
     commit = new Commit(options, store, server);
     server.on('connection', (socket) => commit.#onPeer(socket));

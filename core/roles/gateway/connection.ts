@@ -25,6 +25,7 @@ import {
   encodeApiVersionsFallback, encodeResponseFrame, encodeResponseFrameGather, lookupApi, readRequestHeader,
   RequestHeader, requestDisposition,
 } from '../../kafka/registry.ts';
+import type { RequestLatency } from './request-latency.ts';
 
 export const INFLIGHT_REQUESTS_MAX = 256;
 
@@ -43,10 +44,13 @@ export class RequestContext {
   readonly connection: Connection;
   readonly #slot: Slot;
   readonly #frame: Buffer;
+  /** performance.now() when the request was read (x2_gateway_request_seconds). */
+  readonly #startedMs: number;
 
-  constructor(connection: Connection, header: RequestHeader, slot: Slot, frame: Buffer) {
+  constructor(connection: Connection, header: RequestHeader, slot: Slot, frame: Buffer, startedMs: number) {
     this.connection = connection;
     this.#frame = frame;
+    this.#startedMs = startedMs;
     this.apiKey = header.apiKey;
     this.apiVersion = header.apiVersion;
     this.correlationId = header.correlationId;
@@ -72,7 +76,7 @@ export class RequestContext {
     if (this.#slot.done) return;
     this.#slot.frame = this.connection.encode(api, this.apiVersion, this.correlationId, body);
     this.#slot.done = true;
-    this.connection.flush();
+    this.connection.answered(this.apiKey, this.#startedMs);
   }
 
   /**
@@ -84,14 +88,14 @@ export class RequestContext {
     if (this.#slot.done) return;
     this.#slot.frame = this.connection.encodeGathered(api, this.apiVersion, this.correlationId, body);
     this.#slot.done = true;
-    this.connection.flush();
+    this.connection.answered(this.apiKey, this.#startedMs);
   }
 
   /** acks=0 produce: the request takes its turn but nothing is sent. */
   noResponse(): void {
     if (this.#slot.done) return;
     this.#slot.done = true;
-    this.connection.flush();
+    this.connection.answered(this.apiKey, this.#startedMs);
   }
 }
 
@@ -108,6 +112,7 @@ export class Connection {
   readonly #dispatch: Dispatch;
   readonly #log: Log;
   readonly #counters: ConnectionCounters;
+  readonly #latency: RequestLatency | null;
   readonly #slots: Slot[] = [];
   #slotsHead = 0;
   readonly #header = new RequestHeader();
@@ -118,6 +123,8 @@ export class Connection {
 
   constructor(socket: Socket, options: {
     requestBytesMax: number; writer: KafkaWriter; dispatch: Dispatch; log: Log; counters: ConnectionCounters;
+    /** Where each answered request's latency goes; null measures nothing. */
+    latency?: RequestLatency | null;
     /** Where request buffers kept past their read (keepFrame) go back, shared by the gateway's connections. */
     spares: SpareBuffers;
   }) {
@@ -128,6 +135,7 @@ export class Connection {
     this.#dispatch = options.dispatch;
     this.#log = options.log;
     this.#counters = options.counters;
+    this.#latency = options.latency ?? null;
     socket.setNoDelay(true);
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => { this.#closed = true; });
@@ -170,6 +178,12 @@ export class Connection {
       position += part.length;
     }
     return parts;
+  }
+
+  /** A request's slot was just filled: its latency is recorded and what is in order goes out. */
+  answered(apiKey: number, startedMs: number): void {
+    this.#latency?.observe(apiKey, startedMs);
+    this.flush();
   }
 
   flush(): void {
@@ -271,7 +285,7 @@ export class Connection {
       return this.close(`malformed ${registered.api.name} v${header.apiVersion} request: ${error.message}`,
         `body-${header.apiKey}`);
     }
-    const context = new RequestContext(this, header, slot, frame);
+    const context = new RequestContext(this, header, slot, frame, this.#latency === null ? 0 : performance.now());
     if (disposition === 'unsupported-version-reply') {
       // Produce v0-2: advertised for librdkafka's feature probe, answered per partition.
       const produceRequest = request as ProduceRequest;

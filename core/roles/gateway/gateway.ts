@@ -28,6 +28,7 @@ import { GroupCoordinator } from './group-coordinator.ts';
 import { Connection, type RequestContext } from './connection.ts';
 import { dispatchAdmin } from './admin-handlers.ts';
 import { dispatchGroups } from './group-handlers.ts';
+import { RequestLatency } from './request-latency.ts';
 import { FetchWaiters, handleFetch } from './fetch-handler.ts';
 import { GatewayState } from './gateway-state.ts';
 import { HistoryReader } from './history-reader.ts';
@@ -96,6 +97,7 @@ export class Gateway {
   requestsServed = 0;
   connectionsOpened = 0;
   readonly counters = { framesReceived: 0, connectionsClosedForBadInput: 0 };
+  readonly #requestLatency: RequestLatency;
 
   private constructor(options: GatewayOptions) {
     this.options = options;
@@ -125,6 +127,7 @@ export class Gateway {
     this.#server = createServer(ADOPTABLE_SERVER_OPTIONS, (socket) => this.#onConnection(socket));
     this.#self = { nodeId: options.nodeId, host: options.advertisedHost, port: options.advertisedPort };
     const registry = options.registry;
+    this.#requestLatency = new RequestLatency(registry);
     counterFrom(registry, 'x2_gateway_requests_total', 'Kafka requests received', () => this.requestsServed);
     counterFrom(registry, 'x2_gateway_request_buffers_allocated_total',
       'buffers allocated for large Produce requests kept until sent on (the rest reuse spares)',
@@ -233,7 +236,7 @@ export class Gateway {
       () => connection?.readTarget() ?? null);
     connection = new Connection(socket, {
       requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log, counters: this.counters,
-      spares: this.requestSpares,
+      spares: this.requestSpares, latency: this.#requestLatency,
       dispatch: (context, request) => this.#dispatch(context, request),
     });
     this.#connections.add(connection);
