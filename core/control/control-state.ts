@@ -2,9 +2,9 @@
  * ControlState: the cluster's topics, partitions and configs, rebuilt by applying the records
  * of the `__x2_control` stream in stream order. It sits beside every gateway (and anything else
  * that needs to map names to streams): Metadata, Produce, Fetch and the admin APIs ask it where
- * a topic-partition lives; CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs and
- * DeleteRecords ask it to plan a record, append that record, and apply it when it comes back
- * from the river.
+ * a topic-partition lives; CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
+ * IncrementalAlterConfigs and DeleteRecords ask it to plan a record, append that record, and
+ * apply it when it comes back from the river.
  *
  * Determinism: apply() depends only on the state and the record, never on time or on the node,
  * so every node that replays the same records holds the same state. Two gateways may plan
@@ -19,6 +19,9 @@
  */
 import { X2Error } from '../base/errors.ts';
 import { KAFKA_ERROR, type KafkaErrorCode } from './kafka-error-codes.ts';
+import {
+  incrementalConfigs, operationsProblem, replacedConfigs, replacementProblem, type ConfigOperation, type ConfigValue,
+} from './config-alterations.ts';
 import { decodeControlRecord, type ControlRecord } from './control-records.ts';
 import {
   CONFIG_SOURCE, resolveConfigDefaults, topicConfigsProblem, type TopicConfigs,
@@ -242,6 +245,27 @@ export class ControlState {
       ok: true,
       record: { kind: 'configs-altered', topic, topicId: view.topic.topicId, set: values, removed: [...removed] },
     };
+  }
+
+  /** AlterConfigs: `entries` become the topic's whole set of configs; every other key goes back to its default. */
+  planReplaceConfigs(topic: string, entries: readonly ConfigValue[]): PlanResult {
+    const malformed = replacementProblem(entries);
+    if (malformed !== null) return refuse(KAFKA_ERROR.INVALID_REQUEST, malformed);
+    const view = this.#userTopic(topic);
+    if (!view.ok) return view;
+    const change = replacedConfigs(view.topic.configs, entries);
+    return this.planAlterConfigs(topic, change.set, change.removed);
+  }
+
+  /** IncrementalAlterConfigs: one operation per config (config-alterations.ts). */
+  planIncrementalAlterConfigs(topic: string, operations: readonly ConfigOperation[]): PlanResult {
+    const malformed = operationsProblem(operations);
+    if (malformed !== null) return refuse(KAFKA_ERROR.INVALID_REQUEST, malformed);
+    const view = this.#userTopic(topic);
+    if (!view.ok) return view;
+    const altered = incrementalConfigs(view.topic.configs, this.configDefaults, operations);
+    if (!altered.ok) return refuse(KAFKA_ERROR.INVALID_CONFIG, altered.problem);
+    return this.planAlterConfigs(topic, altered.change.set, altered.change.removed);
   }
 
   /**
