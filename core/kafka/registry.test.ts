@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { apiVersions } from './api/18-api-versions.ts';
 import { heartbeat } from './api/12-heartbeat.ts';
 import { fetch } from './api/01-fetch.ts';
+import { incrementalAlterConfigs } from './api/44-incremental-alter-configs.ts';
 import { KafkaReader } from './codec/reader.ts';
 import { KafkaWriter } from './codec/writer.ts';
 import { KAFKA_ERROR } from './kafka-errors.ts';
@@ -32,7 +33,7 @@ function compactString(text: string): number[] {
 }
 
 describe('advertised versions', () => {
-  it('are exactly the ranges of issue 5 and DeleteGroups 0-1, sorted by key', () => {
+  it('are exactly the ranges of issue 5, DeleteGroups, AlterConfigs and IncrementalAlterConfigs, sorted by key', () => {
     const ranges = Object.fromEntries(
       API_VERSIONS_RESPONSE.apiKeys.map((entry) => [entry.apiKey, `${entry.minVersion}-${entry.maxVersion}`]),
     );
@@ -56,8 +57,10 @@ describe('advertised versions', () => {
       21: '0-1',
       22: '0-1',
       32: '0-2',
+      33: '0-1',
       37: '0-1',
       42: '0-1',
+      44: '0-1',
     });
     const keys = API_VERSIONS_RESPONSE.apiKeys.map((entry) => entry.apiKey);
     expect(keys).toEqual([...keys].sort((a, b) => a - b));
@@ -237,7 +240,7 @@ describe('api files', () => {
     const files = readdirSync(folder).filter(
       (name) => /^\d\d-.*\.ts$/.test(name) && !name.endsWith('.test.ts'),
     );
-    expect(files).toHaveLength(21);
+    expect(files).toHaveLength(23);
     for (const file of files) {
       const apiKey = Number(file.slice(0, 2));
       const registered = lookupApi(apiKey);
@@ -270,5 +273,68 @@ describe('flexible response headers', () => {
     ]);
     const request = Buffer.from(encodeRequestFrame(writer, flexibleApi, 1, 3, 'c', { name: 'xy' }));
     expect([...request]).toEqual([0, 0, 0, 16, 0, 99, 0, 1, 0, 0, 0, 3, 0, 1, 99, 0, 3, 120, 121, 0]);
+  });
+});
+
+/**
+ * No client installed here speaks IncrementalAlterConfigs, so its frames are written by hand from
+ * Kafka's IncrementalAlterConfigsRequest/Response.json (v1 flexible: header v2 / v1, compact
+ * strings and arrays as length + 1, a tag byte closing every struct).
+ */
+describe('IncrementalAlterConfigs frames as Kafka lays them out', () => {
+  const request = {
+    resources: [{ resourceType: 2, resourceName: 't', configs: [
+      { name: 'retention.ms', configOperation: 0, value: '1000' },
+      { name: 'cleanup.policy', configOperation: 1, value: null },
+    ] }],
+    validateOnly: true,
+  };
+  const int16String = (text: string): number[] => [0, text.length, ...Buffer.from(text)];
+  const v0Body = [
+    0, 0, 0, 1, 2, ...int16String('t'), 0, 0, 0, 2,
+    ...int16String('retention.ms'), 0, ...int16String('1000'),
+    ...int16String('cleanup.policy'), 1, 0xff, 0xff,
+    1,
+  ];
+  const v1Body = [
+    2, 2, ...compactString('t'), 3,
+    ...compactString('retention.ms'), 0, ...compactString('1000'), 0,
+    ...compactString('cleanup.policy'), 1, 0, 0,
+    0, 1, 0,
+  ];
+  // Both frames are under 256 bytes: the size is its last byte.
+  const frame = (header: readonly number[], body: readonly number[]): number[] =>
+    [0, 0, 0, header.length + body.length, ...header, ...body];
+
+  for (const [version, header, body] of [
+    [0, [0, 44, 0, 0, 0, 0, 0, 9, ...int16String('c')], v0Body],
+    [1, [0, 44, 0, 1, 0, 0, 0, 9, ...int16String('c'), 0], v1Body],
+  ] as const) {
+    it(`v${version} request: x2 writes these bytes and reads them back`, () => {
+      const expected = frame(header, body);
+      expect([...encodeRequestFrame(writer, incrementalAlterConfigs, version, 9, 'c', request)]).toEqual(expected);
+      const reader = new KafkaReader(Buffer.from(expected.slice(4)));
+      const parsed = new RequestHeader();
+      readRequestHeader(reader, parsed);
+      expect(parsed).toMatchObject({ apiKey: 44, apiVersion: version, correlationId: 9, clientId: 'c' });
+      expect(incrementalAlterConfigs.request.decode(reader, version)).toEqual(request);
+      expect(reader.remainingBytes).toBe(0);
+    });
+  }
+
+  it('v1 response: header v1 (a tag byte), compact fields', () => {
+    const response = { throttleTimeMs: 0, responses: [
+      { errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't' },
+      { errorCode: 40, errorMessage: 'bad', resourceType: 2, resourceName: 'u' },
+    ] };
+    const body = [
+      0, 0, 0, 0, 3,
+      0, 0, 0, 2, ...compactString('t'), 0,
+      0, 40, ...compactString('bad'), 2, ...compactString('u'), 0,
+      0,
+    ];
+    expect([...encodeResponseFrame(writer, incrementalAlterConfigs, 1, 9, response)])
+      .toEqual([0, 0, 0, 5 + body.length, 0, 0, 0, 9, 0, ...body]);
+    expect(incrementalAlterConfigs.response.decode(new KafkaReader(Buffer.from(body)), 1)).toEqual(response);
   });
 });

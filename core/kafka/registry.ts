@@ -31,8 +31,10 @@ import { deleteTopics } from './api/20-delete-topics.ts';
 import { deleteRecords } from './api/21-delete-records.ts';
 import { initProducerId } from './api/22-init-producer-id.ts';
 import { describeConfigs } from './api/32-describe-configs.ts';
+import { alterConfigs } from './api/33-alter-configs.ts';
 import { createPartitions } from './api/37-create-partitions.ts';
 import { deleteGroups } from './api/42-delete-groups.ts';
+import { incrementalAlterConfigs } from './api/44-incremental-alter-configs.ts';
 import type { ApiDefinition } from './codec/define-api.ts';
 import type { KafkaReader } from './codec/reader.ts';
 import type { KafkaWriter } from './codec/writer.ts';
@@ -81,8 +83,10 @@ export const REGISTRY: readonly RegistryEntry[] = [
   entry(deleteRecords),
   entry(initProducerId),
   entry(describeConfigs),
+  entry(alterConfigs),
   entry(createPartitions),
   entry(deleteGroups),
+  entry(incrementalAlterConfigs),
 ];
 
 const BY_KEY: (RegistryEntry | undefined)[] = [];

@@ -1,9 +1,10 @@
 /**
  * The Python clients under Debian's /usr/bin/python3, against `x2 up`: python3-confluent-kafka
- * (librdkafka: idempotent producer, consumer group, commit and seek, admin create/list) and
- * python3-kafka 2.0.2 (fixed low API versions: produce, group consume, commit and resume,
- * offsets by time, admin create/describe/delete). Method: each client runs a small script
- * (test/compat/python/*.py) that prints one JSON line of what it saw; the test checks it.
+ * (librdkafka: idempotent producer, consumer group, commit and seek, admin create/list, alter
+ * and describe configs) and python3-kafka 2.0.2 (fixed low API versions: produce, group
+ * consume, commit and resume, offsets by time, admin create/describe/delete). Method: each
+ * client runs a small script (test/compat/python/*.py) that prints one JSON line of what it
+ * saw; the test checks it.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -36,6 +37,21 @@ describe('Python clients against x2 up', () => {
     expect(seen).toMatchObject({ delivered: 300, consumed: 300, committed_total: 300, in_order: true, partitions: [0,
       1, 2] });
     expect(seen['reread_partition0']).toBe(seen['expected_partition0']);
+  }, 150_000);
+
+  it('confluent-kafka: alter_configs replaces a topic\'s configs, validate_only changes nothing, errors named', () => {
+    const seen = runPython('confluent_alter_configs.py', [up.bootstrap, 'py-alter']);
+    const created = { 'retention.ms': ['3600000', false], 'retention.bytes': ['1000000', false],
+      'max.message.bytes': ['1048588', true] };
+    const altered = { 'retention.ms': ['60000', false], 'retention.bytes': ['-1', true],
+      'max.message.bytes': ['2048', false] };
+    expect(seen).toEqual({
+      created, validate_only_error: null, after_validate_only: created,
+      alter_error: null, altered,
+      bad_value_error: ['INVALID_CONFIG', 'retention.ms: "soon" is not an integer in [-1, 9007199254740991]'],
+      unknown_topic_error: ['UNKNOWN_TOPIC_OR_PART', 'topic "py-alter-missing" does not exist'],
+      after_errors: altered,
+    });
   }, 150_000);
 
   it('kafka-python 2.0.2: produce, group consume, commit and resume, offsets by time, admin', () => {

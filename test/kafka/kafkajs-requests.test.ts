@@ -26,6 +26,7 @@ import { deleteTopics } from '../../core/kafka/api/20-delete-topics.ts';
 import { deleteRecords } from '../../core/kafka/api/21-delete-records.ts';
 import { initProducerId } from '../../core/kafka/api/22-init-producer-id.ts';
 import { describeConfigs } from '../../core/kafka/api/32-describe-configs.ts';
+import { alterConfigs } from '../../core/kafka/api/33-alter-configs.ts';
 import { createPartitions } from '../../core/kafka/api/37-create-partitions.ts';
 import { deleteGroups } from '../../core/kafka/api/42-delete-groups.ts';
 import type { ApiDefinition } from '../../core/kafka/codec/define-api.ts';
@@ -313,6 +314,27 @@ const CASES: Case[] = [
       topics: [{ name: 'prices', count: 8, assignments: [{ brokerIds: [1] }, { brokerIds: [2] }] }],
       timeoutMs: 4000,
       validateOnly: false,
+    }),
+  ),
+  apiCase(
+    alterConfigs,
+    'alterConfigs',
+    [0, 1],
+    {
+      validateOnly: true,
+      resources: [
+        { type: 2, name: 'prices', configEntries: [{ name: 'retention.ms', value: '60000' },
+          { name: 'cleanup.policy', value: 'delete' }] },
+        { type: 4, name: '1', configEntries: [] },
+      ],
+    },
+    () => ({
+      resources: [
+        { resourceType: 2, resourceName: 'prices', configs: [{ name: 'retention.ms', value: '60000' },
+          { name: 'cleanup.policy', value: 'delete' }] },
+        { resourceType: 4, resourceName: '1', configs: [] },
+      ],
+      validateOnly: true,
     }),
   ),
 ];

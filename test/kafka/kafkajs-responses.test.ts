@@ -26,6 +26,7 @@ import { deleteTopics } from '../../core/kafka/api/20-delete-topics.ts';
 import { deleteRecords } from '../../core/kafka/api/21-delete-records.ts';
 import { initProducerId } from '../../core/kafka/api/22-init-producer-id.ts';
 import { describeConfigs } from '../../core/kafka/api/32-describe-configs.ts';
+import { alterConfigs } from '../../core/kafka/api/33-alter-configs.ts';
 import { createPartitions } from '../../core/kafka/api/37-create-partitions.ts';
 import { deleteGroups } from '../../core/kafka/api/42-delete-groups.ts';
 import type { ApiDefinition } from '../../core/kafka/codec/define-api.ts';
@@ -512,6 +513,25 @@ const CASES: Case[] = [
     [0, 1],
     () => ({ throttleTimeMs: 0, results: [{ name: 'prices', errorCode: 0, errorMessage: null }] }),
     () => ({ topicErrors: [{ topic: 'prices', errorCode: 0 }] }),
+  ),
+  apiCase(
+    alterConfigs,
+    'alterConfigs',
+    [0, 1],
+    () => ({
+      throttleTimeMs: 7,
+      responses: [
+        { errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 'prices' },
+        { errorCode: 0, errorMessage: 'noted', resourceType: 4, resourceName: '1' },
+      ],
+    }),
+    (version) => ({
+      ...(version >= 1 ? { throttleTime: 0, clientSideThrottleTime: 7 } : { throttleTime: 7 }),
+      resources: [
+        { errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 'prices' },
+        { errorCode: 0, errorMessage: 'noted', resourceType: 4, resourceName: '1' },
+      ],
+    }),
   ),
 ];
 

@@ -4,13 +4,14 @@
  * (sequencer, one commit, one gateway without tail cache so reads reach the commit,
  * X2_RETENTION_CHECK_MS=200 for both roles); batches are produced with a raw client so their
  * timestamps and sizes are exact (an hour-old batch is expired under retention.ms=60000 at once,
- * a fresh one is not; retention.bytes keeps whole newest batches). Checks: ListOffsets earliest
- * moves to the first kept batch, a Fetch below it is OFFSET_OUT_OF_RANGE without a history read,
- * records produced afterwards are fetched; DeleteRecords moves the commit's log start (its
+ * a fresh one is not; retention.bytes keeps whole newest batches; a retention.ms shortened by
+ * AlterConfigs expires what the longer one kept). Checks: ListOffsets earliest moves to the
+ * first kept batch, a Fetch below it is OFFSET_OUT_OF_RANGE without a history read, records
+ * produced afterwards are fetched; DeleteRecords moves the commit's log start (its
  * x2_commit_log_start_moves_total) and a restarted gateway answers the same earliest offset from
  * the replayed control record.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { produce } from '../../core/kafka/api/00-produce.ts';
 import { fetch, type FetchRequest } from '../../core/kafka/api/01-fetch.ts';
@@ -157,6 +158,29 @@ describe('retention', () => {
     expect(await listOffset('ret-time', -1)).toBe(6);
     await waitFor(async () => await commitMetric('x2_commit_log_start_moves_total') > movesBefore, { timeoutMs: 20_000,
       what: 'the commit applying the retention move' });
+  }, 60_000);
+
+  it('retention.ms shortened by AlterConfigs expires batches the old setting kept', async () => {
+    await createTopic('ret-altered', { 'retention.ms': String(2 * HOUR_MS) });
+    await createTopic('ret-witness', { 'retention.ms': '60000' });
+    for (const topic of ['ret-altered', 'ret-witness']) {
+      await produceBatch(topic, ['w0', 'w1'], Date.now() - HOUR_MS);
+      expect(await produceBatch(topic, ['w2'])).toBe(2);
+    }
+    // Once the witness moved, a retention check has seen both topics: the two-hour one kept everything.
+    await waitEarliest('ret-witness', 2);
+    expect(await listOffset('ret-altered', -2)).toBe(0);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC,
+        name: 'ret-altered', configEntries: [{ name: 'retention.ms', value: '60000' }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    await waitEarliest('ret-altered', 2);
+    expect((await fetchFrom('ret-altered', 0)).errorCode).toBe(KAFKA_ERROR.OFFSET_OUT_OF_RANGE);
+    expect(await fetchFrom('ret-altered', 2)).toEqual({ errorCode: 0, baseOffsets: [2] });
   }, 60_000);
 
   it('retention.bytes keeps the newest whole batches that fit', async () => {

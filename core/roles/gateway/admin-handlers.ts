@@ -1,9 +1,10 @@
 /**
  * The gateway's non-data APIs: ApiVersions, Metadata (with auto-create), ListOffsets, the topic
- * admin APIs (CreateTopics, DeleteTopics, CreatePartitions, DeleteRecords, DescribeConfigs) and
- * InitProducerId. Topic changes are planned against ControlState, appended to `__x2_control`
- * through the sequencer, and answered only once the record has come back from the river and
- * been applied here: every gateway applies the same records in the same order, so they agree.
+ * admin APIs (CreateTopics, DeleteTopics, CreatePartitions, DeleteRecords, DescribeConfigs,
+ * AlterConfigs, IncrementalAlterConfigs) and InitProducerId. Topic changes are planned against
+ * ControlState, appended to `__x2_control` through the sequencer, and answered only once the
+ * record has come back from the river and been applied here: every gateway applies the same
+ * records in the same order, so they agree.
  * A record refused on apply as stale (another gateway took the same streamIds first) is planned
  * again, at most PLAN_ATTEMPTS_MAX times.
  */
@@ -20,7 +21,10 @@ import { deleteRecords, type DeleteRecordsRequest,
 import { initProducerId, type InitProducerIdRequest } from '../../kafka/api/22-init-producer-id.ts';
 import { describeConfigs, type DescribeConfigsRequest,
   type DescribeConfigsResponse } from '../../kafka/api/32-describe-configs.ts';
+import { alterConfigs, type AlterConfigsRequest, type AlterConfigsResponse } from '../../kafka/api/33-alter-configs.ts';
 import { createPartitions, type CreatePartitionsRequest } from '../../kafka/api/37-create-partitions.ts';
+import { incrementalAlterConfigs,
+  type IncrementalAlterConfigsRequest } from '../../kafka/api/44-incremental-alter-configs.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
 import { decodeRecords } from '../../kafka/record-batch.ts';
 import { API_VERSIONS_RESPONSE } from '../../kafka/registry.ts';
@@ -79,6 +83,8 @@ export function dispatchAdmin(gateway: Gateway, context: RequestContext, request
     case 37: return void handleCreatePartitions(gateway, context, request as CreatePartitionsRequest);
     case 21: return void handleDeleteRecords(gateway, context, request as DeleteRecordsRequest);
     case 32: return handleDescribeConfigs(gateway, context, request as DescribeConfigsRequest);
+    case 33: return void handleAlterConfigs(gateway, context, request as AlterConfigsRequest);
+    case 44: return void handleIncrementalAlterConfigs(gateway, context, request as IncrementalAlterConfigsRequest);
     case 22: return handleInitProducerId(gateway, context, request as InitProducerIdRequest);
     default:
       context.connection.close(`API key ${context.apiKey} has no handler`, 'no-handler');
@@ -315,6 +321,54 @@ function handleDescribeConfigs(gateway: Gateway, context: RequestContext, reques
       errorMessage: `resource type ${resource.resourceType} is not supported (2 topic, 4 broker are)`, configs: [] };
   });
   context.respond(describeConfigs, { throttleTimeMs: 0, results });
+}
+
+async function handleAlterConfigs(gateway: Gateway, context: RequestContext,
+  request: AlterConfigsRequest): Promise<void> {
+  const control = gateway.state.control;
+  const responses = await alterResourceConfigs(gateway, request.resources, request.validateOnly,
+    (resource) => control.planReplaceConfigs(resource.resourceName, resource.configs));
+  context.respond(alterConfigs, { throttleTimeMs: 0, responses });
+}
+
+async function handleIncrementalAlterConfigs(gateway: Gateway, context: RequestContext,
+  request: IncrementalAlterConfigsRequest): Promise<void> {
+  const control = gateway.state.control;
+  const responses = await alterResourceConfigs(gateway, request.resources, request.validateOnly,
+    (resource) => control.planIncrementalAlterConfigs(resource.resourceName, resource.configs));
+  context.respond(incrementalAlterConfigs, { throttleTimeMs: 0, responses });
+}
+
+/**
+ * AlterConfigs and IncrementalAlterConfigs: each resource is answered on its own, in request
+ * order; topics are planned (and, unless validate_only, appended and applied) like the other
+ * control changes. Broker configs are refused: a gateway's settings are its command-line
+ * options, and Kafka too answers INVALID_REQUEST for a broker config it cannot change live.
+ */
+function alterResourceConfigs<R extends { resourceType: number; resourceName: string }>(gateway: Gateway,
+  resources: readonly R[], validateOnly: boolean, planTopic: (resource: R) => PlanResult,
+): Promise<AlterConfigsResponse['responses']> {
+  const key = (resource: R): string => `${resource.resourceType}/${resource.resourceName}`;
+  const counts = new Map<string, number>();
+  for (const resource of resources) counts.set(key(resource), (counts.get(key(resource)) ?? 0) + 1);
+  return Promise.all(resources.map(async (resource) => {
+    const { resourceType, resourceName } = resource;
+    let outcome: Outcome;
+    if ((counts.get(key(resource)) ?? 0) > 1) {
+      outcome = { errorCode: KAFKA_ERROR.INVALID_REQUEST,
+        errorMessage: `resource "${resourceName}" (type ${resourceType}) appears more than once in the request` };
+    } else if (resourceType === RESOURCE_BROKER) {
+      outcome = { errorCode: KAFKA_ERROR.INVALID_REQUEST, errorMessage: `broker "${resourceName}": x2 has no `
+        + 'dynamic broker configs; a gateway\'s settings are its command-line options' };
+    } else if (resourceType !== RESOURCE_TOPIC) {
+      outcome = { errorCode: KAFKA_ERROR.INVALID_REQUEST,
+        errorMessage: `resource type ${resourceType} is not supported (2 topic is)` };
+    } else {
+      const plan = (): PlanResult => planTopic(resource);
+      outcome = validateOnly ? planOutcome(plan()) : await changeControl(gateway, plan);
+    }
+    return { errorCode: outcome.errorCode, errorMessage: outcome.errorMessage, resourceType, resourceName };
+  }));
 }
 
 function handleInitProducerId(gateway: Gateway, context: RequestContext, request: InitProducerIdRequest): void {
