@@ -9,7 +9,8 @@
  * refused and counted. Between losing the link and the next welcome nothing is delivered.
  *
  * Bounds: the reassembler and the gap tracker hold a bounded number of frames; repairs read at
- * most REPAIR_BYTES_MAX per request; NAKs for one gap repeat at most every `nakRetryMs`.
+ * most REPAIR_BYTES_MAX per request; a NAK for one gap repeats after twice `nakRetryMs`, then
+ * backs off by doubling up to NAK_RETRY_MS_MAX (nak-schedule.ts).
  */
 import { connect, type Socket } from 'node:net';
 import { crc32cZerosFactor } from '../base/crc32c.ts';
@@ -18,6 +19,7 @@ import { parseHostPort } from './address.ts';
 import { decodeFrameHeader, FRAME_HEADER_BYTES, FRAME_KIND, readEntries, type FrameHeader } from './frame.ts';
 import { spanCrc, type FragmentCrcs } from './fragment-crcs.ts';
 import { GapTracker } from './gap-tracker.ts';
+import { NakSchedule } from './nak-schedule.ts';
 import { LinkReader, LinkWriter } from './link.ts';
 import type { LossGenerator } from './loss-generator.ts';
 import {
@@ -34,6 +36,8 @@ export const REPAIR_BYTES_MAX = 1024 * 1024;
 export const REPAIR_HEADER_READ_BYTES = 4 * 1024 * 1024;
 /** Missing ranges NAKed per check: several losses in flight cost one round trip, not one each. */
 export const NAK_RANGES_MAX = 32;
+/** The longest a member waits before repeating a NAK for a range still missing (NakSchedule). */
+export const NAK_RETRY_MS_MAX = 160;
 
 export type MemberHooks = {
   /** The member's state for the sequencer (role, stored seq, history, streams). */
@@ -119,6 +123,7 @@ export class RiverMember {
   constructor(options: MemberOptions, hooks: MemberHooks) {
     this.options = options;
     this.hooks = hooks;
+    this.#naks = new NakSchedule((options.nakRetryMs ?? 10) * 2, NAK_RETRY_MS_MAX, NAK_RANGES_MAX * 4);
     // Pooled frame buffers only for a receiver that gives them back (it copies what it keeps).
     this.#reassembler = new Reassembler(undefined, undefined, hooks.holdsFrame !== undefined);
   }
@@ -236,6 +241,7 @@ export class RiverMember {
 
   async #onWelcome(welcome: Welcome): Promise<void> {
     this.#live = false;
+    this.#naks.clear(); // a new link: resends queued on the old one are gone
     this.#epoch = welcome.epoch;
     this.welcome = welcome;
     this.committedSeq = Math.max(this.committedSeq, welcome.committedSeq);
@@ -408,31 +414,28 @@ export class RiverMember {
     const nextSeq = this.#tracker.nextSeq;
     if (this.#lastKnownSeq < nextSeq && this.#tracker.pendingFrames === 0) return;
     const nowMs = Date.now();
-    const retryMs = (this.options.nakRetryMs ?? 10) * 2;
+    const retryMs = this.#naks.retryMsMin;
     // Recompute the missing ranges only when something changed, or when a NAK may be due again.
     const unchanged = this.#tracker.version === this.#gapsVersion && this.#lastKnownSeq === this.#gapsLastKnownSeq;
     if (unchanged && nowMs - this.#gapsAtMs < retryMs) return;
     this.#gapsVersion = this.#tracker.version;
     this.#gapsLastKnownSeq = this.#lastKnownSeq;
     this.#gapsAtMs = nowMs;
-    for (const fromSeq of this.#nakedAtMs.keys()) if (fromSeq < nextSeq) this.#nakedAtMs.delete(fromSeq);
+    this.#naks.forgetBelow(nextSeq);
     for (const gap of this.#tracker.gaps(this.#lastKnownSeq, NAK_RANGES_MAX)) {
       // Frames held in part are asked for by their missing fragments; the rest of the range whole.
       let cursor = gap.fromSeq;
       for (const partial of this.#reassembler.partialsIn(gap.fromSeq, gap.toSeq)) {
-        if (partial.seq > cursor) this.#nak(cursor, partial.seq, nowMs, retryMs, null);
-        this.#nak(partial.seq, partial.seq + partial.entryCount, nowMs, retryMs, partial.missing);
+        if (partial.seq > cursor) this.#nak(cursor, partial.seq, nowMs, null);
+        this.#nak(partial.seq, partial.seq + partial.entryCount, nowMs, partial.missing);
         cursor = partial.seq + partial.entryCount;
       }
-      if (cursor < gap.toSeq) this.#nak(cursor, gap.toSeq, nowMs, retryMs, null);
+      if (cursor < gap.toSeq) this.#nak(cursor, gap.toSeq, nowMs, null);
     }
   }
 
-  #nak(fromSeq: number, toSeq: number, nowMs: number, retryMs: number, fragmentIndexes: number[] | null): void {
-    const nakedAtMs = this.#nakedAtMs.get(fromSeq);
-    if (nakedAtMs !== undefined && nowMs - nakedAtMs < retryMs) return;
-    if (this.#nakedAtMs.size >= NAK_RANGES_MAX * 4) this.#nakedAtMs.clear();
-    this.#nakedAtMs.set(fromSeq, nowMs);
+  #nak(fromSeq: number, toSeq: number, nowMs: number, fragmentIndexes: number[] | null): void {
+    if (!this.#naks.due(fromSeq, nowMs)) return;
     this.naksSent += 1;
     if (fragmentIndexes) sendNakFragments(this.#writer!, fromSeq, fragmentIndexes);
     else sendSeqPair(this.#writer!, MESSAGE.nak, fromSeq, toSeq);
@@ -441,8 +444,8 @@ export class RiverMember {
   #gapsVersion = -1;
   #gapsLastKnownSeq = -1;
   #gapsAtMs = 0;
-  /** fromSeq of each NAKed range -> when, so a range is NAKed again only after a retry interval. */
-  readonly #nakedAtMs = new Map<number, number>();
+  /** When each missing range may be NAKed again (backing off while its resend is on the way). */
+  readonly #naks: NakSchedule;
 
   /** Reads [fromSeq, toSeq) from the first peer that has it and delivers it. */
   async #repair(peers: readonly string[], fromSeq: number, toSeq: number): Promise<void> {

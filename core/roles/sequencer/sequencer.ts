@@ -67,10 +67,11 @@ export const LINK_BACKLOG_BYTES_MAX = 32 * 1024 * 1024;
 export const RETRANSMIT_BYTES_MAX = 1024 * 1024;
 /**
  * A NAK that finds more than this waiting in its member's link is not served (counted as deferred).
- * A member repeats its NAK for a gap every nakRetryMs (10 ms) until the gap fills; while its link
- * drains slowly (a busy gateway), each repeat queued the same frames again, up to 100 MB/s of
- * duplicates per gap and without bound: a sequencer grew to 22 GB under librdkafka's test 0041
- * (500 KB messages). Deferred, the NAK is served at a later repeat, once the resends drained.
+ * A member repeats its NAK for a gap until the gap fills (after 20 ms, then backing off to every
+ * 160 ms: NakSchedule); while its link drains slowly (a busy gateway), each repeat queued the same
+ * frames again (at a fixed 20 ms then, up to 50 MB/s of duplicates per gap) and without bound: a
+ * sequencer grew to 22 GB under librdkafka's test 0041 (500 KB messages). Deferred, the NAK is
+ * served at a later repeat, once the resends drained.
  */
 export const RETRANSMIT_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
 const RECORD_BATCH_HEADER_BYTES = 61;
