@@ -11,19 +11,24 @@
  * when the next is due is skipped. One wiring call per role: `startMetricsPublisher(options)`,
  * and `close()` on shutdown (the timer is unref'd; the link is closed).
  *
- * Rates are deltas of totals over the measured interval; the first snapshot has rates 0.
+ * Rates are deltas of totals over the measured interval; the first snapshot has rates 0. The
+ * latency figure is the delta of the role's latency histogram over the same interval
+ * (core/metrics/interval-latency.ts); the first snapshot has none.
  */
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import { INTERNAL_TOPICS } from '../control/topic-name.ts';
 import { RecordBatchWriter } from '../records/record-batch-writer.ts';
 import { AppendClient } from '../river/append-client.ts';
+import { intervalLatency, type HistogramReading } from './interval-latency.ts';
 import { serveStatus } from './metrics.ts';
 import {
   emptySnapshot, encodeSnapshot, SNAPSHOT_GROUP_PARTITIONS_MAX, type GroupSnapshot, type NodeSnapshot, type Role,
   type TopicSnapshot,
 } from './snapshot.ts';
-import { riverFigures, sidecarFigures, type ClusterFigures, type RiverFigures } from './snapshot-sources.ts';
+import {
+  histogramReading, LATENCY_SOURCES, riverFigures, sidecarFigures, type ClusterFigures, type RiverFigures,
+} from './snapshot-sources.ts';
 
 export const METRICS_STREAM_ID = INTERNAL_TOPICS[2].streamId;
 export const PUBLISH_INTERVAL_MS = 1000;
@@ -46,7 +51,8 @@ export type PublisherOptions = {
 };
 
 type Totals = { atMs: number; cpuMicros: number; river: RiverFigures; ingestMsgs: number; ingestBytes: number;
-  egressMsgs: number; egressBytes: number; topics: Map<string, { msgs: number; bytes: number }> };
+  egressMsgs: number; egressBytes: number; topics: Map<string, { msgs: number; bytes: number }>;
+  latency: HistogramReading | null };
 
 export class MetricsPublisher {
   readonly options: PublisherOptions;
@@ -84,8 +90,11 @@ export class MetricsPublisher {
     const river = await riverFigures(options.registry, options.role);
     const cluster = options.cluster?.();
     const sidecar = options.role === 'sidecar' ? await sidecarFigures(options.registry, options.nodeId) : null;
+    const latencySource = LATENCY_SOURCES[options.role];
+    const latencyReading = latencySource === null ? null
+      : await histogramReading(options.registry, latencySource.metric, latencySource.labels);
     const totals: Totals = { atMs: nowMs, cpuMicros: usage.user + usage.system, river, ingestMsgs: 0, ingestBytes: 0,
-      egressMsgs: 0, egressBytes: 0, topics: new Map() };
+      egressMsgs: 0, egressBytes: 0, topics: new Map(), latency: latencyReading };
     const previous = this.#previous;
     const intervalMs = previous === null ? 0 : Math.max(1, nowMs - previous.atMs);
     const perSec = (now: number, before: number | undefined): number =>
@@ -145,6 +154,8 @@ export class MetricsPublisher {
       egressBytesPerSec: perSec(totals.egressBytes, previous?.egressBytes),
       topics, topicsOmitted: cluster?.topicsOmitted ?? 0, groups, groupsOmitted: cluster?.groupsOmitted ?? 0,
       sidecar,
+      latency: previous === null || latencySource === null ? null
+        : intervalLatency(latencySource.what, previous.latency, latencyReading),
     };
     this.#previous = totals;
     this.#latest = snapshot;

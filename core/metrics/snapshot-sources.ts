@@ -4,14 +4,18 @@
  * keeps this module free of role internals), and a gateway adds the cluster view it holds
  * anyway: every topic's high watermark and size, and every group's committed offsets. A sidecar
  * adds its group figures (x2_sidecar_* levels and totals, its group name from its node id).
+ * Each role but the sidecar reads one latency histogram (LATENCY_SOURCES) as cumulative bucket
+ * counts; core/metrics/interval-latency.ts turns two readings into the interval's figure.
  *
  * Everything here returns totals (monotonic counters and levels); core/metrics/publisher.ts turns
- * totals into rates. Runs once a second off the data path; the cost is O(metrics + partitions),
- * bounded by SNAPSHOT_TOPICS_MAX / SNAPSHOT_GROUPS_MAX where it matters.
+ * totals into rates. Runs once a second off the data path; the cost is O(metrics + partitions +
+ * buckets x label sets of the latency histogram), bounded by SNAPSHOT_TOPICS_MAX /
+ * SNAPSHOT_GROUPS_MAX where it matters.
  */
-import type { Registry } from 'prom-client';
+import { Histogram, type Registry } from 'prom-client';
 import type { ControlState } from '../control/control-state.ts';
 import type { OffsetsState } from '../control/offsets-state.ts';
+import type { HistogramReading } from './interval-latency.ts';
 import {
   SNAPSHOT_GROUP_PARTITIONS_MAX, SNAPSHOT_GROUPS_MAX, SNAPSHOT_TOPICS_MAX, type Role, type SidecarSnapshot,
 } from './snapshot.ts';
@@ -87,6 +91,47 @@ const NAMES: Record<Role, { msgsIn: string; bytesIn: string; msgsOut: string; by
     lastSeq: '', behind: '',
   },
 };
+
+/**
+ * Which histogram gives each role's latency figure (names and labels as the roles register them),
+ * and what it times: a gateway's Produce requests (read to response written, the wait for
+ * durability included), a commit's segment writes (the O_DSYNC device flush included), the
+ * sequencer's frames from sent to committed on the write quorum. Sidecars have none.
+ */
+export const LATENCY_SOURCES: Record<Role, { what: string; metric: string; labels: Record<string, string> } | null> = {
+  sequencer: { what: 'append→commit', metric: 'x2_river_append_to_commit_seconds', labels: {} },
+  commit: { what: 'write', metric: 'x2_store_write_seconds', labels: {} },
+  gateway: { what: 'Produce', metric: 'x2_gateway_request_seconds', labels: { api: 'Produce' } },
+  sidecar: null,
+};
+
+/**
+ * The cumulative bucket counts and sum of histogram `name`, summed over its label sets that have
+ * `labels`; null when the registry has no such histogram or no matching label set yet.
+ */
+export async function histogramReading(registry: Registry, name: string,
+  labels: Readonly<Record<string, string>>): Promise<HistogramReading | null> {
+  const metric = registry.getSingleMetric(name);
+  if (!(metric instanceof Histogram)) return null;
+  const { values } = await metric.get();
+  const bucketName = `${name}_bucket`;
+  const sumName = `${name}_sum`;
+  const countAt = new Map<number, number>();
+  let sumSeconds = 0;
+  for (const sample of values) {
+    const sampleLabels = sample.labels as Record<string, string | number | undefined>;
+    if (!Object.entries(labels).every(([key, value]) => sampleLabels[key] === value)) continue;
+    if (sample.metricName === bucketName) {
+      const bound = sampleLabels['le'] === '+Inf' ? Infinity : Number(sampleLabels['le']);
+      countAt.set(bound, (countAt.get(bound) ?? 0) + sample.value);
+    } else if (sample.metricName === sumName) {
+      sumSeconds += sample.value;
+    }
+  }
+  if (countAt.size === 0) return null;
+  const boundsSeconds = [...countAt.keys()].sort((a, b) => a - b);
+  return { boundsSeconds, cumulativeCounts: boundsSeconds.map((bound) => countAt.get(bound)!), sumSeconds };
+}
 
 /** Sum of a metric's values (all label sets), 0 when the registry does not have it. */
 async function valueOf(registry: Registry, name: string): Promise<number> {

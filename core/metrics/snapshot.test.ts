@@ -28,6 +28,8 @@ const snapshotArbitrary: fc.Arbitrary<NodeSnapshot> = fc.record({
     { maxLength: 4 }), partitionsOmitted: fc.nat() }), { maxLength: 3 }),
   sidecar: fc.option(fc.record({ group: name, members: fc.nat(1000), ownedStreams: fc.nat(10_000),
     lagRecords: fc.nat(), claimsTotal: fc.nat(), fencedAppendsTotal: fc.nat() }), { nil: null }),
+  latency: fc.option(fc.record({ what: fc.constantFrom('Produce', 'write', 'append→commit'), count: fc.nat(),
+    p50Ms: figure, p99Ms: figure, maxBucketMs: fc.constantFrom(-1, 0.2, 5000), meanMs: figure }), { nil: null }),
 }).map((fields) => ({ ...emptySnapshot(fields.role, fields.nodeId), ...fields }));
 
 describe('snapshot format', () => {
@@ -46,11 +48,34 @@ describe('snapshot format', () => {
     }
   });
 
-  it('reads a snapshot of an x2 from before sidecar groups (no sidecar field) as sidecar null', () => {
-    const { sidecar, ...older } = { ...emptySnapshot('sidecar', 'sidecar-f-1-ab'), msgsInPerSec: 5 };
-    expect(sidecar).toBeNull();
+  it('reads a snapshot of an x2 from before sidecar groups and latency (no such fields) as null', () => {
+    const { sidecar, latency, ...older } = { ...emptySnapshot('sidecar', 'sidecar-f-1-ab'), msgsInPerSec: 5 };
+    expect([sidecar, latency]).toEqual([null, null]);
     const decoded = decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(older)]));
-    expect(decoded).toEqual({ ...older, sidecar: null });
+    expect(decoded).toEqual({ ...older, sidecar: null, latency: null });
+  });
+
+  it('round-trips a latency figure, and a snapshot without one', () => {
+    const latency = { what: 'append→commit', count: 412, p50Ms: 0.35, p99Ms: 1.9, maxBucketMs: -1, meanMs: 0.41 };
+    const withLatency = { ...emptySnapshot('sequencer', 'sequencer'), latency };
+    expect(decodeSnapshot(encodeSnapshot(withLatency)).latency).toEqual(latency);
+    const { latency: none, ...without } = emptySnapshot('gateway', 'gateway-0');
+    expect(none).toBeNull();
+    expect(decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(without)])).latency).toBeNull();
+  });
+
+  it('refuses a latency figure of the wrong type, naming it', () => {
+    const latency = { what: 'Produce', count: 3, p50Ms: 1, p99Ms: '2ms', maxBucketMs: 2, meanMs: 1 };
+    const bad = { ...emptySnapshot('gateway', 'gateway-0'), latency };
+    expect(() => decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(bad)])))
+      .toThrow(expect.objectContaining({ code: 'X2_ERR_FORMAT',
+        message: expect.stringMatching(/field latency\.p99Ms is "2ms", a finite number is allowed/) }));
+    const notMap = { ...emptySnapshot('gateway', 'gateway-0'), latency: [1, 2] };
+    expect(() => decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(notMap)])))
+      .toThrow(/field latency is 1,2, a map or nil is allowed/);
+    const noWhat = { ...emptySnapshot('commit', 'commit-1'), latency: { ...latency, p99Ms: 2, what: 5 } };
+    expect(() => decodeSnapshot(Buffer.concat([Buffer.from([SNAPSHOT_VERSION]), pack(noWhat)])))
+      .toThrow(/field latency\.what is 5, a string is allowed/);
   });
 
   it('refuses a sidecar figure of the wrong type, naming it', () => {

@@ -15,8 +15,8 @@
  * snapshot stays well under a river datagram budget of ~1 MiB. Decoding trusts nothing: a wrong
  * version or a field of the wrong type is refused with X2_ERR_FORMAT naming the field.
  *
- * Compatibility within version 1: `sidecar` came later; a snapshot without it (an older x2)
- * decodes with `sidecar: null`, and an older reader ignores it.
+ * Compatibility within version 1: `sidecar` and `latency` came later; a snapshot without them
+ * (an older x2) decodes with `sidecar: null` and `latency: null`, and an older reader ignores them.
  */
 import { Packr } from 'msgpackr';
 import { X2Error } from '../base/errors.ts';
@@ -74,6 +74,24 @@ export type SidecarSnapshot = {
   fencedAppendsTotal: number;
 };
 
+/**
+ * A node's latency over its last interval (core/metrics/interval-latency.ts): gateway Produce
+ * requests, commit store writes or the sequencer's append to commit. Quantiles are estimated
+ * from histogram buckets by linear interpolation within the bucket (as Prometheus does).
+ */
+export type LatencySnapshot = {
+  /** What was timed: "Produce" (gateway), "write" (commit), "append→commit" (sequencer). */
+  what: string;
+  /** Observations in the interval (above 0, else the figure is null). */
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Upper bound of the highest bucket observed into: every one took at most this; -1 when above the last bound. */
+  maxBucketMs: number;
+  /** Exact (the histogram's sum over its count in the interval). */
+  meanMs: number;
+};
+
 export type NodeSnapshot = {
   role: Role;
   /** Unique in the cluster: "sequencer", "commit-1", "gateway-0". */
@@ -115,6 +133,8 @@ export type NodeSnapshot = {
   groupsOmitted: number;
   /** Sidecars only (null on other roles and from an x2 before sidecar groups). */
   sidecar: SidecarSnapshot | null;
+  /** Latency over the interval; null with nothing observed, on sidecars, and from an x2 before it. */
+  latency: LatencySnapshot | null;
 };
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
@@ -191,6 +211,16 @@ function decodeSidecar(fields: Fields): SidecarSnapshot | null {
     lagRecords: n('lagRecords'), claimsTotal: n('claimsTotal'), fencedAppendsTotal: n('fencedAppendsTotal') };
 }
 
+function decodeLatency(fields: Fields): LatencySnapshot | null {
+  const value = fields['latency'];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) throw problem('latency', value, 'a map or nil');
+  const latency = value as Fields;
+  const n = (name: string): number => num(latency, name, 'latency.');
+  return { what: text(latency, 'what', 'latency.'), count: n('count'), p50Ms: n('p50Ms'), p99Ms: n('p99Ms'),
+    maxBucketMs: n('maxBucketMs'), meanMs: n('meanMs') };
+}
+
 /** Decodes one `__x2_metrics` value; throws X2_ERR_FORMAT naming the first bad field. */
 export function decodeSnapshot(bytes: Uint8Array): NodeSnapshot {
   if (bytes.length < 2) throw new X2Error('X2_ERR_FORMAT', `__x2_metrics snapshot: ${bytes.length} bytes is too short`);
@@ -227,6 +257,7 @@ export function decodeSnapshot(bytes: Uint8Array): NodeSnapshot {
       .map((group, index) => decodeGroup(group, `groups[${index}].`)),
     groupsOmitted: n('groupsOmitted'),
     sidecar: decodeSidecar(fields),
+    latency: decodeLatency(fields),
   };
 }
 
@@ -237,6 +268,6 @@ export function emptySnapshot(role: Role, nodeId: string): NodeSnapshot {
     cpuPercent: 0, rssBytes: 0, heapUsedBytes: 0, msgsInPerSec: 0, bytesInPerSec: 0, msgsOutPerSec: 0,
     bytesOutPerSec: 0, lagSeqs: 0, naksTotal: 0, retransmitsTotal: 0, epoch: 0, lastSeq: 0, committedSeq: 0,
     droppedTotal: 0, ingestMsgsPerSec: 0, ingestBytesPerSec: 0, egressMsgsPerSec: 0, egressBytesPerSec: 0,
-    topics: [], topicsOmitted: 0, groups: [], groupsOmitted: 0, sidecar: null,
+    topics: [], topicsOmitted: 0, groups: [], groupsOmitted: 0, sidecar: null, latency: null,
   };
 }

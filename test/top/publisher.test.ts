@@ -1,6 +1,7 @@
 /**
  * The metrics publisher. Goal: a node's snapshot carries its registry's figures as rates and
- * levels (a sidecar's group figures under the names core/roles/sidecar registers), reaches
+ * levels (a sidecar's group figures under the names core/roles/sidecar registers; a gateway's
+ * Produce latency of the interval under the name its RequestLatency registers), reaches
  * `__x2_metrics` through the sequencer, answers GET /status, and is dropped (counted, never
  * queued without bound) when the sequencer cannot take it. Method: a real
  * in-process sequencer (replication 0, so appends commit at once) and a real metrics server;
@@ -13,6 +14,7 @@ import { counterFrom, createRegistry, gaugeFrom, serveMetrics } from '../../core
 import { MetricsPublisher, startMetricsPublisher } from '../../core/metrics/publisher.ts';
 import { decodeSnapshot, encodeSnapshot } from '../../core/metrics/snapshot.ts';
 import { sidecarGroupOf } from '../../core/metrics/snapshot-sources.ts';
+import { RequestLatency } from '../../core/roles/gateway/request-latency.ts';
 import { SidecarMetrics } from '../../core/roles/sidecar/sidecar-metrics.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
@@ -74,6 +76,32 @@ describe('metrics publisher', () => {
     // An id not made by x2 sidecar is shown whole rather than guessed at.
     expect(sidecarGroupOf('sidecar-solo')).toBe('sidecar-solo');
   });
+
+  it('a gateway\'s snapshot carries the Produce latency of its interval only, null when nothing was produced',
+    async () => {
+      const registry = createRegistry('gateway');
+      const requests = new RequestLatency(registry);
+      const publisher = new MetricsPublisher({ role: 'gateway', nodeId: 'gateway-0', river: 'unicast',
+        sequencer: '127.0.0.1:1', registry, intervalMs: 3_600_000 });
+      cleanups.push(() => publisher.close());
+      const PRODUCE = 0;
+      const FETCH = 1;
+      requests.observe(PRODUCE, performance.now() - 300);
+      expect((await publisher.build()).latency).toBeNull();
+      // 3 Produce requests of 1.5 ms, in the bucket (1, 2] ms; a slow Fetch is not counted.
+      for (let i = 0; i < 3; i++) requests.observe(PRODUCE, performance.now() - 1.5);
+      requests.observe(FETCH, performance.now() - 400);
+      const second = await publisher.build();
+      expect(second.latency).toEqual({ what: 'Produce', count: 3, p50Ms: 1.5, p99Ms: 1.99, maxBucketMs: 2,
+        meanMs: expect.closeTo(1.5, 1) });
+      expect(decodeSnapshot(encodeSnapshot(second)).latency).toEqual(second.latency);
+      expect((await publisher.build()).latency).toBeNull();
+      const sidecar = new MetricsPublisher({ role: 'sidecar', nodeId: 'sidecar-f-1-ab', river: 'unicast',
+        sequencer: '127.0.0.1:1', registry: createRegistry('sidecar'), intervalMs: 3_600_000 });
+      cleanups.push(() => sidecar.close());
+      await sidecar.build();
+      expect((await sidecar.build()).latency).toBeNull();
+    });
 
   it('appends snapshots to streamId 3 through the sequencer and serves the latest on /status', async () => {
     const sequencer = await startSequencer();
