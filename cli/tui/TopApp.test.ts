@@ -72,7 +72,8 @@ describe('x2 top app', () => {
     expect(lines[0]).toMatch(/^x2 top {2}via 127\.0\.0\.1:9092 {2}epoch 3 {2}seq 98765 {2}committed 98760/);
     expect(frame).toMatch(/ingest +262k msg\/s +26\.2 MB\/s/);
     expect(frame).toContain('▸ Nodes (5)');
-    expect(frame).toMatch(/sequencer +running +mcast +42 +180M/);
+    expect(frame).toMatch(/sequencer +running +mcast +42 +180M .* 0\.42\/1\.9$/m);
+    expect(frame).toContain('sequencer append→commit, commit write, gateway Produce');
   });
 
   it('draws more columns at 120x40 and switches panes, sorts and filters with keys', async () => {

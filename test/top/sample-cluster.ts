@@ -1,7 +1,7 @@
 /**
  * A fixed cluster of node snapshots for the view and app tests: a sequencer, two commits, two
- * gateways (one coordinating group "billing"), three topics; and, apart, a sidecar group of two
- * members. Times are relative to `atMs`.
+ * gateways (one coordinating group "billing"; no Produce through the other, so no latency), three
+ * topics; and, apart, a sidecar group of two members. Times are relative to `atMs`.
  */
 import { emptySnapshot, type NodeSnapshot } from '../../core/metrics/snapshot.ts';
 
@@ -28,14 +28,18 @@ export function sampleCluster(atMs = SAMPLE_AT_MS): NodeSnapshot[] {
   return [
     base('sequencer', 'sequencer', { state: 'running', epoch: 3, lastSeq: 98_765, committedSeq: 98_760, lagSeqs: 5,
       cpuPercent: 41.6, rssBytes: 180 * 1024 * 1024, bytesInPerSec: 26_000_000, bytesOutPerSec: 26_500_000,
-      naksTotal: 7, retransmitsTotal: 9 }),
+      naksTotal: 7, retransmitsTotal: 9,
+      latency: { what: 'append→commit', count: 4120, p50Ms: 0.42, p99Ms: 1.9, maxBucketMs: 2, meanMs: 0.51 } }),
     base('commit', 'commit-1', { state: 'live', epoch: 3, lastSeq: 98_760, committedSeq: 98_760, cpuPercent: 22,
-      rssBytes: 300 * 1024 * 1024, bytesInPerSec: 26_500_000 }),
+      rssBytes: 300 * 1024 * 1024, bytesInPerSec: 26_500_000,
+      latency: { what: 'write', count: 3900, p50Ms: 0.18, p99Ms: 0.93, maxBucketMs: 1, meanMs: 0.22 } }),
     base('commit', 'commit-2', { state: 'catching-up', epoch: 3, lastSeq: 90_000, committedSeq: 98_760,
-      lagSeqs: 8760, cpuPercent: 75, rssBytes: 310 * 1024 * 1024, bytesInPerSec: 30_000_000, naksTotal: 12 }),
+      lagSeqs: 8760, cpuPercent: 75, rssBytes: 310 * 1024 * 1024, bytesInPerSec: 30_000_000, naksTotal: 12,
+      latency: { what: 'write', count: 5100, p50Ms: 1.3, p99Ms: 12.4, maxBucketMs: 20, meanMs: 2.1 } }),
     base('gateway', 'gateway-0', { state: 'serving', lastSeq: 98_760, committedSeq: 98_760, cpuPercent: 55,
       rssBytes: 250 * 1024 * 1024, ingestMsgsPerSec: 262_345, ingestBytesPerSec: 26_234_500,
-      egressMsgsPerSec: 200_000, egressBytesPerSec: 20_000_000, topics, groups: [group] }),
+      egressMsgsPerSec: 200_000, egressBytesPerSec: 20_000_000, topics, groups: [group],
+      latency: { what: 'Produce', count: 2620, p50Ms: 0.9, p99Ms: 3.4, maxBucketMs: 5, meanMs: 1.1 } }),
     base('gateway', 'gateway-1', { state: 'serving', lastSeq: 98_700, committedSeq: 98_760, lagSeqs: 60,
       cpuPercent: 50, rssBytes: 240 * 1024 * 1024, topics, groups: [{ ...group, state: 'Stable', members: 3 }] }),
   ];

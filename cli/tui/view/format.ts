@@ -49,6 +49,15 @@ export function formatSeconds(seconds: number): string {
   return `${Math.round(seconds / 3600)}h`;
 }
 
+/** Milliseconds in at most 4 characters: 0.35, 3.1, 180, 5000; 12s from 10 s up; "-" when unknown. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  if (ms < 1) return ms.toFixed(2);
+  if (ms < 10) return ms.toFixed(1);
+  if (ms < 10_000) return String(Math.round(ms));
+  return `${Math.round(ms / 1000)}s`;
+}
+
 /** The last `width` values as a sparkline scaled to their maximum (all zero: the lowest bar). */
 export function sparkline(values: readonly number[], width: number): string {
   if (width <= 0) return '';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { SAMPLE_AT_MS, sampleCluster, sampleSidecars } from '../../../test/top/sample-cluster.ts';
 import { addSnapshots, clusterView, emptyModel, HISTORY_POINTS_MAX, STALE_AFTER_MS } from './cluster-model.ts';
-import { fit, formatCount, formatMBps, formatSeconds, formatSize, sparkline } from './format.ts';
+import { fit, formatCount, formatMBps, formatMs, formatSeconds, formatSize, sparkline } from './format.ts';
 import { HELP_LINES, initialUi, renderScreen, type Connection, type UiState } from './screen.ts';
 import { fitColumns, type Column } from './table.ts';
 
@@ -33,6 +33,8 @@ describe('format', () => {
     expect([formatMBps(26_234_500), formatMBps(123_000_000)]).toEqual(['26.2', '123']);
     expect([formatSeconds(0.25), formatSeconds(45), formatSeconds(600), formatSeconds(-1)])
       .toEqual(['0.3s', '45s', '10m', '-']);
+    expect([formatMs(0.183), formatMs(3.14), formatMs(12.4), formatMs(5000), formatMs(12_500), formatMs(-1)])
+      .toEqual(['0.18', '3.1', '12', '5000', '13s', '-']);
   });
 
   it('draws sparklines scaled to their maximum, and fits text with an ellipsis', () => {
@@ -110,12 +112,12 @@ describe('sidecar groups', () => {
       .toMatch(/^aapl-filter +2 +3 +12k +1\.2k +0\.1 +150 +4 +1$/);
   });
 
-  it('120x40: every column, the whole node label, and a group with no live member as 0/1', () => {
-    const lines = screen(120, 40, initialUi(), viewOf([...sampleCluster(), ...sampleSidecars()]));
-    expect(lines.find((line) => line.startsWith('node')))
-      .toMatch(/node +role +host +state +river +cpu% +mem +MB\/s in +MB\/s out +lag +owns +naks +rtx$/);
+  it('140x40: every column, the whole node label, and a group with no live member as 0/1', () => {
+    const lines = screen(140, 40, initialUi(), viewOf([...sampleCluster(), ...sampleSidecars()]));
+    expect(lines.find((line) => line.startsWith('node'))).toMatch(
+      /node +role +host +state +river +cpu% +mem +msg\/s in +MB\/s in +MB\/s out +lag +owns +p50\/p99 ms +naks +rtx$/);
     expect(lines.find((line) => line.startsWith('aapl-filter/4242 ')))
-      .toMatch(/sidecar +node-b +live .* 2\/3 of 2 +0 +0$/);
+      .toMatch(/sidecar +node-b +live .* 2\/3 of 2 +- +0 +0$/);
     expect(lines.find((line) => line.startsWith('audit-copy '))).toMatch(/^audit-copy +0\/1 +0 /);
   });
 
@@ -134,6 +136,36 @@ describe('sidecar groups', () => {
   });
 });
 
+describe('latency column', () => {
+  it('shows each node\'s p50/p99 ms, "-" without a figure, and says per role what it measures', () => {
+    const lines = screen(80, 24);
+    expect(lines[2]).toBe('▸ Nodes (5) · sort name · sequencer append→commit, commit write, gateway Produce');
+    const cells = ['sequencer', 'commit-1', 'commit-2', 'gateway-0', 'gateway-1']
+      .map((node) => lines.find((line) => line.startsWith(`${node} `))?.slice(-10));
+    expect(cells).toEqual(['  0.42/1.9', ' 0.18/0.93', '    1.3/12', '  0.90/3.4', '         -']);
+    // Less room: the short legend after what the title must say, or none rather than a cut one.
+    expect(screen(76, 24)[2])
+      .toBe('▸ Nodes (5) · sort name · seq append→commit, commit write, gw Produce'.padEnd(76));
+    expect(screen(80, 16)[2])
+      .toBe('▸ Nodes (5) · sort name · 3 below · seq append→commit, commit write, gw Produce'.padEnd(80));
+    expect(screen(78, 16)[2]).toBe('▸ Nodes (5) · sort name · 3 below'.padEnd(78));
+  });
+
+  it('without latency figures (an older x2, or nothing observed) shows "-" and no legend', () => {
+    const lines = screen(80, 24, initialUi(), viewOf(sampleCluster().map((node) => ({ ...node, latency: null }))));
+    expect(lines[2]).toBe('▸ Nodes (5) · sort name'.padEnd(80));
+    expect(lines.find((line) => line.startsWith('node'))).toMatch(/ +lag +p50\/p99 ms$/);
+    expect(lines.filter((line) => / +-$/.test(line) && /^(sequencer|commit|gateway)/.test(line))).toHaveLength(5);
+  });
+
+  it('sorts nodes by p99, slowest first', () => {
+    const ui: UiState = { ...initialUi(), sortIndex: { ...initialUi().sortIndex, nodes: 5 } };
+    const order = screen(100, 30, ui).filter((line) => /^(sequencer|commit|gateway)/.test(line))
+      .map((line) => line.split(' ')[0]);
+    expect(order).toEqual(['commit-2', 'gateway-0', 'sequencer', 'commit-1', 'gateway-1']);
+  });
+});
+
 describe('screen', () => {
   it('fits 80x24 with the summary, every node and the topics and groups panes', () => {
     const lines = screen(80, 24);
@@ -142,8 +174,10 @@ describe('screen', () => {
     expect(text).toMatch(/ingest +262k msg\/s +26\.2 MB\/s/);
     expect(text).toMatch(/egress +200k msg\/s +20\.0 MB\/s/);
     expect(text).toContain('▸ Nodes (5) · sort name');
+    // The latency column takes the room of naks and rtx, which come back from 100 columns.
+    expect(lines.find((line) => line.startsWith('node'))).toMatch(/ +lag +p50\/p99 ms$/);
     expect(lines.find((line) => line.startsWith('sequencer')))
-      .toMatch(/running +mcast +42 +180M +26\.0 +26\.5 +5 +7 +9/);
+      .toMatch(/running +mcast +42 +180M +26\.0 +26\.5 +5 +0\.42\/1\.9$/);
     expect(lines.find((line) => line.startsWith('commit-2'))).toMatch(/catching-up .* 8\.8k/);
     expect(text).toContain('Topics (3)');
     expect(text).toContain('Groups (1)');
@@ -153,7 +187,9 @@ describe('screen', () => {
   it('uses the room of 120x40: more columns (role, host) and every topic and group partition', () => {
     const lines = screen(120, 40);
     const header = lines.find((line) => line.startsWith('node'));
-    expect(header).toMatch(/node +role +host +state +river +cpu% +mem +msg\/s in +MB\/s in +MB\/s out +lag +naks +rtx/);
+    // msg/s in (the least kept) makes room for the latency column.
+    expect(header)
+      .toMatch(/node +role +host +state +river +cpu% +mem +MB\/s in +MB\/s out +lag +p50\/p99 ms +naks +rtx$/);
     expect(lines.find((line) => line.startsWith('quotes.nasdaq'))).toMatch(/8 +250k +25\.0 +2\.0G +9000000$/);
     expect(lines.find((line) => line.startsWith('billing'))).toMatch(/Stable +3 +1000 +0\.3s$/);
     expect(lines.find((line) => line.startsWith('  trades/0'))).toMatch(/499000 +500000 +1000 +0\.3s$/);

@@ -8,18 +8,20 @@
  * Layout: every pane gets a title, a header and at least one row; then the focused pane gets
  * the rows it needs, then the others; the rest stays blank below. Fits 80x24; wider screens get
  * more columns (priorities in each table), taller ones more rows. The nodes pane has an "owns"
- * column only while sidecars are on screen, so a cluster without them keeps its columns.
+ * column only while sidecars are on screen, so a cluster without them keeps its columns. Its
+ * "p50/p99 ms" column is each node's latency over its last second, which measures something
+ * else per role: the pane title says what when there is room (the help always does).
  */
 import type { ClusterView, NodeRow, SidecarGroupView } from './cluster-model.ts';
-import { fit, formatCount, formatMBps, formatSeconds, formatSize, sparkline } from './format.ts';
+import { fit, formatCount, formatMBps, formatMs, formatSeconds, formatSize, sparkline } from './format.ts';
 import { fitColumns, headerLine, rowLine, type Column } from './table.ts';
-import type { GroupSnapshot, TopicSnapshot } from '../../../core/metrics/snapshot.ts';
+import type { GroupSnapshot, Role, TopicSnapshot } from '../../../core/metrics/snapshot.ts';
 
 export const PANES = ['nodes', 'topics', 'groups', 'sidecars'] as const;
 export type Pane = typeof PANES[number];
 
 export const SORTS: Record<Pane, readonly string[]> = {
-  nodes: ['name', 'cpu', 'memory', 'in', 'lag'],
+  nodes: ['name', 'cpu', 'memory', 'in', 'lag', 'p99'],
   topics: ['name', 'rate', 'size', 'hwm'],
   groups: ['name', 'lag'],
   sidecars: ['name', 'rate', 'lag'],
@@ -59,6 +61,9 @@ export const HELP_LINES = [
   '',
   'nodes: cpu% of one core, memory = resident set, in/out = MB/s through the node,',
   'lag = seqs behind (sequencer: not yet durable), naks/rtx = NAKs and retransmits.',
+  'p50/p99 ms = latency over the node\'s last second, estimated from histogram',
+  'buckets: gateway Produce requests (read to answered), commit store writes (with',
+  'the flush), sequencer append→commit (frame sent to write quorum durable).',
   'A sidecar is NAME/PID; its lag is input records not yet processed; owns 2/6 of 3',
   '= it has 2 partitions, its group\'s live members 6, the group 3 members.',
   'groups: lag in records (committed offset to high watermark) and in seconds at',
@@ -83,6 +88,28 @@ function ownsText(n: NodeRow): string {
   return `${n.sidecar.ownedStreams}/${n.stale ? '-' : n.groupPartitions} of ${n.sidecar.members}`;
 }
 
+/** "0.42/1.9": p50/p99 ms of the node's last interval; "-" when it has none. */
+function latencyText(n: NodeRow): string {
+  return n.latency === null ? '-' : `${formatMs(n.latency.p50Ms)}/${formatMs(n.latency.p99Ms)}`;
+}
+
+const ROLE_ORDER: readonly Role[] = ['sequencer', 'commit', 'gateway', 'sidecar'];
+const ROLE_SHORT: Record<Role, string> = { sequencer: 'seq', commit: 'commit', gateway: 'gw', sidecar: 'sidecar' };
+
+/**
+ * What the latency column measures for the roles of `rows`, longest first ("sequencer
+ * append→commit, commit write, gateway Produce", then with short role names); none when no row
+ * has a latency.
+ */
+function latencyLegends(rows: readonly NodeRow[]): string[] {
+  const whatOf = new Map<Role, string>();
+  for (const row of rows) if (row.latency !== null && !whatOf.has(row.role)) whatOf.set(row.role, row.latency.what);
+  const roles = ROLE_ORDER.filter((role) => whatOf.has(role));
+  if (roles.length === 0) return [];
+  return [roles.map((role) => `${role} ${whatOf.get(role)}`).join(', '),
+    roles.map((role) => `${ROLE_SHORT[role]} ${whatOf.get(role)}`).join(', ')];
+}
+
 const NODE_COLUMNS: Column<NodeRow>[] = [
   { title: 'node', width: 12, align: 'left', priority: 0, value: nodeLabel,
     keepEnd: (n) => (n.sidecar === null ? 0 : String(n.pid).length + 1) },
@@ -96,6 +123,7 @@ const NODE_COLUMNS: Column<NodeRow>[] = [
   { title: 'MB/s in', width: 7, align: 'right', priority: 4, value: (n) => formatMBps(n.bytesInPerSec) },
   { title: 'MB/s out', width: 8, align: 'right', priority: 5, value: (n) => formatMBps(n.bytesOutPerSec) },
   { title: 'lag', width: 6, align: 'right', priority: 2, value: (n) => formatCount(lagOf(n)) },
+  { title: 'p50/p99 ms', width: 10, align: 'right', priority: 5, value: latencyText },
   { title: 'naks', width: 5, align: 'right', priority: 7, value: (n) => formatCount(n.naksTotal) },
   { title: 'rtx', width: 5, align: 'right', priority: 7, value: (n) => formatCount(n.retransmitsTotal) },
 ];
@@ -151,6 +179,7 @@ function lagOf(n: NodeRow): number {
 function sortedNodes(nodes: readonly NodeRow[], sort: string): NodeRow[] {
   const key: Record<string, (n: NodeRow) => number> = {
     cpu: (n) => n.cpuPercent, memory: (n) => n.rssBytes, in: (n) => n.bytesInPerSec, lag: lagOf,
+    p99: (n) => n.latency?.p99Ms ?? -1,
   };
   const rank = (n: NodeRow): number => ['sequencer', 'commit', 'gateway', 'sidecar'].indexOf(n.role);
   const read = key[sort];
@@ -198,7 +227,8 @@ function groupLines(groups: readonly GroupSnapshot[], sort: string): GroupLine[]
   return lines;
 }
 
-type PaneBody = { title: string; header: string; rows: Array<{ text: string; stale: boolean }> };
+/** `legends`: what the title may add after " · ", the first that fits (longest first). */
+type PaneBody = { title: string; header: string; rows: Array<{ text: string; stale: boolean }>; legends: string[] };
 
 function paneBody(pane: Pane, view: ClusterView, ui: UiState, width: number): PaneBody {
   const sort = SORTS[pane][ui.sortIndex[pane] % SORTS[pane].length] ?? 'name';
@@ -209,25 +239,26 @@ function paneBody(pane: Pane, view: ClusterView, ui: UiState, width: number): Pa
     const withSidecars = view.nodes.some((n) => n.sidecar !== null);
     const columns = fitColumns(withSidecars ? NODE_COLUMNS_WITH_OWNS : NODE_COLUMNS, width);
     const rows = sortedNodes(view.nodes, sort).filter((n) => keep(n.nodeId) || keep(nodeLabel(n)));
+    const legends = columns.some((column) => column.value === latencyText) ? latencyLegends(rows) : [];
     return { title: `Nodes (${rows.length}) · ${suffix}`, header: headerLine(columns),
-      rows: rows.map((n) => ({ text: rowLine(columns, n), stale: n.stale })) };
+      rows: rows.map((n) => ({ text: rowLine(columns, n), stale: n.stale })), legends };
   }
   if (pane === 'topics') {
     const columns = fitColumns(TOPIC_COLUMNS, width);
     const rows = sortedTopics(view.topics, sort).filter((t) => keep(t.name));
     return { title: `Topics (${rows.length}) · ${suffix}`, header: headerLine(columns),
-      rows: rows.map((t) => ({ text: rowLine(columns, t), stale: false })) };
+      rows: rows.map((t) => ({ text: rowLine(columns, t), stale: false })), legends: [] };
   }
   if (pane === 'sidecars') {
     const columns = fitColumns(SIDECAR_COLUMNS, width);
     const rows = sortedSidecarGroups(view.sidecarGroups, sort).filter((g) => keep(g.group));
     return { title: `Sidecar groups (${rows.length}) · ${suffix}`, header: headerLine(columns),
-      rows: rows.map((g) => ({ text: rowLine(columns, g), stale: g.membersLive === 0 })) };
+      rows: rows.map((g) => ({ text: rowLine(columns, g), stale: g.membersLive === 0 })), legends: [] };
   }
   const columns = fitColumns(GROUP_COLUMNS, width);
   const groups = view.groups.filter((g) => keep(g.groupId));
   return { title: `Groups (${groups.length}) · ${suffix}`, header: headerLine(columns),
-    rows: groupLines(groups, sort).map((g) => ({ text: rowLine(columns, g), stale: false })) };
+    rows: groupLines(groups, sort).map((g) => ({ text: rowLine(columns, g), stale: false })), legends: [] };
 }
 
 function summaryLines(view: ClusterView, connection: Connection, width: number): Line[] {
@@ -294,7 +325,9 @@ export function renderScreen(view: ClusterView, ui: UiState, connection: Connect
     const shown = body.rows.slice(scroll, scroll + rows);
     const hidden = body.rows.length - scroll - shown.length;
     const more = hidden > 0 || scroll > 0 ? ` · ${scroll > 0 ? `${scroll} above, ` : ''}${hidden} below` : '';
-    lines.push({ text: fit(`${focused ? '▸ ' : '  '}${body.title}${more}`, width),
+    const title = `${focused ? '▸ ' : '  '}${body.title}${more}`;
+    const legend = body.legends.find((text) => title.length + 3 + text.length <= width);
+    lines.push({ text: fit(legend === undefined ? title : `${title} · ${legend}`, width),
       style: focused ? 'paneTitleFocused' : 'paneTitle' });
     lines.push({ text: fit(body.header, width), style: 'header' });
     for (const row of shown) lines.push({ text: fit(row.text, width), style: row.stale ? 'stale' : 'row' });
