@@ -250,6 +250,22 @@ export function patchRecordBatch(
   batch.writeInt32BE(partitionLeaderEpoch, BATCH_PARTITION_LEADER_EPOCH_POSITION);
 }
 
+/**
+ * Stamps a batch for a topic with message.timestamp.type=LogAppendTime, in place, as Kafka's
+ * broker does (DefaultRecordBatch.setMaxTimestamp): the timestamp-type attribute bit set and
+ * maxTimestamp = `appendTimeMs`; the records keep their own deltas, and readers take maxTimestamp
+ * for every record of such a batch. The CRC covers both fields, so it is recomputed.
+ */
+export function stampLogAppendTime(batch: Buffer, appendTimeMs: number): void {
+  assert(Number.isSafeInteger(appendTimeMs) && appendTimeMs >= 0, `append time ${appendTimeMs} < 0`);
+  batch.writeInt16BE(batch.readInt16BE(BATCH_ATTRIBUTES_POSITION) | ATTRIBUTE_LOG_APPEND_TIME,
+    BATCH_ATTRIBUTES_POSITION);
+  const high = Math.floor(appendTimeMs / 0x1_0000_0000);
+  batch.writeInt32BE(high, BATCH_MAX_TIMESTAMP_POSITION);
+  batch.writeUInt32BE(appendTimeMs - high * 0x1_0000_0000, BATCH_MAX_TIMESTAMP_POSITION + 4);
+  batch.writeUInt32BE(crc32c(batch, 0, BATCH_ATTRIBUTES_POSITION, batch.length), BATCH_CRC_POSITION);
+}
+
 /** One decoded record, offsets and timestamps made absolute. */
 export type DecodedRecord = {
   offset: number;
@@ -329,7 +345,9 @@ function readRecord(reader: KafkaReader, header: RecordBatchHeader): DecodedReco
   reader.end = outerEnd;
   return {
     offset: header.baseOffset + offsetDelta,
-    timestamp: header.baseTimestamp + timestampDelta,
+    // A LogAppendTime batch's records all carry its max timestamp, the append time (Kafka's rule).
+    timestamp: (header.attributes & ATTRIBUTE_LOG_APPEND_TIME) !== 0 ? header.maxTimestamp
+      : header.baseTimestamp + timestampDelta,
     attributes,
     key,
     value,

@@ -54,6 +54,28 @@ describe('Python clients against x2 up', () => {
     });
   }, 150_000);
 
+  it('confluent-kafka: a LogAppendTime topic stamps each batch with the append time, also after alter_configs',
+    () => {
+      const seen = runPython('confluent_log_append_time.py', [up.bootstrap, 'py-lat']) as {
+        before_ms: number; after_ms: number; delivered: Array<[number, number]>;
+        append: Array<[string, string, number]>; create: Array<[string, string, number]>;
+      };
+      const isAppendTime = (timestampMs: number): boolean =>
+        timestampMs >= seen.before_ms && timestampMs <= seen.after_ms;
+      // The producer sent 1000 (1970) each time: only the CreateTime record keeps it.
+      expect(seen.append).toHaveLength(1);
+      expect(seen.append[0]!.slice(0, 2)).toEqual(['old', 'LogAppendTime']);
+      expect(isAppendTime(seen.append[0]![2])).toBe(true);
+      expect(seen.create).toHaveLength(2);
+      expect(seen.create[0]).toEqual(['old', 'CreateTime', 1000]);
+      expect(seen.create[1]!.slice(0, 2)).toEqual(['after-alter', 'LogAppendTime']);
+      expect(isAppendTime(seen.create[1]![2])).toBe(true);
+      // The produce response carries the append time too (librdkafka reports it on delivery).
+      expect(seen.delivered.map(([type]) => type)).toEqual([2, 1, 2]);
+      expect(isAppendTime(seen.delivered[0]![1])).toBe(true);
+      expect(seen.delivered[1]![1]).toBe(1000);
+    }, 150_000);
+
   it('kafka-python 2.0.2: produce, group consume, commit and resume, offsets by time, admin', () => {
     const seen = runPython('kafka_python_client.py', [up.bootstrap, 'py-kafka', 'py-kafka-group']);
     expect(seen['offsets']).toEqual(Array.from({ length: 100 }, (_, i) => i));

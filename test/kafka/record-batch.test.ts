@@ -10,14 +10,17 @@ import { crc32c } from '../../native/index.ts';
 import { KafkaDecodeError } from '../../core/kafka/codec/decode-error.ts';
 import { KAFKA_ERROR } from '../../core/kafka/kafka-errors.ts';
 import {
+  ATTRIBUTE_LOG_APPEND_TIME,
   BATCH_ATTRIBUTES_POSITION,
   BATCH_CRC_POSITION,
+  BATCH_HEADER_BYTES,
   BATCH_RECORD_COUNT_POSITION,
   decodeRecords,
   patchRecordBatch,
   readRecordBatchHeader,
   RecordBatchHeader,
   splitRecordBatches,
+  stampLogAppendTime,
 } from '../../core/kafka/record-batch.ts';
 import { kafkajsCompression, kafkajsRecord, kafkajsRecordBatch } from './kafkajs.ts';
 
@@ -169,6 +172,26 @@ describe('patching and decoding', () => {
       headers: [{ key: 'h', value: Buffer.from('3') }],
     });
   });
+
+  it('stamping LogAppendTime sets the type bit and max timestamp, keeps the CRC valid, and every record reads it',
+    async () => {
+      for (const options of [{}, { compression: kafkajsCompression['GZIP'] }]) {
+        const batch = await batchOf(4, options);
+        const before = Buffer.from(batch);
+        stampLogAppendTime(batch, 1_800_000_000_123);
+        const split = splitRecordBatches(batch, PRODUCER);
+        expect(split.failure).toBeNull();
+        const header = split.batches[0]!.header;
+        expect(header.attributes & ATTRIBUTE_LOG_APPEND_TIME).toBe(ATTRIBUTE_LOG_APPEND_TIME);
+        expect(header.attributes & ~ATTRIBUTE_LOG_APPEND_TIME).toBe(before.readInt16BE(BATCH_ATTRIBUTES_POSITION));
+        expect(header).toMatchObject({ maxTimestamp: 1_800_000_000_123, baseTimestamp: 1_700_000_000_000 });
+        // Only the attributes, max timestamp and CRC changed; the records are the producer's.
+        expect(batch.subarray(BATCH_HEADER_BYTES).equals(before.subarray(BATCH_HEADER_BYTES))).toBe(true);
+        const result = decodeRecords(batch, 1 << 20);
+        if (!result.decoded) throw new Error(result.reason);
+        expect(result.records.map((record) => record.timestamp)).toEqual(Array(4).fill(1_800_000_000_123));
+      }
+    });
 
   it('gzip batches decode to the same records as uncompressed ones', async () => {
     const plain = decodeRecords(await batchOf(20), 1 << 20);

@@ -94,6 +94,21 @@ describe('x2 sidecar filters trades', () => {
     expectExactly(await readTopic(kafka, 'aapl-batch'), expectedAapl);
   }, 300_000);
 
+  it('an output topic with message.timestamp.type=LogAppendTime gets the append time on every record', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'aapl-append-time', numPartitions: 1,
+      configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }] });
+    await admin.disconnect();
+    const startedMs = Date.now();
+    await runUntilComplete(['--where', 'value.symbol == "AAPL"'], 'aapl-append-time', expectedAapl.length);
+    const records = await readTopic(kafka, 'aapl-append-time');
+    expectExactly(records, expectedAapl);
+    // The input trades were produced before this test began: their own timestamps are older.
+    const outside = records.filter((record) => record.timestampMs < startedMs || record.timestampMs > Date.now());
+    expect(outside).toEqual([]);
+  }, 300_000);
+
   it('--exec runs a Python program over msgpack frames and keeps exactly the AAPL trades', async () => {
     writeFileSync(join(folder, 'filter.py'), [
       'import json, struct, sys, msgpack',

@@ -42,7 +42,7 @@ export async function produceTrades(kafka: Kafka, topic: string, count: number, 
 }
 
 export type ReadRecord = { partition: number; offset: number; key: string | null; value: string | null;
-  headers: Record<string, string> };
+  headers: Record<string, string>; timestampMs: number };
 
 /** Sum of the high watermarks of `topic` (0 when it does not exist yet). */
 export async function topicCount(admin: Admin, topic: string): Promise<number> {
@@ -73,7 +73,7 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord
           for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
           records.push({
             partition: batch.partition, offset: Number(message.offset), key: message.key?.toString() ?? null,
-            value: message.value?.toString() ?? null, headers,
+            value: message.value?.toString() ?? null, headers, timestampMs: Number(message.timestamp),
           });
         }
         if (records.length >= expected) {

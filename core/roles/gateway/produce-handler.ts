@@ -10,7 +10,8 @@
  * 1 is answered once the append is durable on at least one commit (the sequencer's durable-on-one
  * seq), which can be before the quorum: a Fetch still shows it only once committed (the high
  * watermark stays the committed seq). acks=0 gets no response at all. Batches pass byte for byte
- * (compressed or not); the sequencer patches only baseOffset and partitionLeaderEpoch.
+ * (compressed or not); the sequencer patches only baseOffset and partitionLeaderEpoch, and a topic
+ * with message.timestamp.type=LogAppendTime gets each batch stamped here (record-batch.ts).
  * A partition not answered within the request's timeout gets REQUEST_TIMED_OUT (retriable).
  * A large request's batches go to the sequencer's link as views of the request's own buffer
  * (kept from the connection, RequestContext.keepFrame) and the buffer goes back once the link
@@ -18,7 +19,9 @@
  */
 import { produce, type ProduceRequest, type ProduceResponse } from '../../kafka/api/00-produce.ts';
 import { KAFKA_ERROR, kafkaErrorName } from '../../kafka/kafka-errors.ts';
-import { splitRecordBatches, type RecordBatchView } from '../../kafka/record-batch.ts';
+import {
+  ATTRIBUTE_LOG_APPEND_TIME, splitRecordBatches, stampLogAppendTime, type RecordBatchView,
+} from '../../kafka/record-batch.ts';
 import { ENTRY_HEADER_BYTES } from '../../river/frame.ts';
 import { VIEW_BYTES_MIN } from '../../river/link.ts';
 import type { AppendEntry } from '../../river/messages.ts';
@@ -65,6 +68,7 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
     response.topics.push({ name: topicData.name, partitions });
     const topic = gateway.state.control.topic(topicData.name);
     const batchBytesMax = Number(gateway.state.control.configOf(topicData.name, 'max.message.bytes') ?? 1048588);
+    const logAppendTime = gateway.state.control.configOf(topicData.name, 'message.timestamp.type') === 'LogAppendTime';
     for (const partitionData of topicData.partitions) {
       const result: PartitionResult = {
         index: partitionData.index, errorCode: KAFKA_ERROR.NONE, baseOffset: -1, logAppendTimeMs: -1,
@@ -86,6 +90,7 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
           + split.failure.message);
         continue;
       }
+      if (logAppendTime) result.logAppendTimeMs = stampBatches(split.batches, Date.now());
       result.logStartOffset = gateway.state.control.logStartOffset(streamId);
       result.errorCode = -2; // open
       open += 1;
@@ -108,6 +113,16 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
   if (views !== null) viewsWritten(views);
   sealed = true;
   finish();
+}
+
+/** LogAppendTime topics: every batch takes the gateway's clock as its timestamp (as Kafka's leader does). */
+function stampBatches(batches: readonly RecordBatchView[], nowMs: number): number {
+  for (const view of batches) {
+    stampLogAppendTime(view.bytes, nowMs);
+    view.header.attributes |= ATTRIBUTE_LOG_APPEND_TIME;
+    view.header.maxTimestamp = nowMs;
+  }
+  return nowMs;
 }
 
 /** Appends one partition's batches (deduplicating idempotent ones); `done` is called once. */
