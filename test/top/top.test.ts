@@ -4,8 +4,9 @@
  * high watermark is N; a group that committed them all has lag 0), the interactive screen works
  * in a real terminal with real keys (tmux: the screen first says the cluster is unreachable,
  * then reconnects once `x2 up` serves on that port; tab switches panes; q exits 0), a non-TTY
- * stdin does not crash it, bad input is refused with exit 2, and when its gateway dies it goes
- * on through another one that Metadata named.
+ * stdin does not crash it, bad input is refused with exit 2, when its gateway dies it goes
+ * on through another one that Metadata named, and every node's GET /status carries its latency of
+ * the last second (the gateway's Produce only while something is produced).
  * Method: dist/x2 processes; kafkajs produces and commits; `x2 top --once --json` is parsed;
  * the terminal is a detached tmux session read with capture-pane (named x2top-<pid>, killed in
  * afterAll).
@@ -21,6 +22,11 @@ const TOPIC = 'top-check';
 const GROUP = 'top-readers';
 const RECORDS = 250;
 const SESSION = `x2top-${process.pid}`;
+/** Produced to by the latency check only, after the tests that count TOPIC's records and topics. */
+const LATENCY_TOPIC = 'top-latency';
+
+type StatusJson = { role: string; latency: { what: string; count: number; p50Ms: number; p99Ms: number;
+  maxBucketMs: number } | null };
 
 type TopJson = {
   summary: { epoch: number; seq: number; committedSeq: number; nodeCount: number };
@@ -116,6 +122,7 @@ describe('x2 top against x2 up', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^${TOPIC} +1 .* ${RECORDS}$`, 'm'));
     expect(text.stdout).toMatch(/^sequencer +sequencer .* running/m);
+    expect(text.stdout).toMatch(/^node +role .* lag +p50\/p99 ms +naks +rtx$/m);
   });
 
   it('in a real terminal: reconnected on its own, shows the cluster, tab switches panes, q exits 0', async () => {
@@ -137,6 +144,47 @@ describe('x2 top against x2 up', () => {
     keys('q');
     await waitFor(() => pane().includes('TOP-EXIT=0'), { timeoutMs: 10_000, what: 'top to exit 0 on q' });
   });
+
+  it('every node\'s /status has its latency of the last second; the gateway\'s is Produce while producing',
+    async () => {
+      const statusOf = async (name: string): Promise<StatusJson> => {
+        const url = new RegExp(`^ {2}${name} .* metrics (http://\\S+)/metrics$`, 'm').exec(up.stdout)?.[1];
+        if (url === undefined) throw new Error(`no metrics address of ${name} in the output of x2 up`);
+        return await (await fetch(`${url}/status`)).json() as StatusJson;
+      };
+      const kafka = new Kafka({ clientId: 'x2-top-latency', brokers: [`127.0.0.1:${port}`],
+        logLevel: logLevel.NOTHING });
+      const producer = kafka.producer();
+      await producer.connect();
+      let producing = true;
+      const sending = (async () => {
+        while (producing) {
+          await producer.send({ topic: LATENCY_TOPIC, acks: -1, messages: [{ value: 'tick' }] });
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      let figures: StatusJson[];
+      try {
+        figures = await waitFor(async () => {
+          const all = await Promise.all(['sequencer', 'commit 1', 'gateway 0'].map(statusOf));
+          return all.every((status) => (status.latency?.count ?? 0) > 0) ? all : null;
+        }, { timeoutMs: 30_000, intervalMs: 250, what: 'a latency figure on /status of sequencer, commit, gateway' });
+      } finally {
+        producing = false;
+        await sending;
+        await producer.disconnect();
+      }
+      expect(figures.map((status) => [status.role, status.latency?.what]))
+        .toEqual([['sequencer', 'append→commit'], ['commit', 'write'], ['gateway', 'Produce']]);
+      for (const { latency } of figures) {
+        expect(latency!.p50Ms).toBeGreaterThan(0);
+        expect(latency!.p50Ms).toBeLessThanOrEqual(latency!.p99Ms);
+        if (latency!.maxBucketMs !== -1) expect(latency!.p99Ms).toBeLessThanOrEqual(latency!.maxBucketMs);
+      }
+      // The last second only: once nothing is produced the gateway's figure goes away.
+      await waitFor(async () => (await statusOf('gateway 0')).latency === null,
+        { timeoutMs: 10_000, intervalMs: 250, what: 'the gateway\'s latency to be null a second after producing' });
+    }, 60_000);
 
   it('with stdin not a terminal it draws without raw mode and stops on SIGTERM', async () => {
     const child = startX2(['top', '--bootstrap', `127.0.0.1:${port}`],
