@@ -8,6 +8,9 @@
  * refused rather than silently ignored: cleanup.policy=compact (x2 never compacts),
  * compression.type other than "producer" (batches are stored as the producer sent them), and
  * segment.* (a commit writes one fat file for all streams, there are no per-topic segments).
+ * Where each accepted key is kept: retention.* by the controller gateway's retention check,
+ * max.message.bytes and message.timestamp.type (LogAppendTime stamping) and min.insync.replicas
+ * (above the write quorum: NOT_ENOUGH_REPLICAS) by the gateway's Produce.
  */
 import { X2Error } from '../base/errors.ts';
 

@@ -94,6 +94,8 @@ export type Welcome = {
   port: number;
   interfaceAddress: string | null;
   mtu: number;
+  /** Commits that must hold an entry before it is committed (absent from an older sequencer). */
+  writeQuorum?: number;
 };
 
 export type Ready = { lastSeq: number };

@@ -174,6 +174,36 @@ describe('kafkajs against x2 up', () => {
     }
   });
 
+  it('min.insync.replicas above the write quorum (2): acks=all is NOT_ENOUGH_REPLICAS, acks=1 and 2 go through',
+    async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [
+        { topic: 'insync-3', numPartitions: 1, configEntries: [{ name: 'min.insync.replicas', value: '3' }] },
+        { topic: 'insync-2', numPartitions: 1, configEntries: [{ name: 'min.insync.replicas', value: '2' }] },
+      ] });
+      await admin.disconnect();
+      const producer = kafka.producer({ retry: { retries: 0 } });
+      await producer.connect();
+      try {
+        const messages = [{ value: 'x' }];
+        // kafkajs retries it (retriable in Kafka), then reports the last cause.
+        const refused = await producer.send({ topic: 'insync-3', acks: -1, messages }).then(() => null,
+          (error: unknown) => error as { cause?: { type?: string } });
+        expect(refused?.cause?.type).toBe('NOT_ENOUGH_REPLICAS');
+        expect((await producer.send({ topic: 'insync-3', acks: 1, messages }))[0]!.errorCode).toBe(0);
+        expect((await producer.send({ topic: 'insync-2', acks: -1, messages }))[0]!.errorCode).toBe(0);
+      } finally {
+        await producer.disconnect();
+      }
+      // The refused batch was never appended: only the acks=1 record is in insync-3.
+      const check = kafka.admin();
+      await check.connect();
+      const [partition] = await check.fetchTopicOffsets('insync-3');
+      await check.disconnect();
+      expect(partition).toMatchObject({ partition: 0, low: '0', high: '1' });
+    });
+
   it('idempotent producer: every record once, in order', async () => {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

@@ -269,6 +269,12 @@ export class Gateway {
     return live[stableHash(groupId) % live.length]!;
   }
 
+  /** Commits an acks=all produce waits for (the sequencer's write quorum); null before a welcome says. */
+  writeQuorum(): number | null {
+    const writeQuorum = this.member.welcome?.writeQuorum;
+    return typeof writeQuorum === 'number' && Number.isSafeInteger(writeQuorum) ? writeQuorum : null;
+  }
+
   /** Commits known to the sequencer (replication factors above it are refused). */
   commitCount(): number {
     if (this.options.commitCount > 0) return this.options.commitCount;

@@ -69,6 +69,7 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
     const topic = gateway.state.control.topic(topicData.name);
     const batchBytesMax = Number(gateway.state.control.configOf(topicData.name, 'max.message.bytes') ?? 1048588);
     const logAppendTime = gateway.state.control.configOf(topicData.name, 'message.timestamp.type') === 'LogAppendTime';
+    const tooFewCommits = request.acks === -1 && minInsyncProblem(gateway, topicData.name);
     for (const partitionData of topicData.partitions) {
       const result: PartitionResult = {
         index: partitionData.index, errorCode: KAFKA_ERROR.NONE, baseOffset: -1, logAppendTimeMs: -1,
@@ -81,6 +82,7 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
       if (topic === undefined
         || streamId === undefined) { result.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION; continue; }
       if (topic.isInternal) { result.errorCode = KAFKA_ERROR.INVALID_TOPIC_EXCEPTION; continue; }
+      if (tooFewCommits) { result.errorCode = KAFKA_ERROR.NOT_ENOUGH_REPLICAS; continue; }
       const split = splitRecordBatches(partitionData.records, { batchBytesMax, fromProducer: true });
       if (split.failure !== null) {
         result.errorCode = split.failure.errorCode;
@@ -113,6 +115,22 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
   if (views !== null) viewsWritten(views);
   sealed = true;
   finish();
+}
+
+/**
+ * True when the topic's min.insync.replicas asks for more copies than an acks=all answer stands
+ * for: x2 answers once the write quorum (W commits) holds a batch, so with a larger minimum the
+ * produce is refused with NOT_ENOUGH_REPLICAS, as Kafka refuses it while too few replicas are in
+ * sync. Logged once per period, naming the topic, the setting and W.
+ */
+function minInsyncProblem(gateway: Gateway, topic: string): boolean {
+  const writeQuorum = gateway.writeQuorum();
+  const minInsync = Number(gateway.state.control.configOf(topic, 'min.insync.replicas') ?? 1);
+  if (writeQuorum === null || minInsync <= writeQuorum) return false;
+  gateway.log.limited('warn', 'min-insync', `produce with acks=all to ${topic} refused (NOT_ENOUGH_REPLICAS): `
+    + `its min.insync.replicas is ${minInsync}, an acknowledgement stands for the write quorum of ${writeQuorum}`
+    + ' commits');
+  return true;
 }
 
 /** LogAppendTime topics: every batch takes the gateway's clock as its timestamp (as Kafka's leader does). */

@@ -387,7 +387,7 @@ export class Sequencer {
       epoch: this.#epoch, riverId: this.options.riverId, history: this.#history, headSeq: this.#headSeq,
       nextSeq: this.#nextSeq, committedSeq: this.#committedSeq, peers: this.#peers(),
       group: this.options.group, port: this.options.groupPort, interfaceAddress: this.options.interfaceAddress,
-      mtu: this.options.mtuBytes,
+      mtu: this.options.mtuBytes, writeQuorum: this.options.writeQuorum,
     };
     member.welcomed = true;
     sendPacked(member.writer, MESSAGE.welcome, welcome);
