@@ -112,12 +112,16 @@ describe('sidecar groups', () => {
       .toMatch(/^aapl-filter +2 +3 +12k +1\.2k +0\.1 +150 +4 +1$/);
   });
 
-  it('140x40: every column, the whole node label, and a group with no live member as 0/1', () => {
-    const lines = screen(140, 40, initialUi(), viewOf([...sampleCluster(), ...sampleSidecars()]));
-    expect(lines.find((line) => line.startsWith('node'))).toMatch(
-      /node +role +host +state +river +cpu% +mem +msg\/s in +MB\/s in +MB\/s out +lag +owns +p50\/p99 ms +naks +rtx$/);
+  it('120x40: the whole node label and its role, and a group with no live member as 0/1; 140: every column', () => {
+    const lines = screen(120, 40, initialUi(), viewOf([...sampleCluster(), ...sampleSidecars()]));
+    expect(lines.find((line) => line.startsWith('node')))
+      .toMatch(/node +role +state +river +cpu% +mem +MB\/s in +MB\/s out +lag +owns +p50\/p99 ms +naks +rtx$/);
     expect(lines.find((line) => line.startsWith('aapl-filter/4242 ')))
-      .toMatch(/sidecar +node-b +live .* 2\/3 of 2 +- +0 +0$/);
+      .toMatch(/sidecar +live .* 2\/3 of 2 +- +0 +0$/);
+    const wide = screen(140, 40, initialUi(), viewOf([...sampleCluster(), ...sampleSidecars()]));
+    expect(wide.find((line) => line.startsWith('node'))).toMatch(
+      /node +role +host +state +river +cpu% +mem +msg\/s in +MB\/s in +MB\/s out +lag +owns +p50\/p99 ms +naks +rtx$/);
+    expect(wide.find((line) => line.startsWith('aapl-filter/4242 '))).toMatch(/sidecar +node-b +live /);
     expect(lines.find((line) => line.startsWith('audit-copy '))).toMatch(/^audit-copy +0\/1 +0 /);
   });
 

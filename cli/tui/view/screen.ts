@@ -128,9 +128,16 @@ const NODE_COLUMNS: Column<NodeRow>[] = [
   { title: 'rtx', width: 5, align: 'right', priority: 7, value: (n) => formatCount(n.retransmitsTotal) },
 ];
 
-/** The node columns while sidecars are on screen: "owns" after "lag". */
-const NODE_COLUMNS_WITH_OWNS: Column<NodeRow>[] = NODE_COLUMNS.flatMap((column) => (column.title !== 'lag' ? [column]
-  : [column, { title: 'owns', width: 9, align: 'right', priority: 5, value: ownsText }]));
+/**
+ * The node columns while sidecars are on screen: "owns" after "lag", and a node column of at
+ * least 15 for NAME/PID (what 80 columns give it), so narrow columns of low priority do not take
+ * the room a whole label would get.
+ */
+const NODE_COLUMNS_WITH_OWNS: Column<NodeRow>[] = NODE_COLUMNS.flatMap((column) => {
+  if (column.title === 'node') return [{ ...column, width: 15 }];
+  if (column.title !== 'lag') return [column];
+  return [column, { title: 'owns', width: 9, align: 'right', priority: 5, value: ownsText }];
+});
 
 const TOPIC_COLUMNS: Column<TopicSnapshot>[] = [
   { title: 'topic', width: 16, align: 'left', priority: 0, value: (t) => t.name },
