@@ -131,6 +131,25 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
     expect(produceTimedAfter - produceTimedBefore).toBeLessThanOrEqual(after - before);
   });
 
+  it('acks=0 Produce requests are served but not timed (they get no response)', async () => {
+    const metricsUrl = /gateway.*metrics (http\S+)/.exec(up.stdout)?.[1];
+    const read = async (): Promise<{ requests: number; produceTimed: number }> => {
+      const text = await (await fetch(metricsUrl!)).text();
+      return {
+        requests: Number(/^x2_gateway_requests_total\{[^}]*\} (\d+)/m.exec(text)?.[1]),
+        produceTimed: Number(
+          /^x2_gateway_request_seconds_count\{[^}]*api="Produce"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0),
+      };
+    };
+    const before = await read();
+    const result = bench(['produce', '--target', target, '--acks', '0', '--rate', '500', '--duration', '1',
+      '--topic-prefix', 'acks0']);
+    const after = await read();
+    expect(result.produced!.acked).toBeGreaterThan(0);
+    expect(after.requests - before.requests).toBeGreaterThanOrEqual(10);
+    expect(after.produceTimed).toBe(before.produceTimed);
+  });
+
   it('a topic with fewer partitions than the workload is refused with its name', () => {
     bench(['produce', '--target', target, '--partitions', '1', '--duration', '0.2', '--rate', '10',
       '--topic-prefix', 'narrow']);

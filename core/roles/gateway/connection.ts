@@ -91,11 +91,14 @@ export class RequestContext {
     this.connection.answered(this.apiKey, this.#startedMs);
   }
 
-  /** acks=0 produce: the request takes its turn but nothing is sent. */
+  /**
+   * acks=0 produce: the request takes its turn but nothing is sent (and it is not timed: there is
+   * no response, and its near-zero time would hide the acknowledged requests' latency).
+   */
   noResponse(): void {
     if (this.#slot.done) return;
     this.#slot.done = true;
-    this.connection.answered(this.apiKey, this.#startedMs);
+    this.connection.flush();
   }
 }
 
