@@ -36,6 +36,16 @@ describe('AlterConfigs (planReplaceConfigs)', () => {
     expect(state.topic('t')?.configs).toEqual({});
   });
 
+  it('leaves exactly its keys, also when another gateway set one between the plan and the apply', () => {
+    const state = withTopic({ 'retention.ms': '5' });
+    const replace = state.planReplaceConfigs('t', [{ name: 'retention.ms', value: '60000' }]);
+    // Another gateway's change is sequenced first; the replace, applied after it, still wins whole.
+    apply(state, state.planIncrementalAlterConfigs('t',
+      [{ name: 'retention.bytes', value: '7', configOperation: set }]));
+    apply(state, replace);
+    expect(state.topic('t')?.configs).toEqual({ 'retention.ms': '60000' });
+  });
+
   it('refuses a key named twice or a null value (42) before looking at the topic', () => {
     const state = withTopic({});
     expect(refusal(state.planReplaceConfigs('nope', [{ name: 'retention.ms', value: '1' },

@@ -17,6 +17,8 @@ const controlExamples: ControlRecord[] = [
   { kind: 'partitions-added', topic: 'quotes', topicId: 2000, streamIds: [2001, 2002] },
   { kind: 'configs-altered', topic: 'quotes', topicId: 2000, set: { 'retention.bytes': '10' }, removed: ['a'] },
   { kind: 'log-start-moved', streamId: 1025, logStartOffset: 2 ** 53 - 1 },
+  { kind: 'configs-replaced', topic: 'quotes', topicId: 2000, configs: { 'retention.ms': '60000' } },
+  { kind: 'configs-replaced', topic: 'quotes', topicId: 2000, configs: {} },
 ];
 
 const offsetsExamples: OffsetsRecord[] = [

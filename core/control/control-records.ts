@@ -15,6 +15,8 @@
  *   3 partitions-added  [topic, topicId, streamIds[] of the new partitions, in partition order]
  *   4 configs-altered   [topic, topicId, set as sorted k,v list, removed names[]]
  *   5 log-start-moved   [streamId, logStartOffset]   (DeleteRecords)
+ *   6 configs-replaced  [topic, topicId, configs as sorted k,v list]   (AlterConfigs: exactly
+ *                       these keys afterwards, whatever another gateway changed since the plan)
  */
 import { decodeEnvelope, encodeEnvelope, flattenStringMap, formatError } from './record-codec.ts';
 import type { TopicConfigs } from './topic-configs.ts';
@@ -32,7 +34,8 @@ export type ControlRecord =
     kind: 'configs-altered'; topic: string; topicId: number;
     set: TopicConfigs; removed: readonly string[];
   }
-  | { kind: 'log-start-moved'; streamId: number; logStartOffset: number };
+  | { kind: 'log-start-moved'; streamId: number; logStartOffset: number }
+  | { kind: 'configs-replaced'; topic: string; topicId: number; configs: TopicConfigs };
 
 const KIND_CODES = {
   'topic-created': 1,
@@ -40,6 +43,7 @@ const KIND_CODES = {
   'partitions-added': 3,
   'configs-altered': 4,
   'log-start-moved': 5,
+  'configs-replaced': 6,
 } as const satisfies Record<ControlRecord['kind'], number>;
 
 export function encodeControlRecord(record: ControlRecord): Buffer {
@@ -57,6 +61,9 @@ export function encodeControlRecord(record: ControlRecord): Buffer {
         [record.topic, record.topicId, flattenStringMap(record.set), [...record.removed].sort()]);
     case 'log-start-moved':
       return encodeEnvelope(CONTROL_FORMAT_VERSION, code, [record.streamId, record.logStartOffset]);
+    case 'configs-replaced':
+      return encodeEnvelope(CONTROL_FORMAT_VERSION, code,
+        [record.topic, record.topicId, flattenStringMap(record.configs)]);
   }
 }
 
@@ -90,6 +97,12 @@ export function decodeControlRecord(bytes: Uint8Array): ControlRecord {
       record = {
         kind: 'log-start-moved', streamId: fields.integer('streamId', 0, STREAM_ID_MAX),
         logStartOffset: fields.integer('logStartOffset', 0),
+      };
+      break;
+    case KIND_CODES['configs-replaced']:
+      record = {
+        kind: 'configs-replaced', topic: fields.string('topic'), topicId: fields.integer('topicId', 0),
+        configs: fields.stringMap('configs'),
       };
       break;
     default:

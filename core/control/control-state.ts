@@ -254,7 +254,11 @@ export class ControlState {
     const view = this.#userTopic(topic);
     if (!view.ok) return view;
     const change = replacedConfigs(view.topic.configs, entries);
-    return this.planAlterConfigs(topic, change.set, change.removed);
+    const planned = this.planAlterConfigs(topic, change.set, change.removed); // the same checks
+    if (!planned.ok) return planned;
+    // Exactly the request's keys afterwards: keys another gateway sets between this plan and the
+    // apply go too (a configs-altered record with a removed list fixed now would keep them).
+    return { ok: true, record: { kind: 'configs-replaced', topic, topicId: view.topic.topicId, configs: change.set } };
   }
 
   /** IncrementalAlterConfigs: one operation per config (config-alterations.ts). */
@@ -331,6 +335,7 @@ export class ControlState {
       case 'partitions-added': return this.#applyPartitionsAdded(record);
       case 'configs-altered': return this.#applyConfigsAltered(record);
       case 'log-start-moved': return this.#applyLogStartMoved(record);
+      case 'configs-replaced': return this.#applyConfigsReplaced(record);
     }
   }
 
@@ -393,6 +398,15 @@ export class ControlState {
     for (const name of record.removed) delete configs[name];
     Object.assign(configs, record.set);
     this.#topics.set(record.topic, { ...view.topic, configs });
+    return { ok: true };
+  }
+
+  #applyConfigsReplaced(record: Extract<ControlRecord, { kind: 'configs-replaced' }>): ApplyOutcome {
+    const view = this.#incarnation(record.topic, record.topicId);
+    if (!view.ok) return view;
+    const problem = topicConfigsProblem(record.configs);
+    if (problem !== null) return { ...refuse(KAFKA_ERROR.INVALID_CONFIG, problem), stale: false };
+    this.#topics.set(record.topic, { ...view.topic, configs: { ...record.configs } });
     return { ok: true };
   }
 
