@@ -61,6 +61,8 @@ export class RawKafka {
   request<Q, S>(api: ApiDefinition<Q, S>, version: number, body: Q): Promise<S> {
     const correlationId = this.#nextCorrelationId++;
     const frame = Buffer.from(encodeRequestFrame(this.#writer, api, version, correlationId, 'raw-test', body));
+    // After a close no answer can come: fail at once instead of waiting for the test's timeout.
+    if (this.closed) return Promise.reject(new Error(`connection already closed; ${api.name} v${version} not sent`));
     return new Promise<S>((resolve, reject) => {
       this.#waiters.set(correlationId, {
         decode: (reader) => {
