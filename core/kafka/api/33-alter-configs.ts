@@ -7,6 +7,14 @@
 import { defineApi, NEVER_FLEXIBLE, type RequestOf, type ResponseOf } from '../codec/define-api.ts';
 import { array, field, struct } from '../codec/schema.ts';
 
+/** One resource's answer; IncrementalAlterConfigs answers the same way. */
+export const ALTER_CONFIGS_RESOURCE_RESPONSE = struct({
+  errorCode: field('int16'),
+  errorMessage: field('nullableString'),
+  resourceType: field('int8'),
+  resourceName: field('string'),
+});
+
 export const alterConfigs = defineApi({
   apiKey: 33,
   name: 'AlterConfigs',
@@ -27,16 +35,7 @@ export const alterConfigs = defineApi({
   },
   response: {
     throttleTimeMs: field('int32'),
-    responses: field(
-      array(
-        struct({
-          errorCode: field('int16'),
-          errorMessage: field('nullableString'),
-          resourceType: field('int8'),
-          resourceName: field('string'),
-        }),
-      ),
-    ),
+    responses: field(array(ALTER_CONFIGS_RESOURCE_RESPONSE)),
   },
 });
 

@@ -6,6 +6,7 @@
  */
 import { defineApi, type RequestOf, type ResponseOf } from '../codec/define-api.ts';
 import { array, field, struct } from '../codec/schema.ts';
+import { ALTER_CONFIGS_RESOURCE_RESPONSE } from './33-alter-configs.ts';
 
 export const incrementalAlterConfigs = defineApi({
   apiKey: 44,
@@ -35,16 +36,7 @@ export const incrementalAlterConfigs = defineApi({
   },
   response: {
     throttleTimeMs: field('int32'),
-    responses: field(
-      array(
-        struct({
-          errorCode: field('int16'),
-          errorMessage: field('nullableString'),
-          resourceType: field('int8'),
-          resourceName: field('string'),
-        }),
-      ),
-    ),
+    responses: field(array(ALTER_CONFIGS_RESOURCE_RESPONSE)),
   },
 });
 
