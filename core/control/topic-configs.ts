@@ -44,6 +44,22 @@ export const TOPIC_CONFIG_DEFAULTS: TopicConfigs = {
   'compression.type': 'producer',
 };
 
+/**
+ * The broker config each topic config falls back to, as DescribeConfigs names it in a topic
+ * config's synonyms (Kafka's LogConfig.TopicConfigSynonyms), and whether Kafka lists that broker
+ * config's default there. retention.ms falls back to log.retention.ms, which has no default of its
+ * own (the 7 days come from log.retention.hours, which Kafka leaves out), so it lists none.
+ */
+export const BROKER_SYNONYMS: Readonly<Record<string, { readonly name: string; readonly listsDefault: boolean }>> = {
+  'retention.ms': { name: 'log.retention.ms', listsDefault: false },
+  'retention.bytes': { name: 'log.retention.bytes', listsDefault: true },
+  'max.message.bytes': { name: 'message.max.bytes', listsDefault: true },
+  'min.insync.replicas': { name: 'min.insync.replicas', listsDefault: true },
+  'cleanup.policy': { name: 'log.cleanup.policy', listsDefault: true },
+  'message.timestamp.type': { name: 'log.message.timestamp.type', listsDefault: true },
+  'compression.type': { name: 'compression.type', listsDefault: true },
+};
+
 /** Kafka's DescribeConfigs config_source values that x2 reports. */
 export const CONFIG_SOURCE = { topic: 1, default: 5 } as const;
 

@@ -65,15 +65,17 @@ describe('kafkajs against x2 up', () => {
         name: 'admin-a' }] });
       const retention = configs.resources[0]!.configEntries.find((entry) => entry.configName === 'retention.ms');
       expect(retention?.configValue).toBe('604800000');
-      // Synonyms, most specific first: the topic's own value, then the default it overrides.
+      // Synonyms as Kafka lists them, most specific first: the topic's own value, then the default
+      // under the broker config's name; retention.ms's broker config (log.retention.ms) has none.
       await admin.createTopics({ topics: [{ topic: 'admin-configs', configEntries: [{ name: 'retention.ms',
-        value: '60000' }] }] });
+        value: '60000' }, { name: 'max.message.bytes', value: '2048' }] }] });
       const described = await admin.describeConfigs({ includeSynonyms: true, resources: [{ type: 2,
-        name: 'admin-configs', configNames: ['retention.ms', 'compression.type'] }] });
+        name: 'admin-configs', configNames: ['retention.ms', 'compression.type', 'max.message.bytes'] }] });
       const synonyms = Object.fromEntries(described.resources[0]!.configEntries.map((entry) => [entry.configName,
-        entry.configSynonyms.map((synonym) => [synonym.configValue, synonym.configSource])]));
-      expect(synonyms).toEqual({ 'retention.ms': [['60000', 1], ['604800000', 5]],
-        'compression.type': [['producer', 5]] });
+        entry.configSynonyms.map((synonym) => [synonym.configName, synonym.configValue, synonym.configSource])]));
+      expect(synonyms).toEqual({ 'retention.ms': [['retention.ms', '60000', 1]],
+        'compression.type': [['compression.type', 'producer', 5]],
+        'max.message.bytes': [['max.message.bytes', '2048', 1], ['message.max.bytes', '1048588', 5]] });
       // The defaults a topic created with -1 gets (kafkajs's own createTopics spec reads them so).
       const broker = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 4, name: '0',
         configNames: ['default.replication.factor', 'num.partitions'] }] });

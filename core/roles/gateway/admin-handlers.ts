@@ -9,8 +9,8 @@
  * again, at most PLAN_ATTEMPTS_MAX times.
  */
 import { encodeControlRecord } from '../../control/control-records.ts';
-import type { PlanResult } from '../../control/control-state.ts';
-import { CONFIG_SOURCE } from '../../control/topic-configs.ts';
+import type { ConfigEntry, PlanResult } from '../../control/control-state.ts';
+import { BROKER_SYNONYMS, CONFIG_SOURCE } from '../../control/topic-configs.ts';
 import { listOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from '../../kafka/api/02-list-offsets.ts';
 import { metadata, type MetadataRequest, type MetadataResponse } from '../../kafka/api/03-metadata.ts';
 import { apiVersions } from '../../kafka/api/18-api-versions.ts';
@@ -293,12 +293,7 @@ function handleDescribeConfigs(gateway: Gateway, context: RequestContext, reques
         configs: entries.filter((entry) => wanted === null || wanted.has(entry.name)).map((entry) => ({
           name: entry.name, value: entry.value, readOnly: entry.readOnly, isDefault: entry.isDefault,
           configSource: entry.source, isSensitive: entry.isSensitive,
-          // As Kafka lists them, most specific first: the topic's own value, then the default.
-          synonyms: !request.includeSynonyms ? [] : [
-            ...(entry.source === CONFIG_SOURCE.topic
-              ? [{ name: entry.name, value: entry.value, source: entry.source }] : []),
-            { name: entry.name, value: entry.defaultValue, source: CONFIG_SOURCE.default },
-          ],
+          synonyms: request.includeSynonyms ? synonymsOf(entry) : [],
         })),
       };
     }
@@ -321,6 +316,21 @@ function handleDescribeConfigs(gateway: Gateway, context: RequestContext, reques
       errorMessage: `resource type ${resource.resourceType} is not supported (2 topic, 4 broker are)`, configs: [] };
   });
   context.respond(describeConfigs, { throttleTimeMs: 0, results });
+}
+
+/**
+ * A topic config's synonyms as Kafka lists them, most specific first: the topic's own value under
+ * its own name, then the default under the name of the broker config it falls back to
+ * (BROKER_SYNONYMS), when Kafka lists one.
+ */
+function synonymsOf(entry: ConfigEntry): Array<{ name: string; value: string; source: number }> {
+  const synonyms: Array<{ name: string; value: string; source: number }> = entry.source === CONFIG_SOURCE.topic
+    ? [{ name: entry.name, value: entry.value, source: entry.source }] : [];
+  const broker = BROKER_SYNONYMS[entry.name];
+  if (broker?.listsDefault) {
+    synonyms.push({ name: broker.name, value: entry.defaultValue, source: CONFIG_SOURCE.default });
+  }
+  return synonyms;
 }
 
 async function handleAlterConfigs(gateway: Gateway, context: RequestContext,
