@@ -236,8 +236,7 @@ export class ControlState {
   ): PlanResult {
     const view = this.#userTopic(topic);
     if (!view.ok) return view;
-    const problem = topicConfigsProblem(set)
-      ?? topicConfigsProblem(Object.fromEntries(removed.map((name) => [name, this.configDefaults[name] ?? ''])));
+    const problem = this.#alterationProblem(set, removed);
     if (problem !== null) return refuse(KAFKA_ERROR.INVALID_CONFIG, problem);
     const values: Record<string, string> = {};
     for (const [name, value] of Object.entries(set)) if (value !== null) values[name] = value;
@@ -254,11 +253,17 @@ export class ControlState {
     const view = this.#userTopic(topic);
     if (!view.ok) return view;
     const change = replacedConfigs(view.topic.configs, entries);
-    const planned = this.planAlterConfigs(topic, change.set, change.removed); // the same checks
-    if (!planned.ok) return planned;
+    const problem = this.#alterationProblem(change.set, change.removed);
+    if (problem !== null) return refuse(KAFKA_ERROR.INVALID_CONFIG, problem);
     // Exactly the request's keys afterwards: keys another gateway sets between this plan and the
     // apply go too (a configs-altered record with a removed list fixed now would keep them).
     return { ok: true, record: { kind: 'configs-replaced', topic, topicId: view.topic.topicId, configs: change.set } };
+  }
+
+  /** Why keys set to these values and keys put back to their defaults are not acceptable, or null. */
+  #alterationProblem(set: Readonly<Record<string, string | null>>, removed: readonly string[]): string | null {
+    return topicConfigsProblem(set)
+      ?? topicConfigsProblem(Object.fromEntries(removed.map((name) => [name, this.configDefaults[name] ?? ''])));
   }
 
   /** IncrementalAlterConfigs: one operation per config (config-alterations.ts). */

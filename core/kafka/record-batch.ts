@@ -244,10 +244,15 @@ export function patchRecordBatch(
   partitionLeaderEpoch: number,
 ): void {
   assert(Number.isSafeInteger(baseOffset) && baseOffset >= 0, `base offset ${baseOffset} < 0`);
-  const high = Math.floor(baseOffset / 0x1_0000_0000);
-  batch.writeInt32BE(high, BATCH_BASE_OFFSET_POSITION);
-  batch.writeUInt32BE(baseOffset - high * 0x1_0000_0000, BATCH_BASE_OFFSET_POSITION + 4);
+  writeSafeInt64(batch, BATCH_BASE_OFFSET_POSITION, baseOffset);
   batch.writeInt32BE(partitionLeaderEpoch, BATCH_PARTITION_LEADER_EPOCH_POSITION);
+}
+
+/** A non-negative safe integer as a big-endian int64, without a BigInt. */
+function writeSafeInt64(buffer: Buffer, position: number, value: number): void {
+  const high = Math.floor(value / 0x1_0000_0000);
+  buffer.writeInt32BE(high, position);
+  buffer.writeUInt32BE(value - high * 0x1_0000_0000, position + 4);
 }
 
 /**
@@ -260,9 +265,7 @@ export function stampLogAppendTime(batch: Buffer, appendTimeMs: number): void {
   assert(Number.isSafeInteger(appendTimeMs) && appendTimeMs >= 0, `append time ${appendTimeMs} < 0`);
   batch.writeInt16BE(batch.readInt16BE(BATCH_ATTRIBUTES_POSITION) | ATTRIBUTE_LOG_APPEND_TIME,
     BATCH_ATTRIBUTES_POSITION);
-  const high = Math.floor(appendTimeMs / 0x1_0000_0000);
-  batch.writeInt32BE(high, BATCH_MAX_TIMESTAMP_POSITION);
-  batch.writeUInt32BE(appendTimeMs - high * 0x1_0000_0000, BATCH_MAX_TIMESTAMP_POSITION + 4);
+  writeSafeInt64(batch, BATCH_MAX_TIMESTAMP_POSITION, appendTimeMs);
   batch.writeUInt32BE(crc32c(batch, 0, BATCH_ATTRIBUTES_POSITION, batch.length), BATCH_CRC_POSITION);
 }
 

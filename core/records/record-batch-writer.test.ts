@@ -78,4 +78,19 @@ describe('RecordBatchWriter', () => {
     const split = splitRecordBatches(Buffer.from(writer.finish()), { batchBytesMax: 1000, fromProducer: true });
     expect(split.failure).toBeNull();
   });
+
+  it('finish(logAppendTimeMs) writes a LogAppendTime batch: the type bit, that max timestamp, a valid CRC', () => {
+    const writer = new RecordBatchWriter(4096, 64);
+    for (const timestampMs of [1000, 2000]) {
+      writer.add({ key: null, value: Buffer.from(`at ${timestampMs}`), headers: [], timestampMs });
+    }
+    const batch = Buffer.from(writer.finish(1_800_000_000_000));
+    const split = splitRecordBatches(batch, { batchBytesMax: 4096, fromProducer: true });
+    expect(split.failure).toBeNull();
+    expect(split.batches[0]!.header).toMatchObject({ attributes: 0x08, baseTimestamp: 1000,
+      maxTimestamp: 1_800_000_000_000 });
+    const decoded = decodeRecords(batch, 4096);
+    if (!decoded.decoded) throw new Error(decoded.reason);
+    expect(decoded.records.map((record) => record.timestamp)).toEqual([1_800_000_000_000, 1_800_000_000_000]);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Writes Kafka RecordBatch v2 (magic 2, uncompressed, CreateTime, no producer id) for records
+ * Writes Kafka RecordBatch v2 (magic 2, uncompressed, CreateTime or LogAppendTime, no producer id) for records
  * that x2 itself produces: sidecar outputs, dead letters and checkpoints. The batches go to the
  * sequencer as entries and are served to Kafka clients byte for byte, so they follow the format
  * exactly: big-endian header, zigzag varint record fields, CRC-32C (native/index.ts) over
@@ -16,6 +16,7 @@ export const BATCH_HEADER_BYTES = 61;
 const BATCH_LOG_OVERHEAD_BYTES = 12;
 const CRC_POSITION = 17;
 const ATTRIBUTES_POSITION = 21;
+const ATTRIBUTE_LOG_APPEND_TIME = 0x08;
 
 export type RecordHeader = { key: string; value: Uint8Array | null };
 
@@ -133,7 +134,11 @@ export class RecordBatchWriter {
   }
 
   /** Completes the header and CRC; the view is valid until the next `reset`. */
-  finish(): Buffer {
+  /**
+   * `logAppendTimeMs`: for a topic with message.timestamp.type=LogAppendTime, the batch is written
+   * as Kafka's leader stamps one: the timestamp-type attribute set and this as its max timestamp.
+   */
+  finish(logAppendTimeMs?: number): Buffer {
     assert(this.#count > 0, 'a batch holds at least one record');
     const buffer = this.#buffer;
     const bytes = this.#position;
@@ -141,10 +146,10 @@ export class RecordBatchWriter {
     buffer.writeInt32BE(bytes - BATCH_LOG_OVERHEAD_BYTES, 8);
     buffer.writeInt32BE(0, 12);
     buffer.writeInt8(2, 16);
-    buffer.writeInt16BE(0, ATTRIBUTES_POSITION);
+    buffer.writeInt16BE(logAppendTimeMs === undefined ? 0 : ATTRIBUTE_LOG_APPEND_TIME, ATTRIBUTES_POSITION);
     buffer.writeInt32BE(this.#count - 1, 23);
     writeInt64(buffer, 27, this.#firstTimestampMs);
-    writeInt64(buffer, 35, this.#maxTimestampMs);
+    writeInt64(buffer, 35, logAppendTimeMs ?? this.#maxTimestampMs);
     writeInt64(buffer, 43, -1);
     buffer.writeInt16BE(-1, 51);
     buffer.writeInt32BE(-1, 53);

@@ -37,7 +37,7 @@ import { REPLAY_STALL_MS, waitWhileProgressing } from '../../base/wait-progress.
 import { ControlState } from '../../control/control-state.ts';
 import { encodeControlRecord } from '../../control/control-records.ts';
 import { INTERNAL_TOPICS, parseSidecarTopicName, sidecarTopicName } from '../../control/topic-name.ts';
-import { decodeRecords, stampLogAppendTime } from '../../kafka/record-batch.ts';
+import { decodeRecords } from '../../kafka/record-batch.ts';
 import { partitionForKey } from '../../records/murmur2.ts';
 import { RecordBatchWriter, type RecordHeader } from '../../records/record-batch-writer.ts';
 import { AppendClient, AppendConditionError } from '../../river/append-client.ts';
@@ -855,12 +855,11 @@ export class Sidecar {
     const nowMs = Date.now();
     for (const streamId of touched) {
       const writer = this.#writers.get(streamId)!;
-      const batch = writer.finish();
       // An output (or dead-letter) topic with LogAppendTime gets the append time, as from a producer.
       const topic = this.control.partitionOf(streamId)?.topic;
-      if (topic !== undefined && this.control.configOf(topic, 'message.timestamp.type') === 'LogAppendTime') {
-        stampLogAppendTime(batch, nowMs);
-      }
+      const logAppendTime = topic !== undefined
+        && this.control.configOf(topic, 'message.timestamp.type') === 'LogAppendTime';
+      const batch = writer.finish(logAppendTime ? nowMs : undefined);
       outputBatchBytes += batch.length;
       entries.push({ streamId, recordCount: writer.recordCount, batch });
     }
