@@ -210,9 +210,12 @@ describe('real clients against x2 codecs', () => {
       const lines = ['first', 'second', 'third']
         .map((line) => `${codec} ${line} ${'x'.repeat(400)}`)
         .join('\n');
+      // linger.ms 200: the three lines go in one batch even when a loaded machine lets kcat read
+      // them more than librdkafka's 5 ms default apart (a CI run sent three requests); kcat flushes
+      // at the end of its input after at most that linger.
       const result = await run('sh', [
         '-c',
-        `printf '${lines}\n' | kcat -b 127.0.0.1:${port} -P -t prices -p 0 -z ${codec}`,
+        `printf '${lines}\n' | kcat -b 127.0.0.1:${port} -P -t prices -p 0 -z ${codec} -X linger.ms=200`,
       ]);
       expect(result.code, result.stderr).toBe(0);
       // librdkafka compresses only because x2 advertises Produce from v0 (research §2.2).
