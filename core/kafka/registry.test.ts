@@ -40,7 +40,7 @@ describe('advertised versions', () => {
     expect(ranges).toEqual({
       0: '0-7',
       1: '4-11',
-      2: '1-5',
+      2: '0-5',
       3: '0-7',
       8: '2-7',
       9: '1-5',

@@ -125,7 +125,8 @@ export class SnapshotFeed {
   async #startOffset(connection: KafkaConnection): Promise<number> {
     const response = await connection.request(listOffsets, connection.pickVersion(listOffsets, 1, 5), {
       replicaId: -1, isolationLevel: 0,
-      topics: [{ name: METRICS_TOPIC, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }],
+      topics: [{ name: METRICS_TOPIC, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1,
+        maxNumOffsets: 1 }] }],
     });
     const partition = response.topics[0]?.partitions[0];
     if (partition === undefined || partition.errorCode !== 0) {

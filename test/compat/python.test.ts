@@ -2,7 +2,8 @@
  * The Python clients under Debian's /usr/bin/python3, against `x2 up`: python3-confluent-kafka
  * (librdkafka: idempotent producer, consumer group, commit and seek, admin create/list, alter
  * and describe configs) and python3-kafka 2.0.2 (fixed low API versions: produce, group
- * consume, commit and resume, offsets by time, admin create/describe/delete). Method: each
+ * consume, commit and resume, offsets by time, admin create/describe/delete; and, told
+ * api_version=(0, 10, 0), end/beginning offsets and seeks through ListOffsets v0). Method: each
  * client runs a small script (test/compat/python/*.py) that prints one JSON line of what it
  * saw; the test checks it.
  */
@@ -82,5 +83,12 @@ describe('Python clients against x2 up', () => {
     expect(seen['values']).toEqual(Array.from({ length: 100 }, (_, i) => `v${i}`));
     expect(seen).toMatchObject({ committed: 100, by_time: 0, resumed: 'after-commit' });
     expect(seen['config_names']).toContain('retention.ms');
+  }, 150_000);
+
+  it('kafka-python 2.0.2 at api_version 0.10.0: end/beginning offsets and seeks use ListOffsets v0', () => {
+    const seen = runPython('kafka_python_v0.py', [up.bootstrap, 'py-kafka-v0']);
+    expect(seen).toMatchObject({ end: 10, beginning: 0, position_end: 10, position_beginning: 0, versions: [0],
+      by_time_refused: true });
+    expect(seen['requests']).toBeGreaterThanOrEqual(4); // at least one built per lookup
   }, 150_000);
 });

@@ -5,7 +5,8 @@
  * idempotent duplicates get their original offset and are not stored twice, a sequence gap is
  * OUT_OF_ORDER_SEQUENCE_NUMBER, a bad CRC is CORRUPT_MESSAGE and stores nothing, acks=0 gets no
  * response but is stored, every fetched partition is echoed, offsets out of range are refused,
- * a long-poll wakes on new data, ListOffsets by time finds the record inside a batch, and bad
+ * a long-poll wakes on new data, ListOffsets by time finds the record inside a batch, ListOffsets
+ * v0 answers old-style offset lists (latest, earliest, by time, max_num_offsets 0 and < 0), and bad
  * frames (oversize, unknown API key) close the connection while an unknown ApiVersions version
  * gets the v0 fallback.
  */
@@ -17,6 +18,7 @@ import { fetch, type FetchRequest } from '../../core/kafka/api/01-fetch.ts';
 import { listOffsets } from '../../core/kafka/api/02-list-offsets.ts';
 import { metadata } from '../../core/kafka/api/03-metadata.ts';
 import { apiVersions } from '../../core/kafka/api/18-api-versions.ts';
+import { deleteRecords } from '../../core/kafka/api/21-delete-records.ts';
 import { initProducerId } from '../../core/kafka/api/22-init-producer-id.ts';
 import { KAFKA_ERROR } from '../../core/kafka/kafka-errors.ts';
 import { splitRecordBatches } from '../../core/kafka/record-batch.ts';
@@ -30,9 +32,9 @@ let client: RawKafka;
 beforeAll(async () => {
   cluster = await Cluster.start({ gatewayArgs: ['--tail-cache-bytes', '0', '--request-bytes-max', '1MiB'] });
   client = await RawKafka.open(cluster.gatewayPorts[0]!);
-  const created = await client.request(metadata, 4, { topics: [{ name: 'raw' }, { name: 'raw-idem' }],
-    allowAutoTopicCreation: true });
-  expect(created.topics.map((topic) => topic.errorCode)).toEqual([0, 0]);
+  const created = await client.request(metadata, 4, { topics: [{ name: 'raw' }, { name: 'raw-idem' },
+    { name: 'raw-v0' }], allowAutoTopicCreation: true });
+  expect(created.topics.map((topic) => topic.errorCode)).toEqual([0, 0, 0]);
 }, 120_000);
 
 afterAll(async () => {
@@ -59,7 +61,8 @@ function produceTo(topic: string, records: Buffer, acks = -1): ReturnType<typeof
 
 async function highWatermark(topic: string): Promise<number> {
   const answer = await client.request(listOffsets, 1, { replicaId: -1, isolationLevel: 0,
-    topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }] });
+    topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1,
+      maxNumOffsets: 1 }] }] });
   return answer.topics[0]!.partitions[0]!.offset;
 }
 
@@ -256,6 +259,39 @@ describe('gateway protocol', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+
+  it('ListOffsets v0: [high watermark], [log start], [offset of a time], [] for max_num_offsets 0', async () => {
+    const versions = await client.request(apiVersions, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+    expect(versions.apiKeys.find((key) => key.apiKey === 2)).toMatchObject({ minVersion: 0, maxVersion: 5 });
+    const at = (ms: number): number => 1_700_000_000_000 + ms;
+    await produceTo('raw-v0', buildInternalBatch([Buffer.from('a'), Buffer.from('b')], at(1000))); // offsets 0-1
+    await produceTo('raw-v0', buildInternalBatch([Buffer.from('c')], at(2000))); // 2
+    await produceTo('raw-v0', buildInternalBatch([Buffer.from('d'), Buffer.from('e')], at(3000))); // 3-4
+    const deleted = await client.request(deleteRecords, 1, { timeoutMs: 10_000,
+      topics: [{ name: 'raw-v0', partitions: [{ partitionIndex: 0, offset: 1 }] }] });
+    expect(deleted.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, lowWatermark: 1 });
+    const v0 = async (timestamp: number, maxNumOffsets: number, partitionIndex = 0): Promise<unknown> => {
+      const answer = await client.request(listOffsets, 0, { replicaId: -1, isolationLevel: 0,
+        topics: [{ name: 'raw-v0', partitions: [{ partitionIndex, currentLeaderEpoch: -1, timestamp,
+          maxNumOffsets }] }] });
+      expect(answer.topics.map((topic) => topic.name)).toEqual(['raw-v0']);
+      const { errorCode, oldStyleOffsets } = answer.topics[0]!.partitions[0]!;
+      return { errorCode, oldStyleOffsets };
+    };
+    const offsets = (list: number[]): object => ({ errorCode: 0, oldStyleOffsets: list });
+    expect(await v0(-1, 1)).toEqual(offsets([5])); // latest: the high watermark
+    expect(await v0(-1, 10)).toEqual(offsets([5])); // no segments: one offset however many are asked for
+    expect(await v0(-2, 1)).toEqual(offsets([1])); // earliest: the log start after DeleteRecords
+    expect(await v0(at(1500), 1)).toEqual(offsets([2])); // the first record at or after the time
+    expect(await v0(at(2000), 1)).toEqual(offsets([2]));
+    expect(await v0(at(0), 1)).toEqual(offsets([1])); // not below the log start
+    expect(await v0(at(9000), 1)).toEqual(offsets([5])); // later than every record: the high watermark
+    expect(await v0(-1, 0)).toEqual(offsets([]));
+    expect(await v0(-2, 0)).toEqual(offsets([]));
+    expect(await v0(at(1500), 0)).toEqual(offsets([]));
+    expect(await v0(-1, -1)).toEqual({ errorCode: KAFKA_ERROR.INVALID_REQUEST, oldStyleOffsets: [] });
+    expect(await v0(-1, 1, 9)).toEqual({ errorCode: KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [] });
   });
 
   it('bad frames close the connection; an unknown ApiVersions version gets the v0 fallback', async () => {

@@ -117,12 +117,14 @@ const CASES: Case[] = [
   apiCase(
     listOffsets,
     'listOffsets',
-    [1, 3],
-    { replicaId: -1, isolationLevel: 1, topics: [{ topic: 'prices', partitions: [{ partition: 2, timestamp: -2 }] }] },
+    [0, 3],
+    { replicaId: -1, isolationLevel: 1, topics: [{ topic: 'prices', partitions: [{ partition: 2, timestamp: -2,
+      maxNumOffsets: 4 }] }] },
     (version) => ({
       replicaId: -1,
       isolationLevel: version >= 2 ? 1 : 0,
-      topics: [{ name: 'prices', partitions: [{ partitionIndex: 2, currentLeaderEpoch: -1, timestamp: -2 }] }],
+      topics: [{ name: 'prices', partitions: [{ partitionIndex: 2, currentLeaderEpoch: -1, timestamp: -2,
+        maxNumOffsets: version === 0 ? 4 : 1 }] }],
     }),
   ),
   apiCase(metadata, 'metadata', [0, 6], { topics: ['prices', 'trades'], allowAutoTopicCreation: false }, (version) => ({

@@ -169,24 +169,29 @@ const CASES: Case[] = [
   apiCase(
     listOffsets,
     'listOffsets',
-    [1, 3],
+    [0, 3],
     () => ({
       throttleTimeMs: 0,
       topics: [
         {
           name: 'prices',
-          partitions: [{ partitionIndex: 2, errorCode: 0, timestamp: -1, offset: 77, leaderEpoch: -1 }],
+          partitions: [{ partitionIndex: 2, errorCode: 0, oldStyleOffsets: [77], timestamp: -1, offset: 77,
+            leaderEpoch: -1 }],
         },
         {
           name: 'trades',
           partitions: [
-            { partitionIndex: 0, errorCode: 0, timestamp: 1_700_000_000_000, offset: 5, leaderEpoch: -1 },
+            { partitionIndex: 0, errorCode: 0, oldStyleOffsets: [5_000_000_000, 0], timestamp: 1_700_000_000_000,
+              offset: 5, leaderEpoch: -1 },
           ],
         },
       ],
     }),
-    () => ({
-      responses: [
+    (version) => ({
+      responses: version === 0 ? [
+        { topic: 'prices', partitions: [{ partition: 2, errorCode: 0, offsets: ['77'] }] },
+        { topic: 'trades', partitions: [{ partition: 0, errorCode: 0, offsets: ['5000000000', '0'] }] },
+      ] : [
         { topic: 'prices', partitions: [{ partition: 2, errorCode: 0, timestamp: '-1', offset: '77' }] },
         {
           topic: 'trades',

@@ -69,7 +69,8 @@ async function listOffset(topic: string, timestamp: -1 | -2, port = cluster.gate
   const raw = port === cluster.gatewayPorts[0] ? client : await RawKafka.open(port);
   try {
     const answer = await raw.request(listOffsets, 1, { replicaId: -1, isolationLevel: 0,
-      topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }] });
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp,
+        maxNumOffsets: 1 }] }] });
     expect(answer.topics[0]!.partitions[0]!.errorCode).toBe(0);
     return answer.topics[0]!.partitions[0]!.offset;
   } finally {

@@ -1,7 +1,8 @@
 /**
- * ListOffsets (key 2), versions 1-5 (kafka-python v1, librdkafka max 2, kafkajs max 3).
- * timestamp -1 = latest (high watermark), -2 = earliest (log start), else the first offset
- * whose record timestamp is >= it.
+ * ListOffsets (key 2), versions 0-5 (kafka-python v1, or v0 when told api_version <= 0.10.0;
+ * librdkafka max 2, kafkajs max 3). timestamp -1 = latest (high watermark), -2 = earliest (log
+ * start), else the first offset whose record timestamp is >= it.
+ * - v0 asks for up to max_num_offsets offsets and answers them as old_style_offsets.
  * - v1 replaces v0's old_style_offsets with one (timestamp, offset) pair.
  * - v2 adds isolation_level and throttle_time_ms; v3 only semantics.
  * - v4 adds current_leader_epoch (request) and leader_epoch (response); v5 only semantics.
@@ -12,7 +13,7 @@ import { array, field, struct } from '../codec/schema.ts';
 export const listOffsets = defineApi({
   apiKey: 2,
   name: 'ListOffsets',
-  versionMin: 1,
+  versionMin: 0,
   versionMax: 5,
   flexibleVersionMin: NEVER_FLEXIBLE,
   request: {
@@ -28,6 +29,7 @@ export const listOffsets = defineApi({
                 partitionIndex: field('int32'),
                 currentLeaderEpoch: field('int32', { min: 4, defaultValue: -1 }),
                 timestamp: field('int64'),
+                maxNumOffsets: field('int32', { max: 0, defaultValue: 1 }),
               }),
             ),
           ),
@@ -46,8 +48,9 @@ export const listOffsets = defineApi({
               struct({
                 partitionIndex: field('int32'),
                 errorCode: field('int16'),
-                timestamp: field('int64', { defaultValue: -1 }),
-                offset: field('int64', { defaultValue: -1 }),
+                oldStyleOffsets: field(array('int64'), { max: 0 }),
+                timestamp: field('int64', { min: 1, defaultValue: -1 }),
+                offset: field('int64', { min: 1, defaultValue: -1 }),
                 leaderEpoch: field('int32', { min: 4, defaultValue: -1 }),
               }),
             ),

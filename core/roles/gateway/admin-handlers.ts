@@ -137,10 +137,15 @@ async function handleMetadata(gateway: Gateway, context: RequestContext, request
  * ListOffsets: -1 the high watermark, -2 the log start, any other value the first record whose
  * timestamp is >= it: found by the index at batch level, then inside the batch when its records
  * can be decoded (uncompressed or gzip), else the batch's first offset.
+ * v0 answers a list of at most max_num_offsets offsets (Kafka's list of segment starts; x2 keeps
+ * no segments per partition, so at most one): the same offset, or the high watermark for a time
+ * no record reaches (Kafka answers the log end for a time at or after now); max_num_offsets 0
+ * gives an empty list, a negative one INVALID_REQUEST.
  */
 async function handleListOffsets(gateway: Gateway, context: RequestContext,
   request: ListOffsetsRequest): Promise<void> {
   const control = gateway.state.control;
+  const legacy = context.apiVersion === 0;
   const response: ListOffsetsResponse = {
     throttleTimeMs: 0,
     topics: await Promise.all(request.topics.map(async (topic) => {
@@ -150,9 +155,13 @@ async function handleListOffsets(gateway: Gateway, context: RequestContext,
         partitions: await Promise.all(topic.partitions.map(async (partition) => {
           const streamId = view?.streamIds[partition.partitionIndex];
           const answer = { partitionIndex: partition.partitionIndex, errorCode: KAFKA_ERROR.NONE as number,
-            timestamp: -1, offset: -1, leaderEpoch: -1 };
+            oldStyleOffsets: [] as number[], timestamp: -1, offset: -1, leaderEpoch: -1 };
           if (streamId === undefined) {
             answer.errorCode = KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION;
+            return answer;
+          }
+          if (legacy && partition.maxNumOffsets < 0) {
+            answer.errorCode = KAFKA_ERROR.INVALID_REQUEST;
             return answer;
           }
           const log = gateway.state.stream(streamId);
@@ -165,6 +174,9 @@ async function handleListOffsets(gateway: Gateway, context: RequestContext,
               answer.offset = found.offset;
               answer.timestamp = found.timestampMs;
             }
+          }
+          if (legacy && partition.maxNumOffsets > 0) {
+            answer.oldStyleOffsets = [answer.offset >= 0 ? answer.offset : log?.nextOffset ?? 0];
           }
           return answer;
         })),
