@@ -183,9 +183,12 @@ export class UpProcess {
     child.stderr?.on('data', (chunk: Buffer) => { this.stderr += chunk.toString('utf8'); });
   }
 
-  static async start(args: string[] = [], dataDir = makeTempDir('x2-up-')): Promise<UpProcess> {
+  /** `env`: added to this process's environment (x2 up's children inherit it: X2_TAIL_CACHE_BYTES, ...). */
+  static async start(args: string[] = [], dataDir = makeTempDir('x2-up-'), env: Record<string, string> = {}):
+  Promise<UpProcess> {
     const port = await freePort();
-    const child = startX2(['up', '--data', dataDir, '--port', String(port), '--sequencer-port', '0', ...args]);
+    const child = startX2(['up', '--data', dataDir, '--port', String(port), '--sequencer-port', '0', ...args],
+      { env: { ...process.env, ...env } });
     const up = new UpProcess(dataDir, port, child);
     await waitFor(() => up.stdout.includes('cluster serving') || child.exitCode !== null,
       { timeoutMs: 90_000, intervalMs: 100, what: 'x2 up to serve' });

@@ -5,9 +5,11 @@
  * - v5 adds log_start_offset (request and response); v6 only semantics.
  * - v7 adds fetch sessions (session_id, session_epoch, forgotten_topics_data, top-level error).
  * - v9 adds current_leader_epoch; v11 adds rack_id and preferred_read_replica.
- * - `records` in the response is whole stored record batches, passed as a view.
+ * - `records` in the response is whole stored record batches, passed as a view; to encode, it may
+ *   also be RecordRuns (batches in several buffers, written run by run: FetchAnswer).
  */
 import { defineApi, NEVER_FLEXIBLE, type RequestOf, type ResponseOf } from '../codec/define-api.ts';
+import type { RecordRuns } from '../codec/record-runs.ts';
 import { array, field, nullableArray, struct } from '../codec/schema.ts';
 
 export const fetch = defineApi({
@@ -82,3 +84,18 @@ export const fetch = defineApi({
 
 export type FetchRequest = RequestOf<typeof fetch>;
 export type FetchResponse = ResponseOf<typeof fetch>;
+
+type FetchPartitionResponse = FetchResponse['responses'][number]['partitions'][number];
+
+/** A Fetch response to encode, whose partitions' records may be RecordRuns (see compile.ts, recordsCodec). */
+export type FetchAnswer = Omit<FetchResponse, 'responses'> & {
+  responses: Array<{
+    topic: string;
+    partitions: Array<Omit<FetchPartitionResponse, 'records'> & { records: Buffer | RecordRuns | null }>;
+  }>;
+};
+
+/** The answer as the codec's response type: the records codec writes RecordRuns as well as a Buffer. */
+export function fetchAnswerAsResponse(answer: FetchAnswer): FetchResponse {
+  return answer as unknown as FetchResponse;
+}

@@ -13,6 +13,7 @@
  */
 import { KafkaDecodeError } from './decode-error.ts';
 import type { KafkaReader } from './reader.ts';
+import { RecordRuns } from './record-runs.ts';
 import type { ArrayType, Field, FieldType, MessageSchema, StructType, ValueOf } from './schema.ts';
 import { uvarintBytes } from './varint.ts';
 import { KafkaEncodeError, type KafkaWriter } from './writer.ts';
@@ -97,6 +98,20 @@ function bytesCodec(flexible: boolean, nullable: boolean): Codec {
       if (flexible) w.writeUVarint(bytes.length + 1);
       else w.writeInt32(bytes.length);
       w.writeRaw(bytes);
+    },
+  };
+}
+
+/** RECORDS: nullable bytes, and when encoding also RecordRuns (batches in several buffers), written run by run. */
+function recordsCodec(flexible: boolean): Codec {
+  const bytes = bytesCodec(flexible, true);
+  return {
+    ...bytes,
+    write(w, value) {
+      if (!(value instanceof RecordRuns)) return bytes.write(w, value);
+      if (flexible) w.writeUVarint(value.length + 1);
+      else w.writeInt32(value.length);
+      for (const run of value.runs) w.writeRaw(run);
     },
   };
 }
@@ -277,8 +292,9 @@ export function compileType(type: FieldType, version: number, flexible: boolean)
     case 'bytes':
       return bytesCodec(flexible, false);
     case 'nullableBytes':
-    case 'records':
       return bytesCodec(flexible, true);
+    case 'records':
+      return recordsCodec(flexible);
     default:
       throw new KafkaEncodeError(`unknown schema type ${String(type satisfies never)}`);
   }

@@ -4,13 +4,15 @@
  * is a view of the shared writer, whose buffer the next response overwrites while the socket may
  * still hold this one.
  * Method: encode the same Fetch answer both ways, with records below and above GATHER_BYTES_MIN,
- * then encode another response with the same writer and check the gathered parts are unchanged.
+ * then encode another response with the same writer and check the gathered parts are unchanged;
+ * the same for records given as RecordRuns (cached batches in several buffers).
  */
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Log } from '../../base/log.ts';
 import { SpareBuffers } from '../../base/spare-buffers.ts';
-import { fetch, type FetchResponse } from '../../kafka/api/01-fetch.ts';
+import { fetch, fetchAnswerAsResponse, type FetchAnswer, type FetchResponse } from '../../kafka/api/01-fetch.ts';
+import { RecordRuns } from '../../kafka/codec/record-runs.ts';
 import { KafkaWriter } from '../../kafka/codec/writer.ts';
 import { Connection, GATHER_BYTES_MIN } from './connection.ts';
 
@@ -40,4 +42,25 @@ describe('Connection.encodeGathered', () => {
       expect(Buffer.concat(parts).equals(copy)).toBe(true);
     }
   });
+
+  it('writes RecordRuns as the one buffer they make, referencing the long runs and copying the short', () => {
+    const writer = new KafkaWriter(8 << 20);
+    const connection = new Connection(new Socket(), { requestBytesMax: 1 << 20, writer,
+      dispatch: () => undefined, log: new Log('test', 'error'), counters: { framesReceived: 0,
+        connectionsClosedForBadInput: 0 }, spares: new SpareBuffers(0) });
+    const runs = [Buffer.alloc(300, 1), Buffer.alloc(GATHER_BYTES_MIN * 2, 2), Buffer.alloc(40, 3)];
+    const asRuns: FetchAnswer = { ...answer([]), responses: [{ topic: 'gathered', partitions: [{ partitionIndex: 0,
+      errorCode: 0, highWatermark: 10, lastStableOffset: 10, logStartOffset: 0, abortedTransactions: null,
+      preferredReadReplica: -1, records: new RecordRuns(runs) }] }] };
+    const asOne = answer([Buffer.concat(runs)]);
+    for (const version of [4, 11]) {
+      const whole = connection.encode(fetch, version, 9, asOne);
+      expect(connection.encode(fetch, version, 9, fetchAnswerAsResponse(asRuns)).equals(whole)).toBe(true);
+      const parts = connection.encodeGathered(fetch, version, 9, fetchAnswerAsResponse(asRuns));
+      expect(Buffer.concat(parts).equals(whole)).toBe(true);
+      expect(parts.filter((part) => part.buffer === runs[1]!.buffer)).toHaveLength(1);
+      expect(parts.some((part) => part.buffer === runs[0]!.buffer || part.buffer === runs[2]!.buffer)).toBe(false);
+    }
+  });
 });
+

@@ -29,8 +29,11 @@ import type { RequestLatency } from './request-latency.ts';
 
 export const INFLIGHT_REQUESTS_MAX = 256;
 
-/** A response waiting for its turn: one buffer, or the parts of a gathered one (Fetch). */
-type Slot = { frame: Buffer | Buffer[] | null; done: boolean };
+/**
+ * A response waiting for its turn: one buffer, or the parts of a gathered one (Fetch). `written`
+ * runs once the socket no longer needs the parts: written, or the connection closed.
+ */
+type Slot = { frame: Buffer | Buffer[] | null; done: boolean; written: (() => void) | null };
 
 /** Record data of a gathered response at least this long is referenced, not copied. */
 export const GATHER_BYTES_MIN = 16 * 1024;
@@ -80,13 +83,17 @@ export class RequestContext {
   }
 
   /**
-   * Like respond, but the body's records (Fetch batches) of GATHER_BYTES_MIN or more are handed
-   * to the socket as they are, not copied: they must be buffers nothing reuses (fresh copies,
-   * history reads), never views of river frame buffers or slabs.
+   * Like respond, but the body's record runs (Fetch batches) of GATHER_BYTES_MIN or more are
+   * handed to the socket as they are, not copied. They must not change until `written` runs
+   * (once: after the socket wrote them, or when the connection closed before it could).
    */
-  respondGathered<Q, S>(api: ApiDefinition<Q, S>, body: S): void {
-    if (this.#slot.done) return;
+  respondGathered<Q, S>(api: ApiDefinition<Q, S>, body: S, written: () => void): void {
+    if (this.#slot.done) {
+      written();
+      return;
+    }
     this.#slot.frame = this.connection.encodeGathered(api, this.apiVersion, this.correlationId, body);
+    this.#slot.written = written;
     this.#slot.done = true;
     this.connection.answered(this.apiKey, this.#startedMs);
   }
@@ -141,7 +148,20 @@ export class Connection {
     this.#latency = options.latency ?? null;
     socket.setNoDelay(true);
     socket.on('error', () => undefined); // 'close' follows
-    socket.on('close', () => { this.#closed = true; });
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#releaseUnwritten();
+    });
+  }
+
+  /** Slots that will never be flushed: what they refer to is free (written ones were told by their write). */
+  #releaseUnwritten(): void {
+    for (let i = this.#slotsHead; i < this.#slots.length; i++) {
+      const slot = this.#slots[i]!;
+      const written = slot.written;
+      slot.written = null;
+      written?.();
+    }
   }
 
   get closed(): boolean { return this.#closed; }
@@ -194,13 +214,22 @@ export class Connection {
       const slot = this.#slots[this.#slotsHead]!;
       this.#slots[this.#slotsHead] = undefined as unknown as Slot;
       this.#slotsHead += 1;
-      if (slot.frame === null || this.#closed) continue;
+      const written = slot.written;
+      slot.written = null;
+      if (slot.frame === null || this.#closed) {
+        written?.();
+        continue;
+      }
       if (!Array.isArray(slot.frame)) {
         this.socket.write(slot.frame);
         continue;
       }
-      this.socket.cork(); // the parts leave in one writev
-      for (const part of slot.frame) this.socket.write(part);
+      // The parts leave in one writev; its callback (also run, with an error, when the socket is
+      // destroyed first) says the socket is done with them.
+      this.socket.cork();
+      const last = slot.frame.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(slot.frame[i]!);
+      this.socket.write(slot.frame[last]!, written === null ? undefined : () => written());
       this.socket.uncork();
     }
     if (this.#slotsHead === this.#slots.length) {
@@ -270,7 +299,7 @@ export class Connection {
       return this.close(`API key ${header.apiKey} version ${header.apiVersion} is not supported`,
         'unsupported-version');
     }
-    const slot: Slot = { frame: null, done: false };
+    const slot: Slot = { frame: null, done: false, written: null };
     this.#slots.push(slot);
     if (disposition === 'api-versions-fallback') {
       const view = encodeApiVersionsFallback(this.#writer, header.correlationId);

@@ -9,8 +9,16 @@
  * applied entries make enough available or max_wait passes; the connection's later responses
  * queue behind it, as Kafka's do. Offsets below the log start or above the high watermark get
  * OFFSET_OUT_OF_RANGE. Bounds: waits last at most FETCH_WAIT_MS_MAX; answers FETCH_BYTES_MAX.
+ *
+ * No copy of cached batches: the answer refers to them (RecordRuns) and the socket writes them
+ * from the tail cache's own buffers. Those buffers are reused once the cache lets go of them
+ * (frame-refs.ts), so the answer holds a view of each one it refers to, taken when it takes the
+ * batch from the cache, and releases them once the socket has written the answer (or closed).
  */
-import { fetch, type FetchRequest, type FetchResponse } from '../../kafka/api/01-fetch.ts';
+import {
+  fetch, fetchAnswerAsResponse, type FetchAnswer, type FetchRequest,
+} from '../../kafka/api/01-fetch.ts';
+import { RecordRuns } from '../../kafka/codec/record-runs.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
 import type { RequestContext } from './connection.ts';
 import { FETCH_BYTES_MAX, type Gateway } from './gateway.ts';
@@ -20,7 +28,7 @@ const FETCH_WAIT_MS_MAX = 30_000;
 export const HISTORY_READS_PER_FETCH_MAX = 256;
 const EMPTY_RECORDS = Buffer.alloc(0);
 
-type PartitionAnswer = FetchResponse['responses'][number]['partitions'][number];
+type PartitionAnswer = FetchAnswer['responses'][number]['partitions'][number];
 
 type Parked = { context: RequestContext; request: FetchRequest; deadlineMs: number; timer: NodeJS.Timeout };
 
@@ -106,15 +114,21 @@ function anyError(gateway: Gateway, request: FetchRequest): boolean {
 }
 
 function answer(gateway: Gateway, context: RequestContext, request: FetchRequest): void {
-  // Cached batches are views of river frame buffers: none is reused until the answer holds its
-  // own copy (build copies them), though build may await history reads in between. The answer's
-  // records are then buffers nothing reuses, so the response references them (respondGathered).
   const frames = gateway.state.frames;
-  const pin = frames.pin();
-  build(gateway, request).then((response) => context.respondGathered(fetch, response), (error: unknown) => {
+  const held: ArrayBufferLike[] = [];
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    for (const memory of held) frames.release(memory);
+  };
+  build(gateway, request, held).then((response) => {
+    context.respondGathered(fetch, fetchAnswerAsResponse(response), release);
+  }).catch((error: unknown) => {
+    release(); // nothing was handed to the socket: encoding failed, or build did
     gateway.log.limited('warn', 'fetch', `fetch failed: ${String(error)}`);
     context.connection.close('fetch failed', 'fetch-failed');
-  }).finally(() => frames.unpin(pin));
+  });
 }
 
 /**
@@ -150,12 +164,14 @@ function startHistoryReads(gateway: Gateway, request: FetchRequest, bytesMax: nu
   return reads;
 }
 
-async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResponse> {
+/** `held`: gets the buffer of each cached batch the answer refers to, held in the gateway's FrameRefs. */
+async function build(gateway: Gateway, request: FetchRequest, held: ArrayBufferLike[]): Promise<FetchAnswer> {
+  const frames = gateway.state.frames;
   const control = gateway.state.control;
   let bytesLeft = Math.min(FETCH_BYTES_MAX, request.maxBytes > 0 ? request.maxBytes : FETCH_BYTES_MAX);
   const historyReads = startHistoryReads(gateway, request, bytesLeft);
   let anyData = false;
-  const responses: FetchResponse['responses'] = [];
+  const responses: FetchAnswer['responses'] = [];
   for (const topic of request.topics) {
     const partitions: PartitionAnswer[] = [];
     responses.push({ topic: topic.topic, partitions });
@@ -190,10 +206,16 @@ async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResp
       const cached = log.cachedFrom(fetchOffset);
       if (cached !== null) {
         for (let i = cached.from; i < log.cache.length; i++) {
-          const batch = log.cache[i]!.batch;
+          const entry = log.cache[i]!;
+          const batch = entry.batch;
           if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
           batches.push(batch);
           bytes += batch.length;
+          if (entry.held) {
+            // Taken now, while the cache still holds it: the buffer is not reused until released.
+            frames.hold(batch.buffer);
+            held.push(batch.buffer);
+          }
         }
       } else {
         const fromBatch = log.batchAt(fetchOffset);
@@ -212,11 +234,10 @@ async function build(gateway: Gateway, request: FetchRequest): Promise<FetchResp
       if (batches.length === 0) continue;
       anyData = true;
       bytesLeft -= bytes;
-      // A cached batch is a view of a buffer the tail cache reuses: copied. A history read's
-      // batches are views of the commit's answer, which nothing reuses, back to back (STREAM_ENTRIES)
-      // unless they came in two answers: one view of them all.
+      // A history read's batches are views of the commit's answer, back to back (STREAM_ENTRIES)
+      // unless they came in two answers: one view of them all. Cached batches are referenced as runs.
       answer.records = fromHistory && backToBack(batches) ? Buffer.from(batches[0]!.buffer, batches[0]!.byteOffset,
-        bytes) : Buffer.concat(batches, bytes);
+        bytes) : new RecordRuns(batches);
     }
   }
   return { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE, sessionId: 0, responses };

@@ -1,7 +1,7 @@
 /**
  * Goal: a river frame buffer goes back for reuse exactly once, and only when no view of it can be
- * read any more: not while its batch waits for its commit, sits in the tail cache or a Fetch that
- * pinned before its release still runs; and views dropped with the pending entries of a new
+ * read any more: not while its batch waits for its commit, sits in the tail cache or a Fetch answer
+ * that refers to it waits to be written; and views dropped with the pending entries of a new
  * welcome are released too.
  * Method: FrameRefs alone, then GatewayState fed big user batches that are views of "frame"
  * buffers, as the RiverMember delivers them, asked `claim` as the member does after each frame,
@@ -12,7 +12,7 @@ import { Log } from '../../base/log.ts';
 import { ControlState } from '../../control/control-state.ts';
 import { FIRST_USER_STREAM_ID, INTERNAL_TOPICS } from '../../control/topic-name.ts';
 import { syntheticBatch } from '../../storage/synthetic-batch.ts';
-import { DEFERRED_MAX, FrameRefs } from './frame-refs.ts';
+import { FrameRefs } from './frame-refs.ts';
 import { GatewayState } from './gateway-state.ts';
 
 describe('FrameRefs', () => {
@@ -33,75 +33,19 @@ describe('FrameRefs', () => {
     expect(refs.size).toBe(0);
   });
 
-  it('holds a buffer released while pinned until every pin taken before the release is gone', () => {
+  it('keeps a buffer a reader holds (a Fetch answer being written) until the reader releases it too', () => {
     const refs = new FrameRefs();
     const back: Buffer[] = [];
     refs.bindRecycle((own) => back.push(own));
-    const frame = (): Buffer => {
-      const own = Buffer.allocUnsafe(1 << 16);
-      refs.hold(own.buffer);
-      refs.claim(own);
-      return own;
-    };
-    const first = frame();
-    const second = frame();
-    const early = refs.pin();
-    const middle = refs.pin();
-    refs.release(first.buffer); // both pins may still read it
-    const late = refs.pin(); // taken after: cannot reach `first`, may reach `second`
-    refs.release(second.buffer);
-    refs.unpin(middle);
-    expect(back).toEqual([]); // `early` still held
-    refs.unpin(early);
-    expect(back).toEqual([first]);
-    expect(refs.deferredCount).toBe(1);
-    refs.unpin(late);
-    expect(back).toEqual([first, second]);
-    expect({ deferred: refs.deferredCount, leftPinned: refs.leftPinned }).toEqual({ deferred: 0, leftPinned: 0 });
-    expect(() => refs.unpin(late)).toThrow(/not held/);
-  });
-
-  it('with pins always held, every buffer comes back or goes to the collector; the queue stays small', () => {
-    const refs = new FrameRefs();
-    let back = 0;
-    refs.bindRecycle(() => { back += 1; });
-    let pins = [refs.pin()];
-    const released = 10_000;
-    for (let i = 0; i < released; i++) {
-      const own = Buffer.allocUnsafe(16);
-      refs.hold(own.buffer);
-      refs.claim(own);
-      refs.release(own.buffer);
-      // Pins overlap by half their life: some pin is always held, and buffers released under the
-      // newer one still wait when the older goes, so the queue never empties.
-      if (i % 40 === 20) pins.push(refs.pin());
-      if (i % 40 === 39) refs.unpin(pins.shift()!);
-      expect(refs.deferredSlots).toBeLessThanOrEqual(2 * DEFERRED_MAX + 1);
-    }
-    expect(refs.leftPinned).toBe(0); // at most 60 wait at once: below DEFERRED_MAX
-    for (const pin of pins) refs.unpin(pin);
-    pins = [];
-    expect({ back, deferred: refs.deferredCount, slots: refs.deferredSlots }).toEqual({ back: released, deferred: 0,
-      slots: 0 });
-  });
-
-  it('leaves the oldest waiting buffers to the garbage collector past DEFERRED_MAX, never gives them back', () => {
-    const refs = new FrameRefs();
-    const back: Buffer[] = [];
-    refs.bindRecycle((own) => back.push(own));
-    const pin = refs.pin();
-    const frames = Array.from({ length: DEFERRED_MAX + 3 }, () => Buffer.allocUnsafe(1024));
-    for (const own of frames) {
-      refs.hold(own.buffer);
-      refs.claim(own);
-      refs.release(own.buffer);
-    }
-    expect({ deferred: refs.deferredCount, leftPinned: refs.leftPinned }).toEqual({ deferred: DEFERRED_MAX,
-      leftPinned: 3 });
-    expect(refs.deferredSlots).toBeLessThanOrEqual(2 * DEFERRED_MAX);
-    refs.unpin(pin);
-    expect(back).toEqual(frames.slice(3));
-    expect(refs.recycled).toBe(DEFERRED_MAX);
+    const own = Buffer.allocUnsafe(1 << 16);
+    refs.hold(own.buffer); // the tail cache's view
+    refs.claim(own);
+    refs.hold(own.buffer); // a Fetch answer refers to the batch
+    refs.release(own.buffer); // evicted from the cache
+    expect(back).toEqual([]);
+    refs.release(own.buffer); // the answer was written
+    expect(back).toEqual([own]);
+    expect(refs.size).toBe(0);
   });
 
   it('never gives back an unclaimed buffer (a view of a buffer the member did not pool)', () => {
@@ -158,20 +102,19 @@ describe('GatewayState frame buffers', () => {
     expect(state.frames.size).toBe(3);
   });
 
-  it('a pinned Fetch keeps evicted buffers from reuse until it unpins; then they go back', () => {
+  it('a Fetch answer holding a cached view keeps it from reuse past its eviction; then it goes back', () => {
     const { state, back, deliverFrame, lastSeq } = setUp(BATCH_BYTES + 100);
     const first = deliverFrame(0, 1);
     state.advanceCommitted(lastSeq());
     const view = state.stream(streamId)!.cache[0]!.batch;
     const copy = Buffer.from(view);
-    const pin = state.frames.pin();
+    state.frames.hold(view.buffer); // as fetch-handler does for each cached batch it answers with
     deliverFrame(1, 2);
-    state.advanceCommitted(lastSeq()); // evicts offset 0 while the Fetch still holds its view
+    state.advanceCommitted(lastSeq()); // evicts offset 0 while the answer still refers to it
     expect(back).toEqual([]);
     expect(view.equals(copy)).toBe(true);
-    state.frames.unpin(pin);
+    state.frames.release(view.buffer);
     expect(back).toEqual([first.own]);
-    expect(state.frames.leftPinned).toBe(0);
   });
 
   it('releases views dropped with the pending entries of a new welcome, and of batches it does not cache', () => {
