@@ -211,8 +211,9 @@ async function build(gateway: Gateway, request: FetchRequest, held: ArrayBufferL
           if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
           batches.push(batch);
           bytes += batch.length;
-          if (entry.held) {
+          if (entry.held && held[held.length - 1] !== batch.buffer) {
             // Taken now, while the cache still holds it: the buffer is not reused until released.
+            // One hold per run of batches in the same buffer (small ones share a slab).
             frames.hold(batch.buffer);
             held.push(batch.buffer);
           }
