@@ -221,7 +221,7 @@ export class Connection {
         continue;
       }
       if (!Array.isArray(slot.frame)) {
-        this.socket.write(slot.frame);
+        this.socket.write(slot.frame, written === null ? undefined : () => written());
         continue;
       }
       // The parts leave in one writev; its callback (also run, with an error, when the socket is
