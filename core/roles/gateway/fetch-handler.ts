@@ -12,14 +12,16 @@
  *
  * No copy of cached batches: the answer refers to them (RecordRuns) and the socket writes them
  * from the tail cache's own buffers. Those buffers are reused once the cache lets go of them
- * (frame-refs.ts), so the answer holds a view of each one it refers to, taken when it takes the
- * batch from the cache, and releases them once the socket has written the answer (or closed).
+ * (frame-refs.ts), so the answer holds each one it refers to, from when it takes the batches from
+ * the cache until the socket has written the answer or closed (answer-holds.ts, which also copies
+ * a partition whose batches would keep too large a share of the cache's memory).
  */
 import {
   fetch, fetchAnswerAsResponse, type FetchAnswer, type FetchRequest,
 } from '../../kafka/api/01-fetch.ts';
 import { RecordRuns } from '../../kafka/codec/record-runs.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
+import { AnswerHolds } from './answer-holds.ts';
 import type { RequestContext } from './connection.ts';
 import { FETCH_BYTES_MAX, type Gateway } from './gateway.ts';
 
@@ -114,15 +116,10 @@ function anyError(gateway: Gateway, request: FetchRequest): boolean {
 }
 
 function answer(gateway: Gateway, context: RequestContext, request: FetchRequest): void {
-  const frames = gateway.state.frames;
-  const held: ArrayBufferLike[] = [];
-  let released = false;
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    for (const memory of held) frames.release(memory);
-  };
-  build(gateway, request, held).then((response) => {
+  const holds = new AnswerHolds(gateway.state.frames);
+  const release = (): void => holds.release();
+  build(gateway, request, holds).then((response) => {
+    gateway.fetchPartitionsCopied += holds.copiedPartitions;
     context.respondGathered(fetch, fetchAnswerAsResponse(response), release);
   }).catch((error: unknown) => {
     release(); // nothing was handed to the socket: encoding failed, or build did
@@ -164,9 +161,8 @@ function startHistoryReads(gateway: Gateway, request: FetchRequest, bytesMax: nu
   return reads;
 }
 
-/** `held`: gets the buffer of each cached batch the answer refers to, held in the gateway's FrameRefs. */
-async function build(gateway: Gateway, request: FetchRequest, held: ArrayBufferLike[]): Promise<FetchAnswer> {
-  const frames = gateway.state.frames;
+/** `holds`: the cache's buffers the answer refers to (answer-holds.ts). */
+async function build(gateway: Gateway, request: FetchRequest, holds: AnswerHolds): Promise<FetchAnswer> {
   const control = gateway.state.control;
   let bytesLeft = Math.min(FETCH_BYTES_MAX, request.maxBytes > 0 ? request.maxBytes : FETCH_BYTES_MAX);
   const historyReads = startHistoryReads(gateway, request, bytesLeft);
@@ -203,21 +199,18 @@ async function build(gateway: Gateway, request: FetchRequest, held: ArrayBufferL
       const batches: Buffer[] = [];
       let bytes = 0;
       let fromHistory = false;
+      let referred = false;
       const cached = log.cachedFrom(fetchOffset);
       if (cached !== null) {
-        for (let i = cached.from; i < log.cache.length; i++) {
-          const entry = log.cache[i]!;
-          const batch = entry.batch;
+        let end = cached.from;
+        for (; end < log.cache.length; end++) {
+          const batch = log.cache[end]!.batch;
           if ((anyData || batches.length > 0) && bytes + batch.length > limitBytes) break;
           batches.push(batch);
           bytes += batch.length;
-          if (entry.held && held[held.length - 1] !== batch.buffer) {
-            // Taken now, while the cache still holds it: the buffer is not reused until released.
-            // One hold per run of batches in the same buffer (small ones share a slab).
-            frames.hold(batch.buffer);
-            held.push(batch.buffer);
-          }
         }
+        // Now, while the cache still holds them: their buffers are not reused until the answer is written.
+        referred = holds.refer(log.cache.slice(cached.from, end), bytes);
       } else {
         const fromBatch = log.batchAt(fetchOffset);
         // Started above unless the cache held it then (it may have moved on since). Once the
@@ -236,9 +229,14 @@ async function build(gateway: Gateway, request: FetchRequest, held: ArrayBufferL
       anyData = true;
       bytesLeft -= bytes;
       // A history read's batches are views of the commit's answer, back to back (STREAM_ENTRIES)
-      // unless they came in two answers: one view of them all. Cached batches are referenced as runs.
-      answer.records = fromHistory && backToBack(batches) ? Buffer.from(batches[0]!.buffer, batches[0]!.byteOffset,
-        bytes) : new RecordRuns(batches);
+      // unless they came in two answers: one view of them all (else runs). Cached batches are
+      // referred to as runs, unless that would keep too much of the cache's memory: copied now.
+      if (fromHistory) {
+        answer.records = backToBack(batches) ? Buffer.from(batches[0]!.buffer, batches[0]!.byteOffset, bytes)
+          : new RecordRuns(batches);
+      } else {
+        answer.records = referred ? new RecordRuns(batches) : Buffer.concat(batches, bytes);
+      }
     }
   }
   return { throttleTimeMs: 0, errorCode: KAFKA_ERROR.NONE, sessionId: 0, responses };

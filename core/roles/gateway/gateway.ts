@@ -96,6 +96,8 @@ export class Gateway {
   // Counters.
   requestsServed = 0;
   connectionsOpened = 0;
+  /** Fetch partitions answered with a copy of cached batches (answer-holds.ts: the bound). */
+  fetchPartitionsCopied = 0;
   readonly counters = { framesReceived: 0, connectionsClosedForBadInput: 0 };
   readonly #requestLatency: RequestLatency;
 
@@ -129,6 +131,9 @@ export class Gateway {
     const registry = options.registry;
     this.#requestLatency = new RequestLatency(registry);
     counterFrom(registry, 'x2_gateway_requests_total', 'Kafka requests received', () => this.requestsServed);
+    counterFrom(registry, 'x2_gateway_fetch_partitions_copied_total',
+      'Fetch partitions whose cached batches were copied, not referred to (they would keep too much memory)',
+      () => this.fetchPartitionsCopied);
     counterFrom(registry, 'x2_gateway_request_buffers_allocated_total',
       'buffers allocated for large Produce requests kept until sent on (the rest reuse spares)',
       () => this.requestSpares.allocated);
