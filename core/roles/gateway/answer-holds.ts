@@ -23,6 +23,8 @@ export class AnswerHolds {
   readonly #frames: FrameRefs;
   /** Each buffer held once, however many of the answer's batches lie in it. */
   readonly #held = new Set<ArrayBufferLike>();
+  /** Buffers new to the answer in the partition refer() looks at (reused from call to call). */
+  readonly #added = new Set<ArrayBufferLike>();
   #pinnedBytes = 0;
   #referredBytes = 0;
   #released = false;
@@ -37,14 +39,16 @@ export class AnswerHolds {
   get pinnedBytes(): number { return this.#pinnedBytes; }
 
   /**
-   * One partition's batches (`bytes` in all), taken from the cache just now, with no await since:
-   * true with their buffers held, so the answer may refer to them; false, holding nothing, when
-   * that would keep more than the bound, and the caller copies them at once.
+   * One partition's batches, views[from, end) (`bytes` in all), taken from the cache just now, with
+   * no await since: true with their buffers held, so the answer may refer to them; false, holding
+   * nothing, when that would keep more than the bound, and the caller copies them at once.
    */
-  refer(views: readonly CachedView[], bytes: number): boolean {
-    const added = new Set<ArrayBufferLike>();
+  refer(views: readonly CachedView[], from: number, end: number, bytes: number): boolean {
+    const added = this.#added;
+    added.clear();
     let pinnedBytes = this.#pinnedBytes;
-    for (const view of views) {
+    for (let i = from; i < end; i++) {
+      const view = views[i]!;
       const memory = view.batch.buffer;
       if (view.held !== true || this.#held.has(memory) || added.has(memory)) continue;
       added.add(memory);

@@ -210,7 +210,7 @@ async function build(gateway: Gateway, request: FetchRequest, holds: AnswerHolds
           bytes += batch.length;
         }
         // Now, while the cache still holds them: their buffers are not reused until the answer is written.
-        referred = holds.refer(log.cache.slice(cached.from, end), bytes);
+        referred = holds.refer(log.cache, cached.from, end, bytes);
       } else {
         const fromBatch = log.batchAt(fetchOffset);
         // Started above unless the cache held it then (it may have moved on since). Once the
