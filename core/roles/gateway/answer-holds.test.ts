@@ -67,7 +67,8 @@ describe('AnswerHolds', () => {
   it('holds nothing for batches the cache copied into buffers of their own (not held)', () => {
     const { refs } = setUp();
     const holds = new AnswerHolds(refs);
-    expect(holds.refer([{ batch: Buffer.alloc(100) }, { batch: Buffer.alloc(100), held: false }], 0, 2, 200)).toBe(true);
+    const copies = [{ batch: Buffer.alloc(100) }, { batch: Buffer.alloc(100), held: false }];
+    expect(holds.refer(copies, 0, 2, 200)).toBe(true);
     expect({ pinned: holds.pinnedBytes, size: refs.size }).toEqual({ pinned: 0, size: 0 });
     holds.release();
   });
