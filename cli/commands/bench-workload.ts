@@ -3,9 +3,11 @@
  * Kafka-compatible broker), NATS JetStream or Redis Streams. This file parses and checks the
  * flags, picks the target from the URL, shows live progress on stderr (one updating line on a
  * TTY, a plain line per second otherwise) and prints the summary or one JSON object on stdout.
+ * A kafka target speaks TLS with --tls-ca (and/or --tls-cert/--tls-key for a client certificate).
  * The workload itself runs in core/bench/workload-runner.ts.
  */
 import { parseBenchDurationMs } from '../bench-flags.ts';
+import { clientTlsFrom, tlsClientOptions, type TlsClientFlags } from '../tls-options.ts';
 import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
 import { formatBytes, parseBytes } from '../../core/base/units.ts';
@@ -109,7 +111,7 @@ type WorkloadFlags = {
   target: TargetAddress; topics: number; partitions: number; producers?: number; consumers?: number;
   messageBytes?: number; rate?: number | null; duration?: number; acks?: Acks; keys?: KeyMode;
   compression?: Compression; batchBytes?: number; topicPrefix: string; json?: boolean;
-};
+} & TlsClientFlags;
 
 /** Cross-flag checks the single-flag parsers cannot make. */
 export function checkFlags(mode: WorkloadMode, flags: WorkloadFlags): void {
@@ -121,6 +123,12 @@ export function checkFlags(mode: WorkloadMode, flags: WorkloadFlags): void {
   if (kind !== 'kafka' && flags.batchBytes !== undefined) {
     throw usageError('--batch-bytes', String(flags.batchBytes),
       `only a kafka target takes it (a ${kind} target has no record batches)`);
+  }
+  const tlsFlag = flags.tlsCa !== undefined ? '--tls-ca' : flags.tlsCert !== undefined ? '--tls-cert'
+    : flags.tlsKey !== undefined ? '--tls-key' : null;
+  if (kind !== 'kafka' && tlsFlag !== null) {
+    throw usageError(tlsFlag, flags.tlsCa ?? flags.tlsCert ?? flags.tlsKey ?? '',
+      `only a kafka target takes it (TLS to ${kind} is not wired into the bench)`);
   }
   if (kind === 'redis' && flags.acks === 0) {
     throw usageError('--acks', '0', '1 or all is allowed with a redis target (every XADD is answered)');
@@ -134,8 +142,10 @@ export function checkFlags(mode: WorkloadMode, flags: WorkloadFlags): void {
   }
 }
 
-export function makeTarget(address: TargetAddress): Target {
-  if (address.kind === 'kafka') return new KafkaTarget(address.url, { host: address.host, port: address.port });
+export function makeTarget(address: TargetAddress, tls: TlsClientFlags = {}): Target {
+  if (address.kind === 'kafka') {
+    return new KafkaTarget(address.url, { host: address.host, port: address.port }, clientTlsFrom(tls));
+  }
   if (address.kind === 'nats') return new NatsTarget(address.url, address.host, address.port);
   return new RedisTarget(address.url, address.host, address.port);
 }
@@ -229,7 +239,7 @@ async function runCommand(mode: WorkloadMode, flags: WorkloadFlags): Promise<voi
     acks: flags.acks ?? -1, keys: flags.keys ?? 'none', compression: flags.compression ?? 'none',
     batchBytes: flags.batchBytes ?? KAFKA_LIMITS.batchBytesMax,
   };
-  const target = makeTarget(flags.target);
+  const target = makeTarget(flags.target, flags);
   const tty = process.stderr.isTTY === true;
   let result: WorkloadResult;
   try {
@@ -286,7 +296,9 @@ function commonOptions(command: Command, mode: WorkloadMode): Command {
       ? 'longest time to read the backlog' : 'how long producers send').argParser(parseBenchDurationMs)
       .default(mode === 'consume' ? 60_000 : 10_000, mode === 'consume' ? '60 s' : '10 s'))
     .addOption(new Option('--topic-prefix <name>', 'topics are named <name>-0, <name>-1, ...')
-      .argParser(parseTopicPrefix).default('x2-bench'))
+      .argParser(parseTopicPrefix).default('x2-bench'));
+  for (const option of tlsClientOptions(false)) command.addOption(option);
+  command
     .option('--json', 'print the result as one JSON object')
     .action((flags: WorkloadFlags) => runCommand(mode, flags));
   return command;

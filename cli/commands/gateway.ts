@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { usageError } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
+import { describeCertificate, TLS_VERSION_MIN } from '../../core/base/tls-files.ts';
 import { parseDurationMs } from '../../core/base/units.ts';
 import { createRegistry, serveMetrics } from '../../core/metrics/metrics.ts';
 import { startMetricsPublisher } from '../../core/metrics/publisher.ts';
@@ -16,6 +17,7 @@ import { RETENTION_CHECK_MS_DEFAULT } from '../../core/roles/gateway/retention.t
 import {
   bytesParser, DEFAULT_SEQUENCER, hostPortParser, integerParser, resolveRiver, riverOptions, type RiverChoice,
 } from '../river-options.ts';
+import { serverTlsFrom, tlsServerOptions, type TlsServerFlags } from '../tls-options.ts';
 
 export const DEFAULT_KAFKA_LISTEN = '0.0.0.0:9092';
 
@@ -24,7 +26,7 @@ type GatewayFlags = {
   metricsPort: number; requestBytesMax: number; tailCacheBytes: number; autoCreateTopics: boolean; partitions: number;
   sessionTimeoutMsMin: number; initialRebalanceDelayMs: number; clusterId: string; commits: number;
   retentionCheckMs: number;
-};
+} & TlsServerFlags;
 
 /** `--retention-check-ms`, shared by `x2 gateway` and `x2 commit`: 10ms..1h, a number of ms or with a unit. */
 export function retentionCheckMsOption(help: string): Option {
@@ -79,9 +81,17 @@ export function gatewayCommand(): Command {
       'cluster id shown in Metadata').env('X2_CLUSTER_ID').argParser(clusterIdParser)
       .default('x2'))
     .addOption(retentionCheckMsOption('how often the controller gateway applies topic retention.ms/retention.bytes'));
+  for (const option of tlsServerOptions()) command.addOption(option);
   for (const option of riverOptions()) command.addOption(option);
   return command.action(async (flags: GatewayFlags) => {
     const log = new Log(`gateway ${flags.nodeId}`);
+    // Read and checked before anything starts: a bad file fails here, not at the first client.
+    const tls = serverTlsFrom(flags);
+    if (tls !== null) {
+      log.info(`Kafka port speaks TLS only (${TLS_VERSION_MIN} or later; certificate ${describeCertificate(
+        tls.certificate)}; client certificates ${tls.clientCa === null ? 'not asked for' : 'required, signed by '
+        + `${flags.tlsClientCa}`})`);
+    }
     const river = await resolveRiver(flags.river, flags.interface);
     const registry = createRegistry('gateway');
     const advertisedHost = flags.advertise?.host ?? (flags.listen.host === '0.0.0.0' ? '127.0.0.1' : flags.listen.host);
@@ -94,13 +104,14 @@ export function gatewayCommand(): Command {
         partitionCountDefault: flags.partitions,
       sessionTimeoutMsMin: flags.sessionTimeoutMsMin, initialRebalanceDelayMs: flags.initialRebalanceDelayMs,
       clusterId: flags.clusterId, commitCount: flags.commits,
-      retentionCheckMs: flags.retentionCheckMs, log, registry,
+      retentionCheckMs: flags.retentionCheckMs, tls, log, registry,
     });
     const metrics = await serveMetrics(registry, flags.metricsPort);
     const publisher = startMetricsPublisher({ role: 'gateway', nodeId: `gateway-${flags.nodeId}`, river: river.mode,
       registry, sequencer: `${flags.sequencer.host}:${flags.sequencer.port}`, state: () => 'serving',
       cluster: () => gatewayClusterFigures(gateway) });
-    log.info(`serving Kafka on ${flags.listen.host}:${gateway.listenPort} as node ${flags.nodeId} ` +
+    log.info(`serving Kafka${tls === null ? '' : ' over TLS'} on ${flags.listen.host}:${gateway.listenPort} as node `
+      + `${flags.nodeId} ` +
       `(advertised ${gateway.self.host}:${gateway.self.port}); river ${river.mode} (${river.reason}); ` +
       `replayed to seq ${gateway.state.appliedSeq}; metrics on :${metrics.port}/metrics`);
     await new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@
  * `x2 top`: the whole cluster on one screen, read from `__x2_metrics` through any gateway
  * (core/metrics/snapshot-feed.ts). Interactive by default (Ink, loaded only here and only on
  * demand); `--once` prints one screen of text, `--json` one cluster view as JSON, for scripts.
+ * A gateway with TLS on its Kafka port is read with --tls-ca (and --tls-cert/--tls-key).
  */
 import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
@@ -10,10 +11,12 @@ import { SnapshotFeed } from '../../core/metrics/snapshot-feed.ts';
 import { addSnapshots, clusterView, emptyModel } from '../tui/view/cluster-model.ts';
 import { initialUi, renderScreen, PANES } from '../tui/view/screen.ts';
 import { integerParser } from '../river-options.ts';
+import { clientTlsFrom, tlsClientOptions, type TlsClientFlags } from '../tls-options.ts';
+import type { TlsClientFiles } from '../../core/base/tls-files.ts';
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 
-type TopFlags = { bootstrap: BrokerAddress[]; once?: boolean; json?: boolean; waitMs: number };
+type TopFlags = { bootstrap: BrokerAddress[]; once?: boolean; json?: boolean; waitMs: number } & TlsClientFlags;
 
 export function bootstrapParser(value: string): BrokerAddress[] {
   const addresses = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
@@ -31,8 +34,9 @@ export function bootstrapParser(value: string): BrokerAddress[] {
 }
 
 /** Reads snapshots for `waitMs`, then returns the cluster view; fails if no gateway answered. */
-async function collect(bootstrap: readonly BrokerAddress[], waitMs: number): Promise<ReturnType<typeof clusterView>> {
-  const feed = new SnapshotFeed(bootstrap);
+async function collect(bootstrap: readonly BrokerAddress[], waitMs: number, tls: TlsClientFiles | null):
+Promise<ReturnType<typeof clusterView>> {
+  const feed = new SnapshotFeed(bootstrap, tls);
   let model = emptyModel();
   let answered = false;
   let problem = '';
@@ -56,7 +60,7 @@ async function collect(bootstrap: readonly BrokerAddress[], waitMs: number): Pro
 }
 
 export function topCommand(): Command {
-  return new Command('top')
+  const command = new Command('top')
     .description('watch the whole cluster: nodes, topics, consumer groups (read from __x2_metrics)')
     .addOption(new Option('--bootstrap <host:port,...>', 'any gateway of the cluster (more, comma-separated, '
       + 'are tried in turn)').env('X2_BOOTSTRAP').argParser(bootstrapParser)
@@ -64,10 +68,13 @@ export function topCommand(): Command {
     .addOption(new Option('--once', 'print one screen as plain text and exit (no terminal UI)'))
     .addOption(new Option('--json', 'print one cluster view as JSON and exit (implies --once)'))
     .addOption(new Option('--wait-ms <ms>', 'with --once/--json: how long to collect snapshots (every node '
-      + 'publishes one a second)').env('X2_WAIT_MS').argParser(integerParser('--wait-ms', 100, 600_000)).default(2500))
+      + 'publishes one a second)').env('X2_WAIT_MS').argParser(integerParser('--wait-ms', 100, 600_000)).default(2500));
+  for (const option of tlsClientOptions(true)) command.addOption(option);
+  return command
     .action(async (flags: TopFlags) => {
+      const tls = clientTlsFrom(flags);
       if (flags.once === true || flags.json === true) {
-        const view = await collect(flags.bootstrap, flags.waitMs);
+        const view = await collect(flags.bootstrap, flags.waitMs, tls);
         if (flags.json === true) {
           process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
           return;
@@ -93,6 +100,6 @@ export function topCommand(): Command {
         delete process.env['CONTINUOUS_INTEGRATION'];
       }
       const { runTop } = await import('../tui/run-top.tsx');
-      await runTop(flags.bootstrap);
+      await runTop(flags.bootstrap, tls);
     });
 }

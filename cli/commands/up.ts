@@ -5,15 +5,19 @@
  * probe (on one host: loopback multicast when the kernel delivers it, else unicast over TCP) and
  * passes the choice to every child, waits until every gateway serves, prints the bootstrap
  * address, every role's address, its log file and metrics URL, supervises the children, and
- * stops them all on SIGINT/SIGTERM. Data stays in `--data` for the next start.
+ * stops them all on SIGINT/SIGTERM. Data stays in `--data` for the next start. With --tls-cert and
+ * --tls-key every gateway's Kafka port speaks TLS only; the files are checked here, before any child
+ * starts.
  */
 import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
 import { Log } from '../../core/base/log.ts';
+import { describeCertificate, TLS_VERSION_MIN, type TlsServerFiles } from '../../core/base/tls-files.ts';
 import { Supervisor } from '../../core/up/supervisor.ts';
 import { parseSidecarSpec, type SidecarSpec } from '../../core/up/sidecar-spec.ts';
 import { runProbe } from '../../core/probe/probe.ts';
@@ -22,13 +26,14 @@ import {
   integerParser, LOOPBACK_MTU_BYTES, resolveRiver, riverParser, interfaceParser, type ResolvedRiver,
   type RiverChoice,
 } from '../river-options.ts';
+import { serverTlsFrom, tlsServerOptions, type TlsServerFlags } from '../tls-options.ts';
 import { retentionCheckMsOption } from './gateway.ts';
 
 type UpFlags = {
   data: string; port: number; host: string; gateways: number; commits: number; writeQuorum?: number;
   sequencerPort: number; river: RiverChoice; interface?: string; partitions: number; readyTimeoutMs: number;
   retentionCheckMs: number; sidecar: SidecarSpec[];
-};
+} & TlsServerFlags;
 
 /** Collects repeated `--sidecar 'NAME:ARGS'` flags; names must differ. */
 function sidecarCollector(value: string, previous: SidecarSpec[]): SidecarSpec[] {
@@ -76,8 +81,12 @@ const API_VERSIONS_PROBE = Buffer.from([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0x78, 0x
 /**
  * Whether a Kafka gateway answers on `host:port`: an ApiVersions round trip with error 0, not
  * just an accepted connection (another process could hold the port while our gateway cannot bind).
+ * With TLS: a handshake in which the port shows our certificate (only our gateway holds its key).
+ * No ApiVersions then: with --tls-client-ca the gateway refuses this probe, which has no client
+ * certificate, once the handshake is done (TLS 1.3 lets the client see the certificate first).
  */
-function servesKafka(host: string, port: number): Promise<boolean> {
+function servesKafka(host: string, port: number, tls: TlsServerFiles | null): Promise<boolean> {
+  if (tls !== null) return showsCertificate(host, port, tls.certificate.fingerprint256);
   return new Promise((resolveServes) => {
     const socket = connect({ host, port });
     let received = Buffer.alloc(0);
@@ -90,6 +99,29 @@ function servesKafka(host: string, port: number): Promise<boolean> {
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]).subarray(0, 10);
       if (received.length >= 10) finish(received.readInt32BE(4) === 0x7832 && received.readInt16BE(8) === 0);
+    });
+    socket.once('error', () => finish(false));
+    socket.once('end', () => finish(false));
+  });
+}
+
+function showsCertificate(host: string, port: number, fingerprint256: string): Promise<boolean> {
+  return new Promise((resolveShows) => {
+    // Not verified against a CA: the fingerprint comparison is the check.
+    const socket = connectTls({ host, port, rejectUnauthorized: false, minVersion: TLS_VERSION_MIN });
+    const finish = (ok: boolean): void => {
+      socket.destroy();
+      resolveShows(ok);
+    };
+    socket.setTimeout(2_000, () => finish(false));
+    socket.once('secureConnect', () => {
+      const ours = socket.getPeerX509Certificate()?.fingerprint256 === fingerprint256;
+      if (!ours) return finish(false);
+      // end, not destroy: the handshake's last message must reach the gateway, else it logs a failed one.
+      socket.setTimeout(0);
+      socket.end();
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      resolveShows(true);
     });
     socket.once('error', () => finish(false));
     socket.once('end', () => finish(false));
@@ -116,7 +148,7 @@ async function chooseRiver(choice: RiverChoice, interfaceAddress: string | undef
 }
 
 export function upCommand(): Command {
-  return new Command('up')
+  const command = new Command('up')
     .description('run a whole cluster on this machine: sequencer, commits and gateways, supervised')
     .addOption(new Option('--data <dir>', 'data directory: one folder per commit, logs in <dir>/logs').env('X2_DATA')
       .default('./x2-data'))
@@ -147,8 +179,11 @@ export function upCommand(): Command {
     .addOption(new Option('--sidecar <name:args>', 'start a sidecar with the cluster (repeatable): NAME is its '
       + '--name, ARGS the other flags of x2 sidecar, split like a shell splits them')
       .argParser(sidecarCollector).default([] as SidecarSpec[], 'none'))
-    .addOption(retentionCheckMsOption('how often gateways apply topic retention and commits delete unneeded segments'))
+    .addOption(retentionCheckMsOption('how often gateways apply topic retention and commits delete unneeded segments'));
+  for (const option of tlsServerOptions()) command.addOption(option);
+  return command
     .action(async (flags: UpFlags) => {
+      const tls = serverTlsFrom(flags);
       const writeQuorum = flags.writeQuorum ?? (flags.commits <= 2 ? flags.commits : Math.floor(flags.commits / 2) + 1);
       if (writeQuorum > flags.commits) {
         throw usageError('--write-quorum', String(writeQuorum), `at most --commits (${flags.commits}) is allowed`);
@@ -200,11 +235,15 @@ export function upCommand(): Command {
           '--member-id', `commit-${index}`, '--retention-check-ms', String(flags.retentionCheckMs)],
         `commit-${index}.log`);
       }
+      // Absolute paths: the files were checked from this directory.
+      const tlsArgs = tls === null ? [] : ['--tls-cert', resolve(flags.tlsCert!), '--tls-key', resolve(flags.tlsKey!),
+        ...(flags.tlsClientCa === undefined ? [] : ['--tls-client-ca', resolve(flags.tlsClientCa)])];
       for (let nodeId = 0; nodeId < flags.gateways; nodeId++) {
         await addChild(`gateway ${nodeId}`, ['gateway', '--sequencer', sequencer, '--listen',
           `${flags.host}:${flags.port + nodeId}`,
           '--node-id', String(nodeId), '--partitions', String(flags.partitions),
-          '--commits', String(flags.commits), '--retention-check-ms', String(flags.retentionCheckMs)],
+          '--commits', String(flags.commits), '--retention-check-ms', String(flags.retentionCheckMs),
+          ...tlsArgs],
         `gateway-${nodeId}.log`);
       }
       let stopping = false;
@@ -222,7 +261,7 @@ export function upCommand(): Command {
       });
       const deadlineMs = Date.now() + flags.readyTimeoutMs;
       for (let nodeId = 0; nodeId < flags.gateways && !stopping; nodeId++) {
-        while (!stopping && !await servesKafka(flags.host, flags.port + nodeId)) {
+        while (!stopping && !await servesKafka(flags.host, flags.port + nodeId, tls)) {
           if (Date.now() > deadlineMs) {
             await supervisor.stop(['gateway', 'sequencer', 'commit']);
             throw new X2Error('X2_ERR_IO', `the cluster did not serve within ${flags.readyTimeoutMs} ms; ` +
@@ -239,9 +278,13 @@ export function upCommand(): Command {
       if (!stopping) {
         const bootstrap = Array.from({ length: flags.gateways }, (_, i) => `${flags.host}:${flags.port + i}`).join(',');
         const metricsUrl = (name: string): string => `http://127.0.0.1:${metricsPorts.get(name)}/metrics`;
+        const kcatTls = tls === null ? '' : ' -X security.protocol=ssl -X ssl.ca.location=CA.pem';
         const lines = [
-          `x2 up: cluster serving; bootstrap ${bootstrap}`,
+          `x2 up: cluster serving; bootstrap ${bootstrap}${tls === null ? '' : ' (TLS only)'}`,
           `  river      ${river.mode} (${river.reason})`,
+          ...(tls === null ? [] : [`  tls        ${TLS_VERSION_MIN}+, certificate `
+            + `${describeCertificate(tls.certificate)}; client certificates `
+            + `${tls.clientCa === null ? 'not asked for' : `required (${flags.tlsClientCa})`}`]),
           `  sequencer  ${sequencer}  R=${flags.commits} W=${writeQuorum}  log ${join(logDir, 'sequencer.log')}  `
             + `metrics ${metricsUrl('sequencer')}`,
           ...Array.from({ length: flags.commits }, (_, i) => `  commit ${i + 1}   data ${join(dataDir, `commit-${i
@@ -251,7 +294,7 @@ export function upCommand(): Command {
             `log ${join(logDir, `gateway-${i}.log`)}  metrics ${metricsUrl(`gateway ${i}`)}`),
           ...flags.sidecar.map((spec) => `  sidecar ${spec.name}  log ${join(logDir, `sidecar-${spec.name}.log`)}  `
             + `metrics ${metricsUrl(`sidecar ${spec.name}`)}`),
-          `  watch      kcat -b ${flags.host}:${flags.port} -L ; curl -s ${metricsUrl('sequencer')} ; `
+          `  watch      kcat -b ${flags.host}:${flags.port}${kcatTls} -L ; curl -s ${metricsUrl('sequencer')} ; `
             + `tail -f ${logDir}/*.log`,
           '  stop       Ctrl-C (or SIGTERM); data stays for the next x2 up',
         ];

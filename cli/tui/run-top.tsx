@@ -5,10 +5,11 @@
 import { render } from 'ink';
 import { SnapshotFeed } from '../../core/metrics/snapshot-feed.ts';
 import type { BrokerAddress } from '../../core/bench/kafka-client.ts';
+import type { TlsClientFiles } from '../../core/base/tls-files.ts';
 import { TopApp } from './TopApp.tsx';
 
-export async function runTop(bootstrap: readonly BrokerAddress[]): Promise<void> {
-  const feed = new SnapshotFeed(bootstrap);
+export async function runTop(bootstrap: readonly BrokerAddress[], tls: TlsClientFiles | null): Promise<void> {
+  const feed = new SnapshotFeed(bootstrap, tls);
   const app = render(<TopApp source={feed} />, { exitOnCtrlC: true });
   const stop = (): void => app.unmount();
   process.once('SIGTERM', stop);

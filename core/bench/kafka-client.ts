@@ -8,10 +8,15 @@
  * It sits under core/bench/targets/kafka.ts and uses the shared codecs in core/kafka.
  * Bounds: at most `inFlightMax` produce requests wait for responses (the caller checks
  * `canSend`); frames above `responseBytesMax` close the connection; connecting gives up after
- * `connectTimeoutMs`. Any socket error fails every pending request with the same error.
+ * `connectTimeoutMs` (the TLS handshake included). Any socket error fails every pending request
+ * with the same error. With TLS files the connection speaks TLS (Kafka's security.protocol=SSL):
+ * the gateway's certificate is verified against `ca` (Node's bundled CAs when null) and the
+ * address connected to, as Kafka clients do.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { X2Error } from '../base/errors.ts';
+import { TLS_VERSION_MIN, type TlsClientFiles } from '../base/tls-files.ts';
 import { apiVersions } from '../kafka/api/18-api-versions.ts';
 import type { ApiDefinition } from '../kafka/codec/define-api.ts';
 import { KafkaReader } from '../kafka/codec/reader.ts';
@@ -50,7 +55,10 @@ export class KafkaConnection {
   readonly versionMax = new Map<number, number>();
   readonly versionMin = new Map<number, number>();
 
-  private constructor(address: BrokerAddress, socket: net.Socket) {
+  /** Whether any response came: a plaintext port that closes at once may well speak TLS. */
+  #answered = false;
+
+  private constructor(address: BrokerAddress, socket: net.Socket, isTls: boolean) {
     this.address = address;
     this.#socket = socket;
     socket.setNoDelay(true);
@@ -58,12 +66,17 @@ export class KafkaConnection {
     socket.on('error', (error) => this.#fail(new KafkaConnectionError(
       `kafka://${address.host}:${address.port}: ${error.message}`, error)));
     socket.on('close', () => this.#fail(new KafkaConnectionError(
-      `kafka://${address.host}:${address.port}: the broker closed the connection`)));
+      `kafka://${address.host}:${address.port}: the broker closed the connection` + (this.#answered || isTls ? ''
+        : ' before answering (a TLS port? then --tls-ca)'))));
   }
 
-  static connect(address: BrokerAddress, connectTimeoutMs: number): Promise<KafkaConnection> {
+  static connect(address: BrokerAddress, connectTimeoutMs: number, tlsFiles: TlsClientFiles | null = null):
+  Promise<KafkaConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: address.host, port: address.port });
+      const socket = tlsFiles === null ? net.connect({ host: address.host, port: address.port })
+        : tls.connect({ host: address.host, port: address.port, minVersion: TLS_VERSION_MIN,
+          ...(tlsFiles.ca === null ? {} : { ca: tlsFiles.ca }),
+          ...(tlsFiles.cert === null || tlsFiles.key === null ? {} : { cert: tlsFiles.cert, key: tlsFiles.key }) });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new KafkaConnectionError(
@@ -71,12 +84,13 @@ export class KafkaConnection {
       }, connectTimeoutMs);
       socket.once('error', (error) => {
         clearTimeout(timer);
-        reject(new KafkaConnectionError(`kafka://${address.host}:${address.port}: ${error.message}`, error));
+        const what = tlsFiles === null ? '' : 'TLS: ';
+        reject(new KafkaConnectionError(`kafka://${address.host}:${address.port}: ${what}${error.message}`, error));
       });
-      socket.once('connect', () => {
+      socket.once(tlsFiles === null ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new KafkaConnection(address, socket));
+        resolve(new KafkaConnection(address, socket, tlsFiles !== null));
       });
     });
   }
@@ -186,6 +200,7 @@ export class KafkaConnection {
   }
 
   #onData(chunk: Buffer): void {
+    this.#answered = true;
     this.#splitter.push(chunk);
     for (;;) {
       const frame = this.#splitter.next();

@@ -9,9 +9,11 @@
  * there. After losing its gateway it starts again at the head of the next one.
  * Bounds: Fetch asks for at most FETCH_BYTES_MAX; a snapshot that does not decode is skipped and
  * counted in `malformedTotal`, never fatal.
- * Uses the bench's pipelined Kafka connection (core/bench/kafka-client.ts) and record walker.
+ * Uses the bench's pipelined Kafka connection (core/bench/kafka-client.ts) and record walker;
+ * with client TLS files every gateway is reached over TLS.
  */
 import { X2Error } from '../base/errors.ts';
+import type { TlsClientFiles } from '../base/tls-files.ts';
 import { KafkaConnection, type BrokerAddress } from '../bench/kafka-client.ts';
 import { forEachRecordValue } from '../bench/kafka-client-batch.ts';
 import { fetch as fetchApi } from '../kafka/api/01-fetch.ts';
@@ -29,6 +31,7 @@ export type FeedState = { connected: boolean; gateway: string; problem: string |
 
 export class SnapshotFeed {
   readonly #candidates: BrokerAddress[];
+  readonly #tls: TlsClientFiles | null;
   #connection: KafkaConnection | null = null;
   #fetchVersion = 4;
   #nextOffset = -1;
@@ -37,8 +40,9 @@ export class SnapshotFeed {
   malformedTotal = 0;
   highWatermark = 0;
 
-  constructor(bootstrap: readonly BrokerAddress[]) {
+  constructor(bootstrap: readonly BrokerAddress[], tls: TlsClientFiles | null = null) {
     this.#candidates = [...bootstrap];
+    this.#tls = tls;
   }
 
   get state(): FeedState {
@@ -102,7 +106,7 @@ export class SnapshotFeed {
   async #connect(): Promise<KafkaConnection> {
     const address = this.#candidates[this.#candidateIndex];
     if (address === undefined) throw new X2Error('X2_ERR_IO', 'no gateway address to try');
-    const connection = await KafkaConnection.connect(address, CONNECT_TIMEOUT_MS);
+    const connection = await KafkaConnection.connect(address, CONNECT_TIMEOUT_MS, this.#tls);
     try {
       await connection.negotiate();
       this.#fetchVersion = connection.pickVersion(fetchApi, 4, 11);

@@ -14,8 +14,10 @@
  * per producer) for the next batches: no regrowth and fewer large allocations.
  * No retries: a failed partition counts its records as failed, with the Kafka error name.
  * Consumer: one Fetch long-poll loop per leader, manual assignment, no groups.
+ * TLS: with client TLS files every connection (bootstrap and leaders) speaks TLS.
  */
 import { assert } from '../../base/assert.ts';
+import type { TlsClientFiles } from '../../base/tls-files.ts';
 import { createTopics } from '../../kafka/api/19-create-topics.ts';
 import { fetch as fetchApi } from '../../kafka/api/01-fetch.ts';
 import { listOffsets } from '../../kafka/api/02-list-offsets.ts';
@@ -52,23 +54,26 @@ export const KAFKA_LIMITS = {
   produceTimeoutMs: 30_000,
 } as const;
 
-type Leaders = { leaderOf: Int32Array; brokers: Map<number, BrokerAddress> };
+/** Where each partition's leader is, and how to connect to the leaders (plaintext or TLS). */
+type Leaders = { leaderOf: Int32Array; brokers: Map<number, BrokerAddress>; tls: TlsClientFiles | null };
 
 export class KafkaTarget implements Target {
   readonly kind = 'kafka' as const;
   readonly url: string;
   readonly #bootstrap: BrokerAddress;
+  readonly #tls: TlsClientFiles | null;
   #admin: KafkaConnection | null = null;
   #leaders: Leaders | null = null;
 
-  constructor(url: string, bootstrap: BrokerAddress) {
+  constructor(url: string, bootstrap: BrokerAddress, tls: TlsClientFiles | null = null) {
     this.url = url;
     this.#bootstrap = bootstrap;
+    this.#tls = tls;
   }
 
   async #adminConnection(): Promise<KafkaConnection> {
     if (this.#admin === null || this.#admin.failure !== null) {
-      const connection = await KafkaConnection.connect(this.#bootstrap, KAFKA_LIMITS.connectTimeoutMs);
+      const connection = await KafkaConnection.connect(this.#bootstrap, KAFKA_LIMITS.connectTimeoutMs, this.#tls);
       await connection.negotiate();
       this.#admin = connection;
     }
@@ -104,7 +109,7 @@ export class KafkaTarget implements Target {
       const response = await this.#metadata(names);
       const problem = leaderProblem(response, names, spec.partitions);
       if (problem === null) {
-        this.#leaders = leadersFrom(response, spec);
+        this.#leaders = leadersFrom(response, spec, this.#tls);
         return;
       }
       if (problem.final || Date.now() > deadline) throw new KafkaConnectionError(`${this.url}: ${problem.message}`);
@@ -235,7 +240,7 @@ function leaderProblem(response: MetadataResponse, names: string[], partitions: 
   return null;
 }
 
-function leadersFrom(response: MetadataResponse, spec: WorkloadSpec): Leaders {
+function leadersFrom(response: MetadataResponse, spec: WorkloadSpec, tls: TlsClientFiles | null): Leaders {
   const leaderOf = new Int32Array(partitionCount(spec));
   const byName = new Map(response.topics.map((topic) => [topic.name, topic]));
   for (let topicIndex = 0; topicIndex < spec.topics; topicIndex++) {
@@ -247,7 +252,7 @@ function leadersFrom(response: MetadataResponse, spec: WorkloadSpec): Leaders {
     }
   }
   const brokers = new Map(response.brokers.map((broker) => [broker.nodeId, { host: broker.host, port: broker.port }]));
-  return { leaderOf, brokers };
+  return { leaderOf, brokers, tls };
 }
 
 async function connectLeaders(leaders: Leaders, nodeIds: Set<number>): Promise<Map<number, KafkaConnection>> {
@@ -256,7 +261,7 @@ async function connectLeaders(leaders: Leaders, nodeIds: Set<number>): Promise<M
     for (const nodeId of nodeIds) {
       const address = leaders.brokers.get(nodeId);
       if (address === undefined) throw new KafkaConnectionError(`leader ${nodeId} is not in the Metadata broker list`);
-      const connection = await KafkaConnection.connect(address, KAFKA_LIMITS.connectTimeoutMs);
+      const connection = await KafkaConnection.connect(address, KAFKA_LIMITS.connectTimeoutMs, leaders.tls);
       connections.set(nodeId, connection);
       await connection.negotiate();
     }

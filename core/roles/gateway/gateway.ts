@@ -9,12 +9,17 @@
  * welcomed it with, so its topics, offsets and indexes are complete. Every GATEWAY_HEARTBEAT_MS
  * it appends an `alive` record (membership.ts); on a clean stop a `left` record.
  *
+ * TLS: with `tls` set the Kafka port speaks TLS only (tls-listener.ts); without it, plaintext
+ * connections read through one reused buffer each (reused-read-buffer.ts).
+ *
  * Bounds: requests at most `requestBytesMax`; Fetch answers at most FETCH_BYTES_MAX; the tail
- * cache `cacheBytesMax`; AppendClient in-flight appends APPENDS_INFLIGHT_MAX.
+ * cache `cacheBytesMax`; AppendClient in-flight appends APPENDS_INFLIGHT_MAX; TLS handshakes
+ * TLS_HANDSHAKE_TIMEOUT_MS.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { ADOPTABLE_SERVER_OPTIONS, adoptWithReadBuffer } from '../../base/reused-read-buffer.ts';
 import type { Log } from '../../base/log.ts';
+import type { TlsServerFiles } from '../../base/tls-files.ts';
 import { REPLAY_STALL_MS, waitWhileProgressing } from '../../base/wait-progress.ts';
 import { ControlState, type ApplyOutcome } from '../../control/control-state.ts';
 import { KafkaWriter } from '../../kafka/codec/writer.ts';
@@ -38,6 +43,7 @@ import {
 } from './membership.ts';
 import { handleProduce } from './produce-handler.ts';
 import { startRetention } from './retention.ts';
+import { createTlsKafkaServer, type HandshakeFailure } from './tls-listener.ts';
 
 export const FETCH_BYTES_MAX = 32 * 1024 * 1024;
 export const APPENDS_INFLIGHT_MAX = 4096;
@@ -70,6 +76,8 @@ export type GatewayOptions = {
   commitCount: number;
   /** How often the controller gateway checks topic retention (retention.ts). */
   retentionCheckMs: number;
+  /** Certificate, key and optional client CA: the Kafka port speaks TLS only. Null: plaintext. */
+  tls: TlsServerFiles | null;
   log: Log;
   registry: Registry;
 };
@@ -99,6 +107,7 @@ export class Gateway {
   /** Fetch partitions answered with a copy of cached batches (answer-holds.ts: the bound). */
   fetchPartitionsCopied = 0;
   readonly counters = { framesReceived: 0, connectionsClosedForBadInput: 0 };
+  tlsHandshakeFailures = 0;
   readonly #requestLatency: RequestLatency;
 
   private constructor(options: GatewayOptions) {
@@ -126,7 +135,10 @@ export class Gateway {
     });
     this.fetchWaiters = new FetchWaiters(this);
     this.state.onApplied(() => this.fetchWaiters.recheck());
-    this.#server = createServer(ADOPTABLE_SERVER_OPTIONS, (socket) => this.#onConnection(socket));
+    this.#server = options.tls === null
+      ? createServer(ADOPTABLE_SERVER_OPTIONS, (socket) => this.#onConnection(socket))
+      : createTlsKafkaServer(options.tls, (socket) => this.#onTlsConnection(socket),
+        (failure, remoteAddress) => this.#onHandshakeFailure(failure, remoteAddress));
     this.#self = { nodeId: options.nodeId, host: options.advertisedHost, port: options.advertisedPort };
     const registry = options.registry;
     this.#requestLatency = new RequestLatency(registry);
@@ -151,6 +163,8 @@ export class Gateway {
       () => this.counters.framesReceived);
     counterFrom(registry, 'x2_gateway_bad_input_closes_total', 'connections closed for bad input',
       () => this.counters.connectionsClosedForBadInput);
+    counterFrom(registry, 'x2_gateway_tls_handshake_failures_total', 'TLS handshakes that failed or timed out '
+      + '(plaintext clients on the TLS port included); 0 without TLS', () => this.tlsHandshakeFailures);
     gaugeFrom(registry, 'x2_gateway_connections', 'open Kafka connections', () => this.#connections.size);
     gaugeFrom(registry, 'x2_gateway_applied_seq', 'highest river seq applied', () => this.state.appliedSeq);
     gaugeFrom(registry, 'x2_gateway_tail_cache_bytes', 'bytes in the live-tail cache', () => this.state.cache.bytes);
@@ -239,13 +253,31 @@ export class Gateway {
     let connection: Connection | null = null;
     const socket = adoptWithReadBuffer(accepted, READ_BUFFER_BYTES, (chunk) => connection?.onData(chunk),
       () => connection?.readTarget() ?? null);
-    connection = new Connection(socket, {
+    connection = this.#serve(socket);
+  }
+
+  /** A TLS client after its handshake: decrypted chunks arrive as 'data' events. */
+  #onTlsConnection(socket: Socket): void {
+    this.connectionsOpened += 1;
+    const connection = this.#serve(socket);
+    socket.on('data', (chunk: Buffer) => connection.onData(chunk));
+  }
+
+  #serve(socket: Socket): Connection {
+    const connection = new Connection(socket, {
       requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log, counters: this.counters,
       spares: this.requestSpares, latency: this.#requestLatency,
       dispatch: (context, request) => this.#dispatch(context, request),
     });
     this.#connections.add(connection);
     socket.on('close', () => this.#connections.delete(connection));
+    return connection;
+  }
+
+  #onHandshakeFailure(failure: HandshakeFailure, remoteAddress: string): void {
+    this.tlsHandshakeFailures += 1;
+    this.log.limited('warn', `tls-${failure.kind}`,
+      `closing connection from ${remoteAddress}: TLS handshake failed: ${failure.reason}`);
   }
 
   #dispatch(context: RequestContext, request: unknown): void {
