@@ -235,7 +235,9 @@ async function runCommand(mode: WorkloadMode, flags: WorkloadFlags): Promise<voi
   const spec: WorkloadSpec = {
     topicPrefix: flags.topicPrefix, topics: flags.topics, partitions: flags.partitions,
     producers: flags.producers ?? 1, consumers: flags.consumers ?? 1, messageBytes: flags.messageBytes ?? 1024,
-    ratePerSecond: flags.rate ?? null, durationMs: flags.duration ?? (mode === 'consume' ? 60_000 : 10_000),
+    // Commander stores '' when a parser returns null, as parseRate does for an explicit `--rate max`.
+    ratePerSecond: typeof flags.rate === 'number' ? flags.rate : null,
+    durationMs: flags.duration ?? (mode === 'consume' ? 60_000 : 10_000),
     acks: flags.acks ?? -1, keys: flags.keys ?? 'none', compression: flags.compression ?? 'none',
     batchBytes: flags.batchBytes ?? KAFKA_LIMITS.batchBytesMax,
   };

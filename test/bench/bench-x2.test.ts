@@ -91,7 +91,7 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
 
   it('e2e at max rate in large requests (batches sent on as views of the request): every byte comes back', () => {
     const result = bench(['e2e', '--target', target, '--partitions', '8', '--producers', '4', '--consumers', '3',
-      '--message-bytes', '1KiB', '--duration', '3', '--topic-prefix', 'e2emax']);
+      '--message-bytes', '1KiB', '--duration', '3', '--rate', 'max', '--topic-prefix', 'e2emax']);
     expect(result.produced!.failed).toBe(0);
     expect(result.produced!.acked).toBeGreaterThan(50_000); // ~1 MiB requests, not a trickle
     expect(result.consumed!.lost).toBe(0);
