@@ -102,7 +102,10 @@ function bytesCodec(flexible: boolean, nullable: boolean): Codec {
   };
 }
 
-/** RECORDS: nullable bytes, and when encoding also RecordRuns (batches in several buffers), written run by run. */
+/**
+ * RECORDS: nullable bytes, and when encoding also RecordRuns (batches in several buffers), written
+ * run by run; a gathered write refers to every run, whatever its length (the runs are built so).
+ */
 function recordsCodec(flexible: boolean): Codec {
   const bytes = bytesCodec(flexible, true);
   return {
@@ -111,7 +114,7 @@ function recordsCodec(flexible: boolean): Codec {
       if (!(value instanceof RecordRuns)) return bytes.write(w, value);
       if (flexible) w.writeUVarint(value.length + 1);
       else w.writeInt32(value.length);
-      for (const run of value.runs) w.writeRaw(run);
+      for (const run of value.runs) w.writeRawReferenced(run);
     },
   };
 }

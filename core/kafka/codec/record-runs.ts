@@ -1,8 +1,9 @@
 /**
  * Record data given as runs of whole batches that lie in different buffers, for encoding only: a
- * Fetch answer built from the gateway's tail cache refers to the cached batches instead of
- * concatenating them, and a gathered write (KafkaWriter.beginGather) hands the long runs to the
- * socket as they are. Decoding a `records` field always gives one Buffer.
+ * Fetch answer built from the gateway's tail cache refers to the large cached batches instead of
+ * concatenating them (small ones are copied together into one run), and a gathered write
+ * (KafkaWriter.beginGather) hands every run to the socket as it is. Decoding a `records` field
+ * always gives one Buffer.
  */
 export class RecordRuns {
   readonly runs: readonly Buffer[];

@@ -149,8 +149,20 @@ export class KafkaWriter {
   }
 
   writeRaw(bytes: Uint8Array): void {
+    this.#writeRaw(bytes, this.#gatherBytesMin);
+  }
+
+  /**
+   * Like writeRaw, but in gather mode `bytes` is referenced whatever its length: for record runs
+   * that are already the caller's own copy (RecordRuns) or views it keeps unchanged until written.
+   */
+  writeRawReferenced(bytes: Uint8Array): void {
+    this.#writeRaw(bytes, 0);
+  }
+
+  #writeRaw(bytes: Uint8Array, gatherBytesMin: number): void {
     const chunks = this.#chunks;
-    if (chunks !== null && bytes.length >= this.#gatherBytesMin) {
+    if (chunks !== null && bytes.length >= gatherBytesMin) {
       if (this.position > this.#chunkStart) {
         chunks.push(this.buffer.subarray(this.#chunkStart, this.position));
       }

@@ -36,7 +36,7 @@ describe('AnswerHolds', () => {
     const views = [cached(frames[0]!, 0, 1 << 20), cached(slab, 0, 1000), cached(frames[1]!, 0, 1 << 20),
       cached(slab, 1000, 1000)];
     const holds = new AnswerHolds(refs);
-    expect(holds.refer(views.map((batch) => ({ batch, held: true })), 0, 4, (2 << 20) + 2000)).toBe(true);
+    expect(holds.refer(views.map((batch) => ({ batch, held: true })), (2 << 20) + 2000)).toBe(true);
     expect(holds.pinnedBytes).toBe(3 << 20); // the slab counted once for its two batches
     for (const view of views) refs.release(view.buffer); // the cache evicts all four
     expect(back).toEqual([]); // the answer still refers to them
@@ -53,13 +53,13 @@ describe('AnswerHolds', () => {
     const scattered = slabs.map((slab) => ({ batch: cached(slab, 0, 1024), held: true }));
     const holds = new AnswerHolds(refs);
     const heldBefore = refs.size;
-    expect(holds.refer(scattered, 0, 40, 40 * 1024)).toBe(false); // 40 MiB kept for 40 KiB sent
+    expect(holds.refer(scattered, 40 * 1024)).toBe(false); // 40 MiB kept for 40 KiB sent
     expect(holds.copiedPartitions).toBe(1);
     expect(holds.pinnedBytes).toBe(0);
     for (const { batch } of scattered) refs.release(batch.buffer);
     expect(refs.size).toBe(heldBefore - 40); // nothing of the answer's left behind
     const head = Buffer.allocUnsafe(1 << 20);
-    expect(holds.refer([{ batch: cached(head, 0, 1024), held: true }], 0, 1, 1024)).toBe(true); // within the slack
+    expect(holds.refer([{ batch: cached(head, 0, 1024), held: true }], 1024)).toBe(true); // within the slack
     expect(holds.pinnedBytes).toBeLessThanOrEqual(PINNED_BYTES_SLACK);
     holds.release();
   });
@@ -68,7 +68,7 @@ describe('AnswerHolds', () => {
     const { refs } = setUp();
     const holds = new AnswerHolds(refs);
     const copies = [{ batch: Buffer.alloc(100) }, { batch: Buffer.alloc(100), held: false }];
-    expect(holds.refer(copies, 0, 2, 200)).toBe(true);
+    expect(holds.refer(copies, 200)).toBe(true);
     expect({ pinned: holds.pinnedBytes, size: refs.size }).toEqual({ pinned: 0, size: 0 });
     holds.release();
   });

@@ -21,10 +21,11 @@ type CachedView = { readonly batch: Buffer; readonly held?: boolean };
 
 export class AnswerHolds {
   readonly #frames: FrameRefs;
-  /** Each buffer held once, however many of the answer's batches lie in it. */
-  readonly #held = new Set<ArrayBufferLike>();
-  /** Buffers new to the answer in the partition refer() looks at (reused from call to call). */
-  readonly #added = new Set<ArrayBufferLike>();
+  /**
+   * Each buffer held once, however many of the answer's batches lie in it. An array, made at the
+   * first hold: most answers hold none, and the few buffers of one that does are found by a scan.
+   */
+  #held: ArrayBufferLike[] | null = null;
   #pinnedBytes = 0;
   #referredBytes = 0;
   #released = false;
@@ -38,33 +39,34 @@ export class AnswerHolds {
   /** Buffer bytes this answer keeps from reuse (each buffer once). */
   get pinnedBytes(): number { return this.#pinnedBytes; }
 
+  /** True when the answer holds buffers: `release` must run once the socket is done with it. */
+  get holding(): boolean { return this.#held !== null && this.#held.length > 0; }
+
   /**
-   * One partition's batches, views[from, end) (`bytes` in all), taken from the cache just now, with
-   * no await since: true with their buffers held, so the answer may refer to them; false, holding
-   * nothing, when that would keep more than the bound, and the caller copies them at once.
+   * Batches of one partition the answer would refer to (`bytes` in all), taken from the cache just
+   * now, with no await since: true with their buffers held; false, holding nothing, when that would
+   * keep more than the bound, and the caller copies them at once.
    */
-  refer(views: readonly CachedView[], from: number, end: number, bytes: number): boolean {
-    const added = this.#added;
-    added.clear();
+  refer(views: readonly CachedView[], bytes: number): boolean {
+    const held = this.#held ?? [];
+    const heldBefore = held.length;
     let pinnedBytes = this.#pinnedBytes;
-    for (let i = from; i < end; i++) {
-      const view = views[i]!;
+    for (const view of views) {
       const memory = view.batch.buffer;
-      if (view.held !== true || this.#held.has(memory) || added.has(memory)) continue;
-      added.add(memory);
+      if (view.held !== true || held.includes(memory)) continue;
+      held.push(memory);
       pinnedBytes += memory.byteLength;
     }
     const referredBytes = this.#referredBytes + bytes;
     if (pinnedBytes > PINNED_BYTES_PER_ANSWER_BYTE * referredBytes + PINNED_BYTES_SLACK) {
+      held.length = heldBefore;
       this.copiedPartitions += 1;
       return false;
     }
+    this.#held = held;
     this.#referredBytes = referredBytes;
     this.#pinnedBytes = pinnedBytes;
-    for (const memory of added) {
-      this.#frames.hold(memory);
-      this.#held.add(memory);
-    }
+    for (let i = heldBefore; i < held.length; i++) this.#frames.hold(held[i]!);
     return true;
   }
 
@@ -72,7 +74,7 @@ export class AnswerHolds {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    for (const memory of this.#held) this.#frames.release(memory);
-    this.#held.clear();
+    for (const memory of this.#held ?? []) this.#frames.release(memory);
+    this.#held = null;
   }
 }

@@ -85,11 +85,12 @@ export class RequestContext {
   /**
    * Like respond, but the body's record runs (Fetch batches) of GATHER_BYTES_MIN or more are
    * handed to the socket as they are, not copied. They must not change until `written` runs
-   * (once: after the socket wrote them, or when the connection closed before it could).
+   * (once: after the socket wrote them, or when the connection closed before it could); null when
+   * every referenced buffer is the answer's own.
    */
-  respondGathered<Q, S>(api: ApiDefinition<Q, S>, body: S, written: () => void): void {
+  respondGathered<Q, S>(api: ApiDefinition<Q, S>, body: S, written: (() => void) | null): void {
     if (this.#slot.done) {
-      written();
+      written?.();
       return;
     }
     this.#slot.frame = this.connection.encodeGathered(api, this.apiVersion, this.correlationId, body);
