@@ -4,7 +4,7 @@
  * buffers stay unchanged until its socket has written them.
  * Method: `x2 up` (built executable) with a 24 MiB tail cache, so it evicts and reuses river frame
  * buffers and slabs several times a second under load.
- * - A reader that asks for 18 MiB of cached batches and then stops reading, while 100 MiB more
+ * - A reader that asks for 17 MiB of cached batches and then stops reading, while 100 MiB more
  *   pass through the cache; its answer must be byte for byte what a later read from the commits
  *   gives, every batch's CRC intact. (Buffers given back before the write fail this at once.)
  * - `x2 bench e2e` at max rate with 3 consumers at the head, once with ~1 MiB requests (batches kept
@@ -99,13 +99,15 @@ describe('a Fetch answer whose reader stalls', () => {
         topics: partitions.map(({ name, records }) => ({ name, partitions: [{ index: 0, records }] })) });
       expect(answer.topics.map((topic) => topic.partitions[0]!.errorCode)).toEqual(partitions.map(() => 0));
     };
-    // The two shapes the cache keeps: a big batch alone in its request stays a view of its river
-    // frame buffer; small batches that share a request are copied into slabs (here back to back).
-    const bigThenSmall = async (topic: string): Promise<void> => {
+    // The shapes the cache keeps: a big batch alone in its request stays a view of its river frame
+    // buffer; batches that share a request are copied into slabs. An answer refers to batches of
+    // 16 KiB or more in either (and copies smaller ones).
+    const shapes = async (topic: string): Promise<void> => {
       await produceTo([{ name: topic, records: batchOf(512 * 1024) }]);
+      await produceTo([{ name: topic, records: Buffer.concat(Array.from({ length: 4 }, () => batchOf(40 * 1024))) }]);
       await produceTo([{ name: topic, records: Buffer.concat(Array.from({ length: 8 }, () => batchOf(8 * 1024))) }]);
     };
-    for (let round = 0; round < 32; round++) await bigThenSmall('stalled'); // 18 MiB in the 24 MiB cache
+    for (let round = 0; round < 24; round++) await shapes('stalled'); // 17 MiB in the 24 MiB cache
     // The reader asks for all of 'stalled', then reads nothing: the kernel takes a few MiB of the
     // answer, the rest waits in the gateway's socket as views of the cache's buffers.
     const reader = await RawKafka.open(up.port);
@@ -116,7 +118,7 @@ describe('a Fetch answer whose reader stalls', () => {
     // The answer refers to the cache's buffers (it is within the bound of answer-holds.ts: not copied).
     expect(await gatewayCounter('x2_gateway_fetch_partitions_copied_total')).toBe(copiedBefore);
     // ~110 MiB more of the same shapes: the cache evicts all it held, and its buffers are filled again.
-    for (let round = 0; round < 190; round++) await bigThenSmall('churn');
+    for (let round = 0; round < 150; round++) await shapes('churn');
     reader.socket.resume();
     const answer = (await stalled).responses[0]!.partitions[0]!;
     // Read again now, from the commits (the cache has long moved on): the same bytes.
@@ -124,7 +126,7 @@ describe('a Fetch answer whose reader stalls', () => {
     expect(answer.errorCode).toBe(0);
     const batches = splitRecordBatches(answer.records, { batchBytesMax: 1 << 20, fromProducer: false });
     expect(batches.failure).toBeNull(); // every batch's CRC holds
-    expect(batches.batches.length).toBe(32 * 9);
+    expect(batches.batches.length).toBe(24 * 13);
     expect(answer.records!.length).toBe(again.records!.length);
     expect(answer.records!.equals(again.records!)).toBe(true);
     producer.close();
