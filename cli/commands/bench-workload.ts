@@ -12,6 +12,7 @@ import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
 import { formatBytes, parseBytes } from '../../core/base/units.ts';
 import type { LatencySummary } from '../../core/bench/latency.ts';
+import type { SubscriberFigures } from '../../core/bench/subscriber-receipts.ts';
 import { KAFKA_LIMITS, KafkaTarget } from '../../core/bench/targets/kafka.ts';
 import { NatsTarget } from '../../core/bench/targets/nats.ts';
 import { RedisTarget } from '../../core/bench/targets/redis.ts';
@@ -27,6 +28,10 @@ import {
 const TOPICS_MAX = 100_000;
 const PARTITIONS_MAX = 10_000;
 const CONSUMERS_MAX = 1_000;
+/** Each subscriber past the first keeps its own e2e histogram (~200 KB) and connections. */
+const SUBSCRIBERS_MAX = 100;
+/** Each subscriber keeps a tally per partition: subscribers x partitions is capped like partitions alone. */
+const TALLIES_MAX = 1_000_000;
 const RATE_MAX = 100_000_000;
 /** Smallest --batch-bytes: a batch header (61 bytes) and a few small records. */
 const BATCH_BYTES_MIN = 1024;
@@ -109,7 +114,7 @@ function parseTopicPrefix(value: string): string {
 
 type WorkloadFlags = {
   target: TargetAddress; topics: number; partitions: number; producers?: number; consumers?: number;
-  messageBytes?: number; rate?: number | null; duration?: number; acks?: Acks; keys?: KeyMode;
+  subscribers?: number; messageBytes?: number; rate?: number | null; duration?: number; acks?: Acks; keys?: KeyMode;
   compression?: Compression; batchBytes?: number; topicPrefix: string; json?: boolean;
 } & TlsClientFlags;
 
@@ -136,6 +141,11 @@ export function checkFlags(mode: WorkloadMode, flags: WorkloadFlags): void {
   if (flags.topics * flags.partitions > 1_000_000) {
     throw usageError('--partitions', String(flags.partitions),
       `at most 1000000 partitions in all (--topics ${flags.topics} x --partitions ${flags.partitions}) are allowed`);
+  }
+  const subscribers = flags.subscribers ?? 1;
+  if (subscribers * flags.topics * flags.partitions > TALLIES_MAX) {
+    throw usageError('--subscribers', String(subscribers), `at most ${TALLIES_MAX} subscribers x partitions in all ` +
+      `(--subscribers ${subscribers} x ${flags.topics * flags.partitions} partitions) are allowed`);
   }
   if (mode === 'consume' && flags.consumers !== undefined && flags.consumers > flags.topics * flags.partitions) {
     throw usageError('--consumers', String(flags.consumers), 'at most one consumer per partition is allowed');
@@ -176,12 +186,24 @@ function latencyRow(name: string, summary: LatencySummary): string {
   return `  ${name.padEnd(14)}${cells.join('')}  (${number(summary.count)} records)`;
 }
 
+/** One subscriber's share of the consumed line, and its own end-to-end p50/p99 (e2e). */
+function subscriberLine(figures: SubscriberFigures, index: number): string {
+  const latency = figures.e2eLatency === null ? ''
+    : `; e2e p50 ${figures.e2eLatency.p50Ms.toFixed(3)} ms p99 ${figures.e2eLatency.p99Ms.toFixed(3)} ms`;
+  const changed = figures.mismatchedPartitions === null ? ''
+    : `, partitions with changed bytes ${number(figures.mismatchedPartitions)}`;
+  return `  subscriber ${String(index + 1).padEnd(3)}${number(figures.records)} records; ` +
+    `lost ${number(figures.lost)}, out of order ${number(figures.outOfOrder)}${changed}${latency}` +
+    (figures.firstError === null ? '' : `; read error ${figures.firstError}`);
+}
+
 export function formatWorkloadResult(result: WorkloadResult): string {
   const w = result.workload;
   const plural = (count: number, word: string): string => `${number(count)} ${word}${count === 1 ? '' : 's'}`;
-  const who = result.mode === 'consume' ? plural(w.consumers, 'consumer')
-    : result.mode === 'produce' ? plural(w.producers, 'producer')
-      : `${plural(w.producers, 'producer')}, ${plural(w.consumers, 'consumer')}`;
+  const readers = w.subscribers === 1 ? plural(w.consumers, 'consumer')
+    : `${plural(w.subscribers, 'subscriber')} x ${plural(w.consumers, 'consumer')}`;
+  const who = result.mode === 'consume' ? readers
+    : result.mode === 'produce' ? plural(w.producers, 'producer') : `${plural(w.producers, 'producer')}, ${readers}`;
   const shape = result.mode === 'consume' ? ''
     : `, ${w.messageBytes}-byte records, rate ${w.ratePerSecond === null ? 'max' : `${number(w.ratePerSecond)}/s`}, ` +
       `acks ${w.acks === -1 ? 'all' : w.acks}, keys ${w.keys}, compression ${w.compression}` +
@@ -197,11 +219,13 @@ export function formatWorkloadResult(result: WorkloadResult): string {
   }
   if (result.consumed !== null) {
     const c = result.consumed;
-    lines.push(`  consumed      ${number(c.records)} of ${number(c.expected ?? 0)} expected; ` +
+    const over = c.subscribers.length > 1 ? ` over ${c.subscribers.length} subscribers` : '';
+    lines.push(`  consumed      ${number(c.records)} of ${number(c.expected ?? 0)} expected${over}; ` +
       `${number(c.recordsPerSecond)} rec/s, ${number(c.megabytesPerSecond, 1)} MB/s; lost ${number(c.lost ?? 0)}, ` +
       `out of order ${number(c.outOfOrder)}` +
       (c.mismatchedPartitions === null ? '' : `, partitions with changed bytes ${number(c.mismatchedPartitions)}`));
     if (c.firstError !== null) lines.push(`  read error    ${c.firstError}`);
+    if (c.subscribers.length > 1) lines.push(...c.subscribers.map(subscriberLine));
   }
   if (result.ackLatency !== null || result.e2eLatency !== null) {
     lines.push(`  latency ms         p50      p90      p99    p99.9      max`);
@@ -219,7 +243,10 @@ function failureOf(result: WorkloadResult): string | null {
   if (result.consumed !== null) {
     if (result.consumed.firstError !== null) problems.push(`reading failed (${result.consumed.firstError})`);
     else if ((result.consumed.lost ?? 0) > 0) {
-      problems.push(`${number(result.consumed.lost ?? 0)} records never arrived`);
+      const missing = result.consumed.subscribers.filter((one) => one.lost > 0).length;
+      const where = result.consumed.subscribers.length > 1
+        ? ` (counted per subscriber; ${missing} of ${result.consumed.subscribers.length} subscribers missed some)` : '';
+      problems.push(`${number(result.consumed.lost ?? 0)} records never arrived${where}`);
     }
     if (result.consumed.outOfOrder > 0) problems.push(`${number(result.consumed.outOfOrder)} records out of order`);
     if ((result.consumed.mismatchedPartitions ?? 0) > 0) {
@@ -234,7 +261,8 @@ async function runCommand(mode: WorkloadMode, flags: WorkloadFlags): Promise<voi
   checkFlags(mode, flags);
   const spec: WorkloadSpec = {
     topicPrefix: flags.topicPrefix, topics: flags.topics, partitions: flags.partitions,
-    producers: flags.producers ?? 1, consumers: flags.consumers ?? 1, messageBytes: flags.messageBytes ?? 1024,
+    producers: flags.producers ?? 1, consumers: flags.consumers ?? 1, subscribers: flags.subscribers ?? 1,
+    messageBytes: flags.messageBytes ?? 1024,
     // Commander stores '' when a parser returns null, as parseRate does for an explicit `--rate max`.
     ratePerSecond: typeof flags.rate === 'number' ? flags.rate : null,
     durationMs: flags.duration ?? (mode === 'consume' ? 60_000 : 10_000),
@@ -276,7 +304,10 @@ function commonOptions(command: Command, mode: WorkloadMode): Command {
   if (mode !== 'produce') {
     command.addOption(new Option('--consumers <n>',
       'consumers sharing the partitions round-robin, each with its own connection')
-      .argParser(parseCount('--consumers', 1, CONSUMERS_MAX)).default(1));
+      .argParser(parseCount('--consumers', 1, CONSUMERS_MAX)).default(1))
+      .addOption(new Option('--subscribers <n>',
+        'independent subscribers, each reading every partition with its own --consumers consumers')
+        .argParser(parseCount('--subscribers', 1, SUBSCRIBERS_MAX)).default(1));
   }
   if (mode !== 'consume') {
     command

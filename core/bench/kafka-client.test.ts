@@ -149,8 +149,8 @@ describe('KafkaProducer', () => {
     await connection.negotiate();
     broker.autoAnswer = false;
     const spec: WorkloadSpec = {
-      topicPrefix: 'b', topics: 2, partitions: 2, producers: 1, consumers: 1, messageBytes: 100, ratePerSecond: null,
-      durationMs: 1, acks: -1, keys: 'none', compression: 'none', batchBytes: 16 * 1024,
+      topicPrefix: 'b', topics: 2, partitions: 2, producers: 1, consumers: 1, subscribers: 1, messageBytes: 100,
+      ratePerSecond: null, durationMs: 1, acks: -1, keys: 'none', compression: 'none', batchBytes: 16 * 1024,
     };
     const stats = new ProducerStats(new LatencyRecorder(), 4);
     const producer = new KafkaProducer(spec, { leaderOf: new Int32Array(4), brokers: new Map(), tls: null },

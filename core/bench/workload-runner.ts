@@ -11,20 +11,22 @@
  *   the flush the consumers drain until they have every acknowledged record (or the drain
  *   limit passes); figures: both of the above plus end-to-end latency (receive time minus
  *   the scheduled send time stamped in each value) and `lost` (acknowledged, never received).
+ * - consume and e2e read with `subscribers` independent subscribers, each of `consumers`
+ *   consumers sharing every partition (subscriber-receipts.ts); consumed figures count a record
+ *   once per subscriber and are also given per subscriber.
  *
  * Bounds: each producer loop sends at most `burstRecordsMax` records before yielding to I/O;
  * a producer that reports a full buffer is retried after 1 ms; the drain waits at most
  * `drainTimeoutMs`. The value buffer is one per producer, stamped in place per record.
  */
 import { LatencyRecorder, type LatencySummary } from './latency.ts';
+import { SubscriberReceipts, type SubscriberFigures } from './subscriber-receipts.ts';
 import { ValueChecksum } from './value-checksum.ts';
 import {
   KeyChooser, makeValueTemplate, nowUs, PartitionTally, partitionCount, SendSchedule, stampValue, tallyFigures,
-  valueScheduledUs, type PartitionFigures, type WorkloadSpec,
+  type PartitionFigures, type WorkloadSpec,
 } from './workload.ts';
-import {
-  ProducerStats, type ConsumerSink, type Target, type TargetConsumer, type TargetProducer,
-} from './targets/target.ts';
+import { ProducerStats, type Target, type TargetConsumer, type TargetProducer } from './targets/target.ts';
 
 export type WorkloadMode = 'produce' | 'consume' | 'e2e';
 
@@ -40,6 +42,7 @@ export type ProgressSnapshot = {
   durationMs: number;
   sent: number;
   acked: number;
+  /** Records received, counted once per subscriber. */
   received: number;
   failed: number;
   /** Acknowledged (produce, e2e) or received (consume) records per second since the last snapshot. */
@@ -55,6 +58,7 @@ export type ProducedFigures = {
   recordsPerSecond: number; megabytesPerSecond: number;
 };
 
+/** Sums over the subscribers (a record counts once per subscriber), then each subscriber's figures. */
 export type ConsumedFigures = {
   records: number; recordsPerSecond: number; megabytesPerSecond: number; outOfOrder: number;
   expected: number | null; lost: number | null; firstError: string | null;
@@ -63,6 +67,7 @@ export type ConsumedFigures = {
    * the sent one (bytes changed on the way); null for consume, which has nothing to compare with.
    */
   mismatchedPartitions: number | null;
+  subscribers: SubscriberFigures[];
 };
 
 export type WorkloadResult = {
@@ -100,42 +105,18 @@ function pauseUs(us: number): void {
   Atomics.wait(pauseCell, 0, 0, us / 1000);
 }
 
-class Received implements ConsumerSink {
-  readonly tallies: PartitionTally[];
-  readonly e2e: LatencyRecorder | null;
-  total = 0;
-  bytes = 0;
-  firstError: string | null = null;
-  lastRecordUs = 0;
-
-  constructor(partitions: number, e2e: LatencyRecorder | null) {
-    this.tallies = Array.from({ length: partitions }, () => new PartitionTally());
-    this.e2e = e2e;
-  }
-
-  record(partition: number, buffer: Buffer, start: number, end: number): void {
-    const tally = this.tallies[partition];
-    if (tally === undefined) return;
-    tally.addRead(buffer, start, end);
-    this.total++;
-    this.bytes += end - start;
-    const now = nowUs();
-    this.lastRecordUs = now;
-    if (this.e2e !== null && end - start >= 8) this.e2e.recordUs(now - valueScheduledUs(buffer, start));
-  }
-
-  error(message: string): void {
-    this.firstError ??= message;
-  }
-}
-
 export async function runWorkload(target: Target, spec: WorkloadSpec, options: RunOptions): Promise<WorkloadResult> {
   const total = partitionCount(spec);
   const ackLatency = new LatencyRecorder();
   const e2eLatency = options.mode === 'e2e' ? new LatencyRecorder() : null;
   const stats = new ProducerStats(ackLatency, total);
   const sent = Array.from({ length: total }, () => new PartitionTally());
-  const received = new Received(total, e2eLatency);
+  const subscribers = options.mode === 'produce' ? []
+    : Array.from({ length: spec.subscribers }, () => new SubscriberReceipts(total, e2eLatency, spec.subscribers > 1));
+  const receivedTotal = (): number => subscribers.reduce((sum, subscriber) => sum + subscriber.total, 0);
+  const readError = (): string | null =>
+    subscribers.find((subscriber) => subscriber.firstError !== null)?.firstError ?? null;
+  const caughtUp = (wanted: ArrayLike<number>): boolean => subscribers.every((one) => one.caughtUp(wanted));
   const producers: TargetProducer[] = [];
   const consumers: TargetConsumer[] = [];
   let expected: number[] | null = null;
@@ -144,11 +125,12 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
   let progress: NodeJS.Timeout | undefined;
   const reportProgress = (): void => {
     const now = performance.now();
-    const count = options.mode === 'consume' ? received.total : stats.acked;
+    const received = receivedTotal();
+    const count = options.mode === 'consume' ? received : stats.acked;
     const seconds = (now - lastProgress.atMs) / 1000;
     options.onProgress({
       mode: options.mode, elapsedMs: now - startedMs, durationMs: spec.durationMs, sent: stats.sent,
-      acked: stats.acked, received: received.total, failed: stats.failed,
+      acked: stats.acked, received, failed: stats.failed,
       recordsPerSecond: seconds > 0 ? (count - lastProgress.count) / seconds : 0,
       ackP50Ms: ackLatency.percentileMs(50), ackP99Ms: ackLatency.percentileMs(99),
       e2eP50Ms: e2eLatency?.percentileMs(50) ?? 0, e2eP99Ms: e2eLatency?.percentileMs(99) ?? 0,
@@ -161,12 +143,15 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
     await target.prepare(spec);
     if (options.mode !== 'produce') {
       if (options.mode === 'consume') expected = await target.backlog(spec);
-      for (let index = 0; index < spec.consumers; index++) {
-        const assigned: number[] = [];
-        for (let partition = index; partition < total; partition += spec.consumers) assigned.push(partition);
-        if (assigned.length === 0) continue;
-        consumers.push(await target.createConsumer(spec, assigned, options.mode === 'consume' ? 'earliest' : 'latest',
-          received));
+      // Every subscriber reads every partition; within one, consumer i reads partitions i mod consumers.
+      for (const subscriber of subscribers) {
+        for (let index = 0; index < spec.consumers; index++) {
+          const assigned: number[] = [];
+          for (let partition = index; partition < total; partition += spec.consumers) assigned.push(partition);
+          if (assigned.length === 0) continue;
+          consumers.push(await target.createConsumer(spec, assigned,
+            options.mode === 'consume' ? 'earliest' : 'latest', subscriber));
+        }
       }
     }
     const consumeStartMs = performance.now();
@@ -177,8 +162,7 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
     if (options.mode === 'consume') {
       const wanted = expected!;
       const deadlineMs = consumeStartMs + spec.durationMs;
-      while (performance.now() < deadlineMs && received.firstError === null &&
-        !received.tallies.every((tally, index) => tally.records >= wanted[index]!)) {
+      while (performance.now() < deadlineMs && readError() === null && !caughtUp(wanted)) {
         await sleep(5);
       }
       consumingSeconds = (performance.now() - consumeStartMs) / 1000;
@@ -202,8 +186,7 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
       producingSeconds = (performance.now() - produceStartMs) / 1000;
       if (options.mode === 'e2e') {
         const drainDeadline = performance.now() + RUNNER_LIMITS.drainTimeoutMs;
-        while (performance.now() < drainDeadline && received.firstError === null &&
-          !received.tallies.every((tally, index) => tally.records >= stats.ackedPerPartition[index]!)) {
+        while (performance.now() < drainDeadline && readError() === null && !caughtUp(stats.ackedPerPartition)) {
           await sleep(5);
         }
         consumingSeconds = (performance.now() - consumeStartMs) / 1000;
@@ -223,20 +206,23 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
   let consumed: ConsumedFigures | null = null;
   if (options.mode !== 'produce') {
     const wanted = options.mode === 'consume' ? expected! : Array.from(stats.ackedPerPartition);
-    const expectedTotal = wanted.reduce((sum, count) => sum + count, 0);
-    const lost = received.tallies.reduce((sum, tally, index) => sum + Math.max(0, wanted[index]! - tally.records), 0);
+    const expectedTotal = wanted.reduce((sum, count) => sum + count, 0) * subscribers.length;
+    const each = subscribers.map((subscriber) => subscriber.figures(wanted, options.mode === 'consume' ? null : sent));
+    const sum = (of: (figures: SubscriberFigures) => number): number => each.reduce((all, one) => all + of(one), 0);
+    const records = sum((one) => one.records);
     consumed = {
-      records: received.total, recordsPerSecond: rate(received.total, consumingSeconds),
-      megabytesPerSecond: rate(received.bytes / 1e6, consumingSeconds),
-      outOfOrder: received.tallies.reduce((sum, tally) => sum + tally.outOfOrder, 0),
-      expected: expectedTotal, lost, firstError: received.firstError,
-      mismatchedPartitions: options.mode === 'consume' ? null : received.tallies.filter((tally, index) =>
-        tally.records === sent[index]!.records && tally.checksum !== sent[index]!.checksum).length,
+      records, recordsPerSecond: rate(records, consumingSeconds),
+      megabytesPerSecond: rate(subscribers.reduce((all, one) => all + one.bytes, 0) / 1e6, consumingSeconds),
+      outOfOrder: sum((one) => one.outOfOrder), expected: expectedTotal, lost: sum((one) => one.lost),
+      firstError: readError(),
+      mismatchedPartitions: options.mode === 'consume' ? null : sum((one) => one.mismatchedPartitions ?? 0),
+      subscribers: each,
     };
   }
+  // consume and e2e: as read by the first subscriber (the others are judged by their own figures).
   const partitions = options.mode === 'produce'
     ? tallyFigures(spec, sent).map((figures, index) => ({ ...figures, acked: stats.ackedPerPartition[index]! }))
-    : tallyFigures(spec, received.tallies);
+    : tallyFigures(spec, subscribers[0]!.tallies);
   const result: WorkloadResult = {
     mode: options.mode, target: target.url, workload: spec,
     seconds: Math.max(producingSeconds, consumingSeconds),
@@ -247,6 +233,7 @@ export async function runWorkload(target: Target, spec: WorkloadSpec, options: R
   };
   ackLatency.destroy();
   e2eLatency?.destroy();
+  for (const subscriber of subscribers) subscriber.destroy();
   return result;
 }
 

@@ -18,8 +18,8 @@ const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
 
 const spec: WorkloadSpec = {
-  topicPrefix: 't', topics: 2, partitions: 3, producers: 1, consumers: 1, messageBytes: 32, ratePerSecond: null,
-  durationMs: 1000, acks: -1, keys: 'none', compression: 'none', batchBytes: 1024 * 1024,
+  topicPrefix: 't', topics: 2, partitions: 3, producers: 1, consumers: 1, subscribers: 1, messageBytes: 32,
+  ratePerSecond: null, durationMs: 1000, acks: -1, keys: 'none', compression: 'none', batchBytes: 1024 * 1024,
 };
 
 describe('murmur2', () => {

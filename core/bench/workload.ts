@@ -26,7 +26,10 @@ export type WorkloadSpec = {
   topics: number;
   partitions: number;
   producers: number;
+  /** Consumers of one subscriber, sharing the partitions round-robin. */
   consumers: number;
+  /** Independent readers of every partition (consume, e2e), each with `consumers` consumers. */
+  subscribers: number;
   messageBytes: number;
   /** Records per second over all producers; null = as fast as the target acknowledges. */
   ratePerSecond: number | null;

@@ -44,6 +44,14 @@ const badFlags: Array<{ args: string[]; message: RegExp }> = [
   { args: ['consume', '--target', 'kafka://h:1', '--consumers', '5', '--partitions', '4'],
     message: /--consumers: at most one consumer per partition/ },
   { args: ['consume', '--target', 'kafka://h:1', '--topic-prefix', 'a b'], message: /--topic-prefix: letters, digits/ },
+  { args: ['e2e', '--target', 'kafka://h:1', '--subscribers', '0'],
+    message: /--subscribers: a whole number from 1 to 100 is allowed \(got "0"\)/ },
+  { args: ['consume', '--target', 'nats://h:1', '--subscribers', '101'],
+    message: /--subscribers: a whole number from 1 to 100 is allowed \(got "101"\)/ },
+  { args: ['e2e', '--target', 'redis://h:1', '--subscribers', 'many'],
+    message: /--subscribers: a whole number from 1 to 100 is allowed \(got "many"\)/ },
+  { args: ['e2e', '--target', 'kafka://h:1', '--topics', '200', '--partitions', '5000', '--subscribers', '2'],
+    message: /--subscribers: at most 1000000 subscribers x partitions in all \(--subscribers 2 x 1000000 / },
 ];
 
 describe('x2 bench workload flags', () => {
@@ -59,6 +67,7 @@ describe('x2 bench workload flags', () => {
   it('consume has no producer flags; produce has no consumer flags', () => {
     expect(runX2(['bench', 'consume', '--target', 'kafka://h:1', '--rate', '5']).code).toBe(2);
     expect(runX2(['bench', 'produce', '--target', 'kafka://h:1', '--consumers', '5']).code).toBe(2);
+    expect(runX2(['bench', 'produce', '--target', 'kafka://h:1', '--subscribers', '2']).code).toBe(2);
   });
 
   for (const scheme of ['kafka', 'nats', 'redis']) {

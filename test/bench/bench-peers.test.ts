@@ -2,7 +2,8 @@
  * `x2 bench` against the peers it is compared with: a real redis-server (Streams, appendonly)
  * and nats-server (JetStream, file storage), each started by the test on a free loopback port.
  * Goal: produce then consume proves every record arrived (count and checksum per partition,
- * nothing out of order), e2e reports both latency histograms and loses nothing, `--json` has
+ * nothing out of order), e2e reports both latency histograms and loses nothing (also with
+ * --subscribers: every subscriber gets every record), `--json` has
  * the documented fields, and the single executable carries the nats and ioredis clients (runs
  * from an empty folder with an empty environment). Method: run the built dist/x2 as a user
  * does, a few seconds per run, and compare its JSON outputs.
@@ -19,7 +20,11 @@ type BenchJson = {
   produced: {
     sent: number; acked: number; failed: number; recordsPerSecond: number; megabytesPerSecond: number;
   } | null;
-  consumed: { records: number; expected: number; lost: number; outOfOrder: number; recordsPerSecond: number } | null;
+  consumed: {
+    records: number; expected: number; lost: number; outOfOrder: number; recordsPerSecond: number;
+    mismatchedPartitions: number | null;
+    subscribers: Array<{ records: number; lost: number; outOfOrder: number; mismatchedPartitions: number | null }>;
+  } | null;
   ackLatency: Latency | null; e2eLatency: Latency | null; partitions: PartitionFigures[];
 };
 
@@ -73,6 +78,22 @@ function e2e(target: string, prefix: string): void {
   expectLatency(result.e2eLatency, result.consumed!.records);
 }
 
+/** Three independent subscribers of two consumers each: every one reads every acknowledged record. */
+function e2eFanOut(target: string, prefix: string): void {
+  const result = bench(['e2e', '--target', target, '--partitions', '4', '--subscribers', '3', '--consumers', '2',
+    '--rate', '2000', '--duration', '2', '--topic-prefix', prefix]);
+  const acked = result.produced!.acked;
+  expect(acked).toBe(4000);
+  expect(result.consumed!.records).toBe(3 * acked);
+  expect(result.consumed!.lost).toBe(0);
+  expect(result.consumed!.mismatchedPartitions).toBe(0);
+  expect(result.consumed!.subscribers).toHaveLength(3);
+  for (const subscriber of result.consumed!.subscribers) {
+    expect(subscriber).toMatchObject({ records: acked, lost: 0, outOfOrder: 0, mismatchedPartitions: 0 });
+  }
+  expectLatency(result.e2eLatency, 3 * acked);
+}
+
 describe('x2 bench against redis-server (Streams, appendonly, appendfsync always)', () => {
   let redis: PeerServer;
   beforeAll(async () => { redis = await PeerServer.redis('always'); });
@@ -84,6 +105,10 @@ describe('x2 bench against redis-server (Streams, appendonly, appendfsync always
 
   it('e2e: nothing lost, produce-ack and end-to-end histograms', () => {
     e2e(redis.url, 'e2e');
+  });
+
+  it('e2e with --subscribers 3 --consumers 2: every subscriber reads every record', () => {
+    e2eFanOut(redis.url, 'fan');
   });
 
   it('text output: summary with the latency table', () => {
@@ -116,5 +141,9 @@ describe('x2 bench against nats-server (JetStream, file storage)', () => {
 
   it('e2e: nothing lost, produce-ack and end-to-end histograms', () => {
     e2e(nats.url, 'e2e');
+  });
+
+  it('e2e with --subscribers 3 --consumers 2: every subscriber reads every record', () => {
+    e2eFanOut(nats.url, 'fan');
   });
 });

@@ -3,6 +3,7 @@
  * the bench's own client. Goal: produce then consume proves every acknowledged record arrives
  * (count and checksum per partition, nothing out of order) for uncompressed, gzip and zstd
  * batches and for acks 1 and all; e2e reports both latency histograms and loses nothing;
+ * with --subscribers every subscriber reads every record (fan-out, not a shared group);
  * --json has the documented fields. Method: start `x2 up` from the built executable on a
  * free port, run dist/x2 bench as a user does for a few seconds per run, compare outputs.
  */
@@ -12,13 +13,17 @@ import { runX2 } from '../harness/x2.ts';
 
 type PartitionFigures = { topic: string; partition: number; records: number; checksum: string; acked?: number };
 type Latency = { count: number; p50Ms: number; p90Ms: number; p99Ms: number; p999Ms: number; maxMs: number };
+type SubscriberJson = {
+  records: number; lost: number; outOfOrder: number; mismatchedPartitions: number | null; firstError: string | null;
+  e2eLatency: Latency | null;
+};
 type BenchJson = {
   mode: string; target: string; seconds: number;
   workload: { topics: number; partitions: number; acks: number; compression: string; ratePerSecond: number | null;
-    batchBytes: number; };
+    batchBytes: number; subscribers: number; };
   produced: { sent: number; acked: number; failed: number; recordsPerSecond: number } | null;
   consumed: { records: number; expected: number; lost: number; outOfOrder: number;
-    mismatchedPartitions: number | null } | null;
+    mismatchedPartitions: number | null; subscribers: SubscriberJson[] } | null;
   ackLatency: Latency | null; e2eLatency: Latency | null; partitions: PartitionFigures[];
 };
 
@@ -75,9 +80,16 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
     expect(result.mode).toBe('e2e');
     expect(result.target).toBe(target);
     expect(result.workload).toMatchObject({
-      topics: 1, partitions: 4, acks: -1, compression: 'none', ratePerSecond: 2000,
+      topics: 1, partitions: 4, acks: -1, compression: 'none', ratePerSecond: 2000, subscribers: 1,
     });
+    expect(Object.keys(result.consumed!).sort()).toEqual(['expected', 'firstError', 'lost', 'megabytesPerSecond',
+      'mismatchedPartitions', 'outOfOrder', 'records', 'recordsPerSecond', 'subscribers'].sort());
     expect(result.produced!.acked).toBe(6000);
+    // One subscriber: its figures are the totals.
+    expect(result.consumed!.subscribers).toEqual([{
+      records: 6000, lost: 0, outOfOrder: 0, mismatchedPartitions: 0, firstError: null,
+      e2eLatency: result.e2eLatency,
+    }]);
     expect(result.consumed!.records).toBe(result.produced!.acked);
     expect(result.consumed!.lost).toBe(0);
     expect(result.consumed!.mismatchedPartitions).toBe(0);
@@ -87,6 +99,35 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
       expect(latency.p50Ms).toBeLessThanOrEqual(latency.p99Ms);
       expect(latency.p99Ms).toBeLessThanOrEqual(latency.maxMs);
     }
+  });
+
+  it('e2e with --subscribers 3 --consumers 2: every subscriber reads every record, e2e covers all receipts', () => {
+    const result = bench(['e2e', '--target', target, '--partitions', '4', '--subscribers', '3', '--consumers', '2',
+      '--rate', '2000', '--duration', '2', '--topic-prefix', 'fan']);
+    expect(result.workload).toMatchObject({ partitions: 4, subscribers: 3 });
+    const acked = result.produced!.acked;
+    expect(acked).toBe(4000);
+    expect(result.consumed!.expected).toBe(3 * acked);
+    expect(result.consumed!.records).toBe(3 * acked);
+    expect(result.consumed!.lost).toBe(0);
+    expect(result.consumed!.outOfOrder).toBe(0);
+    expect(result.consumed!.mismatchedPartitions).toBe(0);
+    expect(result.e2eLatency!.count).toBe(3 * acked);
+    expect(result.consumed!.subscribers).toHaveLength(3);
+    for (const subscriber of result.consumed!.subscribers) {
+      // Each subscriber on its own: every acknowledged record, every partition's checksum as sent.
+      expect(subscriber).toMatchObject({ records: acked, lost: 0, outOfOrder: 0, mismatchedPartitions: 0 });
+      expect(subscriber.e2eLatency!.count).toBe(acked);
+    }
+    expect(result.partitions.reduce((sum, partition) => sum + partition.records, 0)).toBe(acked);
+    // Read back with 2 subscribers from the start: each gets the whole backlog; text names them.
+    const text = runX2(['bench', 'consume', '--target', target, '--partitions', '4', '--subscribers', '2',
+      '--consumers', '3', '--topic-prefix', 'fan'], { timeoutMs: 120_000 });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^x2 bench consume: kafka:\S+, 1 topic x 4 partitions, 2 subscribers x 3 consumers/);
+    expect(text.stdout).toContain('consumed      8,000 of 8,000 expected over 2 subscribers;');
+    expect(text.stdout).toMatch(/^ {2}subscriber 1 {2}4,000 records; lost 0, out of order 0$/m);
+    expect(text.stdout).toMatch(/^ {2}subscriber 2 {2}4,000 records; lost 0, out of order 0$/m);
   });
 
   it('e2e at max rate in large requests (batches sent on as views of the request): every byte comes back', () => {

@@ -4,7 +4,8 @@
  * a partition is a subject. Producers publish with a JetStream ack (acks 1/all) or plain core
  * publishes (acks 0: stored by the stream, never acknowledged). Consumers are ordered pull
  * consumers, one per topic when they hold all its partitions, else one per partition
- * (nats-server 2.9 allows one filter subject per consumer).
+ * (nats-server 2.9 allows one filter subject per consumer). An ordered consumer is ephemeral and
+ * named by the client (a fresh nuid each), so `--subscribers` never share one: each gets every message.
  *
  * Bounds: at most `inFlightMax` unacknowledged publishes per producer (send returns false
  * beyond). The nats client needs a promise per acknowledged publish and its own copy of each

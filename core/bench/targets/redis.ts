@@ -4,7 +4,8 @@
  * Producers batch the XADDs queued since the last send into one pipeline and keep up to
  * `inFlightMax` pipelines outstanding (the same adaptive batching as the Kafka target); a
  * record is acknowledged by its XADD reply, whose durability is the server's appendfsync.
- * Consumers block in XREAD over all their streams on a connection of their own.
+ * Consumers block in XREAD over all their streams on a connection of their own; XREAD's cursors
+ * are the consumer's (no consumer group), so every subscriber reads every entry.
  *
  * Bounds: queued plus in-flight records per producer are capped at `bufferedRecordsMax`;
  * ioredis keeps its own copy of each value until the pipeline is written.
