@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpProcess } from '../harness/cluster.ts';
+import { scrape } from '../harness/scrape.ts';
 import { runX2 } from '../harness/x2.ts';
 
 type PartitionFigures = { topic: string; partition: number; records: number; checksum: string; acked?: number };
@@ -145,11 +146,11 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
     const metricsUrl = /gateway.*metrics (http\S+)/.exec(up.stdout)?.[1];
     expect(metricsUrl, up.stdout).toBeDefined();
     const requests = async (): Promise<number> => {
-      const text = await (await fetch(metricsUrl!)).text();
+      const text = await scrape(metricsUrl!);
       return Number(/^x2_gateway_requests_total\{[^}]*\} (\d+)/m.exec(text)?.[1]);
     };
     const produceTimed = async (): Promise<number> => {
-      const text = await (await fetch(metricsUrl!)).text();
+      const text = await scrape(metricsUrl!);
       return Number(/^x2_gateway_request_seconds_count\{[^}]*api="Produce"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
     };
     const before = await requests();
@@ -175,7 +176,7 @@ describe('x2 bench against x2 up (Kafka protocol)', () => {
   it('acks=0 Produce requests are served but not timed (they get no response)', async () => {
     const metricsUrl = /gateway.*metrics (http\S+)/.exec(up.stdout)?.[1];
     const read = async (): Promise<{ requests: number; produceTimed: number }> => {
-      const text = await (await fetch(metricsUrl!)).text();
+      const text = await scrape(metricsUrl!);
       return {
         requests: Number(/^x2_gateway_requests_total\{[^}]*\} (\d+)/m.exec(text)?.[1]),
         produceTimed: Number(

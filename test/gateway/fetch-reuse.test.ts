@@ -11,7 +11,6 @@
  *   as views of frame buffers) and once with 4 KiB batches (copied into slabs): the bench checks
  *   each partition's records (count, order, checksum); the metrics show buffers were reused.
  */
-import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { produce } from '../../core/kafka/api/00-produce.ts';
 import { fetch, type FetchRequest } from '../../core/kafka/api/01-fetch.ts';
@@ -19,6 +18,7 @@ import { metadata } from '../../core/kafka/api/03-metadata.ts';
 import { splitRecordBatches } from '../../core/kafka/record-batch.ts';
 import { syntheticBatch } from '../../core/storage/synthetic-batch.ts';
 import { UpProcess } from '../harness/cluster.ts';
+import { scrape } from '../harness/scrape.ts';
 import { runX2 } from '../harness/x2.ts';
 import { RawKafka } from './raw-client.ts';
 
@@ -35,16 +35,6 @@ beforeAll(async () => {
   metricsUrl = /gateway.*metrics (http\S+)/.exec(up.stdout)?.[1] ?? '';
 }, 120_000);
 afterAll(async () => { await up?.stop(); });
-
-/** One scrape on a connection of its own (fetch's pooled connection can meet the server's idle close). */
-function scrape(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get(url, { agent: false }, (response) => {
-      let text = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; }).on('end', () => resolve(text));
-    }).on('error', reject);
-  });
-}
 
 function fetchAll(topic: string): FetchRequest {
   return { replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 32 << 20, isolationLevel: 0, sessionId: 0,
