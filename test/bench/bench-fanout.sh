@@ -20,22 +20,7 @@ RATE="${RATE:-5000}"
 SUBSCRIBERS="${SUBSCRIBERS:-1 4 8}"
 SYSTEMS="${SYSTEMS:-x2 nats redis}"
 mkdir -p "$OUT"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
-free_port() {
-  "$PWD/node_modules/.bin/node" -e \
-    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-wait_port() {
-  for _ in $(seq 1 600); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
+source "$PWD/test/bench/peer-servers.sh"
 
 X2_PORT=$(free_port); NATS_PORT=$(free_port); REDIS_PORT=$(free_port)
 mkdir -p "$DATA/x2" "$DATA/nats" "$DATA/redis"

@@ -13,21 +13,7 @@ OUT="${1:-$(mktemp -d /tmp/x2-compare-XXXXXX)}"
 DATA="$(mktemp -d /tmp/x2-compare-data-XXXXXX)"
 DURATION="${DURATION:-10}"
 mkdir -p "$OUT"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-wait_port() {
-  for _ in $(seq 1 600); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
+source "$PWD/test/bench/peer-servers.sh"
 
 # 10,000 topics need more than the default 1024 descriptors in NATS (a directory and files per stream).
 ulimit -n "$(ulimit -Hn)"

@@ -5,7 +5,7 @@
 # bench produce sends RATE records/s of 1 KiB to it for SECONDS (acks=all). Prints what was acked,
 # the producer's ack latency, the records each consumer got, and the gateway's CPU ticks (1/100 s)
 # from the timed produce's start until the consumers have all of it (or 10 s after it ended).
-# Usage: test/gateway/bench-fanout.sh [consumers] [rate] [seconds]   (needs dist/x2, kcat, python3)
+# Usage: test/gateway/bench-kcat-fanout.sh [consumers] [rate] [seconds]   (needs dist/x2, kcat, python3)
 # Environment: X2 (the executable, default dist/x2).
 set -euo pipefail
 X2=${X2:-$(dirname "$0")/../../dist/x2}
