@@ -83,10 +83,10 @@ export class RequestContext {
   }
 
   /**
-   * Like respond, but the body's record runs (Fetch batches) of GATHER_BYTES_MIN or more are
-   * handed to the socket as they are, not copied. They must not change until `written` runs
-   * (once: after the socket wrote them, or when the connection closed before it could); null when
-   * every referenced buffer is the answer's own.
+   * Like respond, but the body's records (Fetch batches) are handed to the socket as they are,
+   * not copied: every run of RecordRuns, and a single buffer of GATHER_BYTES_MIN or more. They must
+   * not change until `written` runs (once: after the socket wrote them, or when the connection
+   * closed before it could); null when every referenced buffer is the answer's own.
    */
   respondGathered<Q, S>(api: ApiDefinition<Q, S>, body: S, written: (() => void) | null): void {
     if (this.#slot.done) {

@@ -10,11 +10,12 @@
  * queue behind it, as Kafka's do. Offsets below the log start or above the high watermark get
  * OFFSET_OUT_OF_RANGE. Bounds: waits last at most FETCH_WAIT_MS_MAX; answers FETCH_BYTES_MAX.
  *
- * No copy of cached batches: the answer refers to them (RecordRuns) and the socket writes them
- * from the tail cache's own buffers. Those buffers are reused once the cache lets go of them
- * (frame-refs.ts), so the answer holds each one it refers to, from when it takes the batches from
- * the cache until the socket has written the answer or closed (answer-holds.ts, which also copies
- * a partition whose batches would keep too large a share of the cache's memory).
+ * No copy of large cached batches (16 KiB or more): the answer refers to them (RecordRuns) and the
+ * socket writes them from the tail cache's own buffers; smaller ones are copied. Those buffers are
+ * reused once the cache lets go of them (frame-refs.ts), so the answer holds each one it refers to,
+ * from when it takes the batches from the cache until the socket has written the answer or closed
+ * (answer-holds.ts, which also copies a partition whose batches would keep too large a share of
+ * the cache's memory).
  */
 import {
   fetch, fetchAnswerAsResponse, type FetchAnswer, type FetchRequest,
@@ -236,12 +237,12 @@ async function build(gateway: Gateway, request: FetchRequest, holds: AnswerHolds
       if (batches.length === 0) continue;
       anyData = true;
       bytesLeft -= bytes;
-      // A history read's batches are views of the commit's answer, back to back (STREAM_ENTRIES)
-      // unless they came in two answers: one view of them all (else runs). Cached batches are
-      // referred to as runs, unless that would keep too much of the cache's memory: copied now.
+      // A history read's batches are views of the commit's answers (STREAM_ENTRIES holds them
+      // back to back): one view per answer they came in. Cached batches are referred to as runs,
+      // unless that would keep too much of the cache's memory: copied now.
       if (fromHistory) {
-        answer.records = backToBack(batches) ? Buffer.from(batches[0]!.buffer, batches[0]!.byteOffset, bytes)
-          : new RecordRuns(batches);
+        const runs = contiguousRuns(batches);
+        answer.records = runs.length === 1 ? runs[0]! : new RecordRuns(runs);
       } else {
         answer.records = referred ? new RecordRuns(runsOf(batches)) : Buffer.concat(batches, bytes);
       }
@@ -266,13 +267,21 @@ function runsOf(batches: readonly Buffer[]): Buffer[] {
   return runs;
 }
 
-/** True when each batch starts where the one before it ends, in the same memory. */
-function backToBack(batches: readonly Buffer[]): boolean {
-  for (let i = 1; i < batches.length; i++) {
-    const before = batches[i - 1]!;
-    if (batches[i]!.buffer !== before.buffer || batches[i]!.byteOffset !== before.byteOffset + before.length) {
-      return false;
+/** The batches as few views as possible: neighbours that lie back to back in memory become one. */
+function contiguousRuns(batches: readonly Buffer[]): Buffer[] {
+  const runs: Buffer[] = [];
+  let first = batches[0]!;
+  let length = first.length;
+  for (let i = 1; i <= batches.length; i++) {
+    const batch = batches[i];
+    if (batch !== undefined && batch.buffer === first.buffer && batch.byteOffset === first.byteOffset + length) {
+      length += batch.length;
+      continue;
     }
+    runs.push(length === first.length ? first : Buffer.from(first.buffer, first.byteOffset, length));
+    if (batch === undefined) break;
+    first = batch;
+    length = batch.length;
   }
-  return true;
+  return runs;
 }
