@@ -15,8 +15,17 @@
  * be copied. Pausing the returned socket stops reading (readStop), resuming starts it again.
  * `readTarget`, asked before each read, may name where the next read lands instead of the reused
  * buffer (a framer's place for the rest of a large message); `onChunk` then gets a view of it.
+ *
+ * TLS sockets: Node's TLS server ignores `onread` too, and a TLS socket cannot be adopted (its
+ * handle is the TLS layer). `readTlsWithBuffer` gives the TLS layer a user buffer the way `onread`
+ * does inside Node: it sets the socket's kBuffer / kBufferCb / kBufferGen slots (symbols found on
+ * a plain Socket) and calls the handle's useUserBuffer. Decrypted bytes are then copied into the
+ * reused buffer (or the read target) instead of a fresh 16 KiB Buffer each pushed through the
+ * stream machinery. One difference from plaintext: pausing stops the reads of the encrypted side,
+ * but bytes already read are still decrypted and delivered (at most one read of the TCP socket).
  */
 import { Socket, type Server } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 /** What Node's net module keeps on an accepted socket (not in its typings). */
 type AcceptedSocket = Socket & { _handle?: { useUserBuffer?: unknown } | null; _server?: Server | null;
@@ -65,3 +74,54 @@ export function adoptWithReadBuffer(accepted: Socket, readBytes: number, onChunk
   return adopted;
 }
 
+
+/** The slots net.Socket keeps for `onread` (internal symbols), or null if this Node has none. */
+type UserBufferSlots = { buffer: symbol; callback: symbol; generator: symbol };
+let userBufferSlots: UserBufferSlots | null | undefined;
+
+function findUserBufferSlots(): UserBufferSlots | null {
+  if (userBufferSlots !== undefined) return userBufferSlots;
+  const symbols = Object.getOwnPropertySymbols(new Socket());
+  const named = (description: string) => symbols.find((symbol) => symbol.description === description);
+  const buffer = named('kBuffer');
+  const callback = named('kBufferCb');
+  const generator = named('kBufferGen');
+  userBufferSlots = buffer && callback && generator ? { buffer, callback, generator } : null;
+  return userBufferSlots;
+}
+
+type UserBufferSocket = TLSSocket & { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null } &
+  Record<symbol, unknown>;
+
+/**
+ * Makes a TLS socket whose handshake is done deliver its decrypted bytes to `onChunk`, read into
+ * one buffer of `readBytes` (or `readTarget`'s). Returns false when this Node lacks the internals:
+ * the socket then delivers fresh chunks through 'data' events to the same `onChunk`.
+ */
+export function readTlsWithBuffer(socket: TLSSocket, readBytes: number, onChunk: (chunk: Buffer) => void,
+  readTarget: () => Buffer | null = () => null): boolean {
+  // Bytes decrypted together with the handshake's end wait in the stream's buffer: first.
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+    onChunk(chunk);
+  }
+  const slots = findUserBufferSlots();
+  const tls = socket as UserBufferSocket;
+  const handle = tls._handle;
+  if (slots === null || !handle || typeof handle.useUserBuffer !== 'function' || socket.destroyed) {
+    socket.on('data', onChunk);
+    return false;
+  }
+  const buffer = Buffer.allocUnsafe(readBytes);
+  const next = () => readTarget() ?? buffer;
+  const first = next();
+  tls[slots.buffer] = first;
+  tls[slots.callback] = (bytes: number, read: Uint8Array) => {
+    onChunk((read as Buffer).subarray(0, bytes));
+    return true;
+  };
+  tls[slots.generator] = next;
+  handle.useUserBuffer(first);
+  // Reads run while the stream flows; the 'data' path would have started it the same way.
+  socket.resume();
+  return true;
+}

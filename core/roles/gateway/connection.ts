@@ -129,6 +129,11 @@ export class Connection {
   readonly #header = new RequestHeader();
   readonly #reader = new KafkaReader(Buffer.alloc(0));
   #paused = false;
+  /**
+   * Chunks that arrived while paused, copied, in order: a TLS socket still delivers the bytes it
+   * had read before the pause (at most one read of its encrypted side); a plaintext one none.
+   */
+  readonly #held: Buffer[] = [];
   #closed = false;
   requests = 0;
 
@@ -239,18 +244,33 @@ export class Connection {
     }
     if (this.#paused && this.#slots.length - this.#slotsHead < INFLIGHT_REQUESTS_MAX / 2) {
       this.#paused = false;
-      this.socket.resume();
+      // Held chunks go first, outside this flush (it may run inside a frame's dispatch).
+      if (this.#held.length > 0) setImmediate(() => this.#takeHeld());
+      else this.socket.resume();
     }
+  }
+
+  #takeHeld(): void {
+    while (this.#held.length > 0 && !this.#paused && !this.#closed) this.#take(this.#held.shift()!);
+    if (this.#held.length === 0 && !this.#paused && !this.#closed) this.socket.resume();
   }
 
   /** Where the socket's next read may land in place (FrameSplitter.readTarget), or null. */
   readTarget(): Buffer | null {
-    return this.#closed ? null : this.#splitter.readTarget();
+    return this.#closed || this.#paused || this.#held.length > 0 ? null : this.#splitter.readTarget();
   }
 
   /** One chunk read from the socket (valid only during the call: the read buffer is reused). */
   onData(chunk: Buffer): void {
     if (this.#closed) return;
+    if (this.#paused || this.#held.length > 0) {
+      this.#held.push(Buffer.from(chunk));
+      return;
+    }
+    this.#take(chunk);
+  }
+
+  #take(chunk: Buffer): void {
     this.#splitter.push(chunk);
     for (;;) {
       const frame = this.#splitter.next();

@@ -17,7 +17,8 @@
  * TLS_HANDSHAKE_TIMEOUT_MS.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { ADOPTABLE_SERVER_OPTIONS, adoptWithReadBuffer } from '../../base/reused-read-buffer.ts';
+import type { TLSSocket } from 'node:tls';
+import { ADOPTABLE_SERVER_OPTIONS, adoptWithReadBuffer, readTlsWithBuffer } from '../../base/reused-read-buffer.ts';
 import type { Log } from '../../base/log.ts';
 import type { TlsServerFiles } from '../../base/tls-files.ts';
 import { REPLAY_STALL_MS, waitWhileProgressing } from '../../base/wait-progress.ts';
@@ -256,11 +257,11 @@ export class Gateway {
     connection = this.#serve(socket);
   }
 
-  /** A TLS client after its handshake: decrypted chunks arrive as 'data' events. */
-  #onTlsConnection(socket: Socket): void {
+  /** A TLS client after its handshake: decrypted bytes land in a reused buffer too. */
+  #onTlsConnection(socket: TLSSocket): void {
     this.connectionsOpened += 1;
     const connection = this.#serve(socket);
-    socket.on('data', (chunk: Buffer) => connection.onData(chunk));
+    readTlsWithBuffer(socket, READ_BUFFER_BYTES, (chunk) => connection.onData(chunk), () => connection.readTarget());
   }
 
   #serve(socket: Socket): Connection {

@@ -9,8 +9,8 @@
  * handshakes cannot pile up (Node's default is 120 s). A failed handshake closes the socket (Node
  * does not close it after a timeout) and is counted and logged by the caller, which gets a short
  * reason: a plaintext Kafka client on this port says "not TLS".
- * Reads of a TLS socket are fresh decrypted chunks ('data' events), so the plaintext port's reused
- * read buffer (reused-read-buffer.ts) does not apply; the plaintext path is untouched.
+ * The gateway then reads a client's decrypted bytes into a reused buffer (readTlsWithBuffer in
+ * reused-read-buffer.ts), as it reads plaintext ones.
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { reasonOf, TLS_VERSION_MIN, type TlsServerFiles } from '../../base/tls-files.ts';
