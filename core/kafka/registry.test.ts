@@ -16,6 +16,7 @@ import { KafkaWriter } from './codec/writer.ts';
 import { KAFKA_ERROR } from './kafka-errors.ts';
 import {
   API_VERSIONS_RESPONSE,
+  API_VERSIONS_RESPONSE_SASL,
   encodeApiVersionsFallback,
   encodeRequestFrame,
   encodeResponseFrame,
@@ -63,6 +64,21 @@ describe('advertised versions', () => {
       44: '0-1',
     });
     const keys = API_VERSIONS_RESPONSE.apiKeys.map((entry) => entry.apiKey);
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+  });
+
+  it('a SASL listener adds SaslHandshake 0-1 and SaslAuthenticate 0-2, and only it', () => {
+    const ranges = (response: typeof API_VERSIONS_RESPONSE): Map<number, string> => new Map(
+      response.apiKeys.map((entry) => [entry.apiKey, `${entry.minVersion}-${entry.maxVersion}`]));
+    const plain = ranges(API_VERSIONS_RESPONSE);
+    const sasl = ranges(API_VERSIONS_RESPONSE_SASL);
+    expect(sasl.get(17)).toBe('0-1');
+    expect(sasl.get(36)).toBe('0-2');
+    expect(plain.has(17) || plain.has(36)).toBe(false);
+    sasl.delete(17);
+    sasl.delete(36);
+    expect(sasl).toEqual(plain);
+    const keys = API_VERSIONS_RESPONSE_SASL.apiKeys.map((entry) => entry.apiKey);
     expect(keys).toEqual([...keys].sort((a, b) => a - b));
   });
 
@@ -240,7 +256,7 @@ describe('api files', () => {
     const files = readdirSync(folder).filter(
       (name) => /^\d\d-.*\.ts$/.test(name) && !name.endsWith('.test.ts'),
     );
-    expect(files).toHaveLength(23);
+    expect(files).toHaveLength(25);
     for (const file of files) {
       const apiKey = Number(file.slice(0, 2));
       const registered = lookupApi(apiKey);

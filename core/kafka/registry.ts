@@ -11,6 +11,8 @@
  * UNSUPPORTED_VERSION per partition. Request header: v1 (client_id as a classic nullable
  * string) and, for flexible versions, v2 (plus tagged fields). Response header: v0, and v1
  * (plus tagged fields) for flexible versions, except ApiVersions which always uses v0.
+ * SaslHandshake and SaslAuthenticate are decoded like any API but advertised only by a SASL
+ * listener (`apiVersionsResponse(true)`): a client that sees them may try to authenticate.
  */
 import { produce } from './api/00-produce.ts';
 import { fetch } from './api/01-fetch.ts';
@@ -25,12 +27,14 @@ import { leaveGroup } from './api/13-leave-group.ts';
 import { syncGroup } from './api/14-sync-group.ts';
 import { describeGroups } from './api/15-describe-groups.ts';
 import { listGroups } from './api/16-list-groups.ts';
+import { saslHandshake } from './api/17-sasl-handshake.ts';
 import { apiVersions, type ApiVersionsResponse } from './api/18-api-versions.ts';
 import { createTopics } from './api/19-create-topics.ts';
 import { deleteTopics } from './api/20-delete-topics.ts';
 import { deleteRecords } from './api/21-delete-records.ts';
 import { initProducerId } from './api/22-init-producer-id.ts';
 import { describeConfigs } from './api/32-describe-configs.ts';
+import { saslAuthenticate } from './api/36-sasl-authenticate.ts';
 import { alterConfigs } from './api/33-alter-configs.ts';
 import { createPartitions } from './api/37-create-partitions.ts';
 import { deleteGroups } from './api/42-delete-groups.ts';
@@ -48,15 +52,18 @@ export type RegistryEntry = {
   /** Served for real; versions advertised outside it get UNSUPPORTED_VERSION replies. */
   readonly implementedMin: number;
   readonly implementedMax: number;
+  /** Advertised only by a SASL listener. */
+  readonly saslOnly: boolean;
 };
 
-function entry<Q, S>(api: ApiDefinition<Q, S>, advertised?: { min: number }): RegistryEntry {
+function entry<Q, S>(api: ApiDefinition<Q, S>, options: { saslOnly?: boolean } = {}): RegistryEntry {
   return {
     api: api as unknown as ApiDefinition<unknown, unknown>,
-    versionMin: advertised?.min ?? api.versionMin,
+    versionMin: api.versionMin,
     versionMax: api.versionMax,
     implementedMin: api.versionMin,
     implementedMax: api.versionMax,
+    saslOnly: options.saslOnly ?? false,
   };
 }
 
@@ -77,6 +84,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
   entry(syncGroup),
   entry(describeGroups),
   entry(listGroups),
+  entry(saslHandshake, { saslOnly: true }),
   entry(apiVersions),
   entry(createTopics),
   entry(deleteTopics),
@@ -84,6 +92,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
   entry(initProducerId),
   entry(describeConfigs),
   entry(alterConfigs),
+  entry(saslAuthenticate, { saslOnly: true }),
   entry(createPartitions),
   entry(deleteGroups),
   entry(incrementalAlterConfigs),
@@ -96,22 +105,32 @@ export function lookupApi(apiKey: number): RegistryEntry | undefined {
   return apiKey >= 0 ? BY_KEY[apiKey] : undefined;
 }
 
-/** The ApiVersions answer body, built once from the table, sorted by key; frozen. */
-export const API_VERSIONS_RESPONSE: Readonly<ApiVersionsResponse> = Object.freeze({
-  errorCode: KAFKA_ERROR.NONE,
-  apiKeys: Object.freeze(
-    [...REGISTRY]
-      .sort((a, b) => a.api.apiKey - b.api.apiKey)
-      .map((registered) =>
-        Object.freeze({
-          apiKey: registered.api.apiKey,
-          minVersion: registered.versionMin,
-          maxVersion: registered.versionMax,
-        }),
-      ),
-  ) as ApiVersionsResponse['apiKeys'],
-  throttleTimeMs: 0,
-});
+function buildApiVersionsResponse(withSasl: boolean): Readonly<ApiVersionsResponse> {
+  return Object.freeze({
+    errorCode: KAFKA_ERROR.NONE,
+    apiKeys: Object.freeze(
+      REGISTRY.filter((registered) => withSasl || !registered.saslOnly)
+        .sort((a, b) => a.api.apiKey - b.api.apiKey)
+        .map((registered) =>
+          Object.freeze({
+            apiKey: registered.api.apiKey,
+            minVersion: registered.versionMin,
+            maxVersion: registered.versionMax,
+          }),
+        ),
+    ) as ApiVersionsResponse['apiKeys'],
+    throttleTimeMs: 0,
+  });
+}
+
+/** The ApiVersions answer body of a listener without SASL, built once from the table, sorted by key; frozen. */
+export const API_VERSIONS_RESPONSE: Readonly<ApiVersionsResponse> = buildApiVersionsResponse(false);
+/** The same with SaslHandshake and SaslAuthenticate, for a SASL listener. */
+export const API_VERSIONS_RESPONSE_SASL: Readonly<ApiVersionsResponse> = buildApiVersionsResponse(true);
+
+export function apiVersionsResponse(withSasl: boolean): Readonly<ApiVersionsResponse> {
+  return withSasl ? API_VERSIONS_RESPONSE_SASL : API_VERSIONS_RESPONSE;
+}
 
 /** A parsed request header; one object is reused per connection. */
 export class RequestHeader {
