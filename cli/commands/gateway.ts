@@ -18,6 +18,7 @@ import {
   bytesParser, DEFAULT_SEQUENCER, hostPortParser, integerParser, resolveRiver, riverOptions, type RiverChoice,
 } from '../river-options.ts';
 import { serverTlsFrom, tlsServerOptions, type TlsServerFlags } from '../tls-options.ts';
+import { describeSasl, saslServerOptions, serverSaslFrom, type SaslServerFlags } from '../sasl-options.ts';
 
 export const DEFAULT_KAFKA_LISTEN = '0.0.0.0:9092';
 
@@ -26,7 +27,7 @@ type GatewayFlags = {
   metricsPort: number; requestBytesMax: number; tailCacheBytes: number; autoCreateTopics: boolean; partitions: number;
   sessionTimeoutMsMin: number; initialRebalanceDelayMs: number; clusterId: string; commits: number;
   retentionCheckMs: number;
-} & TlsServerFlags;
+} & TlsServerFlags & SaslServerFlags;
 
 /** `--retention-check-ms`, shared by `x2 gateway` and `x2 commit`: 10ms..1h, a number of ms or with a unit. */
 export function retentionCheckMsOption(help: string): Option {
@@ -82,6 +83,7 @@ export function gatewayCommand(): Command {
       .default('x2'))
     .addOption(retentionCheckMsOption('how often the controller gateway applies topic retention.ms/retention.bytes'));
   for (const option of tlsServerOptions()) command.addOption(option);
+  for (const option of saslServerOptions()) command.addOption(option);
   for (const option of riverOptions()) command.addOption(option);
   return command.action(async (flags: GatewayFlags) => {
     const log = new Log(`gateway ${flags.nodeId}`);
@@ -91,6 +93,11 @@ export function gatewayCommand(): Command {
       log.info(`Kafka port speaks TLS only (${TLS_VERSION_MIN} or later; certificate ${describeCertificate(
         tls.certificate)}; client certificates ${tls.clientCa === null ? 'not asked for' : 'required, signed by '
         + `${flags.tlsClientCa}`})`);
+    }
+    const sasl = serverSaslFrom(flags);
+    if (sasl !== null) {
+      if (sasl.warning !== null) log.warn(sasl.warning);
+      log.info(`Kafka port: ${describeSasl(sasl, tls !== null)}`);
     }
     const river = await resolveRiver(flags.river, flags.interface);
     const registry = createRegistry('gateway');
@@ -104,7 +111,7 @@ export function gatewayCommand(): Command {
         partitionCountDefault: flags.partitions,
       sessionTimeoutMsMin: flags.sessionTimeoutMsMin, initialRebalanceDelayMs: flags.initialRebalanceDelayMs,
       clusterId: flags.clusterId, commitCount: flags.commits,
-      retentionCheckMs: flags.retentionCheckMs, tls, log, registry,
+      retentionCheckMs: flags.retentionCheckMs, tls, sasl, log, registry,
     });
     const metrics = await serveMetrics(registry, flags.metricsPort);
     const publisher = startMetricsPublisher({ role: 'gateway', nodeId: `gateway-${flags.nodeId}`, river: river.mode,

@@ -6,8 +6,8 @@
  * passes the choice to every child, waits until every gateway serves, prints the bootstrap
  * address, every role's address, its log file and metrics URL, supervises the children, and
  * stops them all on SIGINT/SIGTERM. Data stays in `--data` for the next start. With --tls-cert and
- * --tls-key every gateway's Kafka port speaks TLS only; the files are checked here, before any child
- * starts.
+ * --tls-key every gateway's Kafka port speaks TLS only; with --sasl-users its clients must
+ * authenticate with SASL. The files are checked here, before any child starts.
  */
 import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -27,13 +27,14 @@ import {
   type RiverChoice,
 } from '../river-options.ts';
 import { serverTlsFrom, tlsServerOptions, type TlsServerFlags } from '../tls-options.ts';
+import { describeSasl, saslServerOptions, serverSaslFrom, type SaslServerFlags } from '../sasl-options.ts';
 import { retentionCheckMsOption } from './gateway.ts';
 
 type UpFlags = {
   data: string; port: number; host: string; gateways: number; commits: number; writeQuorum?: number;
   sequencerPort: number; river: RiverChoice; interface?: string; partitions: number; readyTimeoutMs: number;
   retentionCheckMs: number; sidecar: SidecarSpec[];
-} & TlsServerFlags;
+} & TlsServerFlags & SaslServerFlags;
 
 /** Collects repeated `--sidecar 'NAME:ARGS'` flags; names must differ. */
 function sidecarCollector(value: string, previous: SidecarSpec[]): SidecarSpec[] {
@@ -81,6 +82,7 @@ const API_VERSIONS_PROBE = Buffer.from([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0x78, 0x
 /**
  * Whether a Kafka gateway answers on `host:port`: an ApiVersions round trip with error 0, not
  * just an accepted connection (another process could hold the port while our gateway cannot bind).
+ * A SASL port answers ApiVersions before authentication, so the same probe serves it.
  * With TLS: a handshake in which the port shows our certificate (only our gateway holds its key).
  * No ApiVersions then: with --tls-client-ca the gateway refuses this probe, which has no client
  * certificate, once the handshake is done (TLS 1.3 lets the client see the certificate first).
@@ -181,9 +183,12 @@ export function upCommand(): Command {
       .argParser(sidecarCollector).default([] as SidecarSpec[], 'none'))
     .addOption(retentionCheckMsOption('how often gateways apply topic retention and commits delete unneeded segments'));
   for (const option of tlsServerOptions()) command.addOption(option);
+  for (const option of saslServerOptions()) command.addOption(option);
   return command
     .action(async (flags: UpFlags) => {
       const tls = serverTlsFrom(flags);
+      const sasl = serverSaslFrom(flags);
+      if (sasl?.warning) process.stderr.write(`x2 up: warning: ${sasl.warning}\n`);
       const writeQuorum = flags.writeQuorum ?? (flags.commits <= 2 ? flags.commits : Math.floor(flags.commits / 2) + 1);
       if (writeQuorum > flags.commits) {
         throw usageError('--write-quorum', String(writeQuorum), `at most --commits (${flags.commits}) is allowed`);
@@ -238,12 +243,14 @@ export function upCommand(): Command {
       // Absolute paths: the files were checked from this directory.
       const tlsArgs = tls === null ? [] : ['--tls-cert', resolve(flags.tlsCert!), '--tls-key', resolve(flags.tlsKey!),
         ...(flags.tlsClientCa === undefined ? [] : ['--tls-client-ca', resolve(flags.tlsClientCa)])];
+      const saslArgs = sasl === null ? [] : ['--sasl-users', resolve(sasl.path),
+        '--sasl-mechanisms', sasl.mechanisms.join(',')];
       for (let nodeId = 0; nodeId < flags.gateways; nodeId++) {
         await addChild(`gateway ${nodeId}`, ['gateway', '--sequencer', sequencer, '--listen',
           `${flags.host}:${flags.port + nodeId}`,
           '--node-id', String(nodeId), '--partitions', String(flags.partitions),
           '--commits', String(flags.commits), '--retention-check-ms', String(flags.retentionCheckMs),
-          ...tlsArgs],
+          ...tlsArgs, ...saslArgs],
         `gateway-${nodeId}.log`);
       }
       let stopping = false;
@@ -278,13 +285,18 @@ export function upCommand(): Command {
       if (!stopping) {
         const bootstrap = Array.from({ length: flags.gateways }, (_, i) => `${flags.host}:${flags.port + i}`).join(',');
         const metricsUrl = (name: string): string => `http://127.0.0.1:${metricsPorts.get(name)}/metrics`;
-        const kcatTls = tls === null ? '' : ' -X security.protocol=ssl -X ssl.ca.location=CA.pem';
+        const protocol = sasl === null ? 'ssl' : tls === null ? 'sasl_plaintext' : 'sasl_ssl';
+        const kcatTls = (tls === null && sasl === null ? '' : ` -X security.protocol=${protocol}`)
+          + (tls === null ? '' : ' -X ssl.ca.location=CA.pem')
+          + (sasl === null ? '' : ` -X sasl.mechanisms=${sasl.mechanisms[sasl.mechanisms.length - 1]} `
+            + '-X sasl.username=USER -X sasl.password=PASSWORD');
         const lines = [
           `x2 up: cluster serving; bootstrap ${bootstrap}${tls === null ? '' : ' (TLS only)'}`,
           `  river      ${river.mode} (${river.reason})`,
           ...(tls === null ? [] : [`  tls        ${TLS_VERSION_MIN}+, certificate `
             + `${describeCertificate(tls.certificate)}; client certificates `
             + `${tls.clientCa === null ? 'not asked for' : `required (${flags.tlsClientCa})`}`]),
+          ...(sasl === null ? [] : [`  sasl       ${describeSasl(sasl, tls !== null)}`]),
           `  sequencer  ${sequencer}  R=${flags.commits} W=${writeQuorum}  log ${join(logDir, 'sequencer.log')}  `
             + `metrics ${metricsUrl('sequencer')}`,
           ...Array.from({ length: flags.commits }, (_, i) => `  commit ${i + 1}   data ${join(dataDir, `commit-${i

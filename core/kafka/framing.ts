@@ -26,7 +26,8 @@ export const FRAME_SIZE_BYTES = 4;
 export type FrameResult = Buffer | 'more' | 'oversize' | 'malformed';
 
 export class FrameSplitter {
-  readonly requestBytesMax: number;
+  /** May change between frames: a SASL connection is held to a small limit until it authenticates. */
+  requestBytesMax: number;
   /** Declared size of the frame that made the splitter fail, for the log line. */
   failedSizeBytes = 0;
   #failure: 'oversize' | 'malformed' | null = null;

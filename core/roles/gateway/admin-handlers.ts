@@ -27,7 +27,7 @@ import { incrementalAlterConfigs,
   type IncrementalAlterConfigsRequest } from '../../kafka/api/44-incremental-alter-configs.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
 import { decodeRecords } from '../../kafka/record-batch.ts';
-import { API_VERSIONS_RESPONSE } from '../../kafka/registry.ts';
+import { apiVersionsResponse } from '../../kafka/registry.ts';
 import type { RequestContext } from './connection.ts';
 import { CONTROL_STREAM_ID } from './gateway-state.ts';
 import type { Gateway } from './gateway.ts';
@@ -75,7 +75,7 @@ async function changeControlNow(gateway: Gateway, plan: () => PlanResult): Promi
 
 export function dispatchAdmin(gateway: Gateway, context: RequestContext, request: unknown): void {
   switch (context.apiKey) {
-    case 18: return context.respond(apiVersions, API_VERSIONS_RESPONSE);
+    case 18: return context.respond(apiVersions, apiVersionsResponse(context.connection.sasl !== null));
     case 3: return void handleMetadata(gateway, context, request as MetadataRequest);
     case 2: return void handleListOffsets(gateway, context, request as ListOffsetsRequest);
     case 19: return void handleCreateTopics(gateway, context, request as CreateTopicsRequest);

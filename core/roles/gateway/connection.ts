@@ -10,6 +10,9 @@
  * unadvertised version or a body that does not decode closes the connection, logged once per
  * kind and period. Bounds: at most INFLIGHT_REQUESTS_MAX unanswered requests per connection
  * (the socket is paused past that), frames at most `requestBytesMax`.
+ * SASL: a connection with a `SaslSession` answers only ApiVersions and the SASL APIs until it
+ * has authenticated (any other request closes it, counted), its frames meanwhile at most
+ * SASL_FRAME_BYTES_MAX; after a SaslHandshake v0 its frames are raw tokens, handed to `onRawSaslToken`.
  */
 import type { Socket } from 'node:net';
 import type { Log } from '../../base/log.ts';
@@ -21,11 +24,13 @@ import { KafkaReader } from '../../kafka/codec/reader.ts';
 import type { KafkaWriter } from '../../kafka/codec/writer.ts';
 import { FrameSplitter } from '../../kafka/framing.ts';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
+import { SASL_FRAME_BYTES_MAX } from '../../kafka/sasl-mechanisms.ts';
 import {
   encodeApiVersionsFallback, encodeResponseFrame, encodeResponseFrameGather, lookupApi, readRequestHeader,
   RequestHeader, requestDisposition,
 } from '../../kafka/registry.ts';
 import type { RequestLatency } from './request-latency.ts';
+import type { SaslSession } from './sasl-session.ts';
 
 export const INFLIGHT_REQUESTS_MAX = 256;
 
@@ -113,11 +118,22 @@ export class RequestContext {
 export type Dispatch = (context: RequestContext, request: unknown) => void;
 
 /** Counters shared by every connection of a gateway (exported as metrics). */
-export type ConnectionCounters = { framesReceived: number; connectionsClosedForBadInput: number };
+export type ConnectionCounters = {
+  framesReceived: number; connectionsClosedForBadInput: number;
+  /** Requests other than ApiVersions and SASL before authentication (each closed its connection). */
+  unauthenticatedRequests?: number;
+};
+
+/** How long a connection closed after its last answer waits for the client to hang up. */
+const END_WAIT_MS = 5_000;
 
 export class Connection {
   readonly socket: Socket;
   readonly clientHost: string;
+  /** Null on a port without SASL. */
+  readonly sasl: SaslSession | null;
+  readonly #onRawSaslToken: ((connection: Connection, token: Buffer) => void) | null;
+  readonly #requestBytesMax: number;
   readonly #splitter: FrameSplitter;
   readonly #writer: KafkaWriter;
   readonly #dispatch: Dispatch;
@@ -143,10 +159,16 @@ export class Connection {
     latency?: RequestLatency | null;
     /** Where request buffers kept past their read (keepFrame) go back, shared by the gateway's connections. */
     spares: SpareBuffers;
+    /** The connection's SASL state on a SASL port, and who reads raw tokens (SaslHandshake v0). */
+    sasl?: { session: SaslSession; onRawToken: (connection: Connection, token: Buffer) => void } | null;
   }) {
     this.socket = socket;
     this.clientHost = socket.remoteAddress ?? '';
-    this.#splitter = new FrameSplitter(options.requestBytesMax, undefined, options.spares);
+    this.sasl = options.sasl?.session ?? null;
+    this.#onRawSaslToken = options.sasl?.onRawToken ?? null;
+    this.#requestBytesMax = options.requestBytesMax;
+    this.#splitter = new FrameSplitter(this.sasl === null ? options.requestBytesMax
+      : Math.min(options.requestBytesMax, SASL_FRAME_BYTES_MAX), undefined, options.spares);
     this.#writer = options.writer;
     this.#dispatch = options.dispatch;
     this.#log = options.log;
@@ -178,6 +200,32 @@ export class Connection {
     this.#counters.connectionsClosedForBadInput += 1;
     this.#closed = true;
     this.socket.destroy();
+  }
+
+  /**
+   * Closes once every answer so far is written (after a failed SASL authentication: the client
+   * reads why, then the connection ends), destroying it if the client has not hung up by END_WAIT_MS.
+   */
+  endAfterAnswers(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), END_WAIT_MS).unref();
+  }
+
+  /** The SASL session authenticated: frames may now be up to `requestBytesMax`. */
+  onAuthenticated(): void {
+    this.#splitter.requestBytesMax = this.#requestBytesMax;
+  }
+
+  /** Answers a raw SASL token (after a SaslHandshake v0): 4 size bytes and the token, in request order. */
+  respondRawToken(token: Buffer): void {
+    const frame = Buffer.allocUnsafe(4 + token.length);
+    frame.writeInt32BE(token.length, 0);
+    token.copy(frame, 4);
+    this.#slots.push({ frame, done: true, written: null });
+    this.flush();
   }
 
   /** Encodes one response frame into a buffer of its own (the socket may hold it a while). */
@@ -278,7 +326,8 @@ export class Connection {
       this.#counters.framesReceived += 1;
       if (frame === 'oversize') {
         return this.close(`request of ${this.#splitter.failedSizeBytes} bytes exceeds the limit of ` +
-          `${this.#splitter.requestBytesMax} (--request-bytes-max)`, 'oversize');
+          `${this.#splitter.requestBytesMax} (${this.#splitter.requestBytesMax < this.#requestBytesMax
+            ? 'before SASL authentication' : '--request-bytes-max'})`, 'oversize');
       }
       if (frame === 'malformed') return this.close(`negative frame size ${this.#splitter.failedSizeBytes}`,
         'malformed');
@@ -304,6 +353,9 @@ export class Connection {
   }
 
   #onFrame(frame: Buffer): void {
+    if (this.sasl !== null && this.sasl.expectsRawToken) {
+      return this.#onRawSaslToken?.(this, frame);
+    }
     const header = this.#header;
     const reader = this.#reader;
     reader.reset(frame);
@@ -319,6 +371,12 @@ export class Connection {
     if (disposition === 'close-unsupported-version') {
       return this.close(`API key ${header.apiKey} version ${header.apiVersion} is not supported`,
         'unsupported-version');
+    }
+    if (this.sasl !== null && !this.sasl.allows(header.apiKey)) {
+      this.#counters.unauthenticatedRequests = (this.#counters.unauthenticatedRequests ?? 0) + 1;
+      return this.close(`API key ${header.apiKey} before SASL authentication (only ApiVersions, SaslHandshake and `
+        + 'SaslAuthenticate are answered until then; is the client set to security.protocol=SASL_*?)',
+      'sasl-unauthenticated');
     }
     const slot: Slot = { frame: null, done: false, written: null };
     this.#slots.push(slot);

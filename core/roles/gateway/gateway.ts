@@ -12,6 +12,9 @@
  * TLS: with `tls` set the Kafka port speaks TLS only (tls-listener.ts); without it, plaintext
  * connections read through one reused buffer each (reused-read-buffer.ts).
  *
+ * SASL: with `sasl` set every connection must authenticate first (sasl-session.ts, sasl-handlers.ts);
+ * with TLS too, that is Kafka's SASL_SSL.
+ *
  * Bounds: requests at most `requestBytesMax`; Fetch answers at most FETCH_BYTES_MAX; the tail
  * cache `cacheBytesMax`; AppendClient in-flight appends APPENDS_INFLIGHT_MAX; TLS handshakes
  * TLS_HANDSHAKE_TIMEOUT_MS.
@@ -44,6 +47,11 @@ import {
 } from './membership.ts';
 import { handleProduce } from './produce-handler.ts';
 import { startRetention } from './retention.ts';
+import { handleRawSaslToken, handleSaslAuthenticate, handleSaslHandshake } from './sasl-handlers.ts';
+import { SaslSession } from './sasl-session.ts';
+import { SaslUsers, type SaslServerOptions } from './sasl-users.ts';
+import type { SaslAuthenticateRequest } from '../../kafka/api/36-sasl-authenticate.ts';
+import type { SaslHandshakeRequest } from '../../kafka/api/17-sasl-handshake.ts';
 import { createTlsKafkaServer, type HandshakeFailure } from './tls-listener.ts';
 
 export const FETCH_BYTES_MAX = 32 * 1024 * 1024;
@@ -79,6 +87,8 @@ export type GatewayOptions = {
   retentionCheckMs: number;
   /** Certificate, key and optional client CA: the Kafka port speaks TLS only. Null: plaintext. */
   tls: TlsServerFiles | null;
+  /** Users and mechanisms: clients must authenticate with SASL first. Null: no authentication. */
+  sasl?: SaslServerOptions | null;
   log: Log;
   registry: Registry;
 };
@@ -107,13 +117,18 @@ export class Gateway {
   connectionsOpened = 0;
   /** Fetch partitions answered with a copy of cached batches (answer-holds.ts: the bound). */
   fetchPartitionsCopied = 0;
-  readonly counters = { framesReceived: 0, connectionsClosedForBadInput: 0 };
+  readonly counters = { framesReceived: 0, connectionsClosedForBadInput: 0, unauthenticatedRequests: 0 };
   tlsHandshakeFailures = 0;
+  saslAuthentications = 0;
+  saslFailures = 0;
+  /** Built once at start (SCRAM credentials cost PBKDF2 per user); null without SASL. */
+  readonly #saslUsers: SaslUsers | null;
   readonly #requestLatency: RequestLatency;
 
   private constructor(options: GatewayOptions) {
     this.options = options;
     this.log = options.log;
+    this.#saslUsers = options.sasl === undefined || options.sasl === null ? null : new SaslUsers(options.sasl);
     this.state = new GatewayState({
       control: new ControlState({ partitionCountDefault: options.partitionCountDefault }),
       cacheBytesMax: options.cacheBytesMax, log: options.log,
@@ -166,6 +181,13 @@ export class Gateway {
       () => this.counters.connectionsClosedForBadInput);
     counterFrom(registry, 'x2_gateway_tls_handshake_failures_total', 'TLS handshakes that failed or timed out '
       + '(plaintext clients on the TLS port included); 0 without TLS', () => this.tlsHandshakeFailures);
+    counterFrom(registry, 'x2_gateway_sasl_authentications_total', 'SASL authentications that succeeded; 0 without '
+      + 'SASL', () => this.saslAuthentications);
+    counterFrom(registry, 'x2_gateway_sasl_failures_total', 'SASL authentications that failed (wrong user or '
+      + 'password, bad token, mechanism not enabled); each closed its connection', () => this.saslFailures);
+    counterFrom(registry, 'x2_gateway_sasl_unauthenticated_requests_total', 'requests other than ApiVersions and '
+      + 'SASL before authentication on a SASL port; each closed its connection',
+    () => this.counters.unauthenticatedRequests);
     gaugeFrom(registry, 'x2_gateway_connections', 'open Kafka connections', () => this.#connections.size);
     gaugeFrom(registry, 'x2_gateway_applied_seq', 'highest river seq applied', () => this.state.appliedSeq);
     gaugeFrom(registry, 'x2_gateway_tail_cache_bytes', 'bytes in the live-tail cache', () => this.state.cache.bytes);
@@ -269,6 +291,8 @@ export class Gateway {
       requestBytesMax: this.options.requestBytesMax, writer: this.writer, log: this.log, counters: this.counters,
       spares: this.requestSpares, latency: this.#requestLatency,
       dispatch: (context, request) => this.#dispatch(context, request),
+      sasl: this.#saslUsers === null ? null : { session: new SaslSession(this.#saslUsers),
+        onRawToken: (from, token) => handleRawSaslToken(this, from, token) },
     });
     this.#connections.add(connection);
     socket.on('close', () => this.#connections.delete(connection));
@@ -286,6 +310,8 @@ export class Gateway {
     switch (context.apiKey) {
       case 0: return handleProduce(this, context, request);
       case 1: return handleFetch(this, context, request);
+      case 17: return handleSaslHandshake(this, context, request as SaslHandshakeRequest);
+      case 36: return handleSaslAuthenticate(this, context, request as SaslAuthenticateRequest);
       default:
         if (dispatchGroups(this, context, request)) return;
         return dispatchAdmin(this, context, request);
