@@ -3,11 +3,13 @@
  * Kafka-compatible broker), NATS JetStream or Redis Streams. This file parses and checks the
  * flags, picks the target from the URL, shows live progress on stderr (one updating line on a
  * TTY, a plain line per second otherwise) and prints the summary or one JSON object on stdout.
- * A kafka target speaks TLS with --tls-ca (and/or --tls-cert/--tls-key for a client certificate).
+ * A kafka target speaks TLS with --tls-ca (and/or --tls-cert/--tls-key for a client certificate),
+ * and authenticates with SASL given --sasl-username and a password (X2_SASL_PASSWORD).
  * The workload itself runs in core/bench/workload-runner.ts.
  */
 import { parseBenchDurationMs } from '../bench-flags.ts';
 import { clientTlsFrom, tlsClientOptions, type TlsClientFlags } from '../tls-options.ts';
+import { clientSaslFrom, saslClientOptions, type SaslClientFlags } from '../sasl-options.ts';
 import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
 import { formatBytes, parseBytes } from '../../core/base/units.ts';
@@ -116,7 +118,7 @@ type WorkloadFlags = {
   target: TargetAddress; topics: number; partitions: number; producers?: number; consumers?: number;
   subscribers?: number; messageBytes?: number; rate?: number | null; duration?: number; acks?: Acks; keys?: KeyMode;
   compression?: Compression; batchBytes?: number; topicPrefix: string; json?: boolean;
-} & TlsClientFlags;
+} & TlsClientFlags & SaslClientFlags;
 
 /** Cross-flag checks the single-flag parsers cannot make. */
 export function checkFlags(mode: WorkloadMode, flags: WorkloadFlags): void {
@@ -135,6 +137,12 @@ export function checkFlags(mode: WorkloadMode, flags: WorkloadFlags): void {
     throw usageError(tlsFlag, flags.tlsCa ?? flags.tlsCert ?? flags.tlsKey ?? '',
       `only a kafka target takes it (TLS to ${kind} is not wired into the bench)`);
   }
+  const saslFlag = flags.saslUsername !== undefined ? '--sasl-username'
+    : flags.saslMechanism !== undefined ? '--sasl-mechanism' : null;
+  if (kind !== 'kafka' && saslFlag !== null) {
+    throw usageError(saslFlag, flags.saslUsername ?? flags.saslMechanism ?? '',
+      `only a kafka target takes it (SASL to ${kind} is not wired into the bench)`);
+  }
   if (kind === 'redis' && flags.acks === 0) {
     throw usageError('--acks', '0', '1 or all is allowed with a redis target (every XADD is answered)');
   }
@@ -152,9 +160,10 @@ export function checkFlags(mode: WorkloadMode, flags: WorkloadFlags): void {
   }
 }
 
-export function makeTarget(address: TargetAddress, tls: TlsClientFlags = {}): Target {
+export function makeTarget(address: TargetAddress, tls: TlsClientFlags = {}, sasl: SaslClientFlags = {}): Target {
   if (address.kind === 'kafka') {
-    return new KafkaTarget(address.url, { host: address.host, port: address.port }, clientTlsFrom(tls));
+    return new KafkaTarget(address.url, { host: address.host, port: address.port }, clientTlsFrom(tls),
+      clientSaslFrom(sasl));
   }
   if (address.kind === 'nats') return new NatsTarget(address.url, address.host, address.port);
   return new RedisTarget(address.url, address.host, address.port);
@@ -269,7 +278,7 @@ async function runCommand(mode: WorkloadMode, flags: WorkloadFlags): Promise<voi
     acks: flags.acks ?? -1, keys: flags.keys ?? 'none', compression: flags.compression ?? 'none',
     batchBytes: flags.batchBytes ?? KAFKA_LIMITS.batchBytesMax,
   };
-  const target = makeTarget(flags.target, flags);
+  const target = makeTarget(flags.target, flags, flags);
   const tty = process.stderr.isTTY === true;
   let result: WorkloadResult;
   try {
@@ -331,6 +340,7 @@ function commonOptions(command: Command, mode: WorkloadMode): Command {
     .addOption(new Option('--topic-prefix <name>', 'topics are named <name>-0, <name>-1, ...')
       .argParser(parseTopicPrefix).default('x2-bench'));
   for (const option of tlsClientOptions(false)) command.addOption(option);
+  for (const option of saslClientOptions(false)) command.addOption(option);
   command
     .option('--json', 'print the result as one JSON object')
     .action((flags: WorkloadFlags) => runCommand(mode, flags));

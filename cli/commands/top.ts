@@ -2,7 +2,8 @@
  * `x2 top`: the whole cluster on one screen, read from `__x2_metrics` through any gateway
  * (core/metrics/snapshot-feed.ts). Interactive by default (Ink, loaded only here and only on
  * demand); `--once` prints one screen of text, `--json` one cluster view as JSON, for scripts.
- * A gateway with TLS on its Kafka port is read with --tls-ca (and --tls-cert/--tls-key).
+ * A gateway with TLS on its Kafka port is read with --tls-ca (and --tls-cert/--tls-key), one with
+ * SASL with --sasl-username and a password (X2_SASL_PASSWORD).
  */
 import { Command, Option } from 'commander';
 import { usageError, X2Error } from '../../core/base/errors.ts';
@@ -13,10 +14,13 @@ import { initialUi, renderScreen, PANES } from '../tui/view/screen.ts';
 import { integerParser } from '../river-options.ts';
 import { clientTlsFrom, tlsClientOptions, type TlsClientFlags } from '../tls-options.ts';
 import type { TlsClientFiles } from '../../core/base/tls-files.ts';
+import type { SaslClientCredentials } from '../../core/kafka/sasl-mechanisms.ts';
+import { clientSaslFrom, saslClientOptions, type SaslClientFlags } from '../sasl-options.ts';
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 
-type TopFlags = { bootstrap: BrokerAddress[]; once?: boolean; json?: boolean; waitMs: number } & TlsClientFlags;
+type TopFlags = { bootstrap: BrokerAddress[]; once?: boolean; json?: boolean; waitMs: number } & TlsClientFlags
+  & SaslClientFlags;
 
 export function bootstrapParser(value: string): BrokerAddress[] {
   const addresses = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
@@ -34,9 +38,9 @@ export function bootstrapParser(value: string): BrokerAddress[] {
 }
 
 /** Reads snapshots for `waitMs`, then returns the cluster view; fails if no gateway answered. */
-async function collect(bootstrap: readonly BrokerAddress[], waitMs: number, tls: TlsClientFiles | null):
-Promise<ReturnType<typeof clusterView>> {
-  const feed = new SnapshotFeed(bootstrap, tls);
+async function collect(bootstrap: readonly BrokerAddress[], waitMs: number, tls: TlsClientFiles | null,
+  sasl: SaslClientCredentials | null): Promise<ReturnType<typeof clusterView>> {
+  const feed = new SnapshotFeed(bootstrap, tls, sasl);
   let model = emptyModel();
   let answered = false;
   let problem = '';
@@ -70,11 +74,13 @@ export function topCommand(): Command {
     .addOption(new Option('--wait-ms <ms>', 'with --once/--json: how long to collect snapshots (every node '
       + 'publishes one a second)').env('X2_WAIT_MS').argParser(integerParser('--wait-ms', 100, 600_000)).default(2500));
   for (const option of tlsClientOptions(true)) command.addOption(option);
+  for (const option of saslClientOptions(true)) command.addOption(option);
   return command
     .action(async (flags: TopFlags) => {
       const tls = clientTlsFrom(flags);
+      const sasl = clientSaslFrom(flags);
       if (flags.once === true || flags.json === true) {
-        const view = await collect(flags.bootstrap, flags.waitMs, tls);
+        const view = await collect(flags.bootstrap, flags.waitMs, tls, sasl);
         if (flags.json === true) {
           process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
           return;
@@ -100,6 +106,6 @@ export function topCommand(): Command {
         delete process.env['CONTINUOUS_INTEGRATION'];
       }
       const { runTop } = await import('../tui/run-top.tsx');
-      await runTop(flags.bootstrap, tls);
+      await runTop(flags.bootstrap, tls, sasl);
     });
 }

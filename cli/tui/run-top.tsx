@@ -6,10 +6,12 @@ import { render } from 'ink';
 import { SnapshotFeed } from '../../core/metrics/snapshot-feed.ts';
 import type { BrokerAddress } from '../../core/bench/kafka-client.ts';
 import type { TlsClientFiles } from '../../core/base/tls-files.ts';
+import type { SaslClientCredentials } from '../../core/kafka/sasl-mechanisms.ts';
 import { TopApp } from './TopApp.tsx';
 
-export async function runTop(bootstrap: readonly BrokerAddress[], tls: TlsClientFiles | null): Promise<void> {
-  const feed = new SnapshotFeed(bootstrap, tls);
+export async function runTop(bootstrap: readonly BrokerAddress[], tls: TlsClientFiles | null,
+  sasl: SaslClientCredentials | null): Promise<void> {
+  const feed = new SnapshotFeed(bootstrap, tls, sasl);
   const app = render(<TopApp source={feed} />, { exitOnCtrlC: true });
   const stop = (): void => app.unmount();
   process.once('SIGTERM', stop);

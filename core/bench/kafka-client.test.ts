@@ -153,7 +153,8 @@ describe('KafkaProducer', () => {
       ratePerSecond: null, durationMs: 1, acks: -1, keys: 'none', compression: 'none', batchBytes: 16 * 1024,
     };
     const stats = new ProducerStats(new LatencyRecorder(), 4);
-    const producer = new KafkaProducer(spec, { leaderOf: new Int32Array(4), brokers: new Map(), tls: null },
+    const leaders = { leaderOf: new Int32Array(4), brokers: new Map(), tls: null, sasl: null };
+    const producer = new KafkaProducer(spec, leaders,
       new Map([[0, connection]]), stats, 16 * 1024);
     const value = makeValueTemplate(100, 1);
     const total = 20_000;

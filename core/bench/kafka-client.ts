@@ -11,13 +11,20 @@
  * `connectTimeoutMs` (the TLS handshake included). Any socket error fails every pending request
  * with the same error. With TLS files the connection speaks TLS (Kafka's security.protocol=SSL):
  * the gateway's certificate is verified against `ca` (Node's bundled CAs when null) and the
- * address connected to, as Kafka clients do.
+ * address connected to, as Kafka clients do. With SASL credentials the connection authenticates
+ * (SaslHandshake v1, then SaslAuthenticate v1 carrying PLAIN or SCRAM tokens) before `connect`
+ * resolves, within the same `connectTimeoutMs`; a SCRAM server must prove it knows the credential.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { X2Error } from '../base/errors.ts';
 import { TLS_VERSION_MIN, type TlsClientFiles } from '../base/tls-files.ts';
+import { saslHandshake } from '../kafka/api/17-sasl-handshake.ts';
 import { apiVersions } from '../kafka/api/18-api-versions.ts';
+import { saslAuthenticate } from '../kafka/api/36-sasl-authenticate.ts';
+import type { SaslClientCredentials } from '../kafka/sasl-mechanisms.ts';
+import { encodePlainToken } from '../kafka/sasl-plain.ts';
+import { ScramClientExchange } from '../kafka/sasl-scram.ts';
 import type { ApiDefinition } from '../kafka/codec/define-api.ts';
 import { KafkaReader } from '../kafka/codec/reader.ts';
 import { KafkaWriter } from '../kafka/codec/writer.ts';
@@ -57,6 +64,7 @@ export class KafkaConnection {
 
   /** Whether any response came: a plaintext port that closes at once may well speak TLS. */
   #answered = false;
+  #authenticated = false;
 
   private constructor(address: BrokerAddress, socket: net.Socket, isTls: boolean) {
     this.address = address;
@@ -67,10 +75,29 @@ export class KafkaConnection {
       `kafka://${address.host}:${address.port}: ${error.message}`, error)));
     socket.on('close', () => this.#fail(new KafkaConnectionError(
       `kafka://${address.host}:${address.port}: the broker closed the connection` + (this.#answered || isTls ? ''
-        : ' before answering (a TLS port? then --tls-ca)'))));
+        : ' before answering (a TLS port? then --tls-ca)') + (this.versionMax.has(saslHandshake.apiKey)
+        && !this.#authenticated ? ' (the port requires SASL: --sasl-username, --sasl-mechanism)' : ''))));
   }
 
-  static connect(address: BrokerAddress, connectTimeoutMs: number, tlsFiles: TlsClientFiles | null = null):
+  /** A connection, authenticated with `sasl` when given; everything within `connectTimeoutMs`. */
+  static async connect(address: BrokerAddress, connectTimeoutMs: number, tlsFiles: TlsClientFiles | null = null,
+    sasl: SaslClientCredentials | null = null): Promise<KafkaConnection> {
+    const startedMs = Date.now();
+    const connection = await KafkaConnection.#open(address, connectTimeoutMs, tlsFiles);
+    if (sasl === null) return connection;
+    const timer = setTimeout(() => connection.close(), Math.max(1, connectTimeoutMs - (Date.now() - startedMs)));
+    try {
+      await connection.authenticate(sasl);
+    } catch (error) {
+      connection.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return connection;
+  }
+
+  static #open(address: BrokerAddress, connectTimeoutMs: number, tlsFiles: TlsClientFiles | null):
   Promise<KafkaConnection> {
     return new Promise((resolve, reject) => {
       const socket = tlsFiles === null ? net.connect({ host: address.host, port: address.port })
@@ -93,6 +120,44 @@ export class KafkaConnection {
         resolve(new KafkaConnection(address, socket, tlsFiles !== null));
       });
     });
+  }
+
+  /**
+   * SASL as Kafka's SASL_PLAINTEXT/SASL_SSL clients do it: SaslHandshake v1 names the mechanism,
+   * SaslAuthenticate v1 carries each token. Throws with the gateway's message on a refusal.
+   */
+  async authenticate(sasl: SaslClientCredentials): Promise<void> {
+    const where = `kafka://${this.address.host}:${this.address.port}: SASL ${sasl.mechanism}`;
+    const handshake = await this.request(saslHandshake, 1, { mechanism: sasl.mechanism });
+    if (handshake.errorCode !== 0) {
+      throw new KafkaConnectionError(`${where}: refused (${kafkaErrorName(handshake.errorCode)}; the gateway `
+        + `enables ${handshake.mechanisms.join(', ') || 'none'})`);
+    }
+    const send = async (token: Buffer): Promise<Buffer> => {
+      const response = await this.request(saslAuthenticate, 1, { authBytes: token });
+      if (response.errorCode !== 0) {
+        throw new KafkaConnectionError(`${where}: ${response.errorMessage ?? kafkaErrorName(response.errorCode)}`);
+      }
+      return response.authBytes;
+    };
+    if (sasl.mechanism === 'PLAIN') await send(encodePlainToken(sasl.username, sasl.password));
+    else {
+      const scram = new ScramClientExchange(sasl.mechanism, sasl.username, sasl.password);
+      const serverFirst = await send(scram.first());
+      let clientFinal: Buffer;
+      try {
+        clientFinal = scram.final(serverFirst);
+      } catch (error) {
+        throw new KafkaConnectionError(`${where}: ${(error as Error).message}`);
+      }
+      const serverFinal = await send(clientFinal);
+      try {
+        scram.verify(serverFinal);
+      } catch (error) {
+        throw new KafkaConnectionError(`${where}: ${(error as Error).message}`);
+      }
+    }
+    this.#authenticated = true;
   }
 
   /** Asks ApiVersions (v0, which every broker answers) and records the served ranges. */

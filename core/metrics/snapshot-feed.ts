@@ -10,10 +10,11 @@
  * Bounds: Fetch asks for at most FETCH_BYTES_MAX; a snapshot that does not decode is skipped and
  * counted in `malformedTotal`, never fatal.
  * Uses the bench's pipelined Kafka connection (core/bench/kafka-client.ts) and record walker;
- * with client TLS files every gateway is reached over TLS.
+ * with client TLS files every gateway is reached over TLS, with SASL credentials it authenticates.
  */
 import { X2Error } from '../base/errors.ts';
 import type { TlsClientFiles } from '../base/tls-files.ts';
+import type { SaslClientCredentials } from '../kafka/sasl-mechanisms.ts';
 import { KafkaConnection, type BrokerAddress } from '../bench/kafka-client.ts';
 import { forEachRecordValue } from '../bench/kafka-client-batch.ts';
 import { fetch as fetchApi } from '../kafka/api/01-fetch.ts';
@@ -32,6 +33,7 @@ export type FeedState = { connected: boolean; gateway: string; problem: string |
 export class SnapshotFeed {
   readonly #candidates: BrokerAddress[];
   readonly #tls: TlsClientFiles | null;
+  readonly #sasl: SaslClientCredentials | null;
   #connection: KafkaConnection | null = null;
   #fetchVersion = 4;
   #nextOffset = -1;
@@ -40,9 +42,11 @@ export class SnapshotFeed {
   malformedTotal = 0;
   highWatermark = 0;
 
-  constructor(bootstrap: readonly BrokerAddress[], tls: TlsClientFiles | null = null) {
+  constructor(bootstrap: readonly BrokerAddress[], tls: TlsClientFiles | null = null,
+    sasl: SaslClientCredentials | null = null) {
     this.#candidates = [...bootstrap];
     this.#tls = tls;
+    this.#sasl = sasl;
   }
 
   get state(): FeedState {
@@ -106,7 +110,7 @@ export class SnapshotFeed {
   async #connect(): Promise<KafkaConnection> {
     const address = this.#candidates[this.#candidateIndex];
     if (address === undefined) throw new X2Error('X2_ERR_IO', 'no gateway address to try');
-    const connection = await KafkaConnection.connect(address, CONNECT_TIMEOUT_MS, this.#tls);
+    const connection = await KafkaConnection.connect(address, CONNECT_TIMEOUT_MS, this.#tls, this.#sasl);
     try {
       await connection.negotiate();
       this.#fetchVersion = connection.pickVersion(fetchApi, 4, 11);

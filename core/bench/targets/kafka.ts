@@ -14,10 +14,12 @@
  * per producer) for the next batches: no regrowth and fewer large allocations.
  * No retries: a failed partition counts its records as failed, with the Kafka error name.
  * Consumer: one Fetch long-poll loop per leader, manual assignment, no groups.
- * TLS: with client TLS files every connection (bootstrap and leaders) speaks TLS.
+ * TLS: with client TLS files every connection (bootstrap and leaders) speaks TLS; with SASL
+ * credentials every connection authenticates first.
  */
 import { assert } from '../../base/assert.ts';
 import type { TlsClientFiles } from '../../base/tls-files.ts';
+import type { SaslClientCredentials } from '../../kafka/sasl-mechanisms.ts';
 import { createTopics } from '../../kafka/api/19-create-topics.ts';
 import { fetch as fetchApi } from '../../kafka/api/01-fetch.ts';
 import { listOffsets } from '../../kafka/api/02-list-offsets.ts';
@@ -55,25 +57,32 @@ export const KAFKA_LIMITS = {
 } as const;
 
 /** Where each partition's leader is, and how to connect to the leaders (plaintext or TLS). */
-type Leaders = { leaderOf: Int32Array; brokers: Map<number, BrokerAddress>; tls: TlsClientFiles | null };
+type Leaders = {
+  leaderOf: Int32Array; brokers: Map<number, BrokerAddress>; tls: TlsClientFiles | null;
+  sasl: SaslClientCredentials | null;
+};
 
 export class KafkaTarget implements Target {
   readonly kind = 'kafka' as const;
   readonly url: string;
   readonly #bootstrap: BrokerAddress;
   readonly #tls: TlsClientFiles | null;
+  readonly #sasl: SaslClientCredentials | null;
   #admin: KafkaConnection | null = null;
   #leaders: Leaders | null = null;
 
-  constructor(url: string, bootstrap: BrokerAddress, tls: TlsClientFiles | null = null) {
+  constructor(url: string, bootstrap: BrokerAddress, tls: TlsClientFiles | null = null,
+    sasl: SaslClientCredentials | null = null) {
     this.url = url;
     this.#bootstrap = bootstrap;
     this.#tls = tls;
+    this.#sasl = sasl;
   }
 
   async #adminConnection(): Promise<KafkaConnection> {
     if (this.#admin === null || this.#admin.failure !== null) {
-      const connection = await KafkaConnection.connect(this.#bootstrap, KAFKA_LIMITS.connectTimeoutMs, this.#tls);
+      const connection = await KafkaConnection.connect(this.#bootstrap, KAFKA_LIMITS.connectTimeoutMs, this.#tls,
+        this.#sasl);
       await connection.negotiate();
       this.#admin = connection;
     }
@@ -109,7 +118,7 @@ export class KafkaTarget implements Target {
       const response = await this.#metadata(names);
       const problem = leaderProblem(response, names, spec.partitions);
       if (problem === null) {
-        this.#leaders = leadersFrom(response, spec, this.#tls);
+        this.#leaders = leadersFrom(response, spec, this.#tls, this.#sasl);
         return;
       }
       if (problem.final || Date.now() > deadline) throw new KafkaConnectionError(`${this.url}: ${problem.message}`);
@@ -240,7 +249,8 @@ function leaderProblem(response: MetadataResponse, names: string[], partitions: 
   return null;
 }
 
-function leadersFrom(response: MetadataResponse, spec: WorkloadSpec, tls: TlsClientFiles | null): Leaders {
+function leadersFrom(response: MetadataResponse, spec: WorkloadSpec, tls: TlsClientFiles | null,
+  sasl: SaslClientCredentials | null): Leaders {
   const leaderOf = new Int32Array(partitionCount(spec));
   const byName = new Map(response.topics.map((topic) => [topic.name, topic]));
   for (let topicIndex = 0; topicIndex < spec.topics; topicIndex++) {
@@ -252,7 +262,7 @@ function leadersFrom(response: MetadataResponse, spec: WorkloadSpec, tls: TlsCli
     }
   }
   const brokers = new Map(response.brokers.map((broker) => [broker.nodeId, { host: broker.host, port: broker.port }]));
-  return { leaderOf, brokers, tls };
+  return { leaderOf, brokers, tls, sasl };
 }
 
 async function connectLeaders(leaders: Leaders, nodeIds: Set<number>): Promise<Map<number, KafkaConnection>> {
@@ -261,7 +271,8 @@ async function connectLeaders(leaders: Leaders, nodeIds: Set<number>): Promise<M
     for (const nodeId of nodeIds) {
       const address = leaders.brokers.get(nodeId);
       if (address === undefined) throw new KafkaConnectionError(`leader ${nodeId} is not in the Metadata broker list`);
-      const connection = await KafkaConnection.connect(address, KAFKA_LIMITS.connectTimeoutMs, leaders.tls);
+      const connection = await KafkaConnection.connect(address, KAFKA_LIMITS.connectTimeoutMs, leaders.tls,
+        leaders.sasl);
       connections.set(nodeId, connection);
       await connection.negotiate();
     }
