@@ -296,7 +296,8 @@ export function upCommand(): Command {
           ...(tls === null ? [] : [`  tls        ${TLS_VERSION_MIN}+, certificate `
             + `${describeCertificate(tls.certificate)}; client certificates `
             + `${tls.clientCa === null ? 'not asked for' : `required (${flags.tlsClientCa})`}`]),
-          ...(sasl === null ? [] : [`  sasl       ${describeSasl(sasl, tls !== null)}`]),
+          ...(sasl === null ? [] : [`  sasl       ${describeSasl({ ...sasl, path: resolve(sasl.path) },
+            tls !== null)}`]),
           `  sequencer  ${sequencer}  R=${flags.commits} W=${writeQuorum}  log ${join(logDir, 'sequencer.log')}  `
             + `metrics ${metricsUrl('sequencer')}`,
           ...Array.from({ length: flags.commits }, (_, i) => `  commit ${i + 1}   data ${join(dataDir, `commit-${i
