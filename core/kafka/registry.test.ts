@@ -92,6 +92,23 @@ describe('advertised versions', () => {
   });
 });
 
+describe('SaslAuthenticate v2 (flexible)', () => {
+  it('round-trips a request (header v2, compact bytes) and a response (header v1, int64 lifetime)', async () => {
+    const { saslAuthenticate } = await import('./api/36-sasl-authenticate.ts');
+    const token = Buffer.from('n,,n=user,r=abc');
+    const frame = encodeRequestFrame(writer, saslAuthenticate, 2, 9, 'client', { authBytes: token });
+    const reader = new KafkaReader(Buffer.from(frame), 4);
+    const header = new RequestHeader();
+    readRequestHeader(reader, header);
+    expect(header).toMatchObject({ apiKey: 36, apiVersion: 2, correlationId: 9, clientId: 'client' });
+    expect(saslAuthenticate.request.decode(reader, 2).authBytes).toEqual(token);
+    const body = { errorCode: 58, errorMessage: 'no', authBytes: Buffer.alloc(0), sessionLifetimeMs: 0 };
+    const response = Buffer.from(encodeResponseFrame(writer, saslAuthenticate, 2, 9, body));
+    expect(response[8]).toBe(0); // the response header's empty tag section
+    expect(saslAuthenticate.response.decode(new KafkaReader(response, 9), 2)).toEqual(body);
+  });
+});
+
 describe('request headers', () => {
   it("reads librdkafka's ApiVersions v3 request: header v2 with tags, compact strings", () => {
     const frame = Buffer.from([
