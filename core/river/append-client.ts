@@ -16,7 +16,8 @@
  * Bounds: at most `inflightMax` appends not yet committed; past that `append` returns false and
  * `whenWritable()` resolves when there is room (backpressure from the sequencer's ring reaches the
  * caller this way). Losing the link fails every pending append with a retriable
- * X2_ERR_SEQUENCER_UNAVAILABLE (its outcome is unknown), and the client reconnects.
+ * X2_ERR_SEQUENCER_UNAVAILABLE (an AppendOutcomeUnknownError: sequenced or not, committed or not,
+ * only the river tells), and the client reconnects.
  */
 import { connect, type Socket } from 'node:net';
 import { assert } from '../base/assert.ts';
@@ -48,6 +49,17 @@ export type AppendOptions = {
    */
   written?: () => void;
 };
+
+/**
+ * The link closed with this append sent but not answered as asked: it may have been sequenced (and
+ * may yet be committed) or not. A writer that must not write twice learns which only from the
+ * river; the code stays X2_ERR_SEQUENCER_UNAVAILABLE (retriable).
+ */
+export class AppendOutcomeUnknownError extends X2Error {
+  constructor(message: string) {
+    super('X2_ERR_SEQUENCER_UNAVAILABLE', message, { retriable: true });
+  }
+}
 
 /** A conditional append was refused: `actualNextOffsets` are the streams' offsets at that moment. */
 export class AppendConditionError extends X2Error {
@@ -124,6 +136,7 @@ export class AppendClient {
   readonly #waitingOne = new PendingQueue();
   #committedSeq = 0;
   #durableOneSeq = 0;
+  #linksLost = 0;
   #waiters: Array<() => void> = [];
   #connectWaiters: Array<() => void> = [];
   readonly #onCommittedSeq: ((committedSeq: number) => void) | null;
@@ -149,6 +162,8 @@ export class AppendClient {
   get committedSeq(): number { return this.#committedSeq; }
   get durableOneSeq(): number { return this.#durableOneSeq; }
   get connected(): boolean { return this.#connected; }
+  /** Links lost so far: an append sent after this grew went out on a later link. */
+  get linksLost(): number { return this.#linksLost; }
   get inflight(): number {
     return this.#sent.size + this.#waitingQuorum.size + this.#waitingOne.size;
   }
@@ -209,7 +224,7 @@ export class AppendClient {
   close(): void {
     this.#closed = true;
     this.#socket?.destroy();
-    this.#failAll(unavailable('append client closed'));
+    this.#failAll(new AppendOutcomeUnknownError('append client closed'));
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
@@ -236,7 +251,8 @@ export class AppendClient {
     socket.on('close', () => {
       this.#connected = false;
       this.#writer = null;
-      this.#failAll(unavailable(`lost the link to the sequencer ${this.address}`));
+      this.#linksLost += 1;
+      this.#failAll(new AppendOutcomeUnknownError(`lost the link to the sequencer ${this.address}`));
       if (!this.#closed) setTimeout(() => this.#connect(), 100).unref();
     });
   }

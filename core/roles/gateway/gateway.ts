@@ -30,7 +30,7 @@ import { KafkaWriter } from '../../kafka/codec/writer.ts';
 import { SpareBuffers } from '../../base/spare-buffers.ts';
 import { counterFrom, gaugeFrom, type Registry } from '../../metrics/metrics.ts';
 import { AppendClient } from '../../river/append-client.ts';
-import type { RiverMode } from '../../river/messages.ts';
+import type { RiverMode, Welcome } from '../../river/messages.ts';
 import { registerMemberMetrics } from '../../river/member-metrics.ts';
 import { RiverMember } from '../../river/river-member.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
@@ -60,6 +60,8 @@ export const APPENDS_INFLIGHT_MAX = 4096;
 const COMMITTED_POLL_MS = 20;
 /** Each connection reads into one buffer of this size, reused (Node's own reads are 64 KiB). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/** Between tries of the outcome barrier's append while the sequencer is away. */
+const OUTCOME_RETRY_MS = 100;
 /** Spare request buffers kept for large Produce requests, over all connections (~32 requests of 2 MiB). */
 const REQUEST_SPARES_BYTES_MAX = 64 * 1024 * 1024;
 const GROUP_TICK_MS = 50;
@@ -112,6 +114,8 @@ export class Gateway {
   #producerIdMs = 0;
   #producerIdCount = 0;
   #closing = false;
+  /** The barrier for appends whose outcome a lost link left unknown, and the loss it is for. */
+  #outcomeBarrier: { linksLost: number; done: Promise<void> } | null = null;
   // Counters.
   requestsServed = 0;
   connectionsOpened = 0;
@@ -229,7 +233,9 @@ export class Gateway {
   }
 
   /**
-   * Until the river is applied up to the welcomed head. A large store takes long (every stored
+   * Until the river is applied up to what was sequenced when this gateway was welcomed
+   * (replayTargetSeq): a gateway that restarts while the sequencer runs on must not serve from
+   * older state (producers' sequences, offsets, watermarks). A large store takes long (every stored
    * entry is read from a commit): no deadline while the applied seq advances, progress logged
    * every 10 s, a failure after REPLAY_STALL_MS without any.
    */
@@ -238,12 +244,13 @@ export class Gateway {
       what: 'river replay', stallMs, progress: () => this.state.appliedSeq,
       isDone: () => {
         const welcome = this.member.welcome;
-        return welcome !== null && this.member.live && this.state.appliedSeq >= welcome.headSeq
+        return welcome !== null && this.member.live && this.state.appliedSeq >= replayTargetSeq(welcome)
           && this.appender.connected;
       },
       abortReason: () => (this.#closing ? 'stopped while replaying' : null),
       report: (appliedSeq) => this.log.info(
-        `replaying the river: applied seq ${appliedSeq} of ${this.member.welcome?.headSeq ?? '?'}`),
+        `replaying the river: applied seq ${appliedSeq} of ${this.member.welcome === null ? '?'
+          : replayTargetSeq(this.member.welcome)}`),
     });
   }
 
@@ -263,6 +270,32 @@ export class Gateway {
     this.member.close();
     this.appender.close();
     this.history.close();
+  }
+
+  /**
+   * Resolves once this gateway has applied a seq sequenced after every append it had on links lost
+   * so far: the outcome of each of those appends is then in its state (a committed batch applied,
+   * or never to be). Its own append (a membership heartbeat) goes out on a later link and comes back
+   * applied. One barrier per lost link, shared by the appends it failed.
+   */
+  outcomeBarrier(): Promise<void> {
+    const linksLost = this.appender.linksLost;
+    if (this.#outcomeBarrier?.linksLost === linksLost) return this.#outcomeBarrier.done;
+    const barrier = { linksLost, done: this.#passOutcomes() };
+    this.#outcomeBarrier = barrier;
+    void barrier.done.then(() => { if (this.#outcomeBarrier === barrier) this.#outcomeBarrier = null; });
+    return barrier.done;
+  }
+
+  async #passOutcomes(): Promise<void> {
+    while (!this.#closing) {
+      try {
+        await this.appendInternal(GATEWAYS_STREAM_ID, [encodeAlive(this.#self, Date.now())]);
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, OUTCOME_RETRY_MS));
+      }
+    }
   }
 
   #heartbeat(): void {
@@ -380,4 +413,13 @@ export class Gateway {
     }
     return outcomes;
   }
+}
+
+/**
+ * The seq a starting gateway applies before it serves: the sequencer's last seq when it welcomed
+ * this gateway (everything sequenced before, a killed gateway's appends included), at least the
+ * recovered head. The head alone is only where the sequencer's own epoch began.
+ */
+export function replayTargetSeq(welcome: Welcome): number {
+  return Math.max(welcome.headSeq, welcome.nextSeq - 1);
 }

@@ -22,6 +22,7 @@ import { KAFKA_ERROR, kafkaErrorName } from '../../kafka/kafka-errors.ts';
 import {
   ATTRIBUTE_LOG_APPEND_TIME, splitRecordBatches, stampLogAppendTime, type RecordBatchView,
 } from '../../kafka/record-batch.ts';
+import { AppendOutcomeUnknownError } from '../../river/append-client.ts';
 import { ENTRY_HEADER_BYTES } from '../../river/frame.ts';
 import { VIEW_BYTES_MIN } from '../../river/link.ts';
 import type { AppendEntry } from '../../river/messages.ts';
@@ -102,7 +103,7 @@ export function handleProduce(gateway: Gateway, context: RequestContext, body: u
         result.baseOffset = errorCode === KAFKA_ERROR.NONE ? baseOffset : -1;
         open -= 1;
         finish();
-      }, appends);
+      }, appends, request.acks === 1 ? 'one' : 'quorum');
     }
   }
   // Only a request with a batch the link would send as a view keeps its buffer (many small
@@ -143,30 +144,52 @@ function stampBatches(batches: readonly RecordBatchView[], nowMs: number): numbe
   return nowMs;
 }
 
-/** Appends one partition's batches (deduplicating idempotent ones); `done` is called once. */
+/**
+ * Appends one partition's batches (deduplicating idempotent ones) by adding them to `appends`;
+ * `done` is called once. A producer in doubt (producer-table.ts) is checked again once its
+ * barrier resolves, with copies of the batches (the request's buffer is reused meanwhile), and
+ * appended on its own then.
+ */
 function producePartition(gateway: Gateway, streamId: number, batches: RecordBatchView[],
-  done: (baseOffset: number, errorCode: number) => void, appends: PartitionAppend[]): void {
+  done: (baseOffset: number, errorCode: number) => void, appends: PartitionAppend[], ack: 'one' | 'quorum',
+  waited = false): void {
   const producers = gateway.state.producers;
   const first = batches[0]!.header;
   const producerId = first.producerId;
   if (producerId >= 0) {
     const lastSequence = batches.reduce((last, view) => view.header.baseSequence + view.header.recordCount - 1, 0);
     const verdict = producers.check(streamId, producerId, first.producerEpoch, first.baseSequence, lastSequence);
+    if (verdict.kind === 'wait') {
+      const copies = batches.map((view) => ({ header: view.header, bytes: Buffer.from(view.bytes) }));
+      void verdict.until.then(() => {
+        const later: PartitionAppend[] = [];
+        producePartition(gateway, streamId, copies, done, later, ack, true);
+        if (later.length > 0) appendPartitions(gateway, later, ack, null);
+      });
+      return;
+    }
     if (verdict.kind === 'duplicate') return done(verdict.baseOffset, KAFKA_ERROR.NONE);
     if (verdict.kind === 'inflight') {
       verdict.batch.waiters.push(done);
       return;
     }
     if (verdict.kind === 'error') {
-      gateway.log.limited('warn', `producer-${verdict.errorCode}`,
-        `producer ${producerId} on stream ${streamId}: ${verdict.message}`);
-      return done(-1, verdict.errorCode);
+      // Sent while an earlier batch's outcome was unknown, which turned out unwritten: the client
+      // must send that one first. REQUEST_TIMED_OUT lets it; OUT_OF_ORDER_SEQUENCE_NUMBER for its
+      // head-of-line batch is fatal to librdkafka, which took the earlier one as possibly written.
+      const errorCode = waited && verdict.ahead === true ? KAFKA_ERROR.REQUEST_TIMED_OUT : verdict.errorCode;
+      gateway.log.limited('warn', `producer-${errorCode}`, `producer ${producerId} on stream ${streamId}: `
+        + `${verdict.message}${errorCode === verdict.errorCode ? '' : '; answered REQUEST_TIMED_OUT: an earlier '
+          + 'batch whose outcome was unknown was not written, and the producer sends it again first'}`);
+      return done(-1, errorCode);
     }
     const inflight: InflightBatch = { epoch: first.producerEpoch, firstSequence: first.baseSequence, lastSequence,
       waiters: [done] };
     producers.addInflight(streamId, producerId, inflight);
     appends.push({ streamId, batches, done: (baseOffset, errorCode) => {
-      producers.settle(streamId, producerId, inflight, baseOffset, errorCode);
+      // An unknown outcome leaves the producer in doubt until the river tells (producer-table.ts).
+      const doubt = errorCode === KAFKA_ERROR.REQUEST_TIMED_OUT ? gateway.outcomeBarrier() : null;
+      producers.settle(streamId, producerId, inflight, baseOffset, errorCode, doubt);
     } });
     return;
   }
@@ -233,9 +256,15 @@ function appendSet(gateway: Gateway, set: PartitionAppend[], ack: 'one' | 'quoru
     },
     // With ack 'one' this is the durable-on-one seq reaching the set: Kafka's acks=1.
     onCommitted: (): void => { if (ack === 'one') answer(); },
+    // A lost link leaves the outcome unknown: REQUEST_TIMED_OUT, which clients retry as "maybe
+    // written" (an idempotent one with the same sequence, deduplicated here). NOT_ENOUGH_REPLICAS
+    // says "not written": librdkafka then bumps its epoch and sends the batch again as new.
     onError: (error: Error): void => {
-      gateway.log.limited('warn', 'append-error', `append of ${entries.length} batches failed: ${error.message}`);
-      for (const partition of set) partition.done(-1, KAFKA_ERROR.NOT_ENOUGH_REPLICAS);
+      const unknown = error instanceof AppendOutcomeUnknownError;
+      const errorCode = unknown ? KAFKA_ERROR.REQUEST_TIMED_OUT : KAFKA_ERROR.NOT_ENOUGH_REPLICAS;
+      gateway.log.limited('warn', 'append-error', `append of ${entries.length} batches failed: ${error.message}; `
+        + `answered ${kafkaErrorName(errorCode)}${unknown ? ' (written or not: the producer retries)' : ''}`);
+      for (const partition of set) partition.done(-1, errorCode);
     },
   };
   if (views !== null) views.pending += 1;

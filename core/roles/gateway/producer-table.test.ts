@@ -1,7 +1,8 @@
 /**
  * ProducerTable: Kafka's idempotent-producer rules as the gateway applies them. Method: drive
  * the table through commits and in-flight batches and check each verdict (append, duplicate
- * with the original offset, in flight, epoch fencing, sequence gaps, a new epoch from 0).
+ * with the original offset, in flight, epoch fencing, sequence gaps, a new epoch from 0, and a
+ * producer in doubt after a lost link: wait, then judged by what the river brought meanwhile).
  */
 import { describe, expect, it } from 'vitest';
 import { KAFKA_ERROR } from '../../kafka/kafka-errors.ts';
@@ -48,5 +49,25 @@ describe('ProducerTable', () => {
     table.settle(STREAM, PRODUCER, inflight, 1, 0);
     expect(settled).toEqual([[1, 0]]);
     expect(table.check(STREAM, PRODUCER, 0, 1, 2)).toEqual({ kind: 'duplicate', baseOffset: 1 });
+  });
+
+  it('holds a producer in doubt until its barrier resolves, then judges by what was committed meanwhile', async () => {
+    for (const original of ['committed', 'lost'] as const) {
+      const table = new ProducerTable();
+      table.commit(STREAM, PRODUCER, 0, 0, 10, 0, 1);
+      const batch: InflightBatch = { epoch: 0, firstSequence: 10, lastSequence: 19, waiters: [] };
+      table.addInflight(STREAM, PRODUCER, batch);
+      let pass!: () => void;
+      const barrier = new Promise<void>((resolve) => { pass = resolve; });
+      table.settle(STREAM, PRODUCER, batch, -1, KAFKA_ERROR.REQUEST_TIMED_OUT, barrier);
+      // The retry, and any later batch, waits: the next sequence is unknown here.
+      expect(table.check(STREAM, PRODUCER, 0, 10, 19)).toEqual({ kind: 'wait', until: barrier });
+      expect(table.check(STREAM, PRODUCER, 0, 20, 29)).toEqual({ kind: 'wait', until: barrier });
+      if (original === 'committed') table.commit(STREAM, PRODUCER, 0, 10, 10, 10, 1);
+      pass();
+      await barrier;
+      expect(table.check(STREAM, PRODUCER, 0, 10, 19)).toEqual(original === 'committed'
+        ? { kind: 'duplicate', baseOffset: 10 } : { kind: 'append' });
+    }
   });
 });

@@ -9,6 +9,15 @@
  * other than last + 1 (0 after a new epoch) is OUT_OF_ORDER_SEQUENCE_NUMBER. An unknown producer
  * may start anywhere (lenient, as kafkajs and librdkafka retries need after a restart).
  *
+ * In doubt: when the link to the sequencer is lost with a batch of a producer in flight, that batch
+ * may have been sequenced or not, so the next sequence is unknown here. The producer is marked
+ * with a barrier (the gateway's: it resolves once this gateway has applied a seq sequenced after
+ * every append of the lost link); until then `check` answers `wait`, and the caller checks again
+ * after it: a batch that made it is then a duplicate with its original offset, one that did not is
+ * appended. Without this a retry was judged against a table that did not yet hold its original.
+ * A batch that waited and then finds an earlier one missing (the one whose outcome was unknown,
+ * not written after all) is the caller's to answer as retriable (produce-handler.ts).
+ *
  * Bounds: PRODUCER_BATCHES_KEPT batches per (stream, producer); producers idle for
  * PRODUCER_IDLE_MS_MAX of river time are forgotten, checked every PRODUCER_SWEEP_EVERY commits.
  */
@@ -27,6 +36,8 @@ type ProducerEntry = {
   lastSeenMs: number;
   /** Appended by this gateway, not yet committed, in append order. */
   inflight: InflightBatch[];
+  /** Set while a batch's outcome is unknown here; cleared when it resolves. */
+  doubt: Promise<void> | null;
 };
 
 export type InflightBatch = {
@@ -41,7 +52,9 @@ export type ProducerVerdict =
   | { kind: 'append' }
   | { kind: 'duplicate'; baseOffset: number }
   | { kind: 'inflight'; batch: InflightBatch }
-  | { kind: 'error'; errorCode: number; message: string };
+  | { kind: 'wait'; until: Promise<void> }
+  /** `ahead`: an OUT_OF_ORDER_SEQUENCE_NUMBER past the expected sequence (an earlier batch is missing). */
+  | { kind: 'error'; errorCode: number; message: string; ahead?: boolean };
 
 export class ProducerTable {
   readonly #entries = new Map<string, ProducerEntry>();
@@ -55,6 +68,7 @@ export class ProducerTable {
     lastSequence: number): ProducerVerdict {
     const entry = this.#entries.get(this.#key(streamId, producerId));
     if (entry === undefined) return { kind: 'append' };
+    if (entry.doubt !== null) return { kind: 'wait', until: entry.doubt };
     if (epoch < entry.epoch) {
       return { kind: 'error', errorCode: KAFKA_ERROR.INVALID_PRODUCER_EPOCH,
         message: `epoch ${epoch} is older than ${entry.epoch}` };
@@ -85,18 +99,26 @@ export class ProducerTable {
     const key = this.#key(streamId, producerId);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      entry = { epoch: batch.epoch, lastSequence: -1, kept: [], lastSeenMs: Date.now(), inflight: [] };
+      entry = { epoch: batch.epoch, lastSequence: -1, kept: [], lastSeenMs: Date.now(), inflight: [], doubt: null };
       this.#entries.set(key, entry);
     }
     entry.inflight.push(batch);
   }
 
-  /** Ends an in-flight batch (committed with its offset, or failed with an error code). */
-  settle(streamId: number, producerId: number, batch: InflightBatch, baseOffset: number, errorCode: number): void {
+  /**
+   * Ends an in-flight batch: committed with its offset, or failed with an error code; `doubt` (a
+   * failure whose outcome is unknown) marks the producer in doubt until that barrier resolves.
+   */
+  settle(streamId: number, producerId: number, batch: InflightBatch, baseOffset: number, errorCode: number,
+    doubt: Promise<void> | null = null): void {
     const entry = this.#entries.get(this.#key(streamId, producerId));
     if (entry !== undefined) {
       const index = entry.inflight.indexOf(batch);
       if (index >= 0) entry.inflight.splice(index, 1);
+      if (doubt !== null && entry.doubt !== doubt) {
+        entry.doubt = doubt;
+        void doubt.then(() => { if (entry.doubt === doubt) entry.doubt = null; });
+      }
     }
     for (const waiter of batch.waiters) waiter(baseOffset, errorCode);
   }
@@ -107,7 +129,7 @@ export class ProducerTable {
     const key = this.#key(streamId, producerId);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      entry = { epoch, lastSequence: -1, kept: [], lastSeenMs: timestampMs, inflight: [] };
+      entry = { epoch, lastSequence: -1, kept: [], lastSeenMs: timestampMs, inflight: [], doubt: null };
       this.#entries.set(key, entry);
     }
     if (epoch > entry.epoch) {
@@ -126,7 +148,8 @@ export class ProducerTable {
   #sweep(nowMs: number): void {
     this.#commitsSinceSweep = 0;
     for (const [key, entry] of this.#entries) {
-      if (entry.inflight.length === 0 && nowMs - entry.lastSeenMs > PRODUCER_IDLE_MS_MAX) this.#entries.delete(key);
+      if (entry.inflight.length === 0 && entry.doubt === null
+        && nowMs - entry.lastSeenMs > PRODUCER_IDLE_MS_MAX) this.#entries.delete(key);
     }
   }
 }
@@ -134,6 +157,6 @@ export class ProducerTable {
 function outOfOrder(expected: number, got: number): ProducerVerdict {
   return {
     kind: 'error', errorCode: KAFKA_ERROR.OUT_OF_ORDER_SEQUENCE_NUMBER,
-    message: `sequence ${got} does not follow the last one (expected ${expected})`,
+    message: `sequence ${got} does not follow the last one (expected ${expected})`, ahead: got > expected,
   };
 }
