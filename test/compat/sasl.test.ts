@@ -23,8 +23,9 @@ import { KafkaReader } from '../../core/kafka/codec/reader.ts';
 import { KafkaWriter } from '../../core/kafka/codec/writer.ts';
 import { encodeRequestFrame } from '../../core/kafka/registry.ts';
 import { makeTestCertificates } from '../harness/certificates.ts';
-import { freePort, UpProcess } from '../harness/cluster.ts';
+import { UpProcess } from '../harness/cluster.ts';
 import { scrape } from '../harness/scrape.ts';
+import { expectRefusedAtStart } from '../harness/refused-flags.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeTempDir, runX2 } from '../harness/x2.ts';
 
@@ -309,21 +310,6 @@ describe('bad SASL flags stop x2 gateway and x2 up at start', () => {
         + 'list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 is allowed ("GSSAPI" is none of them) (got "PLAIN,GSSAPI")'],
       [['--sasl-mechanisms', 'PLAIN'], '--sasl-mechanisms: it is allowed only with --sasl-users'],
     ];
-    const port = String(await freePort());
-    for (const [flags, message] of cases) {
-      const gateway = runX2(['gateway', '--sequencer', '127.0.0.1:1', '--listen', `127.0.0.1:${port}`, ...flags],
-        { timeoutMs: 20_000 });
-      expect(gateway.code, `x2 gateway ${flags.join(' ')}: ${gateway.stderr}`).toBe(2);
-      expect(gateway.stderr).toContain(message);
-      const dataDir = makeTempDir('x2-sasl-bad-');
-      try {
-        const up = runX2(['up', '--data', dataDir, '--port', port, '--sequencer-port', '0', ...flags],
-          { timeoutMs: 20_000 });
-        expect(up.code, `x2 up ${flags.join(' ')}: ${up.stderr}`).toBe(2);
-        expect(up.stderr).toContain(message);
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    }
+    await expectRefusedAtStart(cases);
   });
 });

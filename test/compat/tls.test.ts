@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestCertificates } from '../harness/certificates.ts';
-import { freePort, UpProcess } from '../harness/cluster.ts';
+import { UpProcess } from '../harness/cluster.ts';
+import { expectRefusedAtStart } from '../harness/refused-flags.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeTempDir, runX2 } from '../harness/x2.ts';
 
@@ -209,22 +210,6 @@ describe('bad TLS files stop x2 gateway and x2 up at start', () => {
         `--tls-client-ca "${file('not-pem.txt')}": is not a PEM certificate`],
       [['--tls-cert', file('server.pem')], '--tls-cert and --tls-key go together'],
     ];
-    const port = String(await freePort());
-    for (const [flags, message] of cases) {
-      // The sequencer address leads nowhere: only the file check can end the gateway this fast.
-      const gateway = runX2(['gateway', '--sequencer', '127.0.0.1:1', '--listen', `127.0.0.1:${port}`, ...flags],
-        { timeoutMs: 20_000 });
-      expect(gateway.code, `x2 gateway ${flags.join(' ')}: ${gateway.stderr}`).toBe(2);
-      expect(gateway.stderr).toContain(message);
-      const dataDir = makeTempDir('x2-tls-bad-');
-      try {
-        const up = runX2(['up', '--data', dataDir, '--port', port, '--sequencer-port', '0', ...flags],
-          { timeoutMs: 20_000 });
-        expect(up.code, `x2 up ${flags.join(' ')}: ${up.stderr}`).toBe(2);
-        expect(up.stderr).toContain(message);
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    }
+    await expectRefusedAtStart(cases);
   });
 });
